@@ -1,0 +1,43 @@
+// cli.h: shared pieces of the `lathe` command-line front end: the command
+// table, flag parsing helpers, and how a status becomes a message + exit code.
+#ifndef LATHE_CLI_H
+#define LATHE_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lathe/base.h"
+
+// Every subcommand: argv[0] is the subcommand name. Returns the exit code.
+typedef int (*lt_cli_fn)(int argc, char **argv);
+
+int cmd_init(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_forward(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+int cmd_tokenizer(int argc, char **argv);
+
+// Exit codes: 0 ok, 1 runtime failure, 2 usage error.
+enum { LT_EXIT_OK = 0, LT_EXIT_FAIL = 1, LT_EXIT_USAGE = 2 };
+
+// Prints "lathe: <message>" to stderr, frees st, returns the exit code for it.
+int lt_cli_report(lt_status st);
+// Prints "lathe <cmd>: <message>\n(try 'lathe <cmd> --help')" and returns LT_EXIT_USAGE.
+int lt_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+// True when argv[i] is -h or --help.
+bool lt_cli_is_help(const char *arg);
+// If argv[*i] is `flag`, stores the next argument in *value, advances *i and
+// returns true; when the value is missing stores NULL (callers report it).
+bool lt_cli_flag(int argc, char **argv, int *i, const char *flag, const char **value);
+// Strict number parsing for flag values: the whole string must parse.
+lt_status lt_cli_parse_int(const char *flag, const char *text, int64_t min, int64_t max,
+                           int64_t *out);
+lt_status lt_cli_parse_double(const char *flag, const char *text, double *out);
+// Parses "1,5,9" into a new int32 array (lt_free it).
+lt_status lt_cli_parse_ids(const char *flag, const char *text, int32_t **ids, int64_t *n);
+
+// Progress rendering for lt_progress: a bar on a TTY, plain lines otherwise.
+void lt_cli_progress(void *user, const char *what, double done, double total, const char *info);
+
+#endif

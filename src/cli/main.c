@@ -1,0 +1,51 @@
+// main.c: the `lathe` binary — dispatches to subcommands and turns library
+// statuses into messages and exit codes (the library itself never prints or exits).
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+
+typedef struct {
+    const char *name;
+    lt_cli_fn fn;
+    const char *summary;
+} lt_command;
+
+static const lt_command commands[] = {
+    {"init", cmd_init, "create a randomly initialised model directory from a preset or config"},
+    {"info", cmd_info, "describe a model: architecture, per-layer blocks, parameters, memory"},
+    {"forward", cmd_forward, "run one forward pass and print the top logits (and loss)"},
+    {"bench", cmd_bench, "measure speed: lathe bench train|..."},
+    {"tokenizer", cmd_tokenizer, "train, inspect and run tokenizers"},
+};
+static const size_t n_commands = sizeof commands / sizeof commands[0];
+
+static void usage(FILE *f) {
+    fprintf(f, "lathe: build small reasoning language models on a CPU\n\n"
+               "usage: lathe COMMAND [ARGS...]   (lathe COMMAND --help for details)\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < n_commands; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return LT_EXIT_USAGE;
+    }
+    if (lt_cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return LT_EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("lathe 0.1.0\n");
+        return LT_EXIT_OK;
+    }
+    for (size_t i = 0; i < n_commands; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "lathe: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return LT_EXIT_USAGE;
+}
