@@ -37,6 +37,21 @@ lt_status lt_cli_parse_double(const char *flag, const char *text, double *out);
 // Parses "1,5,9" into a new int32 array (lt_free it).
 lt_status lt_cli_parse_ids(const char *flag, const char *text, int32_t **ids, int64_t *n);
 
+// A table-driven flag parser. Each option is a flag taking a value (value !=
+// NULL) or a boolean switch (present != NULL). The table ends with {NULL}.
+typedef struct {
+    const char *flag;
+    const char **value;
+    bool *present;
+} lt_cli_opt;
+// Parses argv[1..argc): flags per the table ("--flag V" or "--flag=V"), other
+// arguments into positional[0..max_positional). Returns -1 when the command
+// should go on, otherwise the exit code to return at once (after --help: 0;
+// after a usage error, already printed: 2).
+int lt_cli_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *opts,
+                 const char **positional, int max_positional, int *n_positional,
+                 void (*help)(void));
+
 // Progress rendering for lt_progress: a bar on a TTY, plain lines otherwise.
 void lt_cli_progress(void *user, const char *what, double done, double total, const char *info);
 

@@ -45,6 +45,38 @@ bool lt_cli_flag(int argc, char **argv, int *i, const char *flag, const char **v
     return true;
 }
 
+int lt_cli_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *opts,
+                 const char **positional, int max_positional, int *n_positional,
+                 void (*help)(void)) {
+    int n_pos = 0;
+    for (int i = 1; i < argc; i++) {
+        if (lt_cli_is_help(argv[i])) {
+            help();
+            return LT_EXIT_OK;
+        }
+        bool matched = false;
+        for (const lt_cli_opt *o = opts; o && o->flag && !matched; o++) {
+            if (o->present) {
+                if (strcmp(argv[i], o->flag) == 0) *o->present = matched = true;
+                continue;
+            }
+            const char *value;
+            if (!lt_cli_flag(argc, argv, &i, o->flag, &value)) continue;
+            if (!value) return lt_cli_usage_error(cmd, "%s needs a value", o->flag);
+            *o->value = value;
+            matched = true;
+        }
+        if (matched) continue;
+        if (argv[i][0] == '-' && argv[i][1] != 0)
+            return lt_cli_usage_error(cmd, "unknown option '%s'", argv[i]);
+        if (n_pos == max_positional)
+            return lt_cli_usage_error(cmd, "unexpected argument '%s'", argv[i]);
+        positional[n_pos++] = argv[i];
+    }
+    if (n_positional) *n_positional = n_pos;
+    return -1;
+}
+
 lt_status lt_cli_parse_int(const char *flag, const char *text, int64_t min, int64_t max,
                            int64_t *out) {
     if (!text) return lt_error(LT_ERR_ARG, "%s needs a value", flag);

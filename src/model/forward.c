@@ -1,0 +1,321 @@
+// forward.c: the training forward and backward passes of a heterogeneous
+// Llama/DeciLM model, one straight sequence of kernel calls per block, and the
+// activation memory they keep.
+#include <stdio.h>
+#include <string.h>
+
+#include "lathe/model.h"
+
+static const char *const op_names[LT_OP_COUNT] = {
+    "embedding", "rmsnorm", "qkv proj", "rope", "attention", "o proj", "ffn gate+up",
+    "swiglu", "ffn down", "linear blocks", "residual", "lm head", "loss"};
+const char *lt_op_name(lt_op op) { return op < LT_OP_COUNT ? op_names[op] : "?"; }
+
+// Times one kernel call into a->op_seconds[op] when profiling.
+#define TIMED(a, op, call)                                                                        \
+    do {                                                                                          \
+        double t0_ = (a)->profile ? lt_time_now() : 0;                                            \
+        call;                                                                                     \
+        if ((a)->profile) (a)->op_seconds[op] += lt_time_now() - t0_;                             \
+    } while (0)
+
+#define TIMED_TRY(a, op, call)                                                                    \
+    do {                                                                                          \
+        double t0_ = (a)->profile ? lt_time_now() : 0;                                            \
+        LT_TRY(call);                                                                             \
+        if ((a)->profile) (a)->op_seconds[op] += lt_time_now() - t0_;                             \
+    } while (0)
+
+// ---------------------------------------------------------------- activation memory
+
+// Hands out 64-byte aligned slices of one buffer; with base == NULL it only counts.
+typedef struct {
+    char *base;
+    size_t used;
+} bump;
+
+static void *take(bump *b, size_t count, size_t elem) {
+    size_t bytes = (count * elem + 63) / 64 * 64;
+    void *p = b->base ? b->base + b->used : NULL;
+    b->used += bytes;
+    return p;
+}
+
+static void plan(const lt_config *c, lt_acts *a, bump *b) {
+    size_t N = (size_t)a->N, C = (size_t)c->hidden, HD = (size_t)(c->n_heads * c->head_dim);
+    size_t max_kv = 0, max_ffn = 0;
+    a->x0 = take(b, N * C, 4);
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        const lt_block_config *bc = &c->blocks[l];
+        lt_block_acts *ba = &a->blocks[l];
+        memset(ba, 0, sizeof *ba);
+        size_t KVD = (size_t)(bc->n_kv_heads * c->head_dim), F = (size_t)bc->ffn_dim;
+        if (bc->attn != LT_ATTN_NOOP) {
+            ba->attn_norm_out = take(b, N * C, 4);
+            ba->attn_rstd = take(b, N, 4);
+            ba->mid = take(b, N * C, 4);
+        }
+        if (bc->attn == LT_ATTN_GQA) {
+            ba->q = take(b, N * HD, 4);
+            ba->k = take(b, N * KVD, 4);
+            ba->v = take(b, N * KVD, 4);
+            ba->probs = take(b, (size_t)(a->B * c->n_heads) * (size_t)(a->T * a->T), 4);
+            ba->attn_out = take(b, N * HD, 4);
+            if (KVD > max_kv) max_kv = KVD;
+        }
+        if (bc->ffn != LT_FFN_NOOP) {
+            ba->ffn_norm_out = take(b, N * C, 4);
+            ba->ffn_rstd = take(b, N, 4);
+            ba->out = take(b, N * C, 4);
+        }
+        if (bc->ffn == LT_FFN_SWIGLU) {
+            ba->gate = take(b, N * F, 4);
+            ba->up = take(b, N * F, 4);
+            ba->ffn_hidden = take(b, N * F, 4);
+            if (F > max_ffn) max_ffn = F;
+        }
+    }
+    a->final_norm_out = take(b, N * C, 4);
+    a->final_rstd = take(b, N, 4);
+    a->logits = take(b, N * (size_t)c->vocab, 4);
+    a->positions = take(b, N, 4);
+    size_t proj = HD > max_ffn ? HD : max_ffn;
+    if (C > proj) proj = C;
+    a->dres = take(b, N * C, 4);
+    a->dnorm = take(b, N * C, 4);
+    a->dproj = take(b, N * proj, 4);
+    a->dq = take(b, N * HD, 4);
+    a->dk = take(b, N * (max_kv ? max_kv : 1), 4);
+    a->dv = take(b, N * (max_kv ? max_kv : 1), 4);
+    a->dgate = take(b, N * (max_ffn ? max_ffn : 1), 4);
+    a->dup = take(b, N * (max_ffn ? max_ffn : 1), 4);
+    a->scratch = take(b, N * C, 4);
+}
+
+// No-op parts alias their input: the residual passes through unchanged.
+static void link_aliases(const lt_config *c, lt_acts *a) {
+    const float *x = a->x0;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        lt_block_acts *ba = &a->blocks[l];
+        if (!ba->mid) ba->mid = (float *)x;
+        if (!ba->out) ba->out = ba->mid;
+        x = ba->out;
+    }
+}
+
+size_t lt_acts_bytes(const lt_config *cfg, int64_t B, int64_t T) {
+    lt_block_acts blocks[cfg->n_layers > 0 ? cfg->n_layers : 1];
+    lt_acts a = {.B = B, .T = T, .N = B * T, .blocks = blocks};
+    bump b = {0};
+    plan(cfg, &a, &b);
+    return b.used + (size_t)cfg->n_layers * sizeof(lt_block_acts);
+}
+
+lt_status lt_acts_init(lt_acts **out, const lt_model *m, int64_t B, int64_t T) {
+    *out = NULL;
+    const lt_config *c = &m->cfg;
+    if (B < 1 || T < 1) return lt_error(LT_ERR_ARG, "batch %lld x %lld: both must be positive", (long long)B, (long long)T);
+    if (T > c->max_positions)
+        return lt_error(LT_ERR_RANGE, "sequence length %lld exceeds max_position_embeddings %lld", (long long)T, (long long)c->max_positions);
+    lt_acts *a;
+    LT_TRY(lt_calloc((void **)&a, 1, sizeof *a, "activations"));
+    a->B = B, a->T = T, a->N = B * T, a->model = m;
+    lt_status s = lt_calloc((void **)&a->blocks, (size_t)c->n_layers, sizeof *a->blocks, "block activations");
+    bump b = {0};
+    if (!s) {
+        plan(c, a, &b);
+        s = lt_alloc((void **)&b.base, b.used, "activations");
+    }
+    if (s) {
+        lt_acts_free(a);
+        return lt_error_prefix(s, "batch %lld x %lld", (long long)B, (long long)T);
+    }
+    a->bytes = b.used;
+    b.used = 0;
+    plan(c, a, &b); // now with real addresses; x0 is the start of the buffer
+    link_aliases(c, a);
+    *out = a;
+    return NULL;
+}
+
+void lt_acts_free(lt_acts *a) {
+    if (!a) return;
+    lt_free(a->x0); // the one buffer every activation lives in
+    lt_free(a->blocks);
+    lt_free(a);
+}
+
+// ---------------------------------------------------------------- forward
+
+static void residual_add(float *out, const float *x, const float *y, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; i++) out[i] = x[i] + y[i];
+}
+
+static lt_attention_shape attn_shape(const lt_model *m, const lt_acts *a, const lt_block_config *bc) {
+    return (lt_attention_shape){.B = a->B, .T = a->T, .n_heads = m->cfg.n_heads, .n_kv_heads = bc->n_kv_heads,
+                                .head_dim = m->cfg.head_dim, .causal = true, .segments = a->segments,
+                                .dtype = m->dtype};
+}
+
+static lt_status attention_part_forward(const lt_model *m, const lt_block_weights *w, lt_block_acts *ba, lt_acts *a, const float *x) {
+    const lt_config *c = &m->cfg;
+    const lt_block_config *bc = w->cfg;
+    int64_t N = a->N, C = c->hidden, HD = c->n_heads * c->head_dim, KVD = bc->n_kv_heads * c->head_dim;
+    TIMED(a, LT_OP_NORM, lt_rmsnorm_forward(ba->attn_norm_out, ba->attn_rstd, x, w->attn_norm, N, C, (float)c->rms_eps));
+    if (bc->attn == LT_ATTN_LINEAR) {
+        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, lt_linear_forward(a->scratch, ba->attn_norm_out, &w->linear_attn, N, C, C));
+    } else {
+        TIMED_TRY(a, LT_OP_QKV, lt_linear_forward(ba->q, ba->attn_norm_out, &w->q, N, C, HD));
+        TIMED_TRY(a, LT_OP_QKV, lt_linear_forward(ba->k, ba->attn_norm_out, &w->k, N, C, KVD));
+        TIMED_TRY(a, LT_OP_QKV, lt_linear_forward(ba->v, ba->attn_norm_out, &w->v, N, C, KVD));
+        TIMED(a, LT_OP_ROPE, lt_rope_forward(ba->q, m->rope_cos, m->rope_sin, a->positions, N, c->n_heads, c->head_dim));
+        TIMED(a, LT_OP_ROPE, lt_rope_forward(ba->k, m->rope_cos, m->rope_sin, a->positions, N, bc->n_kv_heads, c->head_dim));
+        lt_attention_shape shape = attn_shape(m, a, bc);
+        TIMED_TRY(a, LT_OP_ATTN, lt_attention_forward(ba->attn_out, ba->probs, ba->q, ba->k, ba->v, &shape));
+        TIMED_TRY(a, LT_OP_OPROJ, lt_linear_forward(a->scratch, ba->attn_out, &w->o, N, HD, C));
+    }
+    TIMED(a, LT_OP_RESIDUAL, residual_add(ba->mid, x, a->scratch, N * C));
+    return NULL;
+}
+
+static lt_status ffn_part_forward(const lt_model *m, const lt_block_weights *w, lt_block_acts *ba, lt_acts *a) {
+    const lt_config *c = &m->cfg;
+    const lt_block_config *bc = w->cfg;
+    int64_t N = a->N, C = c->hidden, F = bc->ffn_dim;
+    TIMED(a, LT_OP_NORM, lt_rmsnorm_forward(ba->ffn_norm_out, ba->ffn_rstd, ba->mid, w->ffn_norm, N, C, (float)c->rms_eps));
+    if (bc->ffn == LT_FFN_LINEAR) {
+        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, lt_linear_forward(a->scratch, ba->ffn_norm_out, &w->linear_mlp, N, C, C));
+    } else {
+        TIMED_TRY(a, LT_OP_FFN_IN, lt_linear_forward(ba->gate, ba->ffn_norm_out, &w->gate, N, C, F));
+        TIMED_TRY(a, LT_OP_FFN_IN, lt_linear_forward(ba->up, ba->ffn_norm_out, &w->up, N, C, F));
+        TIMED(a, LT_OP_SWIGLU, lt_swiglu_forward(ba->ffn_hidden, ba->gate, ba->up, N * F));
+        TIMED_TRY(a, LT_OP_FFN_OUT, lt_linear_forward(a->scratch, ba->ffn_hidden, &w->down, N, F, C));
+    }
+    TIMED(a, LT_OP_RESIDUAL, residual_add(ba->out, ba->mid, a->scratch, N * C));
+    return NULL;
+}
+
+lt_status lt_block_forward(const lt_model *m, const lt_block_weights *w, lt_block_acts *ba, lt_acts *a, const float *x) {
+    if (w->cfg->attn != LT_ATTN_NOOP) LT_TRY(attention_part_forward(m, w, ba, a, x));
+    else ba->mid = (float *)x;
+    if (w->cfg->ffn != LT_FFN_NOOP) LT_TRY(ffn_part_forward(m, w, ba, a));
+    else ba->out = ba->mid;
+    return NULL;
+}
+
+static lt_status check_batch(const lt_model *m, const lt_acts *a, const lt_batch *batch) {
+    const lt_config *c = &m->cfg;
+    if (batch->B != a->B || batch->T != a->T)
+        return lt_error(LT_ERR_ARG, "batch is %lld x %lld but the activations were sized for %lld x %lld", (long long)batch->B, (long long)batch->T, (long long)a->B, (long long)a->T);
+    for (int64_t i = 0; i < a->N; i++) {
+        if (batch->ids[i] < 0 || batch->ids[i] >= c->vocab)
+            return lt_error(LT_ERR_RANGE, "token id %d at position %lld is outside the vocabulary [0, %lld)", batch->ids[i], (long long)i, (long long)c->vocab);
+        if (batch->positions && (batch->positions[i] < 0 || batch->positions[i] >= c->max_positions))
+            return lt_error(LT_ERR_RANGE, "position %d at index %lld is outside [0, %lld)", batch->positions[i], (long long)i, (long long)c->max_positions);
+    }
+    return NULL;
+}
+
+lt_status lt_model_forward(const lt_model *m, lt_acts *a, const lt_batch *batch) {
+    const lt_config *c = &m->cfg;
+    if (a->model != m) return lt_error(LT_ERR_ARG, "activations belong to another model");
+    LT_TRY(check_batch(m, a, batch));
+    int64_t N = a->N, C = c->hidden;
+    for (int64_t i = 0; i < N; i++) a->positions[i] = batch->positions ? batch->positions[i] : (int32_t)(i % a->T);
+    a->ids = batch->ids;
+    a->segments = batch->segments;
+    TIMED(a, LT_OP_EMBED, lt_embedding_forward(a->x0, m->embed, batch->ids, N, C));
+    const float *x = a->x0;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        LT_TRY(lt_block_forward(m, &m->blocks[l], &a->blocks[l], a, x));
+        x = a->blocks[l].out;
+    }
+    TIMED(a, LT_OP_NORM, lt_rmsnorm_forward(a->final_norm_out, a->final_rstd, x, m->final_norm, N, C, (float)c->rms_eps));
+    TIMED_TRY(a, LT_OP_HEAD, lt_linear_forward(a->logits, a->final_norm_out, &m->lm_head, N, C, c->vocab));
+    return NULL;
+}
+
+// ---------------------------------------------------------------- backward
+
+static void zero(float *p, int64_t n) { memset(p, 0, (size_t)n * sizeof *p); }
+
+static lt_status ffn_part_backward(const lt_model *m, const lt_block_weights *w, const lt_block_acts *ba, lt_acts *a, float *dres, const lt_block_grads *g) {
+    const lt_config *c = &m->cfg;
+    int64_t N = a->N, C = c->hidden, F = w->cfg->ffn_dim;
+    zero(a->dnorm, N * C);
+    if (w->cfg->ffn == LT_FFN_LINEAR) {
+        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, lt_linear_backward(a->dnorm, g->linear_mlp, dres, ba->ffn_norm_out, &w->linear_mlp, N, C, C));
+    } else {
+        zero(a->dproj, N * F);
+        TIMED_TRY(a, LT_OP_FFN_OUT, lt_linear_backward(a->dproj, g->down, dres, ba->ffn_hidden, &w->down, N, F, C));
+        zero(a->dgate, N * F);
+        zero(a->dup, N * F);
+        TIMED(a, LT_OP_SWIGLU, lt_swiglu_backward(a->dgate, a->dup, a->dproj, ba->gate, ba->up, N * F));
+        TIMED_TRY(a, LT_OP_FFN_IN, lt_linear_backward(a->dnorm, g->gate, a->dgate, ba->ffn_norm_out, &w->gate, N, C, F));
+        TIMED_TRY(a, LT_OP_FFN_IN, lt_linear_backward(a->dnorm, g->up, a->dup, ba->ffn_norm_out, &w->up, N, C, F));
+    }
+    TIMED(a, LT_OP_NORM, lt_rmsnorm_backward(dres, g->ffn_norm, a->dnorm, ba->mid, w->ffn_norm, ba->ffn_rstd, N, C));
+    return NULL;
+}
+
+static lt_status attention_part_backward(const lt_model *m, const lt_block_weights *w, const lt_block_acts *ba, lt_acts *a, const float *x, float *dres, const lt_block_grads *g) {
+    const lt_config *c = &m->cfg;
+    const lt_block_config *bc = w->cfg;
+    int64_t N = a->N, C = c->hidden, HD = c->n_heads * c->head_dim, KVD = bc->n_kv_heads * c->head_dim;
+    zero(a->dnorm, N * C);
+    if (bc->attn == LT_ATTN_LINEAR) {
+        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, lt_linear_backward(a->dnorm, g->linear_attn, dres, ba->attn_norm_out, &w->linear_attn, N, C, C));
+    } else {
+        zero(a->dproj, N * HD);
+        TIMED_TRY(a, LT_OP_OPROJ, lt_linear_backward(a->dproj, g->o, dres, ba->attn_out, &w->o, N, HD, C));
+        zero(a->dq, N * HD);
+        zero(a->dk, N * KVD);
+        zero(a->dv, N * KVD);
+        lt_attention_shape shape = attn_shape(m, a, bc);
+        TIMED_TRY(a, LT_OP_ATTN, lt_attention_backward(a->dq, a->dk, a->dv, a->dproj, ba->probs, ba->q, ba->k, ba->v, &shape));
+        TIMED(a, LT_OP_ROPE, lt_rope_backward(a->dq, m->rope_cos, m->rope_sin, a->positions, N, c->n_heads, c->head_dim));
+        TIMED(a, LT_OP_ROPE, lt_rope_backward(a->dk, m->rope_cos, m->rope_sin, a->positions, N, bc->n_kv_heads, c->head_dim));
+        TIMED_TRY(a, LT_OP_QKV, lt_linear_backward(a->dnorm, g->q, a->dq, ba->attn_norm_out, &w->q, N, C, HD));
+        TIMED_TRY(a, LT_OP_QKV, lt_linear_backward(a->dnorm, g->k, a->dk, ba->attn_norm_out, &w->k, N, C, KVD));
+        TIMED_TRY(a, LT_OP_QKV, lt_linear_backward(a->dnorm, g->v, a->dv, ba->attn_norm_out, &w->v, N, C, KVD));
+    }
+    TIMED(a, LT_OP_NORM, lt_rmsnorm_backward(dres, g->attn_norm, a->dnorm, x, w->attn_norm, ba->attn_rstd, N, C));
+    return NULL;
+}
+
+lt_status lt_block_backward(const lt_model *m, const lt_block_weights *w, const lt_block_acts *ba, lt_acts *a, const float *x, float *dx, const lt_block_grads *g) {
+    // The residual path passes d(out) through unchanged; each part adds its branch.
+    if (w->cfg->ffn != LT_FFN_NOOP) LT_TRY(ffn_part_backward(m, w, ba, a, dx, g));
+    if (w->cfg->attn != LT_ATTN_NOOP) LT_TRY(attention_part_backward(m, w, ba, a, x, dx, g));
+    return NULL;
+}
+
+static void add_into(float *dst, const float *src, int64_t n) {
+    if (!src) return;
+#pragma omp parallel for simd schedule(static) if (n > 65536)
+    for (int64_t i = 0; i < n; i++) dst[i] += src[i];
+}
+
+lt_status lt_model_backward(const lt_model *m, lt_acts *a, float *grads, const float *const *dhidden) {
+    const lt_config *c = &m->cfg;
+    int64_t N = a->N, C = c->hidden, L = c->n_layers;
+    const float *x_last = L > 0 ? a->blocks[L - 1].out : a->x0;
+    const lt_param *head = lt_model_find(m, c->tie_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
+    const lt_param *norm = lt_model_find(m, "model.norm.weight");
+    const lt_param *embed = lt_model_find(m, "model.embed_tokens.weight");
+    zero(a->dnorm, N * C);
+    TIMED_TRY(a, LT_OP_HEAD, lt_linear_backward(a->dnorm, grads + head->offset, a->logits, a->final_norm_out, &m->lm_head, N, C, c->vocab));
+    zero(a->dres, N * C);
+    TIMED(a, LT_OP_NORM, lt_rmsnorm_backward(a->dres, grads + norm->offset, a->dnorm, x_last, m->final_norm, a->final_rstd, N, C));
+    if (dhidden) add_into(a->dres, dhidden[L], N * C);
+    for (int64_t l = L - 1; l >= 0; l--) {
+        lt_block_grads g;
+        lt_model_block_grads(m, grads, l, &g);
+        const float *x = l > 0 ? a->blocks[l - 1].out : a->x0;
+        LT_TRY(lt_block_backward(m, &m->blocks[l], &a->blocks[l], a, x, a->dres, &g));
+        if (dhidden) add_into(a->dres, dhidden[l], N * C);
+    }
+    TIMED(a, LT_OP_EMBED, lt_embedding_backward(grads + embed->offset, a->dres, a->ids, N, C));
+    return NULL;
+}

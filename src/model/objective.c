@@ -1,0 +1,45 @@
+// objective.c: next-token cross-entropy as a training objective — the loss
+// over counted targets, and dlogits written over the logits for backward.
+#include "lathe/objective.h"
+
+static lt_status check_targets(const lt_acts *a, const int32_t *targets) {
+    int64_t V = a->model->cfg.vocab;
+    for (int64_t i = 0; i < a->N; i++)
+        if (targets[i] >= V)
+            return lt_error(LT_ERR_RANGE, "target id %d at position %lld is outside the vocabulary [0, %lld)", targets[i], (long long)i, (long long)V);
+    return NULL;
+}
+
+lt_status lt_objective_xent(lt_acts *a, const int32_t *targets, double normaliser, float dloss_scale, lt_loss *out) {
+    LT_TRY(check_targets(a, targets));
+    int64_t N = a->N, V = a->model->cfg.vocab, counted = 0;
+    for (int64_t i = 0; i < N; i++) counted += targets[i] >= 0;
+    double norm = normaliser > 0 ? normaliser : (double)(counted > 0 ? counted : 1);
+    float *losses;
+    LT_TRY(lt_alloc((void **)&losses, (size_t)N * sizeof *losses, "per-token losses"));
+    double t0 = a->profile ? lt_time_now() : 0;
+    lt_xent_forward_backward(a->logits, losses, targets, N, V, (float)(dloss_scale / norm));
+    if (a->profile) a->op_seconds[LT_OP_LOSS] += lt_time_now() - t0;
+    double sum = 0;
+    for (int64_t i = 0; i < N; i++) sum += losses[i];
+    lt_free(losses);
+    out->loss_sum = sum;
+    out->n_counted = counted;
+    out->loss = counted > 0 ? sum / (double)counted : 0.0;
+    return NULL;
+}
+
+lt_status lt_objective_xent_eval(const lt_acts *a, const int32_t *targets, lt_loss *out) {
+    LT_TRY(check_targets(a, targets));
+    int64_t N = a->N, V = a->model->cfg.vocab;
+    float *losses;
+    LT_TRY(lt_alloc((void **)&losses, (size_t)N * sizeof *losses, "per-token losses"));
+    int64_t counted = lt_xent_forward(losses, a->logits, targets, N, V);
+    double sum = 0;
+    for (int64_t i = 0; i < N; i++) sum += losses[i];
+    lt_free(losses);
+    out->loss_sum = sum;
+    out->n_counted = counted;
+    out->loss = counted > 0 ? sum / (double)counted : 0.0;
+    return NULL;
+}
