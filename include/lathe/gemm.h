@@ -11,14 +11,24 @@
 // C (M, N) = alpha * op(A) @ op(B) + beta * C, all row-major.
 //   op(A) is (M, K): A is (M, K) with row stride lda, or (K, M) when trans_a.
 //   op(B) is (K, N): B is (K, N) with row stride ldb, or (N, K) when trans_b.
-// A and B are both `dtype` (f32 or bf16); C is always f32 (accumulation in
-// f32). beta == 0 means C is not read (may hold garbage or NaN).
-// Safe to call from inside an OpenMP parallel region (then runs single-threaded).
+// A and B are both `dtype`; C is always f32 (accumulation in f32). beta == 0
+// means C is not read (may hold garbage or NaN). Backends by dtype:
+//   f32   OpenBLAS cblas_sgemm;
+//   bf16  oneDNN matmul (bf16 operands, f32 accumulation and output);
+//   f16   the scalar reference (slow: no fast f16 path yet);
+//   other dtypes are not matrix operands: C (M, N) is filled with NaN.
+// Leading dimensions must follow the BLAS rule (lda >= columns of A as stored,
+// at least 1; likewise ldb, ldc). Calls that break it (lda = 0 to repeat one
+// row, say) or that a backend rejects run the reference instead and are
+// counted in lt_gemm_stats.fallbacks; lt_gemm never fails, exits or prints.
+// Safe to call from several threads at once and from inside an OpenMP
+// parallel region (then the call runs single-threaded in the calling thread).
 void lt_gemm(lt_dtype dtype, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
              float alpha, const void *A, int64_t lda, const void *B, int64_t ldb, float beta,
              float *C, int64_t ldc);
 
-// The scalar reference (f64 accumulation; bf16 operands widened exactly).
+// The scalar reference (f64 accumulation; bf16 and f16 operands widened
+// exactly; other dtypes fill C with NaN, as lt_gemm does).
 void lt_gemm_ref(lt_dtype dtype, bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K,
                  float alpha, const void *A, int64_t lda, const void *B, int64_t ldb, float beta,
                  float *C, int64_t ldc);
@@ -27,12 +37,32 @@ void lt_gemm_ref(lt_dtype dtype, bool trans_a, bool trans_b, int64_t M, int64_t 
 // mode no f32 GEMM ran"). Counting is atomic; reset between measurements.
 typedef struct {
     uint64_t calls[LT_DTYPE_COUNT];
-    uint64_t flops[LT_DTYPE_COUNT]; // 2*M*N*K per call
+    uint64_t flops[LT_DTYPE_COUNT];     // 2*M*N*K per call
+    uint64_t fallbacks[LT_DTYPE_COUNT]; // calls that ran the reference instead of their
+                                        // backend (arguments outside the BLAS rule, a
+                                        // backend error) or, for non-matrix dtypes, no GEMM
+    uint64_t primitives_built;          // oneDNN matmul primitives created (cache misses)
 } lt_gemm_stats;
 void lt_gemm_stats_get(lt_gemm_stats *out);
 void lt_gemm_stats_reset(void);
 
 // Force the scalar reference for every call (tests of whole models on it).
 void lt_gemm_force_reference(bool on);
+
+// The OpenBLAS kernel family picked when the library loaded ("SkylakeX",
+// "Haswell", ...). OpenBLAS 0.3.21 does not know CPUs newer than Sapphire
+// Rapids and falls back to "Prescott" (SSE3, about 5x slower on AVX-512
+// machines); there, start the process with OPENBLAS_CORETYPE=SkylakeX.
+const char *lt_gemm_f32_kernel(void);
+
+// Measured GEMM peak, for MFU figures: times square n x n x n products of
+// `dtype` through lt_gemm (A, B (n, n) dtype, C (n, n) f32, beta 0) with the
+// current thread count. One warm-up call, then 3 trials, each repeating the
+// call until min_seconds have passed; returns the best trial in GFLOP/s
+// (2*n^3 flops per call), or 0 when dtype has no fast backend (only f32 and
+// bf16 have; timing the f16 reference at n = 2048 would take minutes), n < 1
+// or the buffers cannot be allocated. The calls count in lt_gemm_stats.
+// Expect 3 * min_seconds plus one call (and a JIT compile for bf16).
+double lt_gemm_peak_gflops(lt_dtype dtype, int64_t n, double min_seconds);
 
 #endif
