@@ -3,9 +3,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "lathe/gemm.h"
 
 typedef struct {
     const char *name;
@@ -30,7 +32,24 @@ static void usage(FILE *f) {
         fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
 
+// OpenBLAS 0.3.21 (Debian 12) does not recognise recent AVX-512 CPUs and
+// falls back to its SSE3 "Prescott" kernels, 5x slower. It picks kernels when
+// it loads, before main, so the only cure is the environment: on a CPU with
+// the AVX-512 subsets the SkylakeX kernels need, set OPENBLAS_CORETYPE and
+// start again. A user's own OPENBLAS_CORETYPE is always respected.
+static void fix_openblas_kernel(char **argv) {
+    if (getenv("OPENBLAS_CORETYPE") || strcmp(lt_gemm_f32_kernel(), "Prescott") != 0) return;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+        !__builtin_cpu_supports("avx512dq") || !__builtin_cpu_supports("avx512vl") ||
+        !__builtin_cpu_supports("avx512cd"))
+        return;
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    execv("/proc/self/exe", argv); // returns only on failure: carry on with the slow kernels
+}
+
 int main(int argc, char **argv) {
+    fix_openblas_kernel(argv);
     if (argc < 2) {
         usage(stderr);
         return LT_EXIT_USAGE;
