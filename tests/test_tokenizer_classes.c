@@ -1,0 +1,102 @@
+// test_tokenizer_classes.c: lathe's Llama 3 pre-tokenizer (PCRE2 with the
+// rewritten pattern) treats every Unicode code point as the Rust `tokenizers`
+// library (Oniguruma) does: letter, number, whitespace or other. The expected
+// classes come from the Rust library itself, probed the same way
+// (tests/tokenizer/gen_char_classes.js wrote the fixture). This is where PCRE2
+// and Oniguruma disagree out of the box (U+180E, Unicode 15-16 letters).
+#include "lt_test.h"
+#include "tokenizer/tok_internal.h"
+
+static lt_status count_piece(void *user, const uint8_t *piece, size_t len) {
+    (void)piece;
+    (void)len;
+    (*(int *)user)++;
+    return NULL;
+}
+
+static int pieces(const lt_pretok *p, lt_pretok_state *s, const char *text, size_t len) {
+    int n = 0;
+    lt_status st = lt_pretok_split_valid(p, s, (const uint8_t *)text, len, count_piece, &n);
+    if (st) {
+        lt_status_free(st);
+        return -1;
+    }
+    return n;
+}
+
+static int utf8_encode(uint32_t cp, char *out) {
+    if (cp < 0x80) {
+        out[0] = (char)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        out[0] = (char)(0xC0 | (cp >> 6));
+        out[1] = (char)(0x80 | (cp & 0x3F));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        out[0] = (char)(0xE0 | (cp >> 12));
+        out[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
+        out[2] = (char)(0x80 | (cp & 0x3F));
+        return 3;
+    }
+    out[0] = (char)(0xF0 | (cp >> 18));
+    out[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
+    out[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
+    out[3] = (char)(0x80 | (cp & 0x3F));
+    return 4;
+}
+
+// The probes of gen_char_classes.js.
+static char class_of(const lt_pretok *p, lt_pretok_state *s, uint32_t cp) {
+    if (cp >= 0xD800 && cp <= 0xDFFF) return '-';
+    char c[4], buf[8];
+    int n = utf8_encode(cp, c);
+    buf[0] = 'x';
+    memcpy(buf + 1, c, (size_t)n);
+    buf[n + 1] = 'x';
+    if (pieces(p, s, buf, (size_t)n + 2) == 1) return 'L';
+    buf[0] = '1';
+    if (pieces(p, s, buf, (size_t)n + 1) == 1) return 'N';
+    memcpy(buf, c, (size_t)n);
+    buf[n] = '!';
+    if (pieces(p, s, buf, (size_t)n + 1) == 2) return 'S';
+    return 'O';
+}
+
+static void test_every_code_point(void) {
+    FILE *f = fopen(lt_test_path("tests/fixtures/tokenizer/llama3_char_classes.txt"), "r");
+    LT_CHECK(f != NULL);
+    if (!f) return;
+    // Runs: start code point and class; expand into a table of 0x110000 classes.
+    char *expected = malloc(0x110000);
+    unsigned start, prev_start = 0;
+    char cls, prev_cls = 0;
+    while (fscanf(f, "%x %c", &start, &cls) == 2) {
+        for (unsigned cp = prev_start; prev_cls && cp < start; cp++) expected[cp] = prev_cls;
+        prev_start = start;
+        prev_cls = cls;
+    }
+    fclose(f);
+    for (unsigned cp = prev_start; cp < 0x110000; cp++) expected[cp] = prev_cls;
+
+    lt_pretok p;
+    lt_pretok_state s;
+    LT_CHECK_OK(lt_pretok_init(&p, LT_PRETOK_SPLIT, LT_TOK_LLAMA3_PATTERN));
+    LT_CHECK_OK(lt_pretok_state_init(&s, &p));
+    int mismatches = 0;
+    for (uint32_t cp = 0; cp < 0x110000; cp++) {
+        char got = class_of(&p, &s, cp);
+        if (got != expected[cp] && mismatches++ < 10)
+            LT_FAIL_("U+%04X: lathe says %c, the Rust library says %c", cp, got, expected[cp]);
+    }
+    LT_CHECK_INT(mismatches, 0);
+    lt_pretok_state_free(&s);
+    lt_pretok_free(&p);
+    free(expected);
+}
+
+int main(void) {
+    LT_RUN(test_every_code_point);
+    return lt_test_finish();
+}
