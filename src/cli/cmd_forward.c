@@ -1,6 +1,7 @@
 // cmd_forward.c: `lathe forward` — one forward pass over given token ids,
 // printing the last position's top logits (and the loss when targets are
 // given): the tool for comparing lathe against another implementation.
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -10,12 +11,13 @@
 
 static void help(void) {
     printf("usage: lathe forward DIR --ids 1,5,9 [--targets 5,9,-100] [--dump logits.npy]\n"
-           "                     [--dtype f32|bf16] [--top K]\n\n"
+           "                     [--dtype f32|bf16] [--top K] [--backward]\n\n"
            "Runs one forward pass of the model in DIR over the ids (one sequence) and prints\n"
            "the top-K (default 5) 'id:logit' of the last position. With --targets (one per id,\n"
            "-100 to ignore a position) it also prints the mean cross-entropy loss.\n"
            "  --dump FILE   write all logits (T, V) as a float32 .npy file\n"
-           "  --dtype T     GEMM precision: f32 (default) or bf16\n");
+           "  --dtype T     GEMM precision: f32 (default) or bf16\n"
+           "  --backward    also run the backward pass (needs --targets) and print gradient norms\n");
 }
 
 // Writes a (rows, cols) float32 array in NumPy's .npy format (version 1.0).
@@ -57,7 +59,38 @@ static void print_top(const float *logits, int64_t V, int64_t k) {
     printf("\n");
 }
 
-static lt_status run(const char *dir, const char *ids_text, const char *targets_text, const char *dump, const char *dtype_text, int64_t top) {
+// Backward from the mean loss; prints the global gradient norm and the
+// tensors with the largest gradient norms.
+static lt_status print_gradients(const lt_model *m, lt_acts *a, const int32_t *targets) {
+    float *grads;
+    LT_TRY(lt_calloc((void **)&grads, (size_t)m->n_params, sizeof *grads, "gradients"));
+    lt_loss loss;
+    lt_status s = lt_objective_xent(a, targets, 0, 1.0f, &loss);
+    if (!s) s = lt_model_backward(m, a, grads, NULL);
+    if (!s) {
+        double total = 0, best[3] = {-1, -1, -1};
+        int which[3] = {0, 0, 0};
+        for (int i = 0; i < m->n_tensors; i++) {
+            const lt_param *p = &m->tensors[i];
+            double sq = 0;
+            for (int64_t j = 0; j < p->numel; j++) sq += (double)grads[p->offset + j] * grads[p->offset + j];
+            total += sq;
+            for (int k = 0; k < 3; k++)
+                if (sq > best[k]) {
+                    for (int r = 2; r > k; r--) best[r] = best[r - 1], which[r] = which[r - 1];
+                    best[k] = sq, which[k] = i;
+                    break;
+                }
+        }
+        printf("gradient norm %.6g over %d tensors; largest:", sqrt(total), m->n_tensors);
+        for (int k = 0; k < 3 && k < m->n_tensors; k++) printf(" %s %.4g%s", m->tensors[which[k]].name, sqrt(best[k]), k < 2 ? "," : "");
+        printf("\n");
+    }
+    lt_free(grads);
+    return s;
+}
+
+static lt_status run(const char *dir, const char *ids_text, const char *targets_text, const char *dump, const char *dtype_text, int64_t top, bool backward) {
     lt_dtype dtype;
     LT_TRY(lt_dtype_parse(dtype_text, &dtype));
     int32_t *ids = NULL, *targets = NULL;
@@ -83,6 +116,7 @@ static lt_status run(const char *dir, const char *ids_text, const char *targets_
         if (targets) printf("loss %.6f over %lld targets\n", loss.loss, (long long)loss.n_counted);
         if (dump) s = write_npy(dump, a->logits, T, V);
         if (!s && dump) printf("wrote %s (%lld x %lld float32)\n", dump, (long long)T, (long long)V);
+        if (!s && backward) s = print_gradients(m, a, targets);
     }
     lt_acts_free(a);
     lt_model_free(m);
@@ -93,14 +127,17 @@ static lt_status run(const char *dir, const char *ids_text, const char *targets_
 
 int cmd_forward(int argc, char **argv) {
     const char *dir = NULL, *ids = NULL, *targets = NULL, *dump = NULL, *dtype = "f32", *top_text = "5";
+    bool backward = false;
     const lt_cli_opt opts[] = {{"--ids", &ids, NULL}, {"--targets", &targets, NULL}, {"--dump", &dump, NULL},
-                               {"--dtype", &dtype, NULL}, {"--top", &top_text, NULL}, {NULL, NULL, NULL}};
+                               {"--dtype", &dtype, NULL}, {"--top", &top_text, NULL}, {"--backward", NULL, &backward},
+                               {NULL, NULL, NULL}};
     int rc = lt_cli_parse("forward", argc, argv, opts, &dir, 1, NULL, help);
     if (rc >= 0) return rc;
     if (!dir) return lt_cli_usage_error("forward", "give a model directory");
     if (!ids) return lt_cli_usage_error("forward", "--ids is required");
+    if (backward && !targets) return lt_cli_usage_error("forward", "--backward needs --targets");
     int64_t top;
     lt_status s = lt_cli_parse_int("--top", top_text, 1, 64, &top);
-    if (!s) s = run(dir, ids, targets, dump, dtype, top);
+    if (!s) s = run(dir, ids, targets, dump, dtype, top, backward);
     return lt_cli_report(s);
 }
