@@ -520,7 +520,9 @@ static void test_malformed(void) {
     LT_CHECK_ERR(lt_tokenizer_from_json(&tok, "[1, 2]", 6, "list.json"), LT_ERR_FORMAT,
                  "list.json: must be a JSON object");
     LT_CHECK_ERR(lt_tokenizer_load(&tok, "/nonexistent/tokenizer.json"), LT_ERR_IO,
-                 "/nonexistent/tokenizer.json");
+                 "/nonexistent/tokenizer.json: no such file");
+    const char *dir = lt_test_tmpdir(); // a directory without tokenizer.json
+    LT_CHECK_ERR(lt_tokenizer_load(&tok, dir), LT_ERR_IO, "tokenizer.json: cannot open");
 }
 
 static void test_regex_rewrite(void) {

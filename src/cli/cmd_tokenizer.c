@@ -1,11 +1,431 @@
-// cmd_tokenizer.c: `lathe tokenizer ...` (placeholder until the tokenizer lands).
+// cmd_tokenizer.c: `lathe tokenizer encode|decode|stats|info|train|augment` —
+// the command-line face of src/tokenizer/. Text comes from stdin or --text;
+// ids go to stdout separated by spaces (or as JSON arrays).
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/cli.h"
+#include "lathe/tokenizer.h"
+
+// ---------------------------------------------------------------- argument parsing
+
+// Flags of the tokenizer subcommands: a value, a switch, or a list (every
+// following argument up to the next flag).
+typedef enum { OPT_VALUE, OPT_SWITCH, OPT_LIST } opt_kind;
+typedef struct {
+    const char *flag;
+    opt_kind kind;
+    const char **value; // OPT_VALUE
+    bool *present;      // OPT_SWITCH
+    const char ***list; // OPT_LIST: argv pointers, NULL-terminated (lt_free it)
+    int *count;         // OPT_LIST
+} tok_opt;
+
+static void free_lists(const tok_opt *opts) {
+    for (const tok_opt *o = opts; o->flag; o++)
+        if (o->kind == OPT_LIST) {
+            lt_free((void *)*o->list);
+            *o->list = NULL;
+        }
+}
+
+// Returns -1 to go on, or an exit code (help printed: 0, usage error: 2).
+static int parse_opts(const char *cmd, int argc, char **argv, const tok_opt *opts,
+                      void (*help)(void)) {
+    for (const tok_opt *o = opts; o->flag; o++)
+        if (o->kind == OPT_LIST) {
+            *o->count = 0;
+            if (lt_alloc((void **)o->list, (size_t)(argc + 1) * sizeof(char *), "arguments")) {
+                free_lists(opts);
+                return lt_cli_usage_error(cmd, "out of memory");
+            }
+        }
+    for (int i = 1; i < argc; i++) {
+        if (lt_cli_is_help(argv[i])) {
+            help();
+            free_lists(opts);
+            return LT_EXIT_OK;
+        }
+        const tok_opt *o = opts;
+        const char *value = NULL;
+        for (; o->flag; o++) {
+            if (o->kind == OPT_VALUE ? lt_cli_flag(argc, argv, &i, o->flag, &value)
+                                     : strcmp(argv[i], o->flag) == 0)
+                break;
+        }
+        if (!o->flag) {
+            free_lists(opts);
+            return lt_cli_usage_error(cmd, "%s '%s'",
+                                      argv[i][0] == '-' ? "unknown option" : "unexpected argument",
+                                      argv[i]);
+        }
+        if (o->kind == OPT_VALUE) {
+            if (!value) {
+                free_lists(opts);
+                return lt_cli_usage_error(cmd, "%s needs a value", o->flag);
+            }
+            *o->value = value;
+        } else if (o->kind == OPT_SWITCH) {
+            *o->present = true;
+        } else {
+            while (i + 1 < argc && !(argv[i + 1][0] == '-' && argv[i + 1][1] == '-'))
+                (*o->list)[(*o->count)++] = argv[++i];
+            (*o->list)[*o->count] = NULL;
+        }
+    }
+    return -1;
+}
+
+// ---------------------------------------------------------------- input / output
+
+static lt_status read_stream(FILE *f, const char *name, lt_bytes *out) {
+    char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) LT_TRY(lt_bytes_append(out, buf, n));
+    if (ferror(f)) return lt_error(LT_ERR_IO, "%s: read error: %s", name, strerror(errno));
+    return lt_bytes_append(out, "", 0);
+}
+
+// Ids as text: "1 2 3" or "[1, 2, 3]", into a buffer flushed to stdout.
+static lt_status format_ids(lt_bytes *out, const int32_t *ids, size_t n, bool json) {
+    if (json) LT_TRY(lt_bytes_append(out, "[", 1));
+    for (size_t i = 0; i < n; i++) {
+        char digits[16];
+        int len = 0;
+        uint32_t v = (uint32_t)ids[i];
+        do {
+            digits[sizeof digits - 1 - len++] = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        if (i) LT_TRY(lt_bytes_append(out, json ? ", " : " ", json ? 2 : 1));
+        LT_TRY(lt_bytes_append(out, digits + sizeof digits - len, (size_t)len));
+    }
+    if (json) LT_TRY(lt_bytes_append(out, "]", 1));
+    return lt_bytes_append(out, "\n", 1);
+}
+
+static lt_status flush_out(lt_bytes *out) {
+    if (out->n && fwrite(out->data, 1, out->n, stdout) != out->n)
+        return lt_error(LT_ERR_IO, "stdout: write error: %s", strerror(errno));
+    out->n = 0;
+    return NULL;
+}
+
+static lt_status load_tokenizer(lt_tokenizer **tok, const char *path) {
+    if (!path) return lt_error(LT_ERR_ARG, "--tokenizer FILE_OR_DIR is required");
+    return lt_tokenizer_load(tok, path);
+}
+
+// ---------------------------------------------------------------- encode
+
+static void encode_help(void) {
+    printf("usage: lathe tokenizer encode --tokenizer FILE_OR_DIR [--text TEXT] [--json] [--bos]\n"
+           "                              [--eos] [--lines] [--no-special]\n\n"
+           "Encodes text from stdin (or --text) and prints the token ids separated by spaces.\n"
+           "Special tokens written in the text (<|eot_id|>) become their ids unless --no-special.\n\n"
+           "  --tokenizer P  tokenizer.json, or a directory with tokenizer.json (and\n"
+           "                 tokenizer_config.json, which names BOS and EOS)\n"
+           "  --text TEXT    encode TEXT instead of stdin\n"
+           "  --json         print a JSON array instead\n"
+           "  --bos, --eos   add the BOS / EOS token\n"
+           "  --lines        encode each input line (ending at \\n) without its newline and\n"
+           "                 print one line of ids per input line: batch encoding of a file\n"
+           "  --no-special   treat special-token text as plain text\n");
+}
+
+static lt_status encode_run(lt_tokenizer *tok, const lt_bytes *text, unsigned flags, bool json,
+                            bool lines) {
+    lt_ids ids = {0};
+    lt_bytes out = {0};
+    lt_status st = NULL;
+    if (!lines) {
+        st = lt_tokenizer_encode(tok, text->data, text->n, flags, &ids);
+        if (!st) st = format_ids(&out, ids.data, ids.n, json);
+    } else {
+        size_t pos = 0;
+        while (pos < text->n && !st) {
+            const char *nl = memchr(text->data + pos, '\n', text->n - pos);
+            size_t end = nl ? (size_t)(nl - text->data) : text->n;
+            ids.n = 0;
+            st = lt_tokenizer_encode(tok, text->data + pos, end - pos, flags, &ids);
+            if (!st) st = format_ids(&out, ids.data, ids.n, json);
+            if (!st && out.n > (1 << 20)) st = flush_out(&out);
+            pos = end + 1;
+        }
+    }
+    if (!st) st = flush_out(&out);
+    lt_ids_free(&ids);
+    lt_bytes_free(&out);
+    return st;
+}
+
+static int encode_cmd(int argc, char **argv) {
+    const char *path = NULL, *text_arg = NULL;
+    bool json = false, bos = false, eos = false, lines = false, no_special = false;
+    const tok_opt opts[] = {{"--tokenizer", OPT_VALUE, &path, NULL, NULL, NULL},
+                            {"--text", OPT_VALUE, &text_arg, NULL, NULL, NULL},
+                            {"--json", OPT_SWITCH, NULL, &json, NULL, NULL},
+                            {"--bos", OPT_SWITCH, NULL, &bos, NULL, NULL},
+                            {"--eos", OPT_SWITCH, NULL, &eos, NULL, NULL},
+                            {"--lines", OPT_SWITCH, NULL, &lines, NULL, NULL},
+                            {"--no-special", OPT_SWITCH, NULL, &no_special, NULL, NULL},
+                            {NULL, 0, NULL, NULL, NULL, NULL}};
+    int rc = parse_opts("tokenizer encode", argc, argv, opts, encode_help);
+    if (rc >= 0) return rc;
+    if (!path) return lt_cli_usage_error("tokenizer encode", "--tokenizer FILE_OR_DIR is required");
+    lt_tokenizer *tok = NULL;
+    lt_bytes text = {0};
+    lt_status st = load_tokenizer(&tok, path);
+    if (!st) st = text_arg ? lt_bytes_append(&text, text_arg, strlen(text_arg))
+                           : read_stream(stdin, "stdin", &text);
+    unsigned flags = (bos ? LT_ENCODE_BOS : 0) | (eos ? LT_ENCODE_EOS : 0) |
+                     (no_special ? LT_ENCODE_NO_SPECIAL : 0);
+    if (!st) st = encode_run(tok, &text, flags, json, lines);
+    lt_bytes_free(&text);
+    lt_tokenizer_free(tok);
+    return lt_cli_report(st);
+}
+
+// ---------------------------------------------------------------- decode
+
+static void decode_help(void) {
+    printf("usage: lathe tokenizer decode --tokenizer FILE_OR_DIR [--ids 1,2,3] [--lines]\n"
+           "                              [--skip-special]\n\n"
+           "Decodes token ids back to text (the exact bytes that were encoded). Ids come from\n"
+           "--ids or stdin, separated by spaces, commas or newlines; JSON arrays (encode --json)\n"
+           "are accepted too.\n\n"
+           "  --tokenizer P    tokenizer.json or its directory\n"
+           "  --ids LIST       comma-separated ids instead of stdin\n"
+           "  --lines          decode each input line on its own and end each with a newline\n"
+           "                   (reverses encode --lines)\n"
+           "  --skip-special   leave out special tokens (<|eot_id|>, ...)\n");
+}
+
+// Parses the ids in text[0..n): integers separated by spaces, commas, brackets.
+static lt_status parse_id_text(const char *text, size_t n, lt_ids *ids) {
+    size_t i = 0;
+    while (i < n) {
+        char c = text[i];
+        if (c == ' ' || c == ',' || c == '\t' || c == '\r' || c == '\n' || c == '[' || c == ']') {
+            i++;
+            continue;
+        }
+        long long v = 0;
+        size_t start = i;
+        bool neg = c == '-';
+        if (neg) i++;
+        while (i < n && text[i] >= '0' && text[i] <= '9' && v < (1ll << 40)) v = v * 10 + (text[i++] - '0');
+        if (i == start + (neg ? 1u : 0u) || (i < n && !strchr(" ,\t\r\n[]", text[i])))
+            return lt_error(LT_ERR_ARG, "decode: '%.20s' is not a token id", text + start);
+        if (neg) v = -v;
+        if (v < INT32_MIN || v > INT32_MAX)
+            return lt_error(LT_ERR_ARG, "decode: %.20s is out of range for a token id", text + start);
+        LT_TRY(lt_ids_push(ids, (int32_t)v));
+    }
+    return NULL;
+}
+
+static lt_status decode_run(lt_tokenizer *tok, const char *text, size_t n, unsigned flags,
+                            bool lines) {
+    lt_ids ids = {0};
+    lt_bytes out = {0};
+    lt_status st = NULL;
+    size_t pos = 0;
+    while (pos < n && !st) {
+        const char *nl = lines ? memchr(text + pos, '\n', n - pos) : NULL;
+        size_t end = nl ? (size_t)(nl - text) : n;
+        ids.n = 0;
+        st = parse_id_text(text + pos, end - pos, &ids);
+        if (!st) st = lt_tokenizer_decode(tok, ids.data, ids.n, flags, &out);
+        if (!st && lines) st = lt_bytes_append(&out, "\n", 1);
+        if (!st && out.n > (1 << 20)) st = flush_out(&out);
+        pos = end + 1;
+    }
+    if (!st) st = flush_out(&out);
+    lt_ids_free(&ids);
+    lt_bytes_free(&out);
+    return st;
+}
+
+static int decode_cmd(int argc, char **argv) {
+    const char *path = NULL, *ids_arg = NULL;
+    bool lines = false, skip = false;
+    const tok_opt opts[] = {{"--tokenizer", OPT_VALUE, &path, NULL, NULL, NULL},
+                            {"--ids", OPT_VALUE, &ids_arg, NULL, NULL, NULL},
+                            {"--lines", OPT_SWITCH, NULL, &lines, NULL, NULL},
+                            {"--skip-special", OPT_SWITCH, NULL, &skip, NULL, NULL},
+                            {NULL, 0, NULL, NULL, NULL, NULL}};
+    int rc = parse_opts("tokenizer decode", argc, argv, opts, decode_help);
+    if (rc >= 0) return rc;
+    if (!path) return lt_cli_usage_error("tokenizer decode", "--tokenizer FILE_OR_DIR is required");
+    lt_tokenizer *tok = NULL;
+    lt_bytes text = {0};
+    lt_status st = load_tokenizer(&tok, path);
+    if (!st) st = ids_arg ? lt_bytes_append(&text, ids_arg, strlen(ids_arg))
+                          : read_stream(stdin, "stdin", &text);
+    if (!st) st = decode_run(tok, text.data, text.n, skip ? LT_DECODE_SKIP_SPECIAL : 0, lines);
+    lt_bytes_free(&text);
+    lt_tokenizer_free(tok);
+    return lt_cli_report(st);
+}
+
+// ---------------------------------------------------------------- stats
+
+static void stats_help(void) {
+    printf("usage: lathe tokenizer stats --tokenizer P [--tokenizer P2 ...] FILES...\n\n"
+           "Encodes each file with each tokenizer and prints bytes, tokens and bytes per token\n"
+           "(higher is better compression), per file and in total: a side-by-side comparison.\n\n"
+           "  --tokenizer P   tokenizer.json or its directory; repeat to compare several\n");
+}
+
+static int stats_cmd(int argc, char **argv) {
+    const char **paths = NULL, **files = NULL;
+    int n_paths = 0, n_files = 0;
+    // "--tokenizer A --tokenizer B f1 f2": collect by hand (the flag repeats).
+    if (lt_alloc((void **)&paths, (size_t)argc * sizeof *paths, "arguments") ||
+        lt_alloc((void **)&files, (size_t)argc * sizeof *files, "arguments"))
+        return lt_cli_report(lt_error(LT_ERR_NOMEM, "stats: out of memory"));
+    int rc = -1;
+    for (int i = 1; i < argc && rc < 0; i++) {
+        const char *value;
+        if (lt_cli_is_help(argv[i])) {
+            stats_help();
+            rc = LT_EXIT_OK;
+        } else if (lt_cli_flag(argc, argv, &i, "--tokenizer", &value)) {
+            if (!value) rc = lt_cli_usage_error("tokenizer stats", "--tokenizer needs a value");
+            paths[n_paths++] = value;
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            rc = lt_cli_usage_error("tokenizer stats", "unknown option '%s'", argv[i]);
+        } else {
+            files[n_files++] = argv[i];
+        }
+    }
+    if (rc < 0 && n_paths == 0) rc = lt_cli_usage_error("tokenizer stats", "--tokenizer is required");
+    if (rc < 0 && n_files == 0) rc = lt_cli_usage_error("tokenizer stats", "give one or more FILES");
+    if (rc >= 0) {
+        lt_free(paths);
+        lt_free(files);
+        return rc;
+    }
+    lt_status st = NULL;
+    lt_tokenizer **toks = calloc((size_t)n_paths, sizeof *toks);
+    uint64_t *total_tokens = calloc((size_t)n_paths, sizeof *total_tokens);
+    uint64_t total_bytes = 0;
+    if (!toks || !total_tokens) st = lt_error(LT_ERR_NOMEM, "stats: out of memory");
+    for (int t = 0; t < n_paths && !st; t++) st = lt_tokenizer_load(&toks[t], paths[t]);
+    int width = 5;
+    for (int f = 0; f < n_files; f++)
+        if ((int)strlen(files[f]) > width) width = (int)strlen(files[f]);
+    if (!st) {
+        for (int t = 0; t < n_paths; t++)
+            printf("tokenizer %d: %s (%d ids)\n", t + 1, paths[t], lt_tokenizer_n_vocab(toks[t]));
+        printf("%-*s %12s", width, "file", "bytes");
+        for (int t = 0; t < n_paths; t++) printf(" %9s[%d] %9s[%d]", "tokens", t + 1, "bytes/tok", t + 1);
+        printf("\n");
+    }
+    lt_ids ids = {0};
+    for (int f = 0; f < n_files && !st; f++) {
+        lt_mmap m;
+        st = lt_mmap_open(&m, files[f]);
+        if (st) break;
+        printf("%-*s %12zu", width, files[f], m.size);
+        total_bytes += m.size;
+        for (int t = 0; t < n_paths && !st; t++) {
+            ids.n = 0;
+            st = lt_tokenizer_encode(toks[t], m.data, m.size, LT_ENCODE_NO_SPECIAL, &ids);
+            total_tokens[t] += ids.n;
+            if (!st) printf(" %12zu %12.3f", ids.n, ids.n ? (double)m.size / (double)ids.n : 0.0);
+        }
+        printf("\n");
+        lt_mmap_close(&m);
+    }
+    if (!st && n_files > 1) {
+        printf("%-*s %12llu", width, "total", (unsigned long long)total_bytes);
+        for (int t = 0; t < n_paths; t++)
+            printf(" %12llu %12.3f", (unsigned long long)total_tokens[t],
+                   total_tokens[t] ? (double)total_bytes / (double)total_tokens[t] : 0.0);
+        printf("\n");
+    }
+    lt_ids_free(&ids);
+    for (int t = 0; toks && t < n_paths; t++) lt_tokenizer_free(toks[t]);
+    free(toks);
+    free(total_tokens);
+    lt_free(paths);
+    lt_free(files);
+    return lt_cli_report(st);
+}
+
+// ---------------------------------------------------------------- info
+
+static void info_help(void) {
+    printf("usage: lathe tokenizer info --tokenizer FILE_OR_DIR\n\n"
+           "Prints the vocabulary size, merges and special tokens of a tokenizer.\n");
+}
+
+static void print_special(const lt_tokenizer *tok, const char *name, int32_t id) {
+    size_t len = 0;
+    const char *s = id >= 0 ? lt_tokenizer_token(tok, id, &len) : NULL;
+    if (s)
+        printf("%-10s %d %.*s\n", name, id, (int)len, s);
+    else
+        printf("%-10s none\n", name);
+}
+
+static int info_cmd(int argc, char **argv) {
+    const char *path = NULL;
+    const tok_opt opts[] = {{"--tokenizer", OPT_VALUE, &path, NULL, NULL, NULL},
+                            {NULL, 0, NULL, NULL, NULL, NULL}};
+    int rc = parse_opts("tokenizer info", argc, argv, opts, info_help);
+    if (rc >= 0) return rc;
+    lt_tokenizer *tok = NULL;
+    lt_status st = load_tokenizer(&tok, path);
+    if (!st) {
+        printf("vocabulary %d ids\nmerges     %d\n", lt_tokenizer_n_vocab(tok),
+               lt_tokenizer_n_merges(tok));
+        print_special(tok, "bos", lt_tokenizer_bos(tok));
+        print_special(tok, "eos", lt_tokenizer_eos(tok));
+        print_special(tok, "pad", lt_tokenizer_pad(tok));
+    }
+    lt_tokenizer_free(tok);
+    return lt_cli_report(st);
+}
+
+// ---------------------------------------------------------------- dispatch
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} subcommand;
+
+static const subcommand subcommands[] = {
+    {"encode", encode_cmd, "text -> token ids"},
+    {"decode", decode_cmd, "token ids -> text"},
+    {"stats", stats_cmd, "bytes per token of files under one or more tokenizers"},
+    {"info", info_cmd, "vocabulary size, merges, special tokens"},
+};
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: lathe tokenizer COMMAND [ARGS...]   (lathe tokenizer COMMAND --help)\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
+        fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
+}
 
 int cmd_tokenizer(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "lathe tokenizer: not built yet\n");
-    return LT_EXIT_FAIL;
+    if (argc < 2) {
+        usage(stderr);
+        return LT_EXIT_USAGE;
+    }
+    if (lt_cli_is_help(argv[1])) {
+        usage(stdout);
+        return LT_EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
+        if (strcmp(argv[1], subcommands[i].name) == 0) return subcommands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "lathe tokenizer: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return LT_EXIT_USAGE;
 }

@@ -418,6 +418,10 @@ lt_status lt_tokenizer_read_config(lt_tokenizer *tok, const char *path) {
 
 lt_status lt_tokenizer_load(lt_tokenizer **out, const char *path) {
     *out = NULL;
+    if (!lt_path_exists(path))
+        return lt_error(LT_ERR_IO, "%s: no such file or directory (give a tokenizer.json, or a "
+                                   "directory holding one)",
+                        path);
     bool dir = lt_path_is_dir(path);
     char *json_path = dir ? lt_path_join(path, "tokenizer.json") : lt_strdup(path);
     if (!json_path) return lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
