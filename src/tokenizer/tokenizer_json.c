@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lathe/chat.h"
 #include "lathe/json.h"
 #include "tokenizer/tok_internal.h"
 
@@ -600,6 +601,10 @@ static lt_status save_config(const lt_tokenizer *tok, const char *path) {
             cJSON_AddNullToObject(doc, keys[k]);
         free(s);
     }
+    // The Llama 3 chat template, when the tokenizer has its header tokens.
+    const lt_chat_template *chat = lt_chat_template_get("llama3");
+    if (lt_tokenizer_find(tok, chat->header_open, strlen(chat->header_open)) >= 0)
+        cJSON_AddStringToObject(doc, "chat_template", chat->jinja);
     cJSON_AddBoolToObject(doc, "clean_up_tokenization_spaces", false);
     cJSON_AddStringToObject(doc, "tokenizer_class", "PreTrainedTokenizerFast");
     lt_status st = lt_json_write_file(doc, path);

@@ -52,6 +52,15 @@ const edge = [
   '<|begin_of_text|>', '<|eot_id|>', 'a<|eot_id|>b', '<|eot_id|><|eot_id|>', '<|eot_id',
   '<|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>', ' <|eot_id|> ', '<|', '|>',
   '<|reserved_special_token_5|>', '<|reserved_special_token_250|>', '<<|eot_id|>>',
+  // Chat-template renderings (lathe's Llama 3 template), thinking on and off.
+  '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\ndetailed thinking on<|eot_id|>' +
+    '<|start_header_id|>user<|end_header_id|>\n\nWhat is 2+2?<|eot_id|>' +
+    '<|start_header_id|>assistant<|end_header_id|>\n\n<think>\n...add them. 2+2=4.\n</think>\n\n' +
+    '4.<|eot_id|>',
+  '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\ndetailed thinking off\n\n' +
+    'You are a hardware design assistant.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\n' +
+    '"Write a mux"<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n' +
+    'assign y = s ? b : a;<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
   // Scripts, marks and emoji.
   'naïve café', 'e\u0301', 'Ǆǅǆ', 'ʰʲ', 'Straße', 'ΑΒΓ αβγ', 'Привет, мир', 'שָׁלוֹם',
   'مرحبا', 'नमस्ते', 'สวัสดี', '안녕하세요', 'こんにちは', '東京タワー', '𠀋𠀍', '👍🏽',
