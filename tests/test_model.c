@@ -335,7 +335,8 @@ static const char *edited_checkpoint(const char *drop, const char *extra, const 
     lt_model *m;
     LT_CHECK_OK(lt_config_preset(&cfg, "tiny"));
     LT_CHECK_OK(lt_model_init(&m, &cfg));
-    LT_CHECK_OK(lt_config_save(&cfg, lt_path_join(dir, "config.json")));
+    char *config_path = lt_path_join(dir, "config.json"), *weights_path = lt_path_join(dir, "model.safetensors");
+    LT_CHECK_OK(lt_config_save(&cfg, config_path));
     lt_config_free(&cfg);
     lt_st_entry entries[64];
     size_t n = 0;
@@ -348,7 +349,9 @@ static const char *edited_checkpoint(const char *drop, const char *extra, const 
         n++;
     }
     if (extra) entries[n++] = (lt_st_entry){.name = extra, .dtype = LT_F32, .ndim = 1, .shape = {64}, .data = m->params};
-    LT_CHECK_OK(lt_safetensors_write(lt_path_join(dir, "model.safetensors"), entries, n, NULL));
+    LT_CHECK_OK(lt_safetensors_write(weights_path, entries, n, NULL));
+    free(config_path);
+    free(weights_path);
     lt_model_free(m);
     snprintf(path, sizeof path, "%s", dir);
     return path;
