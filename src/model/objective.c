@@ -10,36 +10,36 @@ static lt_status check_targets(const lt_acts *a, const int32_t *targets) {
     return NULL;
 }
 
+// Sums per-token losses (N) in double into *out.
+static void summarise(lt_loss *out, const float *losses, int64_t N, int64_t counted) {
+    double sum = 0;
+    for (int64_t i = 0; i < N; i++) sum += losses[i];
+    out->loss_sum = sum;
+    out->n_counted = counted;
+    out->loss = counted > 0 ? sum / (double)counted : 0.0;
+}
+
 lt_status lt_objective_xent(lt_acts *a, const int32_t *targets, double normaliser, float dloss_scale, lt_loss *out) {
     LT_TRY(check_targets(a, targets));
     int64_t N = a->N, V = a->model->cfg.vocab, counted = 0;
     for (int64_t i = 0; i < N; i++) counted += targets[i] >= 0;
     double norm = normaliser > 0 ? normaliser : (double)(counted > 0 ? counted : 1);
-    float *losses;
+    float *losses; // (N)
     LT_TRY(lt_alloc((void **)&losses, (size_t)N * sizeof *losses, "per-token losses"));
     double t0 = a->profile ? lt_time_now() : 0;
     lt_xent_forward_backward(a->logits, losses, targets, N, V, (float)(dloss_scale / norm));
     if (a->profile) a->op_seconds[LT_OP_LOSS] += lt_time_now() - t0;
-    double sum = 0;
-    for (int64_t i = 0; i < N; i++) sum += losses[i];
+    summarise(out, losses, N, counted);
     lt_free(losses);
-    out->loss_sum = sum;
-    out->n_counted = counted;
-    out->loss = counted > 0 ? sum / (double)counted : 0.0;
     return NULL;
 }
 
 lt_status lt_objective_xent_eval(const lt_acts *a, const int32_t *targets, lt_loss *out) {
     LT_TRY(check_targets(a, targets));
-    int64_t N = a->N, V = a->model->cfg.vocab;
-    float *losses;
-    LT_TRY(lt_alloc((void **)&losses, (size_t)N * sizeof *losses, "per-token losses"));
-    int64_t counted = lt_xent_forward(losses, a->logits, targets, N, V);
-    double sum = 0;
-    for (int64_t i = 0; i < N; i++) sum += losses[i];
+    float *losses; // (N)
+    LT_TRY(lt_alloc((void **)&losses, (size_t)a->N * sizeof *losses, "per-token losses"));
+    int64_t counted = lt_xent_forward(losses, a->logits, targets, a->N, a->model->cfg.vocab);
+    summarise(out, losses, a->N, counted);
     lt_free(losses);
-    out->loss_sum = sum;
-    out->n_counted = counted;
-    out->loss = counted > 0 ? sum / (double)counted : 0.0;
     return NULL;
 }
