@@ -37,7 +37,8 @@ expect 0 "parameters +309,824" -- "$LATHE" info "$tmp/hetero"
 expect 0 "    2  linear .* linear" -- "$LATHE" info "$tmp/hetero"
 expect 0 "parameters +106,816" -- "$LATHE" info "$tmp/tiny/config.json"
 expect 0 "parameters +49,867,145,216" -- "$LATHE" info tests/fixtures/configs/Llama-3_3-Nemotron-Super-49B-v1.config.json
-expect 0 "parameters +" -- "$LATHE" info --preset bench-m-hetero
+expect 0 "activations 4x512 +[0-9.]+ MiB" -- "$LATHE" info --preset bench-m-hetero --batch 4 --seq 512
+expect 2 "--seq: 4096 is outside \[1, 2048\]" -- "$LATHE" info --preset tiny --seq 4096
 expect 0 "top-5 at position 2: [0-9]+:" -- "$LATHE" forward "$tmp/hetero" --ids 1,5,9
 expect 0 "loss [0-9.]+ over 2 targets" -- "$LATHE" forward "$tmp/tiny" --ids 1,5,9 --targets 5,9,-100
 expect 0 "gradient norm" -- "$LATHE" forward "$tmp/tiny" --ids 1,5,9 --targets 5,9,-100 --backward

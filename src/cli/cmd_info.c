@@ -5,14 +5,17 @@
 
 #include "cli/cli.h"
 #include "lathe/config.h"
+#include "lathe/model.h"
 
 static void help(void) {
-    printf("usage: lathe info DIR|config.json|--preset NAME [--batch B --seq T]\n\n"
+    printf("usage: lathe info DIR|config.json|--preset NAME [--batch B] [--seq T]\n\n"
            "Prints the architecture, one row per layer (attention kind, kv heads, FFN kind\n"
-           "and width, parameters), the parameter count, weight memory per dtype and the\n"
-           "training FLOPs per token. Works on a config alone: no weights are read.\n"
+           "and width, parameters), the parameter count, weight memory per dtype, the\n"
+           "training FLOPs per token and the activation memory of one training batch.\n"
+           "Works on a config alone: no weights are read.\n"
            "  --preset NAME   describe a preset instead of a file\n"
-           "  --seq T         sequence length for FLOPs per token (default: 2048 or the max)\n");
+           "  --batch B       sequences per batch for the activation memory (default 1)\n"
+           "  --seq T         tokens per sequence (default: 2048, or max_position_embeddings if less)\n");
 }
 
 // 49867145216 -> "49,867,145,216" (locale-independent).
@@ -37,7 +40,7 @@ static void print_bytes(const char *label, double bytes) {
     printf("  %-22s %.2f %s\n", label, bytes, unit[u]);
 }
 
-static void print_config(const lt_config *c, const char *name, int64_t T) {
+static void print_config(const lt_config *c, const char *name, int64_t B, int64_t T) {
     bool decilm = c->arch == LT_ARCH_DECILM;
     printf("%s\n", name);
     printf("  architecture           %s (model_type %s)\n", decilm ? "DeciLMForCausalLM" : "LlamaForCausalLM", decilm ? "nemotron-nas" : "llama");
@@ -71,11 +74,15 @@ static void print_config(const lt_config *c, const char *name, int64_t T) {
     print_bytes("bf16 / f16", (double)n * 2);
     print_bytes("q8_0", (double)n * 34.0 / 32.0);
     print_bytes("training (f32 AdamW)", (double)n * 16); // weights, grads, two moments
+    char label[64];
+    snprintf(label, sizeof label, "activations %lldx%lld", (long long)B, (long long)T);
+    print_bytes(label, (double)lt_acts_bytes(c, B, T));
 }
 
 int cmd_info(int argc, char **argv) {
-    const char *preset = NULL, *seq_text = NULL, *path = NULL;
-    const lt_cli_opt opts[] = {{"--preset", &preset, NULL}, {"--seq", &seq_text, NULL}, {NULL, NULL, NULL}};
+    const char *preset = NULL, *seq_text = NULL, *batch_text = "1", *path = NULL;
+    const lt_cli_opt opts[] = {{"--preset", &preset, NULL}, {"--seq", &seq_text, NULL}, {"--batch", &batch_text, NULL},
+                               {NULL, NULL, NULL}};
     int n_pos = 0;
     int rc = lt_cli_parse("info", argc, argv, opts, &path, 1, &n_pos, help);
     if (rc >= 0) return rc;
@@ -83,9 +90,10 @@ int cmd_info(int argc, char **argv) {
     lt_config c;
     lt_status s = preset ? lt_config_preset(&c, preset) : lt_config_load(&c, path);
     if (s) return lt_cli_report(s);
-    int64_t T = c.max_positions < 2048 ? c.max_positions : 2048;
+    int64_t T = c.max_positions < 2048 ? c.max_positions : 2048, B = 1;
     if (seq_text) s = lt_cli_parse_int("--seq", seq_text, 1, c.max_positions, &T);
-    if (!s) print_config(&c, preset ? preset : path, T);
+    if (!s) s = lt_cli_parse_int("--batch", batch_text, 1, 1 << 20, &B);
+    if (!s) print_config(&c, preset ? preset : path, B, T);
     lt_config_free(&c);
     return lt_cli_report(s);
 }
