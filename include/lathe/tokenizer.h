@@ -107,6 +107,43 @@ int32_t lt_tokenizer_bos(const lt_tokenizer *tok);
 int32_t lt_tokenizer_eos(const lt_tokenizer *tok);
 int32_t lt_tokenizer_pad(const lt_tokenizer *tok);
 
+// ---------------------------------------------------------------- training
+
+// The special tokens a trained tokenizer reserves unless told otherwise, in id
+// order after the BPE vocabulary: BOS, EOS, PAD, the chat header tokens, and
+// the thinking delimiters (added as non-special tokens, so decoding with
+// LT_DECODE_SKIP_SPECIAL keeps them).
+extern const char *const lt_tokenizer_default_specials[];
+extern const int lt_tokenizer_n_default_specials;
+
+typedef struct {
+    int32_t vocab_size;          // all ids: 256 bytes + merges + special tokens
+    int64_t min_frequency;       // a pair is merged only if seen this often (0 means 2)
+    const char *pattern;         // pre-tokenizer regex; NULL: Llama 3's (llama-bpe)
+    const char *const *specials; // NULL: lt_tokenizer_default_specials
+    int n_specials;
+    const char *const *extra_specials; // appended after `specials`
+    int n_extra_specials;
+    lt_progress progress;        // reports merges done
+} lt_bpe_train_opts;
+
+// Byte-level BPE training. Text is fed in documents (each pre-tokenized on its
+// own, like encoding would); finishing learns merges by the classic rule (the
+// most frequent adjacent pair, ties to the smallest pair of ids) with
+// incremental pair counts and a priority queue over unique pre-tokens. Byte
+// ids follow the byte-level alphabet's order ('!' is 0), as GPT-2's and Llama
+// 3's do, and the result sets ignore_merges (as llama.cpp does for llama-bpe).
+// Deterministic: the same documents give the same tokenizer.
+typedef struct lt_bpe_trainer lt_bpe_trainer;
+lt_status lt_bpe_trainer_new(lt_bpe_trainer **out, const lt_bpe_train_opts *opts);
+lt_status lt_bpe_trainer_feed(lt_bpe_trainer *tr, const void *text, size_t len);
+// Learns the merges and builds the tokenizer; the trainer is spent afterwards.
+lt_status lt_bpe_trainer_finish(lt_bpe_trainer *tr, lt_tokenizer **out);
+void lt_bpe_trainer_free(lt_bpe_trainer *tr);
+// Trains on files, one document each.
+lt_status lt_tokenizer_train(lt_tokenizer **out, const char *const *files, int n_files,
+                             const lt_bpe_train_opts *opts);
+
 #ifdef __cplusplus
 }
 #endif
