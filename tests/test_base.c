@@ -172,6 +172,14 @@ static void test_files(void) {
     LT_CHECK_OK(lt_file_read_all(path, &text, &n, 100));
     LT_CHECK_STR(text, "hello");
     lt_free(text);
+    LT_CHECK_OK(lt_fsync_dir(sub));
+    LT_CHECK_ERR(lt_fsync_dir("/nonexistent/dir"), LT_ERR_IO, "/nonexistent/dir");
+    // Removing a tree removes everything below it, and a missing tree is fine.
+    char *top = lt_path_join(dir, "a");
+    LT_CHECK_OK(lt_remove_tree(top));
+    LT_CHECK(!lt_path_exists(top) && !lt_path_exists(path));
+    LT_CHECK_OK(lt_remove_tree(top));
+    free(top);
     free(path);
     free(sub);
 }

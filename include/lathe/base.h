@@ -148,6 +148,14 @@ lt_status lt_file_write_all(const char *path, const void *data, size_t n);
 // mkdir -p (mode 0755); ok if it exists as a directory.
 lt_status lt_mkdir_p(const char *path);
 bool lt_path_is_dir(const char *path);
+// fsyncs a directory, so a rename inside it survives a crash.
+lt_status lt_fsync_dir(const char *path);
+// Removes a directory tree (files and subdirectories; no symlinks followed).
+lt_status lt_remove_tree(const char *path);
+// Deterministic fault injection for crash-safety tests: when the environment
+// variable LATHE_FAULT equals `point`, the process aborts here (as a kill
+// would). Costs one getenv when unset.
+void lt_fault_point(const char *point);
 bool lt_path_exists(const char *path);
 // Joins a directory and a file name into a new string (lt_free it); NULL on OOM.
 char *lt_path_join(const char *dir, const char *name);

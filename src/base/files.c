@@ -1,9 +1,11 @@
 // files.c: read-only mappings, whole-file reads, crash-safe writes
 // (temporary name, fsync, rename) and small path helpers.
+#define _GNU_SOURCE // nftw
 #include "lathe/base.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +167,32 @@ lt_status lt_file_write_all(const char *path, const void *data, size_t n) {
 bool lt_path_is_dir(const char *path) {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+lt_status lt_fsync_dir(const char *path) {
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return lt_error(LT_ERR_IO, "%s: cannot open directory: %s", path, strerror(errno));
+    int rc = fsync(fd), e = errno;
+    close(fd);
+    if (rc != 0 && e != EINVAL) return lt_error(LT_ERR_IO, "%s: fsync failed: %s", path, strerror(e));
+    return NULL;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(path);
+}
+
+lt_status lt_remove_tree(const char *path) {
+    if (!lt_path_exists(path)) return NULL;
+    if (nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0)
+        return lt_error(LT_ERR_IO, "%s: cannot remove: %s", path, strerror(errno));
+    return NULL;
+}
+
+void lt_fault_point(const char *point) {
+    const char *want = getenv("LATHE_FAULT");
+    if (want && strcmp(want, point) == 0) abort();
 }
 
 bool lt_path_exists(const char *path) {
