@@ -144,6 +144,58 @@ void lt_bpe_trainer_free(lt_bpe_trainer *tr);
 lt_status lt_tokenizer_train(lt_tokenizer **out, const char *const *files, int n_files,
                              const lt_bpe_train_opts *opts);
 
+// ---------------------------------------------------------------- vocabulary augmentation
+
+// A piece of text in memory.
+typedef struct {
+    const void *data;
+    size_t len;
+} lt_text_span;
+
+typedef struct {
+    int32_t n_add;            // tokens to add, at most
+    int32_t domain_vocab;     // ids of the domain BPE (0: max(2000, 264 + 4 * n_add))
+    int64_t min_count;        // a new token occurs at least this often in the domain text (0: 2)
+    double max_general_ratio; // its rate in general text is at most this times its domain rate (0: 0.1)
+    lt_progress progress;
+} lt_augment_opts;
+
+typedef struct {
+    int32_t id;                          // in the augmented tokenizer
+    int64_t domain_count, general_count; // occurrences under the domain BPE
+    lt_ids pieces;                       // the token's bytes encoded by the base tokenizer
+} lt_augment_token;
+
+typedef struct {
+    int32_t base_vocab;       // the base tokenizer's n_vocab: new ids start here
+    lt_augment_token *tokens; // (n) in id order
+    int32_t n;
+} lt_augment_map;
+void lt_augment_map_free(lt_augment_map *m);
+
+// ChipNeMo-style vocabulary augmentation: trains a domain BPE on the domain
+// text; keeps its tokens that the base vocabulary lacks, that occur at least
+// min_count times in the domain text and are rare in the general text; and
+// appends the most frequent n_add of them after the base vocabulary (base ids
+// unchanged) with the domain BPE's merge for each (so that encoding produces
+// them; a token whose parts are not available is skipped). A token whose merge
+// would fire on the given general text, or that equals one of its pre-tokens,
+// is skipped too: the general text encodes exactly as under the base.
+lt_status lt_tokenizer_augment(lt_tokenizer **out, lt_augment_map *map, lt_tokenizer *base,
+                               const lt_text_span *domain, int n_domain,
+                               const lt_text_span *general, int n_general,
+                               const lt_augment_opts *opts);
+// The same on files (one document each).
+lt_status lt_tokenizer_augment_files(lt_tokenizer **out, lt_augment_map *map, lt_tokenizer *base,
+                                     const char *const *domain, int n_domain,
+                                     const char *const *general, int n_general,
+                                     const lt_augment_opts *opts);
+// vocab_augment.json: base_vocab, and per new token its id, byte-level
+// spelling, counts and base pieces — what `lathe model resize-vocab` needs to
+// initialise each new embedding row as the mean of its pieces' rows.
+lt_status lt_augment_map_save(const lt_augment_map *m, const lt_tokenizer *aug, const char *path);
+lt_status lt_augment_map_load(lt_augment_map *m, const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -459,6 +459,114 @@ static int train_cmd(int argc, char **argv) {
     return lt_cli_report(st);
 }
 
+// ---------------------------------------------------------------- augment
+
+// A token as a quoted string with \n, \t, \r and other control bytes escaped.
+static void print_quoted(const char *s, size_t n) {
+    putchar('"');
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '\n') fputs("\\n", stdout);
+        else if (c == '\t') fputs("\\t", stdout);
+        else if (c == '\r') fputs("\\r", stdout);
+        else if (c == '"' || c == '\\') printf("\\%c", c);
+        else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
+        else putchar(c);
+    }
+    putchar('"');
+}
+
+static void augment_help(void) {
+    printf("usage: lathe tokenizer augment --base DIR --domain FILES... --general FILES...\n"
+           "                               --add N --out DIR [--domain-vocab V] [--min-count C]\n"
+           "                               [--max-general-ratio R]\n\n"
+           "ChipNeMo-style vocabulary augmentation: trains a BPE on the domain text, keeps its\n"
+           "tokens that the base lacks, that are frequent in the domain text and rare in the\n"
+           "general text, and appends up to N of them after the base ids (base ids unchanged)\n"
+           "with the merges that produce them. The general text encodes exactly as under the\n"
+           "base. Writes DIR/tokenizer.json, DIR/tokenizer_config.json and\n"
+           "DIR/vocab_augment.json (new ids and their base pieces, for `lathe model\n"
+           "resize-vocab`).\n\n"
+           "  --base P              the tokenizer to extend (tokenizer.json or its directory)\n"
+           "  --domain FILES...     domain text (e.g. Verilog, specifications)\n"
+           "  --general FILES...    general text the new tokens must be rare in\n"
+           "  --add N               tokens to add, at most\n"
+           "  --out DIR             output directory\n"
+           "  --domain-vocab V      size of the domain BPE (default max(2000, 264 + 4N))\n"
+           "  --min-count C         a new token occurs at least C times in the domain text (2)\n"
+           "  --max-general-ratio R its rate in general text is at most R times its rate in\n"
+           "                        the domain text (0.1)\n");
+}
+
+static int augment_cmd(int argc, char **argv) {
+    const char *base_path = NULL, *add_text = NULL, *out = NULL, *dv_text = "0", *mc_text = "2",
+               *ratio_text = "0.1";
+    const char **domain = NULL, **general = NULL;
+    int n_domain = 0, n_general = 0;
+    const tok_opt opts[] = {{"--base", OPT_VALUE, &base_path, NULL, NULL, NULL},
+                            {"--add", OPT_VALUE, &add_text, NULL, NULL, NULL},
+                            {"--out", OPT_VALUE, &out, NULL, NULL, NULL},
+                            {"--domain-vocab", OPT_VALUE, &dv_text, NULL, NULL, NULL},
+                            {"--min-count", OPT_VALUE, &mc_text, NULL, NULL, NULL},
+                            {"--max-general-ratio", OPT_VALUE, &ratio_text, NULL, NULL, NULL},
+                            {"--domain", OPT_LIST, NULL, NULL, &domain, &n_domain},
+                            {"--general", OPT_LIST, NULL, NULL, &general, &n_general},
+                            {NULL, 0, NULL, NULL, NULL, NULL}};
+    int rc = parse_opts("tokenizer augment", argc, argv, opts, augment_help);
+    if (rc >= 0) return rc;
+    const char *missing = !base_path ? "--base DIR" : n_domain == 0 ? "--domain FILES..."
+                        : n_general == 0 ? "--general FILES..." : !add_text ? "--add N"
+                        : !out ? "--out DIR" : NULL;
+    if (missing) {
+        free_lists(opts);
+        return lt_cli_usage_error("tokenizer augment", "%s is required", missing);
+    }
+    int64_t add = 0, domain_vocab = 0, min_count = 0;
+    double ratio = 0;
+    lt_status st = lt_cli_parse_int("--add", add_text, 1, 1 << 22, &add);
+    if (!st) st = lt_cli_parse_int("--domain-vocab", dv_text, 0, 1 << 24, &domain_vocab);
+    if (!st) st = lt_cli_parse_int("--min-count", mc_text, 1, INT64_MAX, &min_count);
+    if (!st) st = lt_cli_parse_double("--max-general-ratio", ratio_text, &ratio);
+    if (!st && ratio <= 0) st = lt_error(LT_ERR_ARG, "--max-general-ratio must be > 0");
+    lt_tokenizer *base = NULL, *aug = NULL;
+    lt_augment_map map = {0};
+    if (!st) st = lt_tokenizer_load(&base, base_path);
+    if (!st) {
+        lt_augment_opts o = {.n_add = (int32_t)add,
+                             .domain_vocab = (int32_t)domain_vocab,
+                             .min_count = min_count,
+                             .max_general_ratio = ratio,
+                             .progress = {lt_cli_progress, NULL}};
+        st = lt_tokenizer_augment_files(&aug, &map, base, domain, n_domain, general, n_general, &o);
+    }
+    if (!st) st = lt_tokenizer_save(aug, out);
+    char *map_path = out ? lt_path_join(out, "vocab_augment.json") : NULL;
+    if (!st) st = lt_augment_map_save(&map, aug, map_path);
+    if (!st) {
+        printf("wrote %s: %d ids (%d base + %d new), mapping in %s\n", out,
+               lt_tokenizer_n_vocab(aug), map.base_vocab, map.n, map_path);
+        for (int32_t i = 0; i < map.n && i < 10; i++) {
+            size_t len;
+            const char *t = lt_tokenizer_token(aug, map.tokens[i].id, &len);
+            printf("  %d ", map.tokens[i].id);
+            print_quoted(t, len);
+            printf("  domain %lld, general %lld\n", (long long)map.tokens[i].domain_count,
+                   (long long)map.tokens[i].general_count);
+        }
+        if (map.n > 10) printf("  ... (%d more)\n", map.n - 10);
+        if (map.n < add)
+            printf("note: only %d tokens met the conditions (domain count >= %lld, rare in the "
+                   "general text, parts available)\n",
+                   map.n, (long long)min_count);
+    }
+    lt_free(map_path);
+    lt_augment_map_free(&map);
+    lt_tokenizer_free(aug);
+    lt_tokenizer_free(base);
+    free_lists(opts);
+    return lt_cli_report(st);
+}
+
 // ---------------------------------------------------------------- dispatch
 
 typedef struct {
@@ -473,6 +581,7 @@ static const subcommand subcommands[] = {
     {"stats", stats_cmd, "bytes per token of files under one or more tokenizers"},
     {"info", info_cmd, "vocabulary size, merges, special tokens"},
     {"train", train_cmd, "train a byte-level BPE tokenizer on text files"},
+    {"augment", augment_cmd, "add domain tokens to a tokenizer (ChipNeMo)"},
 };
 
 static void usage(FILE *f) {

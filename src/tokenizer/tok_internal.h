@@ -198,8 +198,15 @@ typedef struct {
     size_t ids_n, ids_cap;
 } lt_bpe_cache;
 
+// Sees every pre-token an encode produces, with its ids (for analyses such as
+// vocabulary augmentation); added tokens are not pre-tokens and not reported.
+typedef lt_status (*lt_piece_hook)(void *user, const uint8_t *piece, size_t len,
+                                   const int32_t *ids, size_t n);
+
 struct lt_tokenizer {
     lt_tok_core *core;
+    lt_piece_hook hook; // NULL normally
+    void *hook_user;
     lt_bpe_cache cache;
     lt_pretok_state pretok;
     int32_t *sym;   // (scratch_cap) BPE symbols of the current pre-token

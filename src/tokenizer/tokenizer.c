@@ -255,7 +255,8 @@ lt_status lt_tok_core_finish(lt_tok_core *c, const char *source) {
         c->sorted_added[i] = i;
         c->n_normalized += a->normalized;
     }
-    qsort_r(c->sorted_added, (size_t)c->n_added, sizeof *c->sorted_added, added_cmp, c);
+    if (c->n_added > 0)
+        qsort_r(c->sorted_added, (size_t)c->n_added, sizeof *c->sorted_added, added_cmp, c);
     return NULL;
 }
 
@@ -303,7 +304,12 @@ typedef struct {
 
 static lt_status on_piece(void *user, const uint8_t *piece, size_t len) {
     piece_ctx *ctx = user;
-    return lt_bpe_encode_piece(ctx->tok, piece, len, ctx->out);
+    size_t before = ctx->out->n;
+    LT_TRY(lt_bpe_encode_piece(ctx->tok, piece, len, ctx->out));
+    if (ctx->tok->hook)
+        return ctx->tok->hook(ctx->tok->hook_user, piece, len, ctx->out->data + before,
+                              ctx->out->n - before);
+    return NULL;
 }
 
 static lt_status encode_plain(lt_tokenizer *tok, const uint8_t *text, size_t len, lt_ids *out) {
