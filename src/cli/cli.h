@@ -55,4 +55,8 @@ int lt_cli_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *opts,
 // Progress rendering for lt_progress: a bar on a TTY, plain lines otherwise.
 void lt_cli_progress(void *user, const char *what, double done, double total, const char *info);
 
+// Subcommands implemented beside the tokenizer, for the dispatchers that own
+// their command names: `lathe model resize-vocab` (cmd_model_resize.c).
+int lt_cli_model_resize_vocab(int argc, char **argv);
+
 #endif
