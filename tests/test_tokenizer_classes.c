@@ -1,9 +1,11 @@
-// test_tokenizer_classes.c: lathe's Llama 3 pre-tokenizer (PCRE2 with the
-// rewritten pattern) treats every Unicode code point as the Rust `tokenizers`
-// library (Oniguruma) does: letter, number, whitespace or other. The expected
+// test_tokenizer_classes.c: lathe's Llama 3 pre-tokenizer treats every Unicode
+// code point as the Rust `tokenizers` library (Oniguruma) does: letter,
+// number, whitespace or other — both through PCRE2 with the rewritten pattern
+// and through the hand-written ASCII scanner in front of it. The expected
 // classes come from the Rust library itself, probed the same way
 // (tests/tokenizer/gen_char_classes.js wrote the fixture). This is where PCRE2
-// and Oniguruma disagree out of the box (U+180E, Unicode 15-16 letters).
+// and Oniguruma disagree out of the box (U+180E, Unicode 15-16 letters). And
+// the ASCII scanner cuts random text exactly where PCRE2 alone does.
 #include "lt_test.h"
 #include "tokenizer/tok_internal.h"
 
@@ -64,7 +66,7 @@ static char class_of(const lt_pretok *p, lt_pretok_state *s, uint32_t cp) {
     return 'O';
 }
 
-static void test_every_code_point(void) {
+static void every_code_point(bool fast) {
     FILE *f = fopen(lt_test_path("tests/fixtures/tokenizer/llama3_char_classes.txt"), "r");
     LT_CHECK(f != NULL);
     if (!f) return;
@@ -84,6 +86,8 @@ static void test_every_code_point(void) {
     lt_pretok_state s;
     LT_CHECK_OK(lt_pretok_init(&p, LT_PRETOK_SPLIT, LT_TOK_LLAMA3_PATTERN));
     LT_CHECK_OK(lt_pretok_state_init(&s, &p));
+    LT_CHECK(p.fast);
+    p.fast = fast;
     int mismatches = 0;
     for (uint32_t cp = 0; cp < 0x110000; cp++) {
         char got = class_of(&p, &s, cp);
@@ -96,7 +100,68 @@ static void test_every_code_point(void) {
     free(expected);
 }
 
+static void test_every_code_point_pcre2(void) { every_code_point(false); }
+static void test_every_code_point_fast(void) { every_code_point(true); }
+
+// Records piece boundaries.
+typedef struct {
+    size_t ends[4096];
+    size_t n;
+    const uint8_t *base;
+} cuts;
+
+static lt_status record(void *user, const uint8_t *piece, size_t len) {
+    cuts *c = user;
+    if (c->n < 4096) c->ends[c->n++] = (size_t)(piece - c->base) + len;
+    return NULL;
+}
+
+static void test_fast_scanner_matches_pcre2(void) {
+    static const char *pool[] = {
+        "a", "Z", "q", "7", "42", "1234", " ", "  ", "\t", "\n", "\r\n", "\r", "\v", "\f",
+        ".", "!?", "'", "'s", "'S", "'re", "'VE", "'ll", "'d", "'m", "'t", "'x", "_", "-", "#",
+        "\x01", "\x1c", "\x7f", "\xc3\xa9", "\xc5\xbf", "\xc2\xa0", "\xe3\x80\x80",
+        "\xd9\xa3", "\xe4\xb8\xad", "\xe2\x80\x8b", "\xf0\x9f\xa6\x99", "\xe1\xa0\x8e",
+        "\xc2\x85", "\xe2\x80\xa8", "\xcc\x81", "\xef\xbb\xbf"};
+    const uint32_t n_pool = sizeof pool / sizeof *pool;
+    lt_pretok p;
+    lt_pretok_state s;
+    LT_CHECK_OK(lt_pretok_init(&p, LT_PRETOK_SPLIT, LT_TOK_LLAMA3_PATTERN));
+    LT_CHECK_OK(lt_pretok_state_init(&s, &p));
+    lt_rng rng;
+    lt_rng_seed(&rng, 17);
+    static cuts fast, slow;
+    int differ = 0;
+    for (int trial = 0; trial < 20000; trial++) {
+        char text[256];
+        size_t n = 0;
+        for (int k = 1 + (int)lt_rng_below(&rng, 16); k > 0; k--) {
+            const char *piece = pool[lt_rng_below(&rng, n_pool)];
+            memcpy(text + n, piece, strlen(piece));
+            n += strlen(piece);
+        }
+        fast.n = slow.n = 0;
+        fast.base = slow.base = (const uint8_t *)text;
+        p.fast = true;
+        LT_CHECK_OK(lt_pretok_split_valid(&p, &s, (const uint8_t *)text, n, record, &fast));
+        p.fast = false;
+        LT_CHECK_OK(lt_pretok_split_valid(&p, &s, (const uint8_t *)text, n, record, &slow));
+        if ((fast.n != slow.n || memcmp(fast.ends, slow.ends, fast.n * sizeof *fast.ends) != 0) &&
+            differ++ < 5) {
+            LT_FAIL_("trial %d: the scanner cuts differently from PCRE2 (%zu vs %zu pieces)", trial,
+                     fast.n, slow.n);
+            for (size_t i = 0; i < n; i++) fprintf(stderr, "%02x ", (uint8_t)text[i]);
+            fputc('\n', stderr);
+        }
+    }
+    LT_CHECK_INT(differ, 0);
+    lt_pretok_state_free(&s);
+    lt_pretok_free(&p);
+}
+
 int main(void) {
-    LT_RUN(test_every_code_point);
+    LT_RUN(test_every_code_point_pcre2);
+    LT_RUN(test_every_code_point_fast);
+    LT_RUN(test_fast_scanner_matches_pcre2);
     return lt_test_finish();
 }

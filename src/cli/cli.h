@@ -57,7 +57,9 @@ int lt_cli_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *opts,
 void lt_cli_progress(void *user, const char *what, double done, double total, const char *info);
 
 // Subcommands implemented beside the tokenizer, for the dispatchers that own
-// their command names: `lathe model resize-vocab` (cmd_model_resize.c).
+// their command names: `lathe model resize-vocab` (cmd_model_resize.c) and
+// `lathe bench tokenizer` (bench_tokenizer.c).
 int lt_cli_model_resize_vocab(int argc, char **argv);
+int lt_cli_bench_tokenizer(int argc, char **argv);
 
 #endif

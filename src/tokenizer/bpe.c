@@ -198,9 +198,10 @@ static lt_status cache_put(lt_bpe_cache *c, uint64_t h, const uint8_t *key, size
 
 // ---------------------------------------------------------------- one pre-token
 
-lt_status lt_bpe_encode_piece(lt_tokenizer *tok, const uint8_t *piece, size_t len, lt_ids *out) {
+// Everything but the hot cache: the whole pre-token in the vocabulary
+// (ignore_merges), the pre-token cache, or the merge loop.
+static lt_status encode_slow(lt_tokenizer *tok, const uint8_t *piece, size_t len, lt_ids *out) {
     const lt_tok_core *core = tok->core;
-    if (len == 1) return lt_ids_push(out, core->byte_id[piece[0]]);
     uint64_t hash = lt_tok_hash(piece, len);
     if (core->ignore_merges) {
         int32_t id = lt_strmap_get_hashed(&core->vocab, core->arena, piece, len, hash);
@@ -236,4 +237,36 @@ lt_status lt_bpe_encode_piece(lt_tokenizer *tok, const uint8_t *piece, size_t le
     memcpy(out->data + out->n, sym, n * sizeof *sym);
     out->n += n;
     return cache_put(&tok->cache, h, piece, len, sym, n);
+}
+
+static inline uint64_t hot_hash(uint64_t k0, uint64_t k1, size_t len) {
+    uint64_t h = (k0 ^ (len * 0x9E3779B97F4A7C15ull)) * 0xbf58476d1ce4e5b9ull;
+    h ^= k1 * 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    h *= 0x9E3779B97F4A7C15ull;
+    return h ^ (h >> 29);
+}
+
+lt_status lt_bpe_encode_piece(lt_tokenizer *tok, const uint8_t *piece, size_t len, lt_ids *out) {
+    if (len == 1) return lt_ids_push(out, tok->core->byte_id[piece[0]]);
+    if (len > LT_HOT_KEY) return encode_slow(tok, piece, len, out);
+    uint64_t key[2] = {0, 0};
+    memcpy(key, piece, len);
+    lt_hot_entry *e = &tok->hot[hot_hash(key[0], key[1], len) & (LT_HOT_SLOTS - 1)];
+    if (e->len == len && e->key[0] == key[0] && e->key[1] == key[1]) {
+        LT_TRY(lt_ids_reserve(out, LT_HOT_IDS));
+        for (int i = 0; i < e->n_ids; i++) out->data[out->n++] = e->ids[i];
+        return NULL;
+    }
+    size_t before = out->n;
+    LT_TRY(encode_slow(tok, piece, len, out));
+    size_t n = out->n - before;
+    if (n <= LT_HOT_IDS) { // replaces whatever the slot held
+        e->key[0] = key[0];
+        e->key[1] = key[1];
+        e->len = (uint8_t)len;
+        e->n_ids = (uint8_t)n;
+        memcpy(e->ids, out->data + before, n * sizeof *e->ids);
+    }
+    return NULL;
 }

@@ -13,6 +13,8 @@
 //    Unicode 15.0-16.0 are listed below and added to those classes (harmless
 //    with a newer PCRE2, which already has them).
 // tests/test_tokenizer_classes.c checks every code point against the Rust library.
+// The Llama 3 pattern on ASCII text goes through a hand-written scanner
+// (pretok_llama3.c), PCRE2 taking every match the scanner cannot decide.
 #include <stdio.h>
 #include <string.h>
 
@@ -156,6 +158,7 @@ lt_status lt_pretok_init(lt_pretok *p, lt_pretok_kind kind, const char *pattern)
         return lt_error(LT_ERR_FORMAT, "pre-tokenizer regex does not compile: %s", (char *)msg);
     }
     p->jit = pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE) == 0;
+    p->fast = strcmp(pattern, LT_TOK_LLAMA3_PATTERN) == 0;
     return NULL;
 }
 
@@ -192,6 +195,12 @@ lt_status lt_pretok_split_valid(const lt_pretok *p, lt_pretok_state *s, const ui
     size_t off = 0;
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->match);
     while (off < len) {
+        size_t fast_end = p->fast ? lt_pretok_llama3_ascii(text, len, off) : 0;
+        if (fast_end) {
+            LT_TRY(fn(user, text + off, fast_end - off));
+            off = fast_end;
+            continue;
+        }
         // PCRE2_NOTEMPTY: an empty match would cut nothing (and never advance).
         int rc = p->jit ? pcre2_jit_match(p->code, text, len, off, PCRE2_NOTEMPTY, s->match,
                                           s->context)

@@ -109,6 +109,7 @@ typedef struct {
     char *pattern;     // as written in tokenizer.json
     pcre2_code *code;  // compiled from the rewritten pattern
     bool jit;          // JIT compilation succeeded
+    bool fast;         // the Llama 3 pattern: ASCII text takes the hand-written scanner
 } lt_pretok;
 
 // Rewrites `\s`, `\S`, `\p{L}` and `\p{N}` so that PCRE2 matches the same
@@ -117,6 +118,11 @@ typedef struct {
 lt_status lt_pretok_rewrite(const char *pattern, char **out);
 lt_status lt_pretok_init(lt_pretok *p, lt_pretok_kind kind, const char *pattern);
 void lt_pretok_free(lt_pretok *p);
+
+// The Llama 3 pattern's match at text[pos] when it can be decided from ASCII
+// bytes alone: returns its end, or 0 when a byte that matters is not ASCII (the
+// caller then asks PCRE2). Exact to the regex; tests compare it with PCRE2.
+size_t lt_pretok_llama3_ascii(const uint8_t *text, size_t len, size_t pos);
 
 // Per-handle regex state.
 typedef struct {
@@ -203,8 +209,21 @@ typedef struct {
 typedef lt_status (*lt_piece_hook)(void *user, const uint8_t *piece, size_t len,
                                    const int32_t *ids, size_t n);
 
+// The hot cache: short pre-tokens (up to 16 bytes) with up to 3 ids, stored
+// inline and direct-mapped, small enough to stay in the CPU's L2 cache. Most
+// words of running text hit it; the rest go through the vocabulary and the
+// pre-token cache.
+enum { LT_HOT_KEY = 16, LT_HOT_IDS = 3, LT_HOT_SLOTS = 1 << 14 };
+typedef struct {
+    uint64_t key[2]; // the pre-token's bytes, zero-padded
+    uint8_t len;     // 0: empty
+    uint8_t n_ids;
+    int32_t ids[LT_HOT_IDS];
+} lt_hot_entry;
+
 struct lt_tokenizer {
     lt_tok_core *core;
+    lt_hot_entry *hot; // (LT_HOT_SLOTS)
     lt_piece_hook hook; // NULL normally
     void *hook_user;
     lt_bpe_cache cache;

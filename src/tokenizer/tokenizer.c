@@ -268,8 +268,10 @@ lt_status lt_tokenizer_from_core(lt_tokenizer **out, lt_tok_core *core) {
     LT_TRY(lt_calloc((void **)&tok, 1, sizeof *tok, "tokenizer"));
     lt_status st = lt_bpe_cache_init(&tok->cache);
     if (!st) st = lt_pretok_state_init(&tok->pretok, &core->pretok);
+    if (!st) st = lt_calloc((void **)&tok->hot, LT_HOT_SLOTS, sizeof *tok->hot, "hot cache");
     if (st) {
         lt_bpe_cache_free(&tok->cache);
+        lt_pretok_state_free(&tok->pretok);
         lt_free(tok);
         return st;
     }
@@ -289,6 +291,7 @@ void lt_tokenizer_free(lt_tokenizer *tok) {
     if (!tok) return;
     lt_bpe_cache_free(&tok->cache);
     lt_pretok_state_free(&tok->pretok);
+    lt_free(tok->hot);
     lt_free(tok->sym);
     lt_free(tok->pair);
     lt_tok_core_release(tok->core);
