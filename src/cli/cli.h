@@ -16,6 +16,7 @@ int cmd_info(int argc, char **argv);
 int cmd_forward(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_tokenizer(int argc, char **argv);
+int cmd_data(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 
 // Exit codes: 0 ok, 1 runtime failure, 2 usage error.

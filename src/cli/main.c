@@ -21,6 +21,7 @@ static const lt_command commands[] = {
     {"forward", cmd_forward, "run one forward pass and print the top logits (and loss)"},
     {"bench", cmd_bench, "measure speed: lathe bench train|..."},
     {"tokenizer", cmd_tokenizer, "train, inspect and run tokenizers"},
+    {"data", cmd_data, "tokenize text / JSONL into token shards; inspect shards"},
     {"plot", cmd_plot, "draw loss curves of training runs (metrics JSONL) as an SVG chart"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
