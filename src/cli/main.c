@@ -22,6 +22,8 @@ static const lt_command commands[] = {
     {"bench", cmd_bench, "measure speed: lathe bench train|..."},
     {"tokenizer", cmd_tokenizer, "train, inspect and run tokenizers"},
     {"data", cmd_data, "tokenize text / JSONL into token shards; inspect shards"},
+    {"train", cmd_train, "pretrain or continue training a model on token shards"},
+    {"model", cmd_model, "model surgery: resize-vocab"},
     {"plot", cmd_plot, "draw loss curves of training runs (metrics JSONL) as an SVG chart"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];

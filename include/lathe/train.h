@@ -1,0 +1,69 @@
+// train.h: the trainer — pretraining from a fresh model and continued
+// pretraining from a checkpoint, with gradient accumulation to a token-count
+// global batch, AdamW and a learning-rate schedule, periodic validation,
+// metrics as JSONL, and crash-safe checkpoints that resume bit for bit.
+#ifndef LATHE_TRAIN_H
+#define LATHE_TRAIN_H
+
+#include "lathe/base.h"
+#include "lathe/model.h"
+
+typedef struct {
+    // The model: exactly one of init_from (continued pretraining), preset or config.
+    const char *init_from;
+    const char *preset;
+    const char *config;
+    uint64_t init_seed;
+    const char *out_dir;        // checkpoints/, latest, metrics.jsonl
+    // Data: "PATH[:WEIGHT]" token shards, blended by weight.
+    const char *const *data;
+    int n_data;
+    const char *val_data;       // optional validation shard
+    int64_t batch, seq;         // one micro-batch: batch x seq tokens
+    int64_t global_batch_tokens; // tokens per optimizer step (a multiple of batch*seq); 0: one micro-batch
+    int64_t steps;              // optimizer steps in total (counting resumed ones)
+    // Optimizer.
+    double lr, min_lr, beta1, beta2, eps, weight_decay, clip;
+    int64_t warmup;
+    const char *schedule;       // cosine | linear | constant | wsd
+    double decay_frac;          // wsd: fraction of steps spent decaying
+    lt_dtype dtype;             // f32 | bf16 (GEMM precision)
+    uint64_t seed;              // data order
+    // Bookkeeping.
+    int64_t log_every, eval_every, eval_batches, save_every, keep_last;
+    bool resume;                // continue from out_dir/latest
+    int64_t stop_after;         // > 0: stop after this many steps in this session (with a checkpoint)
+    const char *run_name;       // "run" field of the metrics (default: out_dir's name)
+    int threads;                // 0: leave as is
+    lt_progress progress;
+} lt_train_opts;
+
+// Fills opts with the defaults documented in `lathe train --help`.
+void lt_train_opts_default(lt_train_opts *opts);
+
+// What one logged step (or evaluation) reports.
+typedef struct {
+    int64_t step, steps, tokens;
+    double loss, lr, grad_norm, tokens_per_s, mfu, loss_scale, elapsed_s;
+    bool skipped;               // f16 overflow: the update was skipped
+    bool has_val;
+    double val_loss, val_ppl, val_bpb;
+} lt_train_event;
+
+typedef void (*lt_train_log_fn)(void *user, const lt_train_event *ev);
+
+// Memory a run needs, computed before anything is allocated.
+typedef struct {
+    size_t weights;      // f32 master weights
+    size_t weights_lowp; // bf16 copy for the GEMMs (0 in f32)
+    size_t grads;
+    size_t optimizer;    // AdamW moments
+    size_t activations;  // one micro-batch, kept for backward
+    size_t total;
+} lt_train_memory;
+lt_status lt_train_plan_memory(const lt_train_opts *opts, lt_train_memory *out);
+
+// Runs training to opts->steps; calls log for every logged step and evaluation.
+lt_status lt_train(const lt_train_opts *opts, lt_train_log_fn log, void *user);
+
+#endif

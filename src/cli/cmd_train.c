@@ -1,0 +1,159 @@
+// cmd_train.c: `lathe train` — pretraining a fresh model or continuing to
+// train an existing one, rendering progress and log lines.
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "lathe/train.h"
+
+static void help(void) {
+    printf("usage: lathe train (--preset NAME | --config FILE | --init-from DIR) --data SHARD[:WEIGHT]...\n"
+           "                   --out DIR [options]\n\n"
+           "Trains a model on token shards (made by `lathe data tokenize`). A fresh model comes from\n"
+           "--preset or --config; --init-from DIR continues training an existing checkpoint\n"
+           "(continued pretraining). Repeated --data flags blend shards by weight\n"
+           "(--data domain.bin:0.9 --data general.bin:0.1).\n\n"
+           "Writes DIR/checkpoints/step-N/ (a Hugging Face model directory + train_state.bin),\n"
+           "DIR/latest (the newest complete checkpoint) and DIR/metrics.jsonl (`lathe plot` draws it).\n\n"
+           "  --val SHARD          held-out shard: validation loss, perplexity and bits per byte\n"
+           "  --batch B            sequences per micro-batch (default 8)\n"
+           "  --seq T              tokens per sequence (default 256)\n"
+           "  --global-batch N     tokens per optimizer step, a multiple of B*T (gradient accumulation)\n"
+           "  --steps N            optimizer steps in total (default 1000)\n"
+           "  --lr X, --min-lr X   peak and final learning rate (default 3e-4, 3e-5)\n"
+           "  --warmup N           linear warmup steps (default 0)\n"
+           "  --schedule S         cosine | linear | constant | wsd (default cosine)\n"
+           "  --decay-frac F       wsd: fraction of steps spent decaying (default 0.2)\n"
+           "  --beta1/--beta2/--eps/--weight-decay  AdamW (default 0.9, 0.95, 1e-8, 0.1)\n"
+           "  --clip X             global gradient-norm clipping, 0 to disable (default 1.0)\n"
+           "  --dtype T            f32 | bf16 GEMM precision (default f32)\n"
+           "  --seed S             data order (default 1); --init-seed S: fresh weights (default 1)\n"
+           "  --log-every N        metrics line every N steps (default 10)\n"
+           "  --eval-every N       validation every N steps (default 200); --eval-batches N (default 20, 0 = all)\n"
+           "  --save-every N       checkpoint every N steps (default 500); --keep-last K (default 3)\n"
+           "  --resume             continue the run in --out from its latest checkpoint, bit for bit\n"
+           "  --stop-after N       train N steps in this session, save a checkpoint and stop\n"
+           "                       (continue later with --resume)\n"
+           "  --threads N          OpenMP threads\n"
+           "  --run-name NAME      the run's name in metrics.jsonl (default: DIR's name)\n"
+           "  --dry-run            print the memory the run needs and exit\n");
+}
+
+static void print_bytes(const char *label, double bytes) {
+    const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 4) bytes /= 1024, u++;
+    printf("  %-22s %9.2f %s\n", label, bytes, unit[u]);
+}
+
+static void on_log(void *user, const lt_train_event *ev) {
+    (void)user;
+    bool tty = isatty(STDERR_FILENO);
+    if (ev->has_val) {
+        fprintf(stderr, "%sstep %lld/%lld  val loss %.4f  ppl %.2f  bpb %.4f\n", tty ? "\r\033[K" : "", (long long)ev->step,
+                (long long)ev->steps, ev->val_loss, ev->val_ppl, ev->val_bpb);
+        return;
+    }
+    double eta = ev->step > 0 ? ev->elapsed_s / (double)ev->step * (double)(ev->steps - ev->step) : 0;
+    fprintf(stderr, "%sstep %lld/%lld  loss %.4f  lr %.3g  |g| %.3g  %.0f tok/s  MFU %.1f%%  ETA %dm%02ds\n", tty ? "\r\033[K" : "",
+            (long long)ev->step, (long long)ev->steps, ev->loss, ev->lr, ev->grad_norm, ev->tokens_per_s, ev->mfu * 100,
+            (int)(eta / 60), (int)eta % 60);
+}
+
+typedef struct {
+    const char *batch, *seq, *global, *steps, *lr, *min_lr, *warmup, *decay, *beta1, *beta2, *eps, *wd, *clip,
+        *dtype, *seed, *init_seed, *log_every, *eval_every, *eval_batches, *save_every, *keep_last, *threads, *stop_after;
+} flag_text;
+
+static lt_status parse_numbers(lt_train_opts *o, const flag_text *f) {
+    const int64_t big = INT64_C(1) << 40;
+    int64_t v;
+    struct { const char *flag, *text; int64_t *out; int64_t min; } ints[] = {
+        {"--batch", f->batch, &o->batch, 1}, {"--seq", f->seq, &o->seq, 1}, {"--global-batch", f->global, &o->global_batch_tokens, 0},
+        {"--steps", f->steps, &o->steps, 1}, {"--warmup", f->warmup, &o->warmup, 0}, {"--log-every", f->log_every, &o->log_every, 1},
+        {"--eval-every", f->eval_every, &o->eval_every, 0}, {"--eval-batches", f->eval_batches, &o->eval_batches, 0},
+        {"--save-every", f->save_every, &o->save_every, 0}, {"--keep-last", f->keep_last, &o->keep_last, 0},
+        {"--stop-after", f->stop_after, &o->stop_after, 1}};
+    for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
+        if (ints[i].text) LT_TRY(lt_cli_parse_int(ints[i].flag, ints[i].text, ints[i].min, big, ints[i].out));
+    struct { const char *flag, *text; double *out; } reals[] = {
+        {"--lr", f->lr, &o->lr}, {"--min-lr", f->min_lr, &o->min_lr}, {"--decay-frac", f->decay, &o->decay_frac},
+        {"--beta1", f->beta1, &o->beta1}, {"--beta2", f->beta2, &o->beta2}, {"--eps", f->eps, &o->eps},
+        {"--weight-decay", f->wd, &o->weight_decay}, {"--clip", f->clip, &o->clip}};
+    for (size_t i = 0; i < sizeof reals / sizeof reals[0]; i++)
+        if (reals[i].text) LT_TRY(lt_cli_parse_double(reals[i].flag, reals[i].text, reals[i].out));
+    if (f->dtype) LT_TRY(lt_dtype_parse(f->dtype, &o->dtype));
+    if (f->seed) {
+        LT_TRY(lt_cli_parse_int("--seed", f->seed, 0, INT64_MAX, &v));
+        o->seed = (uint64_t)v;
+    }
+    if (f->init_seed) {
+        LT_TRY(lt_cli_parse_int("--init-seed", f->init_seed, 0, INT64_MAX, &v));
+        o->init_seed = (uint64_t)v;
+    }
+    if (f->threads) {
+        LT_TRY(lt_cli_parse_int("--threads", f->threads, 1, 1024, &v));
+        o->threads = (int)v;
+    }
+    return NULL;
+}
+
+static int dry_run(const lt_train_opts *o) {
+    lt_train_memory mem;
+    lt_status s = lt_train_plan_memory(o, &mem);
+    if (s) return lt_cli_report(s);
+    printf("memory for batch %lld x %lld (%s):\n", (long long)o->batch, (long long)o->seq, lt_dtype_name(o->dtype));
+    print_bytes("weights (f32 master)", (double)mem.weights);
+    if (mem.weights_lowp) print_bytes("weights (bf16 copy)", (double)mem.weights_lowp);
+    print_bytes("gradients", (double)mem.grads);
+    print_bytes("optimizer state", (double)mem.optimizer);
+    print_bytes("activations", (double)mem.activations);
+    print_bytes("total", (double)mem.total);
+    return LT_EXIT_OK;
+}
+
+int cmd_train(int argc, char **argv) {
+    lt_train_opts o;
+    lt_train_opts_default(&o);
+    flag_text f = {0};
+    const char *data[64];
+    int n_data = 0;
+    bool resume = false, dry = false;
+    // --data repeats: collect those first, then parse the rest with the table.
+    char *rest[256];
+    int n_rest = 0;
+    rest[n_rest++] = argv[0];
+    for (int i = 1; i < argc && n_rest < 255; i++) {
+        const char *v;
+        if (lt_cli_flag(argc, argv, &i, "--data", &v)) {
+            if (!v) return lt_cli_usage_error("train", "--data needs a value");
+            if (n_data == 64) return lt_cli_usage_error("train", "at most 64 --data shards");
+            data[n_data++] = v;
+        } else {
+            rest[n_rest++] = argv[i];
+        }
+    }
+    const lt_cli_opt opts[] = {
+        {"--preset", &o.preset, NULL}, {"--config", &o.config, NULL}, {"--init-from", &o.init_from, NULL}, {"--out", &o.out_dir, NULL},
+        {"--val", &o.val_data, NULL}, {"--batch", &f.batch, NULL}, {"--seq", &f.seq, NULL}, {"--global-batch", &f.global, NULL},
+        {"--steps", &f.steps, NULL}, {"--lr", &f.lr, NULL}, {"--min-lr", &f.min_lr, NULL}, {"--warmup", &f.warmup, NULL},
+        {"--schedule", &o.schedule, NULL}, {"--decay-frac", &f.decay, NULL}, {"--beta1", &f.beta1, NULL}, {"--beta2", &f.beta2, NULL},
+        {"--eps", &f.eps, NULL}, {"--weight-decay", &f.wd, NULL}, {"--clip", &f.clip, NULL}, {"--dtype", &f.dtype, NULL},
+        {"--seed", &f.seed, NULL}, {"--init-seed", &f.init_seed, NULL}, {"--log-every", &f.log_every, NULL},
+        {"--eval-every", &f.eval_every, NULL}, {"--eval-batches", &f.eval_batches, NULL}, {"--save-every", &f.save_every, NULL},
+        {"--keep-last", &f.keep_last, NULL}, {"--threads", &f.threads, NULL}, {"--run-name", &o.run_name, NULL}, {"--stop-after", &f.stop_after, NULL},
+        {"--resume", NULL, &resume}, {"--dry-run", NULL, &dry}, {NULL, NULL, NULL}};
+    int rc = lt_cli_parse("train", n_rest, rest, opts, NULL, 0, NULL, help);
+    if (rc >= 0) return rc;
+    o.data = data;
+    o.n_data = n_data;
+    o.resume = resume;
+    lt_status s = parse_numbers(&o, &f);
+    if (s) return lt_cli_report(s);
+    if (dry) return dry_run(&o);
+    o.progress = (lt_progress){.fn = isatty(STDERR_FILENO) ? lt_cli_progress : NULL};
+    s = lt_train(&o, on_log, NULL);
+    if (!s) printf("saved: %s/latest names the newest checkpoint; metrics in %s/metrics.jsonl\n", o.out_dir, o.out_dir);
+    return lt_cli_report(s);
+}

@@ -1,0 +1,361 @@
+// train.c: the training loop. Each optimizer step draws its micro-batches,
+// normalises the loss by the targets counted across all of them, accumulates
+// gradients, clips, and applies AdamW at the scheduled learning rate; it logs
+// metrics as JSONL, evaluates on a held-out shard and saves checkpoints.
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lathe/gemm.h"
+#include "lathe/objective.h"
+#include "train/trainer_internal.h"
+
+void lt_train_opts_default(lt_train_opts *o) {
+    memset(o, 0, sizeof *o);
+    o->init_seed = 1;
+    o->batch = 8;
+    o->seq = 256;
+    o->steps = 1000;
+    o->lr = 3e-4;
+    o->min_lr = 3e-5;
+    o->beta1 = 0.9;
+    o->beta2 = 0.95;
+    o->eps = 1e-8;
+    o->weight_decay = 0.1;
+    o->clip = 1.0;
+    o->warmup = 0;
+    o->schedule = "cosine";
+    o->decay_frac = 0.2;
+    o->dtype = LT_F32;
+    o->seed = 1;
+    o->log_every = 10;
+    o->eval_every = 200;
+    o->eval_batches = 20;
+    o->save_every = 500;
+    o->keep_last = 3;
+}
+
+static lt_status check_opts(const lt_train_opts *o) {
+    int sources = (o->init_from != NULL) + (o->preset != NULL) + (o->config != NULL);
+    if (sources != 1) return lt_error(LT_ERR_ARG, "give exactly one of --init-from, --preset or --config");
+    if (!o->out_dir) return lt_error(LT_ERR_ARG, "--out DIR is required");
+    if (o->n_data < 1) return lt_error(LT_ERR_ARG, "give at least one --data SHARD[:WEIGHT]");
+    if (o->batch < 1 || o->seq < 1 || o->steps < 1) return lt_error(LT_ERR_ARG, "--batch, --seq and --steps must be positive");
+    int64_t micro = o->batch * o->seq;
+    if (o->global_batch_tokens < 0 || (o->global_batch_tokens > 0 && o->global_batch_tokens % micro != 0))
+        return lt_error(LT_ERR_ARG, "--global-batch %lld is not a multiple of batch x seq = %lld tokens", (long long)o->global_batch_tokens, (long long)micro);
+    if (o->dtype != LT_F32 && o->dtype != LT_BF16)
+        return lt_error(LT_ERR_UNSUPPORTED, "--dtype %s: training runs in f32 or bf16 (f16 with loss scaling is not built yet)", lt_dtype_name(o->dtype));
+    if (!(o->clip >= 0)) return lt_error(LT_ERR_ARG, "--clip must be >= 0 (0 disables clipping)");
+    return NULL;
+}
+
+// ---------------------------------------------------------------- memory
+
+static lt_status load_config(const lt_train_opts *o, lt_config *cfg) {
+    if (o->preset) return lt_config_preset(cfg, o->preset);
+    if (o->config) return lt_config_load(cfg, o->config);
+    return lt_config_load(cfg, o->init_from);
+}
+
+static size_t available_memory(void) {
+    long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (size_t)pages * (size_t)size : SIZE_MAX;
+}
+
+lt_status lt_train_plan_memory(const lt_train_opts *o, lt_train_memory *out) {
+    memset(out, 0, sizeof *out);
+    LT_TRY(check_opts(o));
+    lt_config cfg;
+    LT_TRY(load_config(o, &cfg));
+    if (o->seq > cfg.max_positions) {
+        lt_status s = lt_error(LT_ERR_ARG, "--seq %lld exceeds the model's max_position_embeddings %lld", (long long)o->seq, (long long)cfg.max_positions);
+        lt_config_free(&cfg);
+        return s;
+    }
+    size_t n = (size_t)lt_config_param_count(&cfg);
+    out->weights = n * 4;
+    out->weights_lowp = o->dtype == LT_BF16 ? n * 2 : 0;
+    out->grads = n * 4;
+    out->optimizer = lt_adamw_state_bytes_for((int64_t)n);
+    out->activations = lt_acts_bytes(&cfg, o->batch, o->seq);
+    out->total = out->weights + out->weights_lowp + out->grads + out->optimizer + out->activations;
+    lt_config_free(&cfg);
+    return NULL;
+}
+
+// ---------------------------------------------------------------- setup
+
+static lt_status open_model(lt_trainer *t, const char *resume_dir) {
+    const lt_train_opts *o = t->opts;
+    if (resume_dir) return lt_model_load(&t->model, resume_dir);
+    if (o->init_from) return lt_model_load(&t->model, o->init_from);
+    lt_config cfg;
+    LT_TRY(load_config(o, &cfg));
+    lt_status s = lt_model_init(&t->model, &cfg);
+    lt_config_free(&cfg);
+    if (!s) lt_model_init_random(t->model, o->init_seed);
+    return s;
+}
+
+static lt_status open_data(lt_trainer *t) {
+    const lt_train_opts *o = t->opts;
+    char **paths = NULL;
+    double *weights = NULL;
+    lt_status s = lt_calloc((void **)&paths, (size_t)o->n_data, sizeof *paths, "data paths");
+    if (!s) s = lt_calloc((void **)&weights, (size_t)o->n_data, sizeof *weights, "data weights");
+    for (int i = 0; !s && i < o->n_data; i++) s = lt_data_spec_parse(o->data[i], &paths[i], &weights[i]);
+    if (!s) {
+        lt_loader_opts lo = {.paths = (const char *const *)paths, .weights = weights, .n_sources = o->n_data,
+                             .B = o->batch, .T = o->seq, .seed = o->seed};
+        s = lt_loader_open(&t->loader, &lo);
+    }
+    if (!s) s = lt_loader_check_vocab(t->loader, t->model->cfg.vocab);
+    if (!s && o->val_data) s = lt_shard_open(&t->val_shard, o->val_data);
+    if (!s && t->val_shard) s = lt_shard_check_vocab(t->val_shard, t->model->cfg.vocab);
+    for (int i = 0; paths && i < o->n_data; i++) lt_free(paths[i]);
+    lt_free(paths);
+    lt_free(weights);
+    return s;
+}
+
+static lt_status open_optimizer(lt_trainer *t) {
+    const lt_train_opts *o = t->opts;
+    lt_adamw_config ac = {.beta1 = o->beta1, .beta2 = o->beta2, .eps = o->eps, .weight_decay = o->weight_decay};
+    LT_TRY(lt_adamw_config_check(&ac));
+    t->schedule = lt_schedule_default();
+    LT_TRY(lt_schedule_kind_parse(o->schedule, &t->schedule.kind));
+    t->schedule.lr = o->lr;
+    t->schedule.min_lr = o->min_lr;
+    t->schedule.warmup = o->warmup;
+    t->schedule.decay_frac = o->decay_frac;
+    LT_TRY(lt_schedule_check(&t->schedule, o->steps));
+    return lt_adamw_init_model(&t->optim, &ac, t->model);
+}
+
+static lt_status alloc_buffers(lt_trainer *t) {
+    const lt_train_opts *o = t->opts;
+    int64_t micro = o->batch * o->seq;
+    t->accum = o->global_batch_tokens > 0 ? o->global_batch_tokens / micro : 1;
+    size_t n = (size_t)(t->accum * micro);
+    LT_TRY(lt_acts_init(&t->acts, t->model, o->batch, o->seq));
+    LT_TRY(lt_calloc((void **)&t->grads, (size_t)t->model->n_params, sizeof(float), "gradients"));
+    LT_TRY(lt_alloc((void **)&t->ids, n * sizeof(int32_t), "batch ids"));
+    LT_TRY(lt_alloc((void **)&t->targets, n * sizeof(int32_t), "batch targets"));
+    LT_TRY(lt_alloc((void **)&t->segments, n * sizeof(int32_t), "batch segments"));
+    return lt_alloc((void **)&t->positions, n * sizeof(int32_t), "batch positions");
+}
+
+static void trainer_free(lt_trainer *t) {
+    lt_acts_free(t->acts);
+    lt_model_free(t->model);
+    lt_free(t->grads);
+    lt_adamw_free(t->optim);
+    lt_loader_free(t->loader);
+    lt_shard_close(t->val_shard);
+    lt_free(t->ids);
+    lt_free(t->targets);
+    lt_free(t->segments);
+    lt_free(t->positions);
+    lt_free(t->checkpoints_dir);
+}
+
+// ---------------------------------------------------------------- one step
+
+static lt_batch micro_batch(const lt_trainer *t, int64_t k) {
+    int64_t off = k * t->opts->batch * t->opts->seq;
+    return (lt_batch){.B = t->opts->batch, .T = t->opts->seq, .ids = t->ids + off, .targets = t->targets + off,
+                      .segments = t->segments + off, .positions = t->positions + off};
+}
+
+// Forward + backward over every micro-batch; returns the mean loss over all
+// counted targets of the step.
+static lt_status accumulate(lt_trainer *t, double *loss) {
+    int64_t micro = t->opts->batch * t->opts->seq, counted = 0;
+    for (int64_t k = 0; k < t->accum; k++)
+        LT_TRY(lt_loader_next(t->loader, t->ids + k * micro, t->targets + k * micro, t->segments + k * micro, t->positions + k * micro));
+    for (int64_t i = 0; i < t->accum * micro; i++) counted += t->targets[i] >= 0;
+    memset(t->grads, 0, (size_t)t->model->n_params * sizeof(float));
+    double sum = 0;
+    for (int64_t k = 0; k < t->accum; k++) {
+        lt_batch b = micro_batch(t, k);
+        LT_TRY(lt_model_forward(t->model, t->acts, &b));
+        lt_loss l;
+        LT_TRY(lt_objective_xent(t->acts, b.targets, (double)(counted > 0 ? counted : 1), 1.0f, &l));
+        LT_TRY(lt_model_backward(t->model, t->acts, t->grads, NULL));
+        sum += l.loss_sum;
+    }
+    *loss = counted > 0 ? sum / (double)counted : 0.0;
+    return NULL;
+}
+
+static lt_status step(lt_trainer *t, lt_train_event *ev) {
+    // The schedule counts updates from 1: this is update t->step + 1.
+    double lr = lt_schedule_lr(&t->schedule, t->step + 1, t->opts->steps), loss, norm = 0;
+    LT_TRY(accumulate(t, &loss));
+    if (!isfinite(loss))
+        return lt_error(LT_ERR_RANGE, "the loss became %g at step %lld: training stopped (the last checkpoint is intact; try a lower --lr)", loss, (long long)t->step + 1);
+    if (t->opts->clip > 0) lt_grad_clip_norm(t->grads, t->model->n_params, t->opts->clip, &norm);
+    else norm = lt_grad_norm(t->grads, t->model->n_params);
+    if (!isfinite(norm))
+        return lt_error(LT_ERR_RANGE, "the gradient norm became %g at step %lld: training stopped (the last checkpoint is intact)", norm, (long long)t->step + 1);
+    lt_adamw_step(t->optim, t->model->params, t->grads, lr);
+    lt_model_sync_lowp(t->model);
+    t->step++;
+    t->tokens += t->accum * t->opts->batch * t->opts->seq;
+    ev->loss = loss, ev->lr = lr, ev->grad_norm = norm, ev->loss_scale = 1.0;
+    return NULL;
+}
+
+// Mean loss over eval_batches batches of the validation shard (all of it when 0).
+static lt_status evaluate(lt_trainer *t, lt_train_event *ev) {
+    lt_val_iter it;
+    LT_TRY(lt_val_iter_init(&it, t->val_shard, t->opts->batch, t->opts->seq));
+    double sum = 0;
+    int64_t counted = 0, rows = 0;
+    for (int64_t b = 0; t->opts->eval_batches == 0 || b < t->opts->eval_batches; b++) {
+        lt_batch batch = micro_batch(t, 0);
+        LT_TRY(lt_val_iter_next(&it, t->ids, t->targets, t->segments, t->positions, &rows));
+        if (rows == 0) break;
+        LT_TRY(lt_model_forward(t->model, t->acts, &batch));
+        lt_loss l;
+        LT_TRY(lt_objective_xent_eval(t->acts, t->targets, &l));
+        sum += l.loss_sum;
+        counted += l.n_counted;
+    }
+    if (counted == 0) return NULL;
+    const lt_shard_info *info = lt_shard_get_info(t->val_shard);
+    ev->has_val = true;
+    ev->val_loss = sum / (double)counted;
+    ev->val_ppl = exp(ev->val_loss);
+    // bits per byte: the shard's bytes per token scale nats per token to bits per byte.
+    double bytes_per_token = info->n_tokens > 1 ? (double)info->n_text_bytes / (double)(info->n_tokens - 1) : 0;
+    ev->val_bpb = bytes_per_token > 0 ? ev->val_loss / (M_LN2 * bytes_per_token) : 0;
+    return NULL;
+}
+
+// ---------------------------------------------------------------- metrics
+
+static lt_status append_metrics(const char *path, const char *run, const lt_train_event *ev) {
+    char line[1024];
+    int n;
+    if (ev->has_val)
+        n = snprintf(line, sizeof line, "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"val_bpb\":%.5f,\"elapsed_s\":%.3f}\n",
+                     run, (long long)ev->step, (long long)ev->tokens, ev->val_loss, ev->val_ppl, ev->val_bpb, ev->elapsed_s);
+    else
+        n = snprintf(line, sizeof line, "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.5g,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"loss_scale\":%g,\"elapsed_s\":%.3f}\n",
+                     run, (long long)ev->step, (long long)ev->tokens, ev->loss, ev->lr, ev->grad_norm, ev->tokens_per_s, ev->mfu, ev->loss_scale, ev->elapsed_s);
+    FILE *f = fopen(path, "a");
+    if (!f) return lt_error(LT_ERR_IO, "%s: cannot append", path);
+    // One write per line, so a reader never sees half a record.
+    bool ok = setvbuf(f, NULL, _IOFBF, sizeof line) == 0 && fwrite(line, 1, (size_t)n, f) == (size_t)n;
+    ok = fclose(f) == 0 && ok;
+    return ok ? NULL : lt_error(LT_ERR_IO, "%s: write failed", path);
+}
+
+// A run name safe to put in JSON: the out dir's last component, quotes dropped.
+static void run_name(const lt_train_opts *o, char *buf, size_t size) {
+    const char *name = o->run_name;
+    if (!name) {
+        name = strrchr(o->out_dir, '/');
+        name = name && name[1] ? name + 1 : o->out_dir;
+    }
+    size_t k = 0;
+    for (const char *c = name; *c && k + 1 < size; c++)
+        if (*c != '"' && *c != '\\' && (unsigned char)*c >= 0x20) buf[k++] = *c;
+    buf[k] = 0;
+}
+
+// ---------------------------------------------------------------- the loop
+
+static lt_status open_trainer(lt_trainer *t, const lt_train_opts *o) {
+    memset(t, 0, sizeof *t);
+    t->opts = o;
+    LT_TRY(check_opts(o));
+    LT_TRY(lt_mkdir_p(o->out_dir));
+    t->checkpoints_dir = lt_path_join(o->out_dir, "checkpoints");
+    if (!t->checkpoints_dir) return lt_error(LT_ERR_NOMEM, "out of memory");
+    LT_TRY(lt_mkdir_p(t->checkpoints_dir));
+    char *resume_dir = NULL;
+    if (o->resume) {
+        LT_TRY(lt_trainer_latest(o->out_dir, &resume_dir));
+        if (!resume_dir) return lt_error(LT_ERR_ARG, "--resume: %s has no checkpoint yet (no 'latest' file)", o->out_dir);
+    } else {
+        char *latest = NULL;
+        LT_TRY(lt_trainer_latest(o->out_dir, &latest));
+        if (latest) {
+            lt_free(latest);
+            return lt_error(LT_ERR_ARG, "%s already holds a run: pass --resume to continue it, or choose another --out", o->out_dir);
+        }
+    }
+    lt_train_memory mem;
+    lt_status s = lt_train_plan_memory(o, &mem);
+    if (!s && mem.total > available_memory())
+        s = lt_error(LT_ERR_NOMEM, "this run needs %.1f GiB (weights, gradients, optimizer, activations of %lld x %lld) but only %.1f GiB are available: lower --batch or --seq",
+                     (double)mem.total / (1 << 30), (long long)o->batch, (long long)o->seq, (double)available_memory() / (1 << 30));
+    if (!s) s = open_model(t, resume_dir);
+    if (!s && o->seq > t->model->cfg.max_positions)
+        s = lt_error(LT_ERR_ARG, "--seq %lld exceeds the model's max_position_embeddings %lld", (long long)o->seq, (long long)t->model->cfg.max_positions);
+    if (!s) s = lt_model_set_dtype(t->model, o->dtype);
+    if (!s) s = open_data(t);
+    if (!s) s = open_optimizer(t);
+    if (!s) s = alloc_buffers(t);
+    if (!s && resume_dir) s = lt_trainer_restore_state(t, resume_dir);
+    lt_free(resume_dir);
+    return s;
+}
+
+static lt_status run(lt_trainer *t, lt_train_log_fn log, void *user) {
+    const lt_train_opts *o = t->opts;
+    char *metrics = lt_path_join(o->out_dir, "metrics.jsonl");
+    if (!metrics) return lt_error(LT_ERR_NOMEM, "out of memory");
+    char run[128];
+    run_name(o, run, sizeof run);
+    double peak = lt_gemm_peak_gflops(o->dtype, 1024, 0.2) * 1e9;
+    double flops_per_token = lt_config_train_flops_per_token(&t->model->cfg, o->seq);
+    double start = lt_time_now(), interval_start = start;
+    int64_t interval_tokens = 0;
+    lt_status s = NULL;
+    int64_t first = t->step, stop = o->steps;
+    if (o->stop_after > 0 && first + o->stop_after < stop) stop = first + o->stop_after;
+    while (!s && t->step < stop) {
+        lt_train_event ev = {0};
+        s = step(t, &ev);
+        if (s) break;
+        interval_tokens += t->accum * o->batch * o->seq;
+        ev.step = t->step, ev.steps = o->steps, ev.tokens = t->tokens;
+        ev.elapsed_s = lt_time_now() - start;
+        bool last = t->step == o->steps, pause = t->step == stop;
+        if (t->step % (o->log_every > 0 ? o->log_every : 1) == 0 || last || t->step == 1) {
+            double now = lt_time_now();
+            ev.tokens_per_s = (double)interval_tokens / (now - interval_start);
+            ev.mfu = peak > 0 ? ev.tokens_per_s * flops_per_token / peak : 0;
+            interval_start = now, interval_tokens = 0;
+            s = append_metrics(metrics, run, &ev);
+            if (log) log(user, &ev);
+        }
+        char info[160];
+        snprintf(info, sizeof info, "loss %.4f", ev.loss);
+        lt_progress_report(&o->progress, "train", (double)t->step, (double)o->steps, info);
+        if (!s && t->val_shard && ((o->eval_every > 0 && t->step % o->eval_every == 0) || last)) {
+            lt_train_event val = {.step = t->step, .steps = o->steps, .tokens = t->tokens};
+            s = evaluate(t, &val);
+            val.elapsed_s = lt_time_now() - start;
+            if (!s && val.has_val) s = append_metrics(metrics, run, &val);
+            if (!s && val.has_val && log) log(user, &val);
+        }
+        if (!s && ((o->save_every > 0 && t->step % o->save_every == 0) || last || pause)) s = lt_trainer_save(t);
+    }
+    lt_free(metrics);
+    return s;
+}
+
+lt_status lt_train(const lt_train_opts *opts, lt_train_log_fn log, void *user) {
+    if (opts->threads > 0) lt_threads_set(opts->threads);
+    lt_trainer t;
+    lt_status s = open_trainer(&t, opts);
+    if (!s) s = run(&t, log, user);
+    trainer_free(&t);
+    return s;
+}
