@@ -52,7 +52,9 @@ typedef struct lt_tokenizer lt_tokenizer;
 // Loads a tokenizer from a tokenizer.json file, or from a directory holding
 // tokenizer.json and (optionally) tokenizer_config.json, which sets BOS, EOS
 // and PAD. Unsupported features (normalizers, other models, BPE dropout, ...)
-// fail with LT_ERR_UNSUPPORTED naming the field.
+// fail with LT_ERR_UNSUPPORTED naming the field. The post-processor is kept
+// for saving but not applied (BOS/EOS are added by flags); truncation and
+// padding settings are ignored.
 lt_status lt_tokenizer_load(lt_tokenizer **out, const char *path);
 // Parses tokenizer.json text; `source` names it in error messages.
 lt_status lt_tokenizer_from_json(lt_tokenizer **out, const char *text, size_t len,

@@ -82,11 +82,17 @@ static lt_status strmap_grow(lt_strmap *m, const char *arena) {
 }
 
 lt_status lt_strmap_put(lt_strmap *m, const char *arena, uint32_t off, uint32_t len, int32_t id) {
-    if (lt_strmap_get(m, arena, arena + off, len) >= 0)
-        return lt_error(LT_ERR_FORMAT, "token appears twice");
     if ((m->count + 1) * 2 > m->mask + 1) LT_TRY(strmap_grow(m, arena));
     uint64_t h = lt_tok_hash(arena + off, len);
-    strmap_insert_slot(m, h, (lt_strmap_slot){off, len, id, (uint32_t)(h >> 32)});
+    uint32_t tag = (uint32_t)(h >> 32);
+    size_t i = (size_t)h & m->mask;
+    for (; m->slots[i].id >= 0; i = (i + 1) & m->mask) {
+        const lt_strmap_slot *s = &m->slots[i];
+        if (s->tag == tag && s->len == len && memcmp(arena + s->off, arena + off, len) == 0)
+            return lt_error(LT_ERR_FORMAT, "token appears twice");
+    }
+    m->slots[i] = (lt_strmap_slot){off, len, id, tag};
+    m->count++;
     return NULL;
 }
 

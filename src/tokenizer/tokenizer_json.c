@@ -160,6 +160,15 @@ static lt_status load_model(lt_tok_core *c, const cJSON *doc, const char *source
     if (!vocab) return lt_error(LT_ERR_FORMAT, "%s: missing field 'model.vocab'", source);
     const cJSON *merges = field(model, "merges");
     if (!merges) return lt_error(LT_ERR_FORMAT, "%s: missing field 'model.merges'", source);
+    // Size the maps once: growing them entry by entry rehashes them again and again.
+    if (cJSON_IsObject(vocab) && c->vocab.count == 0) {
+        lt_strmap_free(&c->vocab);
+        LT_TRY(lt_strmap_init(&c->vocab, (size_t)cJSON_GetArraySize(vocab)));
+    }
+    if (cJSON_IsArray(merges) && c->pairs.count == 0) {
+        lt_pairmap_free(&c->pairs);
+        LT_TRY(lt_pairmap_init(&c->pairs, (size_t)cJSON_GetArraySize(merges)));
+    }
     LT_TRY(load_vocab(c, vocab, source));
     return load_merges(c, merges, source);
 }
