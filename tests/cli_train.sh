@@ -39,10 +39,15 @@ expect 0 "top-5 at position" -- "$LATHE" forward "$tmp/straight/checkpoints/step
 
 # Killed right after the first complete save; resumed, killed inside the
 # second save (state file half written); resumed again to the end.
-# (Each faulted run aborts; the subshell keeps the shell's "Aborted" notice out of the log.)
-( LATHE_FAULT=checkpoint:saved "$LATHE" train "${common[@]}" --out "$tmp/faulted" >/dev/null 2>&1 ) 2>/dev/null
+# faulted POINT ARGS...: runs lathe train with LATHE_FAULT=POINT; it aborts
+# there (an inner shell keeps bash's "Aborted" notice out of the log).
+faulted() {
+  local point=$1; shift
+  LATHE_FAULT=$point bash -c '"$@" >/dev/null 2>&1; exit 0' _ "$LATHE" train "$@" 2>/dev/null
+}
+faulted checkpoint:saved "${common[@]}" --out "$tmp/faulted"
 check; [ "$(cat "$tmp/faulted/latest")" = "checkpoints/step-00000010" ] || fail "latest after the first fault"
-( LATHE_FAULT=checkpoint:state-written "$LATHE" train "${common[@]}" --out "$tmp/faulted" --resume >/dev/null 2>&1 ) 2>/dev/null
+faulted checkpoint:state-written "${common[@]}" --out "$tmp/faulted" --resume
 check; [ "$(cat "$tmp/faulted/latest")" = "checkpoints/step-00000010" ] || fail "latest moved although the save was killed"
 check; [ -d "$tmp/faulted/checkpoints/step-00000020.tmp" ] || fail "the killed save should have left its temporary directory"
 expect 0 "saved" -- "$LATHE" train "${common[@]}" --out "$tmp/faulted" --resume
@@ -54,7 +59,7 @@ losses() { grep -o '"step":[0-9]*,"tokens":[0-9]*,"loss":[0-9.]*' "$1" | sort -u
 [ "$(losses "$tmp/straight/metrics.jsonl")" = "$(losses "$tmp/faulted/metrics.jsonl")" ] || fail "losses differ after resume"
 
 # Killed before any checkpoint exists: nothing to resume, said clearly.
-( LATHE_FAULT=checkpoint:model-written "$LATHE" train "${common[@]}" --out "$tmp/early" >/dev/null 2>&1 ) 2>/dev/null
+faulted checkpoint:model-written "${common[@]}" --out "$tmp/early"
 expect 2 "has no checkpoint yet" -- "$LATHE" train "${common[@]}" --out "$tmp/early" --resume
 
 expect 0 "activations +[0-9.]+ KiB|activations +[0-9.]+ MiB" -- "$LATHE" train --preset tiny --data x.bin --out "$tmp/dry" --dry-run
