@@ -306,6 +306,32 @@ static lt_status count_piece(void *user, const uint8_t *piece, size_t len) {
     return NULL;
 }
 
+// A vocabulary entry that is not byte-level spelled (here it has a plain
+// space, which the alphabet writes as 'Ġ') is kept verbatim: decoding gives
+// its text, encoding never produces it, saving writes it back unchanged.
+static void test_verbatim_vocab_entry(void) {
+    cJSON *doc = tiny_doc(false);
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "model"), "vocab"),
+                            "a b", 400);
+    lt_tokenizer *tok = NULL;
+    LT_CHECK_OK(load_doc(&tok, doc));
+    cJSON_Delete(doc);
+    if (!tok) return;
+    lt_bytes out = {0};
+    LT_CHECK_OK(lt_tokenizer_decode(tok, (const int32_t[]){400}, 1, 0, &out));
+    LT_CHECK_STR(out.data, "a b");
+    lt_bytes_free(&out);
+    LT_CHECK_INT(lt_tokenizer_find(tok, "a b", 3), 400);
+    CHECK_ENCODE(tok, "a b", 3, 'a', ' ', 'b');
+    const char *dir = lt_test_tmpdir();
+    LT_CHECK_OK(lt_tokenizer_save(tok, dir));
+    lt_tokenizer *back = NULL;
+    LT_CHECK_OK(lt_tokenizer_load(&back, dir));
+    if (back) LT_CHECK_INT(lt_tokenizer_find(back, "a b", 3), 400);
+    lt_tokenizer_free(back);
+    lt_tokenizer_free(tok);
+}
+
 static void test_gpt2_bytelevel_pretokenizer(void) {
     cJSON *doc = tiny_doc(false);
     cJSON *pt = cJSON_CreateObject();
@@ -548,6 +574,7 @@ int main(void) {
     LT_RUN(test_invalid_utf8);
     LT_RUN(test_random_roundtrip);
     LT_RUN(test_heap_matches_linear);
+    LT_RUN(test_verbatim_vocab_entry);
     LT_RUN(test_gpt2_bytelevel_pretokenizer);
     LT_RUN(test_save_load);
     LT_RUN(test_config);

@@ -164,7 +164,7 @@ lt_status lt_pretok_init(lt_pretok *p, lt_pretok_kind kind, const char *pattern)
 
 void lt_pretok_free(lt_pretok *p) {
     if (p->code) pcre2_code_free(p->code);
-    free(p->pattern); // from lt_strdup (malloc)
+    lt_free(p->pattern);
     memset(p, 0, sizeof *p);
 }
 

@@ -169,6 +169,7 @@ typedef struct lt_tok_core {
     bool *verbatim;    // (ids_cap)
     int32_t *added_of; // (ids_cap) index into added[], or -1
     int32_t n_model;   // model vocabulary entries
+    int32_t n_verbatim; // of which verbatim
     lt_strmap vocab;   // raw bytes -> id, model tokens that are not verbatim
     int32_t byte_id[256];
 

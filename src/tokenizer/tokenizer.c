@@ -147,6 +147,7 @@ lt_status lt_tok_core_add_model(lt_tok_core *c, int32_t id, const void *bytes, s
     c->model[id] = span;
     c->verbatim[id] = verbatim;
     c->n_model++;
+    c->n_verbatim += verbatim;
     return NULL;
 }
 
@@ -476,7 +477,7 @@ int32_t lt_tokenizer_find(const lt_tokenizer *tok, const char *bytes, size_t len
             return c->added[i].id;
     int32_t id = lt_strmap_get(&c->vocab, c->arena, bytes, len);
     if (id >= 0) return id;
-    for (int32_t i = 0; i < c->n_ids; i++)
+    for (int32_t i = 0; c->n_verbatim > 0 && i < c->n_ids; i++)
         if (c->verbatim[i] && c->model[i].len == len &&
             memcmp(c->arena + c->model[i].off, bytes, len) == 0)
             return i;

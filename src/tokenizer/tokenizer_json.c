@@ -488,7 +488,6 @@ static lt_status spelled(const lt_tok_core *c, int32_t id, lt_bytes *out) {
     out->n = 0;
     lt_span s = c->model[id];
     if (c->verbatim[id]) return lt_bytes_append(out, c->arena + s.off, s.len);
-    if (s.len == 0) return lt_bytes_append(out, "", 0);
     return lt_bytelevel_encode(out, c->arena + s.off, s.len);
 }
 
