@@ -468,17 +468,19 @@ static void test_embedding_gradcheck(void) {
 
 // ---------------------------------------------------------------- linear
 
-// y, dx, dw of both dtypes against lt_gemm_ref on the operands lt_linear must
-// use: the f32 buffers, or their bf16 roundings (W's given as w_lowp).
+// y, dx, dw of every dtype against lt_gemm_ref on the operands lt_linear must
+// use: the f32 buffers, or their bf16 / f16 roundings (W's given as w_lowp).
 static void check_linear(lt_dtype dtype, int64_t N, int64_t in, int64_t out, lt_rng *rng) {
     float *x = kt_normal(rng, N * in, 1.0f), *w = kt_normal(rng, out * in, 0.5f);
     float *dy = kt_normal(rng, N * out, 1.0f);
     uint16_t *w16 = (uint16_t *)kt_alloc(out * in), *x16 = (uint16_t *)kt_alloc(N * in);
     uint16_t *dy16 = (uint16_t *)kt_alloc(N * out);
-    lt_f32_to_bf16_array_ref(w16, w, (size_t)(out * in));
-    lt_f32_to_bf16_array_ref(x16, x, (size_t)(N * in));
-    lt_f32_to_bf16_array_ref(dy16, dy, (size_t)(N * out));
-    bool lowp = dtype == LT_BF16;
+    void (*round16)(uint16_t *, const float *, size_t) =
+        dtype == LT_F16 ? lt_f32_to_f16_array_ref : lt_f32_to_bf16_array_ref;
+    round16(w16, w, (size_t)(out * in));
+    round16(x16, x, (size_t)(N * in));
+    round16(dy16, dy, (size_t)(N * out));
+    bool lowp = dtype == LT_BF16 || dtype == LT_F16;
     const void *xa = lowp ? (const void *)x16 : x, *wa = lowp ? (const void *)w16 : w;
     const void *dya = lowp ? (const void *)dy16 : dy;
     lt_linear_weight lw = {.dtype = dtype, .w = w, .w_lowp = lowp ? w16 : NULL};
@@ -499,7 +501,20 @@ static void check_linear(lt_dtype dtype, int64_t N, int64_t in, int64_t out, lt_
     KT_CHECK_ARRAY(dw, dw_ref, out * in, FAST_RTOL, FAST_ATOL);
     lt_gemm_stats_get(&st);
     LT_CHECK_INT(st.calls[dtype], 3);
-    LT_CHECK_INT(st.calls[lowp ? LT_F32 : LT_BF16], 0);
+    LT_CHECK_INT(st.calls[LT_F32] + st.calls[LT_BF16] + st.calls[LT_F16], 3); // no other dtype ran
+    if (lowp) { // the 16-bit entry points on the pre-rounded input give the same results
+        float *y16 = kt_alloc(N * out), *dx16 = kt_alloc(N * in), *dw16 = kt_alloc(out * in);
+        LT_CHECK_OK(lt_linear_forward16(y16, x16, &lw, N, in, out));
+        KT_CHECK_ARRAY(y16, y, N * out, 0, 0);
+        memset(dx16, 0, (size_t)(N * in) * sizeof(float));
+        memset(dw16, 0, (size_t)(out * in) * sizeof(float));
+        LT_CHECK_OK(lt_linear_backward16(dx16, dw16, dy, x16, &lw, N, in, out));
+        lt_gemm_ref(dtype, false, false, N, in, out, 1.0f, dya, out, wa, in, 0.0f, dx_ref, in);
+        lt_gemm_ref(dtype, true, false, out, in, N, 1.0f, dya, out, xa, in, 0.0f, dw_ref, in);
+        KT_CHECK_ARRAY(dx16, dx_ref, N * in, FAST_RTOL, FAST_ATOL);
+        KT_CHECK_ARRAY(dw16, dw_ref, out * in, FAST_RTOL, FAST_ATOL);
+        lt_free(y16), lt_free(dx16), lt_free(dw16);
+    }
 
     // NULL skips a gradient; the other one is still computed
     float *dx2 = kt_alloc(N * in), *dw2 = kt_alloc(out * in);
@@ -522,6 +537,8 @@ static void test_linear_vs_gemm_ref(void) {
     check_linear(LT_F32, 33, 130, 70, &rng);
     check_linear(LT_BF16, 7, 19, 5, &rng);
     check_linear(LT_BF16, 33, 130, 70, &rng);
+    check_linear(LT_F16, 7, 19, 5, &rng);
+    check_linear(LT_F16, 33, 130, 70, &rng);
 }
 
 typedef struct {
@@ -560,8 +577,8 @@ static void test_linear_bf16_without_copy(void) {
 
 static void test_linear_bad_dtype(void) {
     float x[2] = {1, 2}, w[2] = {3, 4}, y[1];
-    lt_linear_weight lw = {.dtype = LT_F16, .w = w};
-    LT_CHECK_ERR(lt_linear_forward(y, x, &lw, 1, 2, 1), LT_ERR_UNSUPPORTED, "f16");
+    lt_linear_weight lw = {.dtype = LT_Q8_0, .w = w};
+    LT_CHECK_ERR(lt_linear_forward(y, x, &lw, 1, 2, 1), LT_ERR_UNSUPPORTED, "q8_0");
 }
 
 static void test_linear_bad_shape(void) {

@@ -89,8 +89,12 @@ static void check_golden(const char *name, lt_dtype dtype) {
     LT_CHECK_OK(lt_acts_init(&a, m, g.B, g.T));
     lt_batch batch = {.B = g.B, .T = g.T, .ids = g.ids, .targets = g.targets, .positions = g.positions, .segments = g.segments};
     LT_CHECK_OK(lt_model_forward(m, a, &batch));
-    // bf16 rounds every GEMM operand to 8 bits of mantissa: relative errors near 2^-8.
-    double tol_act = dtype == LT_BF16 ? 3e-2 : 2e-5, tol_grad = dtype == LT_BF16 ? 1e-1 : 1e-4;
+    // bf16 rounds every GEMM operand and kept activation to 8 bits of
+    // significand: relative errors near 2^-8. f16 keeps 11 bits: the bf16
+    // bounds scaled by 2^-3.
+    double tol_act = 2e-5, tol_grad = 1e-4;
+    if (dtype == LT_BF16) tol_act = 3e-2, tol_grad = 1e-1;
+    if (dtype == LT_F16) tol_act = 3e-2 / 8, tol_grad = 1e-1 / 8;
     int64_t N = g.B * g.T, C = m->cfg.hidden, V = m->cfg.vocab;
     float *logits = read_golden(st, "logits", N * V);
     double worst_logit = scaled_error(a->logits, logits, N * V);
@@ -105,7 +109,7 @@ static void check_golden(const char *name, lt_dtype dtype) {
     }
     lt_loss loss;
     LT_CHECK_OK(lt_objective_xent(a, g.targets, 0, 1.0f, &loss));
-    LT_CHECK_CLOSE(loss.loss, g.loss, 0, dtype == LT_BF16 ? 1e-2 : 1e-6);
+    LT_CHECK_CLOSE(loss.loss, g.loss, 0, dtype == LT_BF16 ? 1e-2 : dtype == LT_F16 ? 1e-2 / 8 : 1e-6);
     float *grads = calloc((size_t)m->n_params, sizeof *grads);
     LT_CHECK_OK(lt_model_backward(m, a, grads, NULL));
     double worst_grad = 0;
@@ -135,6 +139,10 @@ static void test_golden_tiny_hetero(void) { check_golden("tiny-hetero", LT_F32);
 static void test_golden_bf16(void) {
     check_golden("tiny", LT_BF16);
     check_golden("tiny-hetero", LT_BF16);
+}
+static void test_golden_f16(void) {
+    check_golden("tiny", LT_F16);
+    check_golden("tiny-hetero", LT_F16);
 }
 
 // ---------------------------------------------------------------- finite differences
@@ -249,15 +257,16 @@ static void test_fd_tiny(void) { check_fd("tiny"); }
 static void test_fd_tiny_hetero(void) { check_fd("tiny-hetero"); }
 
 // bf16 mode: every linear forward and both backward GEMMs (and attention's
-// products) run as bf16 GEMMs; not a single f32 GEMM.
-static void test_bf16_gemm_only(void) {
+// products) run as bf16 GEMMs; not a single f32 GEMM. f16 mode: every linear
+// GEMM has f16 operands (attention's products run in f32 on f16-kept q, k, v).
+static void check_lowp_gemms(lt_dtype dtype) {
     lt_config cfg;
     LT_CHECK_OK(lt_config_preset(&cfg, "tiny-hetero"));
     lt_model *m;
     LT_CHECK_OK(lt_model_init(&m, &cfg));
     lt_config_free(&cfg);
     lt_model_init_random(m, 3);
-    LT_CHECK_OK(lt_model_set_dtype(m, LT_BF16));
+    LT_CHECK_OK(lt_model_set_dtype(m, dtype));
     int32_t ids[16], targets[16];
     for (int i = 0; i < 16; i++) ids[i] = i * 7, targets[i] = i * 3;
     lt_acts *a;
@@ -271,14 +280,41 @@ static void test_bf16_gemm_only(void) {
     LT_CHECK_OK(lt_model_backward(m, a, grads, NULL));
     lt_gemm_stats st;
     lt_gemm_stats_get(&st);
-    int linears = 0;
+    int linears = 0; // every linear weight, the LM head included (the embedding lookup is none)
     for (int i = 0; i < m->n_tensors; i++) linears += m->tensors[i].is_matmul;
-    if (!m->cfg.tie_embeddings) linears++; // the untied head is a matmul; the embedding lookup is not
-    LT_CHECK_INT(st.calls[LT_F32], 0);
-    LT_CHECK(st.calls[LT_BF16] >= (uint64_t)(3 * linears));
+    if (dtype == LT_BF16) {
+        LT_CHECK_INT(st.calls[LT_F32], 0);
+        LT_CHECK_INT(st.calls[LT_F16], 0);
+        LT_CHECK(st.calls[LT_BF16] >= (uint64_t)(3 * linears));
+    } else {
+        LT_CHECK_INT(st.calls[LT_BF16], 0);
+        LT_CHECK_INT(st.calls[LT_F16], 3 * linears);
+    }
     free(grads);
     lt_acts_free(a);
     lt_model_free(m);
+}
+
+static void test_lowp_gemms(void) {
+    check_lowp_gemms(LT_BF16);
+    check_lowp_gemms(LT_F16);
+}
+
+// Mixed precision keeps activations in 16 bits. Counted by hand for bench-m
+// at 4 x 512 (N = 2048): per layer the kept tensors are 2 norm outputs (N, 512),
+// q and attn_out (N, 512), k and v (N, 256), probs (4*8, 512, 512) and gate, up,
+// hidden (N, 1536): 23,068,672 values, 92,274,688 bytes in f32 and half in 16 bits.
+// Over 8 layers that saves 369,098,752 bytes, less the one f32 scratch set the
+// 16-bit modes add (the same tensors once, with one norm buffer serving both
+// norms: 22,020,096 values, 88,080,384 bytes) and the final norm's 16-bit
+// copy (N * 512 * 2 = 2,097,152 bytes).
+static void test_lowp_activation_memory(void) {
+    lt_config cfg;
+    LT_CHECK_OK(lt_config_preset(&cfg, "bench-m"));
+    size_t f32 = lt_acts_bytes(&cfg, LT_F32, 4, 512), bf16 = lt_acts_bytes(&cfg, LT_BF16, 4, 512);
+    LT_CHECK_INT((long long)f32 - (long long)bf16, 369098752LL - 88080384LL - 2097152LL);
+    LT_CHECK_INT(lt_acts_bytes(&cfg, LT_F16, 4, 512), bf16);
+    lt_config_free(&cfg);
 }
 
 // Save and load: f32 is exact; bf16 storage equals rounding each weight.
@@ -397,9 +433,11 @@ int main(void) {
     LT_RUN(test_golden_tiny);
     LT_RUN(test_golden_tiny_hetero);
     LT_RUN(test_golden_bf16);
+    LT_RUN(test_golden_f16);
     LT_RUN(test_fd_tiny);
     LT_RUN(test_fd_tiny_hetero);
-    LT_RUN(test_bf16_gemm_only);
+    LT_RUN(test_lowp_gemms);
+    LT_RUN(test_lowp_activation_memory);
     LT_RUN(test_checkpoint_round_trip);
     LT_RUN(test_load_sharded);
     LT_RUN(test_load_errors);

@@ -85,6 +85,7 @@ static void check_overfit(lt_dtype dtype) {
 
 static void test_overfit_f32(void) { check_overfit(LT_F32); }
 static void test_overfit_bf16(void) { check_overfit(LT_BF16); }
+static void test_overfit_f16(void) { check_overfit(LT_F16); }
 
 static bool same_file(const char *a, const char *b) {
     char *x, *y;
@@ -168,8 +169,12 @@ static void test_bad_setups(void) {
     o.seq = 2048;
     LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_NOMEM, "lower --batch or --seq");
     base_opts(&o, out, shard);
+    o.dtype = LT_Q8_0;
+    LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_UNSUPPORTED, "q8_0");
+    base_opts(&o, out, shard);
     o.dtype = LT_F16;
-    LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_UNSUPPORTED, "f16");
+    o.loss_scale = "huge";
+    LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_ARG, "--loss-scale 'huge'");
     base_opts(&o, out, shard);
     o.resume = true;
     LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_ARG, "has no checkpoint yet");
@@ -192,6 +197,7 @@ int main(void) {
     lt_threads_set(1);
     LT_RUN(test_overfit_f32);
     LT_RUN(test_overfit_bf16);
+    LT_RUN(test_overfit_f16);
     LT_RUN(test_resume_exact);
     LT_RUN(test_grad_accumulation);
     LT_RUN(test_bad_setups);

@@ -15,7 +15,8 @@
 // means C is not read (may hold garbage or NaN). Backends by dtype:
 //   f32   OpenBLAS cblas_sgemm;
 //   bf16  oneDNN matmul (bf16 operands, f32 accumulation and output);
-//   f16   the scalar reference (slow: no fast f16 path yet);
+//   f16   operands widened exactly to f32 (per-thread scratch), then OpenBLAS:
+//         f16 storage with f32 arithmetic (this CPU has no fast f16 GEMM);
 //   other dtypes are not matrix operands: C (M, N) is filled with NaN.
 // Leading dimensions must follow the BLAS rule (lda >= columns of A as stored,
 // at least 1; likewise ldb, ldc). Calls that break it (lda = 0 to repeat one
@@ -59,9 +60,8 @@ const char *lt_gemm_f32_kernel(void);
 // `dtype` through lt_gemm (A, B (n, n) dtype, C (n, n) f32, beta 0) with the
 // current thread count. One warm-up call, then 3 trials, each repeating the
 // call until min_seconds have passed; returns the best trial in GFLOP/s
-// (2*n^3 flops per call), or 0 when dtype has no fast backend (only f32 and
-// bf16 have; timing the f16 reference at n = 2048 would take minutes), n < 1
-// or the buffers cannot be allocated. The calls count in lt_gemm_stats.
+// (2*n^3 flops per call; for f16 the widening is part of the call), or 0 for
+// other dtypes, n < 1 or when the buffers cannot be allocated. The calls count in lt_gemm_stats.
 // Expect 3 * min_seconds plus one call (and a JIT compile for bf16).
 double lt_gemm_peak_gflops(lt_dtype dtype, int64_t n, double min_seconds);
 

@@ -118,12 +118,24 @@ void lt_embedding_backward(float *dwte, const float *dout, const int32_t *ids, i
 typedef struct {
     lt_dtype dtype;
     const float *w;       // (out, in) f32 master
-    const uint16_t *w_lowp; // (out, in) bf16 copy, when dtype == LT_BF16
+    const uint16_t *w_lowp; // (out, in) bf16 or f16 copy, when dtype is one of them
 } lt_linear_weight;
 lt_status lt_linear_forward(float *y, const float *x, const lt_linear_weight *w, int64_t N,
                             int64_t in, int64_t out);
 // dx (N, in) += dy @ W ; dw (out, in) += dy^T @ x. Either may be NULL to skip.
 lt_status lt_linear_backward(float *dx, float *dw, const float *dy, const float *x,
                              const lt_linear_weight *w, int64_t N, int64_t in, int64_t out);
+// The same with x already stored in the weight's 16-bit dtype (bf16 or f16):
+// x16 (N, in). Backward rounds dy to 16 bits for both products.
+lt_status lt_linear_forward16(float *y, const uint16_t *x16, const lt_linear_weight *w, int64_t N,
+                              int64_t in, int64_t out);
+lt_status lt_linear_backward16(float *dx, float *dw, const float *dy, const uint16_t *x16,
+                               const lt_linear_weight *w, int64_t N, int64_t in, int64_t out);
+
+// ---------------------------------------------------------------- 16-bit storage
+// f32 <-> bf16 | f16 of n contiguous values, threaded for large n, by the
+// conversion rule of base.h. Activations in mixed precision are kept this way.
+void lt_lowp_store(lt_dtype dtype, uint16_t *dst, const float *src, int64_t n);
+void lt_lowp_load(lt_dtype dtype, float *dst, const uint16_t *src, int64_t n);
 
 #endif

@@ -43,9 +43,9 @@ typedef struct {
 
 typedef struct lt_model {
     lt_config cfg;
-    lt_dtype dtype;          // compute dtype of the GEMMs: f32 or bf16
+    lt_dtype dtype;          // compute dtype: f32, bf16 or f16
     float *params;           // the arena, (n_params) f32 master weights
-    uint16_t *params_lowp;   // bf16 copy of the arena when dtype == bf16, else NULL
+    uint16_t *params_lowp;   // bf16/f16 copy of the matmul weights, else NULL
     int64_t n_params;
     lt_param *tensors;       // (n_tensors)
     int n_tensors;
@@ -67,8 +67,11 @@ const lt_param *lt_model_find(const lt_model *m, const char *name);
 // Views of the block weights over another arena of the same layout (gradients).
 void lt_model_block_grads(const lt_model *m, float *grad_arena, int64_t layer, lt_block_grads *g);
 
-// Selects the GEMM dtype (f32 | bf16). bf16 allocates the low-precision copy
-// and fills it; call lt_model_sync_lowp after every change to params.
+// Selects the compute dtype: f32, or mixed precision in bf16 | f16 (f32
+// master weights, a 16-bit copy for the GEMMs, 16-bit activations, f32
+// accumulation, norms, softmax and loss). Allocates and fills the 16-bit
+// copy; call lt_model_sync_lowp after every change to params. Activations
+// made by lt_acts_init are sized for the dtype at that time.
 lt_status lt_model_set_dtype(lt_model *m, lt_dtype dtype);
 void lt_model_sync_lowp(lt_model *m);
 
@@ -90,37 +93,46 @@ typedef struct {
     const int32_t *segments;  // (B, T) or NULL: attention never crosses segments
 } lt_batch;
 
-// Activations of one block kept for backward (NULL where the block has no such op).
+// Activations of one block kept for backward (NULL where the block has no
+// such op). In f32 mode the float pointers are the kept tensors themselves.
+// In bf16/f16 mode (mixed precision) the kept copies are the 16-bit ones
+// (*16) and the float pointers are scratch shared by all blocks, filled while
+// the block runs: forward computes in f32, stores 16 bits (and continues with
+// the rounded values), backward reloads what it needs.
 typedef struct {
     float *attn_norm_out; // (N, C)
-    float *attn_rstd;     // (N)
+    float *attn_rstd;     // (N) always f32
     float *q;             // (N, H, D) after RoPE
     float *k;             // (N, KVH, D) after RoPE
     float *v;             // (N, KVH, D)
     float *probs;         // (B, H, T, T)
     float *attn_out;      // (N, H*D) before o_proj
-    float *mid;           // (N, C) residual after the attention part (aliases the input for no_op)
+    float *mid;           // (N, C) f32 residual after the attention part (aliases the input for no_op)
     float *ffn_norm_out;  // (N, C)
-    float *ffn_rstd;      // (N)
+    float *ffn_rstd;      // (N) always f32
     float *gate, *up;     // (N, F) pre-activation
     float *ffn_hidden;    // (N, F) silu(gate) * up
-    float *out;           // (N, C) residual after the block (aliases mid for no_op)
+    float *out;           // (N, C) f32 residual after the block (aliases mid for no_op)
+    uint16_t *attn_norm_out16, *q16, *k16, *v16, *probs16, *attn_out16; // 16-bit kept copies
+    uint16_t *ffn_norm_out16, *gate16, *up16, *ffn_hidden16;
 } lt_block_acts;
 
 // Per-op time accumulators (seconds), for the benchmark's breakdown.
 typedef enum {
     LT_OP_EMBED, LT_OP_NORM, LT_OP_QKV, LT_OP_ROPE, LT_OP_ATTN, LT_OP_OPROJ, LT_OP_FFN_IN,
     LT_OP_SWIGLU, LT_OP_FFN_OUT, LT_OP_LINEAR_BLOCK, LT_OP_RESIDUAL, LT_OP_HEAD, LT_OP_LOSS,
-    LT_OP_COUNT
+    LT_OP_CONVERT, LT_OP_COUNT
 } lt_op;
 const char *lt_op_name(lt_op op);
 
 typedef struct {
     int64_t B, T, N;
+    lt_dtype dtype;         // the model's compute dtype when these were sized
     const lt_model *model;
     float *x0;              // (N, C) embedding output = input of block 0
     lt_block_acts *blocks;  // (n_layers); blocks[l].out is the input of block l+1
     float *final_norm_out;  // (N, C)
+    uint16_t *final_norm_out16; // (N, C) in bf16/f16 mode: the LM head's input
     float *final_rstd;      // (N)
     float *logits;          // (N, V); objectives overwrite it with dlogits
     int32_t *positions;     // (N) this batch's positions
@@ -138,8 +150,9 @@ typedef struct {
     double op_seconds[LT_OP_COUNT];
 } lt_acts;
 
-// Bytes lt_acts_init would allocate for (B, T).
-size_t lt_acts_bytes(const lt_config *cfg, int64_t B, int64_t T);
+// Bytes lt_acts_init would allocate for (B, T) with compute dtype `dtype`
+// (bf16 and f16 keep activations in 16 bits: about half of f32's).
+size_t lt_acts_bytes(const lt_config *cfg, lt_dtype dtype, int64_t B, int64_t T);
 lt_status lt_acts_init(lt_acts **out, const lt_model *m, int64_t B, int64_t T);
 void lt_acts_free(lt_acts *a);
 

@@ -27,7 +27,8 @@ typedef struct {
     int64_t warmup;
     const char *schedule;       // cosine | linear | constant | wsd
     double decay_frac;          // wsd: fraction of steps spent decaying
-    lt_dtype dtype;             // f32 | bf16 (GEMM precision)
+    lt_dtype dtype;             // f32, or mixed precision in bf16 | f16
+    const char *loss_scale;     // f16: "dynamic" (default), "none" or a fixed scale
     uint64_t seed;              // data order
     // Bookkeeping.
     int64_t log_every, eval_every, eval_batches, save_every, keep_last;
@@ -46,6 +47,7 @@ typedef struct {
     int64_t step, steps, tokens;
     double loss, lr, grad_norm, tokens_per_s, mfu, loss_scale, elapsed_s;
     bool skipped;               // f16 overflow: the update was skipped
+    int64_t skipped_total;      // such steps so far
     bool has_val;
     double val_loss, val_ppl, val_bpb;
 } lt_train_event;

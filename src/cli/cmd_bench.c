@@ -11,13 +11,14 @@
 #include "lathe/objective.h"
 
 static void help(void) {
-    printf("usage: lathe bench train --preset NAME [--dtype f32|bf16] [--steps N] [--batch B]\n"
+    printf("usage: lathe bench train --preset NAME [--dtype f32|bf16|f16] [--steps N] [--batch B]\n"
            "                         [--seq T] [--threads N] [--profile] [--json]\n\n"
            "Times forward+backward steps of a randomly initialised preset model on random\n"
            "tokens and prints tokens/s, achieved GFLOP/s and MFU: model FLOPs per token\n"
            "(6N + 12 * attention width * T, N = matmul weights) over the peak of a large\n"
            "square GEMM of the same dtype measured in this run (cblas_sgemm for f32, oneDNN\n"
-           "bf16 matmul for bf16).\n"
+           "bf16 matmul for bf16, f16 widened to f32 then cblas_sgemm for f16). bf16 and f16\n"
+           "are mixed precision: 16-bit weight copy and activations, f32 accumulation.\n"
            "  --steps N     timed steps after one warm-up (default 5); the median is reported\n"
            "  --batch/--seq override the preset's benchmark shape (DESIGN.md)\n"
            "  --threads N   OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
@@ -60,9 +61,9 @@ static void report(const bench_args *ba, const lt_model *m, lt_acts *a, const do
     if (ba->json) {
         printf("{\"bench\":\"train\",\"preset\":\"%s\",\"dtype\":\"%s\",\"threads\":%d,\"batch\":%lld,\"seq\":%lld,"
                "\"tokens_per_s\":%.1f,\"gflops\":%.2f,\"peak_gflops\":%.2f,\"mfu\":%.4f,\"step_s_median\":%.4f,"
-               "\"step_s_min\":%.4f,\"step_s_max\":%.4f}\n",
+               "\"step_s_min\":%.4f,\"step_s_max\":%.4f,\"activation_bytes\":%zu}\n",
                ba->preset, lt_dtype_name(ba->dtype), lt_threads_get(), (long long)ba->B, (long long)ba->T, tokens / median,
-               flops / 1e9, peak, mfu, median, times[0], times[ba->steps - 1]);
+               flops / 1e9, peak, mfu, median, times[0], times[ba->steps - 1], a->bytes);
         return;
     }
     printf("lathe bench train: %s, %s, batch %lld x %lld, %d threads, %lld steps\n", ba->preset, lt_dtype_name(ba->dtype),
@@ -70,8 +71,10 @@ static void report(const bench_args *ba, const lt_model *m, lt_acts *a, const do
     printf("  step time      %.3f s median (min %.3f, max %.3f)\n", median, times[0], times[ba->steps - 1]);
     printf("  throughput     %.1f tokens/s\n", tokens / median);
     printf("  model FLOPs    %.1f GFLOP/s (%.4g FLOPs/token)\n", flops / 1e9, lt_config_train_flops_per_token(&m->cfg, ba->T));
-    printf("  GEMM peak      %.1f GFLOP/s (%s, measured now)\n", peak, ba->dtype == LT_BF16 ? "oneDNN bf16 matmul" : "cblas_sgemm");
+    printf("  GEMM peak      %.1f GFLOP/s (%s, measured now)\n", peak,
+           ba->dtype == LT_BF16 ? "oneDNN bf16 matmul" : ba->dtype == LT_F16 ? "f16 widened, cblas_sgemm" : "cblas_sgemm");
     printf("  MFU            %.1f%%\n", mfu * 100);
+    printf("  activations    %.1f MiB\n", (double)a->bytes / (1 << 20));
     if (!ba->profile) return;
     double total = 0;
     for (int op = 0; op < LT_OP_COUNT; op++) total += a->op_seconds[op];
@@ -137,7 +140,7 @@ static int cmd_bench_train(int argc, char **argv) {
     bench_shape(preset, &ba.B, &ba.T);
     int64_t n_threads = 0;
     lt_status s = lt_dtype_parse(dtype, &ba.dtype);
-    if (!s && ba.dtype != LT_F32 && ba.dtype != LT_BF16) s = lt_error(LT_ERR_ARG, "--dtype: training runs in f32 or bf16");
+    if (!s && ba.dtype == LT_Q8_0) s = lt_error(LT_ERR_ARG, "--dtype: training runs in f32, bf16 or f16");
     if (!s) s = lt_cli_parse_int("--steps", steps, 1, 1000, &ba.steps);
     if (!s && batch) s = lt_cli_parse_int("--batch", batch, 1, 4096, &ba.B);
     if (!s && seq) s = lt_cli_parse_int("--seq", seq, 1, 1 << 20, &ba.T);

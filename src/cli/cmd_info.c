@@ -76,7 +76,9 @@ static void print_config(const lt_config *c, const char *name, int64_t B, int64_
     print_bytes("training (f32 AdamW)", (double)n * 16); // weights, grads, two moments
     char label[64];
     snprintf(label, sizeof label, "activations %lldx%lld", (long long)B, (long long)T);
-    print_bytes(label, (double)lt_acts_bytes(c, B, T));
+    print_bytes(label, (double)lt_acts_bytes(c, LT_F32, B, T));
+    snprintf(label, sizeof label, "  in bf16 / f16");
+    print_bytes(label, (double)lt_acts_bytes(c, LT_BF16, B, T));
 }
 
 int cmd_info(int argc, char **argv) {

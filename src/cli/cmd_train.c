@@ -27,7 +27,10 @@ static void help(void) {
            "  --decay-frac F       wsd: fraction of steps spent decaying (default 0.2)\n"
            "  --beta1/--beta2/--eps/--weight-decay  AdamW (default 0.9, 0.95, 1e-8, 0.1)\n"
            "  --clip X             global gradient-norm clipping, 0 to disable (default 1.0)\n"
-           "  --dtype T            f32 | bf16 GEMM precision (default f32)\n"
+           "  --dtype T            f32, or mixed precision: bf16 | f16 (f32 master weights, 16-bit\n"
+           "                       weight copy and activations, f32 accumulation) (default f32)\n"
+           "  --loss-scale S       f16: dynamic (default; x2 after 2000 finite steps, x0.5 and skip\n"
+           "                       on overflow), none, or a fixed scale\n"
            "  --seed S             data order (default 1); --init-seed S: fresh weights (default 1)\n"
            "  --log-every N        metrics line every N steps (default 10)\n"
            "  --eval-every N       validation every N steps (default 200); --eval-batches N (default 20, 0 = all)\n"
@@ -56,8 +59,10 @@ static void on_log(void *user, const lt_train_event *ev) {
         return;
     }
     double eta = ev->step > 0 ? ev->elapsed_s / (double)ev->step * (double)(ev->steps - ev->step) : 0;
-    fprintf(stderr, "%sstep %lld/%lld  loss %.4f  lr %.3g  |g| %.3g  %.0f tok/s  MFU %.1f%%  ETA %dm%02ds\n", tty ? "\r\033[K" : "",
-            (long long)ev->step, (long long)ev->steps, ev->loss, ev->lr, ev->grad_norm, ev->tokens_per_s, ev->mfu * 100,
+    char scale[48] = "";
+    if (ev->loss_scale != 1.0) snprintf(scale, sizeof scale, "  scale %g (%lld skipped)", ev->loss_scale, (long long)ev->skipped_total);
+    fprintf(stderr, "%sstep %lld/%lld  loss %.4f  lr %.3g  |g| %.3g  %.0f tok/s  MFU %.1f%%%s  ETA %dm%02ds\n", tty ? "\r\033[K" : "",
+            (long long)ev->step, (long long)ev->steps, ev->loss, ev->lr, ev->grad_norm, ev->tokens_per_s, ev->mfu * 100, scale,
             (int)(eta / 60), (int)eta % 60);
 }
 
@@ -105,7 +110,7 @@ static int dry_run(const lt_train_opts *o) {
     if (s) return lt_cli_report(s);
     printf("memory for batch %lld x %lld (%s):\n", (long long)o->batch, (long long)o->seq, lt_dtype_name(o->dtype));
     print_bytes("weights (f32 master)", (double)mem.weights);
-    if (mem.weights_lowp) print_bytes("weights (bf16 copy)", (double)mem.weights_lowp);
+    if (mem.weights_lowp) print_bytes("weights (16-bit copy)", (double)mem.weights_lowp);
     print_bytes("gradients", (double)mem.grads);
     print_bytes("optimizer state", (double)mem.optimizer);
     print_bytes("activations", (double)mem.activations);
@@ -143,6 +148,7 @@ int cmd_train(int argc, char **argv) {
         {"--seed", &f.seed, NULL}, {"--init-seed", &f.init_seed, NULL}, {"--log-every", &f.log_every, NULL},
         {"--eval-every", &f.eval_every, NULL}, {"--eval-batches", &f.eval_batches, NULL}, {"--save-every", &f.save_every, NULL},
         {"--keep-last", &f.keep_last, NULL}, {"--threads", &f.threads, NULL}, {"--run-name", &o.run_name, NULL}, {"--stop-after", &f.stop_after, NULL},
+        {"--loss-scale", &o.loss_scale, NULL},
         {"--resume", NULL, &resume}, {"--dry-run", NULL, &dry}, {NULL, NULL, NULL}};
     int rc = lt_cli_parse("train", n_rest, rest, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;

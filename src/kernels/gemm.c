@@ -45,6 +45,7 @@
 #include <oneapi/dnnl/dnnl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 static _Atomic uint64_t stat_calls[LT_DTYPE_COUNT];
@@ -129,6 +130,62 @@ static bool gemm_openblas(bool trans_a, bool trans_b, int64_t M, int64_t N, int6
 }
 
 const char *lt_gemm_f32_kernel(void) { return openblas_get_corename(); }
+
+// ---------------------------------------------------------------- f16 via f32
+
+// This CPU family has no f16 matrix arithmetic worth using, so f16 operands
+// are widened exactly to f32 (every f16 value is an f32 value) and multiplied
+// by OpenBLAS: the result is what an f16-storage, f32-compute GEMM gives.
+// The widened copies live in per-thread buffers that grow as needed and are
+// freed when the thread exits.
+typedef struct {
+    float *data;
+    size_t cap;
+} f16_scratch;
+static pthread_key_t f16_key;
+static pthread_once_t f16_once = PTHREAD_ONCE_INIT;
+
+static void f16_scratch_free(void *p) {
+    f16_scratch *s = p;
+    if (s) free(s->data);
+    free(s);
+}
+static void f16_key_init(void) { pthread_key_create(&f16_key, f16_scratch_free); }
+
+// A (rows, cols) f16 matrix with row stride ld, widened to a dense f32 copy in
+// the thread's scratch at `offset` floats.
+static float *f16_widen(f16_scratch *s, size_t offset, const uint16_t *src, int64_t rows,
+                        int64_t cols, int64_t ld) {
+    float *dst = s->data + offset;
+    for (int64_t r = 0; r < rows; r++) lt_f16_to_f32_array(dst + r * cols, src + r * ld, (size_t)cols);
+    return dst;
+}
+
+static bool gemm_f16(bool trans_a, bool trans_b, int64_t M, int64_t N, int64_t K, float alpha,
+                     const uint16_t *A, int64_t lda, const uint16_t *B, int64_t ldb, float beta,
+                     float *C, int64_t ldc) {
+    pthread_once(&f16_once, f16_key_init);
+    f16_scratch *s = pthread_getspecific(f16_key);
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s || pthread_setspecific(f16_key, s) != 0) {
+            free(s);
+            return false;
+        }
+    }
+    size_t need = (size_t)(M * K) + (size_t)(K * N);
+    if (need > s->cap) {
+        float *grown = realloc(s->data, need * sizeof(float));
+        if (!grown) return false;
+        s->data = grown;
+        s->cap = need;
+    }
+    int64_t a_rows = trans_a ? K : M, a_cols = trans_a ? M : K;
+    int64_t b_rows = trans_b ? N : K, b_cols = trans_b ? K : N;
+    float *a32 = f16_widen(s, 0, A, a_rows, a_cols, lda);
+    float *b32 = f16_widen(s, (size_t)(M * K), B, b_rows, b_cols, ldb);
+    return gemm_openblas(trans_a, trans_b, M, N, K, alpha, a32, a_cols, b32, b_cols, beta, C, ldc);
+}
 
 // ---------------------------------------------------------------- oneDNN bf16
 
@@ -416,13 +473,17 @@ void lt_gemm(lt_dtype dtype, bool trans_a, bool trans_b, int64_t M, int64_t N, i
     atomic_fetch_add(&stat_flops[dtype], (uint64_t)(2 * M * N * K));
     if (M == 0 || N == 0) return;
     // K == 0 leaves C = beta * C: not worth a backend call.
-    if (atomic_load(&force_reference) || dtype == LT_F16 || K == 0) {
+    if (atomic_load(&force_reference) || K == 0) {
         lt_gemm_ref(dtype, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
-    bool done = dtype == LT_F32
-                    ? gemm_openblas(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc)
-                    : gemm_onednn(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    bool done;
+    if (dtype == LT_F32)
+        done = gemm_openblas(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else if (dtype == LT_F16)
+        done = gemm_f16(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    else
+        done = gemm_onednn(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     if (!done) {
         atomic_fetch_add(&stat_fallbacks[dtype], 1);
         lt_gemm_ref(dtype, trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
@@ -432,7 +493,7 @@ void lt_gemm(lt_dtype dtype, bool trans_a, bool trans_b, int64_t M, int64_t N, i
 // ---------------------------------------------------------------- peak
 
 double lt_gemm_peak_gflops(lt_dtype dtype, int64_t n, double min_seconds) {
-    if ((dtype != LT_F32 && dtype != LT_BF16) || n < 1) return 0;
+    if ((dtype != LT_F32 && dtype != LT_BF16 && dtype != LT_F16) || n < 1) return 0;
     size_t count, in_bytes, out_bytes;
     if (!lt_mul_size((size_t)n, (size_t)n, &count) ||
         !lt_mul_size(count, lt_dtype_size(dtype), &in_bytes) ||
@@ -456,8 +517,10 @@ double lt_gemm_peak_gflops(lt_dtype dtype, int64_t n, double min_seconds) {
             void *dst = which ? B : A;
             if (dtype == LT_F32)
                 ((float *)dst)[i] = x;
-            else
+            else if (dtype == LT_BF16)
                 ((uint16_t *)dst)[i] = lt_f32_to_bf16(x);
+            else
+                ((uint16_t *)dst)[i] = lt_f32_to_f16(x);
         }
     }
     lt_gemm(dtype, false, false, n, n, n, 1.0f, A, n, B, n, 0.0f, C, n); // warm-up

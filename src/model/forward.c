@@ -8,7 +8,7 @@
 
 static const char *const op_names[LT_OP_COUNT] = {
     "embedding", "rmsnorm", "qkv proj", "rope", "attention", "o proj", "ffn gate+up",
-    "swiglu", "ffn down", "linear blocks", "residual", "lm head", "loss"};
+    "swiglu", "ffn down", "linear blocks", "residual", "lm head", "loss", "16-bit storage"};
 const char *lt_op_name(lt_op op) { return op < LT_OP_COUNT ? op_names[op] : "?"; }
 
 // Times one kernel call into a->op_seconds[op] when profiling.
@@ -41,41 +41,71 @@ static void *take(bump *b, size_t count, size_t elem) {
     return p;
 }
 
+// One kept activation of n elements: f32 in f32 mode; in bf16/f16 mode a
+// 16-bit copy, with the float view pointing at the shared scratch `shared`.
+static float *keep(bump *b, bool lowp, uint16_t **copy16, float *shared, size_t n) {
+    if (!lowp) return take(b, n, 4);
+    *copy16 = take(b, n, 2);
+    return shared;
+}
+
+// Shared f32 scratch of the 16-bit modes: one block's activations at a time.
+typedef struct {
+    float *norm, *q, *k, *v, *probs, *attn_out, *gate, *up, *hidden;
+} shared_views;
+
 static void plan(const lt_config *c, lt_acts *a, bump *b) {
     size_t N = (size_t)a->N, C = (size_t)c->hidden, HD = (size_t)(c->n_heads * c->head_dim);
-    size_t max_kv = 0, max_ffn = 0;
-    a->x0 = take(b, N * C, 4);
+    size_t P = (size_t)(a->B * c->n_heads) * (size_t)(a->T * a->T), max_kv = 0, max_ffn = 0;
+    bool lowp = a->dtype != LT_F32;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        const lt_block_config *bc = &c->blocks[l];
+        if (bc->attn == LT_ATTN_GQA && (size_t)(bc->n_kv_heads * c->head_dim) > max_kv) max_kv = (size_t)(bc->n_kv_heads * c->head_dim);
+        if (bc->ffn == LT_FFN_SWIGLU && (size_t)bc->ffn_dim > max_ffn) max_ffn = (size_t)bc->ffn_dim;
+    }
+    a->x0 = take(b, N * C, 4); // first: the start of the one buffer
+    shared_views sh = {0};
+    if (lowp) {
+        sh.norm = take(b, N * C, 4);
+        sh.q = take(b, N * HD, 4);
+        sh.k = take(b, N * (max_kv ? max_kv : 1), 4);
+        sh.v = take(b, N * (max_kv ? max_kv : 1), 4);
+        sh.probs = take(b, P, 4);
+        sh.attn_out = take(b, N * HD, 4);
+        sh.gate = take(b, N * (max_ffn ? max_ffn : 1), 4);
+        sh.up = take(b, N * (max_ffn ? max_ffn : 1), 4);
+        sh.hidden = take(b, N * (max_ffn ? max_ffn : 1), 4);
+    }
     for (int64_t l = 0; l < c->n_layers; l++) {
         const lt_block_config *bc = &c->blocks[l];
         lt_block_acts *ba = &a->blocks[l];
         memset(ba, 0, sizeof *ba);
         size_t KVD = (size_t)(bc->n_kv_heads * c->head_dim), F = (size_t)bc->ffn_dim;
         if (bc->attn != LT_ATTN_NOOP) {
-            ba->attn_norm_out = take(b, N * C, 4);
+            ba->attn_norm_out = keep(b, lowp, &ba->attn_norm_out16, sh.norm, N * C);
             ba->attn_rstd = take(b, N, 4);
             ba->mid = take(b, N * C, 4);
         }
         if (bc->attn == LT_ATTN_GQA) {
-            ba->q = take(b, N * HD, 4);
-            ba->k = take(b, N * KVD, 4);
-            ba->v = take(b, N * KVD, 4);
-            ba->probs = take(b, (size_t)(a->B * c->n_heads) * (size_t)(a->T * a->T), 4);
-            ba->attn_out = take(b, N * HD, 4);
-            if (KVD > max_kv) max_kv = KVD;
+            ba->q = keep(b, lowp, &ba->q16, sh.q, N * HD);
+            ba->k = keep(b, lowp, &ba->k16, sh.k, N * KVD);
+            ba->v = keep(b, lowp, &ba->v16, sh.v, N * KVD);
+            ba->probs = keep(b, lowp, &ba->probs16, sh.probs, P);
+            ba->attn_out = keep(b, lowp, &ba->attn_out16, sh.attn_out, N * HD);
         }
         if (bc->ffn != LT_FFN_NOOP) {
-            ba->ffn_norm_out = take(b, N * C, 4);
+            ba->ffn_norm_out = keep(b, lowp, &ba->ffn_norm_out16, sh.norm, N * C);
             ba->ffn_rstd = take(b, N, 4);
             ba->out = take(b, N * C, 4);
         }
         if (bc->ffn == LT_FFN_SWIGLU) {
-            ba->gate = take(b, N * F, 4);
-            ba->up = take(b, N * F, 4);
-            ba->ffn_hidden = take(b, N * F, 4);
-            if (F > max_ffn) max_ffn = F;
+            ba->gate = keep(b, lowp, &ba->gate16, sh.gate, N * F);
+            ba->up = keep(b, lowp, &ba->up16, sh.up, N * F);
+            ba->ffn_hidden = keep(b, lowp, &ba->ffn_hidden16, sh.hidden, N * F);
         }
     }
     a->final_norm_out = take(b, N * C, 4);
+    if (lowp) a->final_norm_out16 = take(b, N * C, 2);
     a->final_rstd = take(b, N, 4);
     a->logits = take(b, N * (size_t)c->vocab, 4);
     a->positions = take(b, N, 4);
@@ -103,9 +133,9 @@ static void link_aliases(const lt_config *c, lt_acts *a) {
     }
 }
 
-size_t lt_acts_bytes(const lt_config *cfg, int64_t B, int64_t T) {
+size_t lt_acts_bytes(const lt_config *cfg, lt_dtype dtype, int64_t B, int64_t T) {
     lt_block_acts blocks[cfg->n_layers > 0 ? cfg->n_layers : 1];
-    lt_acts a = {.B = B, .T = T, .N = B * T, .blocks = blocks};
+    lt_acts a = {.B = B, .T = T, .N = B * T, .dtype = dtype, .blocks = blocks};
     bump b = {0};
     plan(cfg, &a, &b);
     return b.used + (size_t)cfg->n_layers * sizeof(lt_block_acts);
@@ -119,7 +149,7 @@ lt_status lt_acts_init(lt_acts **out, const lt_model *m, int64_t B, int64_t T) {
         return lt_error(LT_ERR_RANGE, "sequence length %lld exceeds max_position_embeddings %lld", (long long)T, (long long)c->max_positions);
     lt_acts *a;
     LT_TRY(lt_calloc((void **)&a, 1, sizeof *a, "activations"));
-    a->B = B, a->T = T, a->N = B * T, a->model = m;
+    a->B = B, a->T = T, a->N = B * T, a->model = m, a->dtype = m->dtype;
     lt_status s = lt_calloc((void **)&a->blocks, (size_t)c->n_layers, sizeof *a->blocks, "block activations");
     bump b = {0};
     if (!s) {
@@ -152,10 +182,35 @@ static void residual_add(float *out, const float *x, const float *y, int64_t n) 
     for (int64_t i = 0; i < n; i++) out[i] = x[i] + y[i];
 }
 
+// Attention's two products run in bf16 in bf16 mode; in f16 mode in f32 on
+// the f16-stored q, k, v (this CPU has no fast f16 GEMM).
 static lt_attention_shape attn_shape(const lt_model *m, const lt_acts *a, const lt_block_config *bc) {
     return (lt_attention_shape){.B = a->B, .T = a->T, .n_heads = m->cfg.n_heads, .n_kv_heads = bc->n_kv_heads,
                                 .head_dim = m->cfg.head_dim, .causal = true, .segments = a->segments,
-                                .dtype = m->dtype};
+                                .dtype = m->dtype == LT_BF16 ? LT_BF16 : LT_F32};
+}
+
+// Mixed precision: keeps x (n) as its 16-bit copy x16 and continues with the
+// rounded values, so forward and backward see the same numbers. f32 mode
+// (x16 NULL): nothing to do.
+static void keep16(const lt_acts *a, uint16_t *x16, float *x, int64_t n) {
+    if (!x16) return;
+    lt_lowp_store(a->dtype, x16, x, n);
+    lt_lowp_load(a->dtype, x, x16, n);
+}
+
+// Backward: refills the f32 view of a kept activation from its 16-bit copy.
+static void reload16(const lt_acts *a, float *x, const uint16_t *x16, int64_t n) {
+    if (x16) lt_lowp_load(a->dtype, x, x16, n);
+}
+
+// A linear layer on a kept activation: the 16-bit copy feeds the GEMM directly.
+static lt_status linear_fwd(float *y, const float *x, const uint16_t *x16, const lt_linear_weight *w, int64_t N, int64_t in, int64_t out) {
+    return x16 ? lt_linear_forward16(y, x16, w, N, in, out) : lt_linear_forward(y, x, w, N, in, out);
+}
+
+static lt_status linear_bwd(float *dx, float *dw, const float *dy, const float *x, const uint16_t *x16, const lt_linear_weight *w, int64_t N, int64_t in, int64_t out) {
+    return x16 ? lt_linear_backward16(dx, dw, dy, x16, w, N, in, out) : lt_linear_backward(dx, dw, dy, x, w, N, in, out);
 }
 
 static lt_status attention_part_forward(const lt_model *m, const lt_block_weights *w, lt_block_acts *ba, lt_acts *a, const float *x) {
@@ -163,17 +218,23 @@ static lt_status attention_part_forward(const lt_model *m, const lt_block_weight
     const lt_block_config *bc = w->cfg;
     int64_t N = a->N, C = c->hidden, HD = c->n_heads * c->head_dim, KVD = bc->n_kv_heads * c->head_dim;
     TIMED(a, LT_OP_NORM, lt_rmsnorm_forward(ba->attn_norm_out, ba->attn_rstd, x, w->attn_norm, N, C, (float)c->rms_eps));
+    TIMED(a, LT_OP_CONVERT, keep16(a, ba->attn_norm_out16, ba->attn_norm_out, N * C));
     if (bc->attn == LT_ATTN_LINEAR) {
-        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, lt_linear_forward(a->scratch, ba->attn_norm_out, &w->linear_attn, N, C, C));
+        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, linear_fwd(a->scratch, ba->attn_norm_out, ba->attn_norm_out16, &w->linear_attn, N, C, C));
     } else {
-        TIMED_TRY(a, LT_OP_QKV, lt_linear_forward(ba->q, ba->attn_norm_out, &w->q, N, C, HD));
-        TIMED_TRY(a, LT_OP_QKV, lt_linear_forward(ba->k, ba->attn_norm_out, &w->k, N, C, KVD));
-        TIMED_TRY(a, LT_OP_QKV, lt_linear_forward(ba->v, ba->attn_norm_out, &w->v, N, C, KVD));
+        TIMED_TRY(a, LT_OP_QKV, linear_fwd(ba->q, ba->attn_norm_out, ba->attn_norm_out16, &w->q, N, C, HD));
+        TIMED_TRY(a, LT_OP_QKV, linear_fwd(ba->k, ba->attn_norm_out, ba->attn_norm_out16, &w->k, N, C, KVD));
+        TIMED_TRY(a, LT_OP_QKV, linear_fwd(ba->v, ba->attn_norm_out, ba->attn_norm_out16, &w->v, N, C, KVD));
         TIMED(a, LT_OP_ROPE, lt_rope_forward(ba->q, m->rope_cos, m->rope_sin, a->positions, N, c->n_heads, c->head_dim));
         TIMED(a, LT_OP_ROPE, lt_rope_forward(ba->k, m->rope_cos, m->rope_sin, a->positions, N, bc->n_kv_heads, c->head_dim));
+        TIMED(a, LT_OP_CONVERT, keep16(a, ba->q16, ba->q, N * HD));
+        TIMED(a, LT_OP_CONVERT, keep16(a, ba->k16, ba->k, N * KVD));
+        TIMED(a, LT_OP_CONVERT, keep16(a, ba->v16, ba->v, N * KVD));
         lt_attention_shape shape = attn_shape(m, a, bc);
         TIMED_TRY(a, LT_OP_ATTN, lt_attention_forward(ba->attn_out, ba->probs, ba->q, ba->k, ba->v, &shape));
-        TIMED_TRY(a, LT_OP_OPROJ, lt_linear_forward(a->scratch, ba->attn_out, &w->o, N, HD, C));
+        if (ba->probs16) TIMED(a, LT_OP_CONVERT, lt_lowp_store(a->dtype, ba->probs16, ba->probs, a->B * c->n_heads * a->T * a->T));
+        TIMED(a, LT_OP_CONVERT, keep16(a, ba->attn_out16, ba->attn_out, N * HD));
+        TIMED_TRY(a, LT_OP_OPROJ, linear_fwd(a->scratch, ba->attn_out, ba->attn_out16, &w->o, N, HD, C));
     }
     TIMED(a, LT_OP_RESIDUAL, residual_add(ba->mid, x, a->scratch, N * C));
     return NULL;
@@ -184,13 +245,17 @@ static lt_status ffn_part_forward(const lt_model *m, const lt_block_weights *w, 
     const lt_block_config *bc = w->cfg;
     int64_t N = a->N, C = c->hidden, F = bc->ffn_dim;
     TIMED(a, LT_OP_NORM, lt_rmsnorm_forward(ba->ffn_norm_out, ba->ffn_rstd, ba->mid, w->ffn_norm, N, C, (float)c->rms_eps));
+    TIMED(a, LT_OP_CONVERT, keep16(a, ba->ffn_norm_out16, ba->ffn_norm_out, N * C));
     if (bc->ffn == LT_FFN_LINEAR) {
-        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, lt_linear_forward(a->scratch, ba->ffn_norm_out, &w->linear_mlp, N, C, C));
+        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, linear_fwd(a->scratch, ba->ffn_norm_out, ba->ffn_norm_out16, &w->linear_mlp, N, C, C));
     } else {
-        TIMED_TRY(a, LT_OP_FFN_IN, lt_linear_forward(ba->gate, ba->ffn_norm_out, &w->gate, N, C, F));
-        TIMED_TRY(a, LT_OP_FFN_IN, lt_linear_forward(ba->up, ba->ffn_norm_out, &w->up, N, C, F));
+        TIMED_TRY(a, LT_OP_FFN_IN, linear_fwd(ba->gate, ba->ffn_norm_out, ba->ffn_norm_out16, &w->gate, N, C, F));
+        TIMED_TRY(a, LT_OP_FFN_IN, linear_fwd(ba->up, ba->ffn_norm_out, ba->ffn_norm_out16, &w->up, N, C, F));
+        TIMED(a, LT_OP_CONVERT, keep16(a, ba->gate16, ba->gate, N * F));
+        TIMED(a, LT_OP_CONVERT, keep16(a, ba->up16, ba->up, N * F));
         TIMED(a, LT_OP_SWIGLU, lt_swiglu_forward(ba->ffn_hidden, ba->gate, ba->up, N * F));
-        TIMED_TRY(a, LT_OP_FFN_OUT, lt_linear_forward(a->scratch, ba->ffn_hidden, &w->down, N, F, C));
+        TIMED(a, LT_OP_CONVERT, keep16(a, ba->ffn_hidden16, ba->ffn_hidden, N * F));
+        TIMED_TRY(a, LT_OP_FFN_OUT, linear_fwd(a->scratch, ba->ffn_hidden, ba->ffn_hidden16, &w->down, N, F, C));
     }
     TIMED(a, LT_OP_RESIDUAL, residual_add(ba->out, ba->mid, a->scratch, N * C));
     return NULL;
@@ -220,6 +285,8 @@ static lt_status check_batch(const lt_model *m, const lt_acts *a, const lt_batch
 lt_status lt_model_forward(const lt_model *m, lt_acts *a, const lt_batch *batch) {
     const lt_config *c = &m->cfg;
     if (a->model != m) return lt_error(LT_ERR_ARG, "activations belong to another model");
+    if (a->dtype != m->dtype)
+        return lt_error(LT_ERR_ARG, "activations were sized for %s, the model now computes in %s: make them again", lt_dtype_name(a->dtype), lt_dtype_name(m->dtype));
     LT_TRY(check_batch(m, a, batch));
     int64_t N = a->N, C = c->hidden;
     for (int64_t i = 0; i < N; i++) a->positions[i] = batch->positions ? batch->positions[i] : (int32_t)(i % a->T);
@@ -232,7 +299,8 @@ lt_status lt_model_forward(const lt_model *m, lt_acts *a, const lt_batch *batch)
         x = a->blocks[l].out;
     }
     TIMED(a, LT_OP_NORM, lt_rmsnorm_forward(a->final_norm_out, a->final_rstd, x, m->final_norm, N, C, (float)c->rms_eps));
-    TIMED_TRY(a, LT_OP_HEAD, lt_linear_forward(a->logits, a->final_norm_out, &m->lm_head, N, C, c->vocab));
+    TIMED(a, LT_OP_CONVERT, keep16(a, a->final_norm_out16, a->final_norm_out, N * C));
+    TIMED_TRY(a, LT_OP_HEAD, linear_fwd(a->logits, a->final_norm_out, a->final_norm_out16, &m->lm_head, N, C, c->vocab));
     return NULL;
 }
 
@@ -245,15 +313,17 @@ static lt_status ffn_part_backward(const lt_model *m, const lt_block_weights *w,
     int64_t N = a->N, C = c->hidden, F = w->cfg->ffn_dim;
     zero(a->dnorm, N * C);
     if (w->cfg->ffn == LT_FFN_LINEAR) {
-        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, lt_linear_backward(a->dnorm, g->linear_mlp, dres, ba->ffn_norm_out, &w->linear_mlp, N, C, C));
+        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, linear_bwd(a->dnorm, g->linear_mlp, dres, ba->ffn_norm_out, ba->ffn_norm_out16, &w->linear_mlp, N, C, C));
     } else {
         zero(a->dproj, N * F);
-        TIMED_TRY(a, LT_OP_FFN_OUT, lt_linear_backward(a->dproj, g->down, dres, ba->ffn_hidden, &w->down, N, F, C));
+        TIMED_TRY(a, LT_OP_FFN_OUT, linear_bwd(a->dproj, g->down, dres, ba->ffn_hidden, ba->ffn_hidden16, &w->down, N, F, C));
         zero(a->dgate, N * F);
         zero(a->dup, N * F);
+        TIMED(a, LT_OP_CONVERT, reload16(a, ba->gate, ba->gate16, N * F));
+        TIMED(a, LT_OP_CONVERT, reload16(a, ba->up, ba->up16, N * F));
         TIMED(a, LT_OP_SWIGLU, lt_swiglu_backward(a->dgate, a->dup, a->dproj, ba->gate, ba->up, N * F));
-        TIMED_TRY(a, LT_OP_FFN_IN, lt_linear_backward(a->dnorm, g->gate, a->dgate, ba->ffn_norm_out, &w->gate, N, C, F));
-        TIMED_TRY(a, LT_OP_FFN_IN, lt_linear_backward(a->dnorm, g->up, a->dup, ba->ffn_norm_out, &w->up, N, C, F));
+        TIMED_TRY(a, LT_OP_FFN_IN, linear_bwd(a->dnorm, g->gate, a->dgate, ba->ffn_norm_out, ba->ffn_norm_out16, &w->gate, N, C, F));
+        TIMED_TRY(a, LT_OP_FFN_IN, linear_bwd(a->dnorm, g->up, a->dup, ba->ffn_norm_out, ba->ffn_norm_out16, &w->up, N, C, F));
     }
     TIMED(a, LT_OP_NORM, lt_rmsnorm_backward(dres, g->ffn_norm, a->dnorm, ba->mid, w->ffn_norm, ba->ffn_rstd, N, C));
     return NULL;
@@ -265,20 +335,24 @@ static lt_status attention_part_backward(const lt_model *m, const lt_block_weigh
     int64_t N = a->N, C = c->hidden, HD = c->n_heads * c->head_dim, KVD = bc->n_kv_heads * c->head_dim;
     zero(a->dnorm, N * C);
     if (bc->attn == LT_ATTN_LINEAR) {
-        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, lt_linear_backward(a->dnorm, g->linear_attn, dres, ba->attn_norm_out, &w->linear_attn, N, C, C));
+        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, linear_bwd(a->dnorm, g->linear_attn, dres, ba->attn_norm_out, ba->attn_norm_out16, &w->linear_attn, N, C, C));
     } else {
         zero(a->dproj, N * HD);
-        TIMED_TRY(a, LT_OP_OPROJ, lt_linear_backward(a->dproj, g->o, dres, ba->attn_out, &w->o, N, HD, C));
+        TIMED_TRY(a, LT_OP_OPROJ, linear_bwd(a->dproj, g->o, dres, ba->attn_out, ba->attn_out16, &w->o, N, HD, C));
         zero(a->dq, N * HD);
         zero(a->dk, N * KVD);
         zero(a->dv, N * KVD);
+        TIMED(a, LT_OP_CONVERT, reload16(a, ba->q, ba->q16, N * HD));
+        TIMED(a, LT_OP_CONVERT, reload16(a, ba->k, ba->k16, N * KVD));
+        TIMED(a, LT_OP_CONVERT, reload16(a, ba->v, ba->v16, N * KVD));
+        TIMED(a, LT_OP_CONVERT, reload16(a, ba->probs, ba->probs16, a->B * c->n_heads * a->T * a->T));
         lt_attention_shape shape = attn_shape(m, a, bc);
         TIMED_TRY(a, LT_OP_ATTN, lt_attention_backward(a->dq, a->dk, a->dv, a->dproj, ba->probs, ba->q, ba->k, ba->v, &shape));
         TIMED(a, LT_OP_ROPE, lt_rope_backward(a->dq, m->rope_cos, m->rope_sin, a->positions, N, c->n_heads, c->head_dim));
         TIMED(a, LT_OP_ROPE, lt_rope_backward(a->dk, m->rope_cos, m->rope_sin, a->positions, N, bc->n_kv_heads, c->head_dim));
-        TIMED_TRY(a, LT_OP_QKV, lt_linear_backward(a->dnorm, g->q, a->dq, ba->attn_norm_out, &w->q, N, C, HD));
-        TIMED_TRY(a, LT_OP_QKV, lt_linear_backward(a->dnorm, g->k, a->dk, ba->attn_norm_out, &w->k, N, C, KVD));
-        TIMED_TRY(a, LT_OP_QKV, lt_linear_backward(a->dnorm, g->v, a->dv, ba->attn_norm_out, &w->v, N, C, KVD));
+        TIMED_TRY(a, LT_OP_QKV, linear_bwd(a->dnorm, g->q, a->dq, ba->attn_norm_out, ba->attn_norm_out16, &w->q, N, C, HD));
+        TIMED_TRY(a, LT_OP_QKV, linear_bwd(a->dnorm, g->k, a->dk, ba->attn_norm_out, ba->attn_norm_out16, &w->k, N, C, KVD));
+        TIMED_TRY(a, LT_OP_QKV, linear_bwd(a->dnorm, g->v, a->dv, ba->attn_norm_out, ba->attn_norm_out16, &w->v, N, C, KVD));
     }
     TIMED(a, LT_OP_NORM, lt_rmsnorm_backward(dres, g->attn_norm, a->dnorm, x, w->attn_norm, ba->attn_rstd, N, C));
     return NULL;
@@ -305,7 +379,8 @@ lt_status lt_model_backward(const lt_model *m, lt_acts *a, float *grads, const f
     const lt_param *norm = lt_model_find(m, "model.norm.weight");
     const lt_param *embed = lt_model_find(m, "model.embed_tokens.weight");
     zero(a->dnorm, N * C);
-    TIMED_TRY(a, LT_OP_HEAD, lt_linear_backward(a->dnorm, grads + head->offset, a->logits, a->final_norm_out, &m->lm_head, N, C, c->vocab));
+    if (a->dtype != m->dtype) return lt_error(LT_ERR_ARG, "activations were sized for %s, the model now computes in %s", lt_dtype_name(a->dtype), lt_dtype_name(m->dtype));
+    TIMED_TRY(a, LT_OP_HEAD, linear_bwd(a->dnorm, grads + head->offset, a->logits, a->final_norm_out, a->final_norm_out16, &m->lm_head, N, C, c->vocab));
     zero(a->dres, N * C);
     TIMED(a, LT_OP_NORM, lt_rmsnorm_backward(a->dres, grads + norm->offset, a->dnorm, x_last, m->final_norm, a->final_rstd, N, C));
     if (dhidden) add_into(a->dres, dhidden[L], N * C);

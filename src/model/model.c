@@ -182,10 +182,10 @@ void lt_model_init_random(lt_model *m, uint64_t seed) {
 }
 
 lt_status lt_model_set_dtype(lt_model *m, lt_dtype dtype) {
-    if (dtype != LT_F32 && dtype != LT_BF16)
-        return lt_error(LT_ERR_ARG, "compute dtype %s is not supported for training (use f32 or bf16)", lt_dtype_name(dtype));
-    if (dtype == LT_BF16 && !m->params_lowp)
-        LT_TRY(lt_alloc((void **)&m->params_lowp, (size_t)m->n_params * sizeof(uint16_t), "bf16 weight copy"));
+    if (dtype != LT_F32 && dtype != LT_BF16 && dtype != LT_F16)
+        return lt_error(LT_ERR_ARG, "compute dtype %s is not supported (use f32, bf16 or f16)", lt_dtype_name(dtype));
+    if (dtype != LT_F32 && !m->params_lowp)
+        LT_TRY(lt_alloc((void **)&m->params_lowp, (size_t)m->n_params * sizeof(uint16_t), "16-bit weight copy"));
     if (dtype == LT_F32) {
         lt_free(m->params_lowp);
         m->params_lowp = NULL;
@@ -200,6 +200,6 @@ void lt_model_sync_lowp(lt_model *m) {
     if (!m->params_lowp) return;
     for (int i = 0; i < m->n_tensors; i++) {
         const lt_param *p = &m->tensors[i];
-        if (p->is_matmul) lt_f32_to_bf16_array(m->params_lowp + p->offset, m->params + p->offset, (size_t)p->numel);
+        if (p->is_matmul) lt_lowp_store(m->dtype, m->params_lowp + p->offset, m->params + p->offset, p->numel);
     }
 }

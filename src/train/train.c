@@ -4,6 +4,7 @@
 // metrics as JSONL, evaluates on a held-out shard and saves checkpoints.
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -45,8 +46,14 @@ static lt_status check_opts(const lt_train_opts *o) {
     int64_t micro = o->batch * o->seq;
     if (o->global_batch_tokens < 0 || (o->global_batch_tokens > 0 && o->global_batch_tokens % micro != 0))
         return lt_error(LT_ERR_ARG, "--global-batch %lld is not a multiple of batch x seq = %lld tokens", (long long)o->global_batch_tokens, (long long)micro);
-    if (o->dtype != LT_F32 && o->dtype != LT_BF16)
-        return lt_error(LT_ERR_UNSUPPORTED, "--dtype %s: training runs in f32 or bf16 (f16 with loss scaling is not built yet)", lt_dtype_name(o->dtype));
+    if (o->dtype != LT_F32 && o->dtype != LT_BF16 && o->dtype != LT_F16)
+        return lt_error(LT_ERR_UNSUPPORTED, "--dtype %s: training runs in f32, bf16 or f16", lt_dtype_name(o->dtype));
+    if (o->loss_scale && strcmp(o->loss_scale, "dynamic") != 0 && strcmp(o->loss_scale, "none") != 0) {
+        char *end;
+        double v = strtod(o->loss_scale, &end);
+        if (end == o->loss_scale || *end || !(v >= 1) || v > 1e30)
+            return lt_error(LT_ERR_ARG, "--loss-scale '%s': expected dynamic, none or a number >= 1", o->loss_scale);
+    }
     if (!(o->clip >= 0)) return lt_error(LT_ERR_ARG, "--clip must be >= 0 (0 disables clipping)");
     return NULL;
 }
@@ -76,10 +83,10 @@ lt_status lt_train_plan_memory(const lt_train_opts *o, lt_train_memory *out) {
     }
     size_t n = (size_t)lt_config_param_count(&cfg);
     out->weights = n * 4;
-    out->weights_lowp = o->dtype == LT_BF16 ? n * 2 : 0;
+    out->weights_lowp = o->dtype != LT_F32 ? n * 2 : 0;
     out->grads = n * 4;
     out->optimizer = lt_adamw_state_bytes_for((int64_t)n);
-    out->activations = lt_acts_bytes(&cfg, o->batch, o->seq);
+    out->activations = lt_acts_bytes(&cfg, o->dtype, o->batch, o->seq);
     out->total = out->weights + out->weights_lowp + out->grads + out->optimizer + out->activations;
     lt_config_free(&cfg);
     return NULL;
@@ -131,6 +138,13 @@ static lt_status open_optimizer(lt_trainer *t) {
     t->schedule.warmup = o->warmup;
     t->schedule.decay_frac = o->decay_frac;
     LT_TRY(lt_schedule_check(&t->schedule, o->steps));
+    // Loss scaling: dynamic by default in f16 (bf16 and f32 need none).
+    const char *mode = o->loss_scale ? o->loss_scale : (o->dtype == LT_F16 ? "dynamic" : "none");
+    lt_scaler_init(&t->scaler);
+    t->scaling = strcmp(mode, "none") != 0;
+    t->dynamic_scaling = strcmp(mode, "dynamic") == 0;
+    if (t->scaling && !t->dynamic_scaling) t->scaler.scale = (float)strtod(mode, NULL);
+    if (!t->scaling) t->scaler.scale = 1.0f;
     return lt_adamw_init_model(&t->optim, &ac, t->model);
 }
 
@@ -171,7 +185,7 @@ static lt_batch micro_batch(const lt_trainer *t, int64_t k) {
 
 // Forward + backward over every micro-batch; returns the mean loss over all
 // counted targets of the step.
-static lt_status accumulate(lt_trainer *t, double *loss) {
+static lt_status accumulate(lt_trainer *t, float loss_scale, double *loss) {
     int64_t micro = t->opts->batch * t->opts->seq, counted = 0;
     for (int64_t k = 0; k < t->accum; k++)
         LT_TRY(lt_loader_next(t->loader, t->ids + k * micro, t->targets + k * micro, t->segments + k * micro, t->positions + k * micro));
@@ -182,7 +196,7 @@ static lt_status accumulate(lt_trainer *t, double *loss) {
         lt_batch b = micro_batch(t, k);
         LT_TRY(lt_model_forward(t->model, t->acts, &b));
         lt_loss l;
-        LT_TRY(lt_objective_xent(t->acts, b.targets, (double)(counted > 0 ? counted : 1), 1.0f, &l));
+        LT_TRY(lt_objective_xent(t->acts, b.targets, (double)(counted > 0 ? counted : 1), loss_scale, &l));
         LT_TRY(lt_model_backward(t->model, t->acts, t->grads, NULL));
         sum += l.loss_sum;
     }
@@ -193,9 +207,25 @@ static lt_status accumulate(lt_trainer *t, double *loss) {
 static lt_status step(lt_trainer *t, lt_train_event *ev) {
     // The schedule counts updates from 1: this is update t->step + 1.
     double lr = lt_schedule_lr(&t->schedule, t->step + 1, t->opts->steps), loss, norm = 0;
-    LT_TRY(accumulate(t, &loss));
+    float scale = t->scaler.scale;
+    LT_TRY(accumulate(t, scale, &loss));
     if (!isfinite(loss))
         return lt_error(LT_ERR_RANGE, "the loss became %g at step %lld: training stopped (the last checkpoint is intact; try a lower --lr)", loss, (long long)t->step + 1);
+    ev->loss = loss, ev->lr = lr, ev->loss_scale = scale;
+    if (t->opts->dtype == LT_F16) {
+        // Micikevicius et al.: unscale, and skip the update when any gradient
+        // overflowed (the dynamic scaler then halves its scale).
+        bool finite = scale != 1.0f ? lt_grad_unscale_check(t->grads, t->model->n_params, 1.0f / scale)
+                                    : lt_grad_all_finite(t->grads, t->model->n_params);
+        bool apply = t->dynamic_scaling ? lt_scaler_update(&t->scaler, finite) : finite;
+        if (!apply) {
+            t->step++;
+            t->tokens += t->accum * t->opts->batch * t->opts->seq;
+            t->skipped++;
+            ev->skipped = true;
+            return NULL;
+        }
+    }
     if (t->opts->clip > 0) lt_grad_clip_norm(t->grads, t->model->n_params, t->opts->clip, &norm);
     else norm = lt_grad_norm(t->grads, t->model->n_params);
     if (!isfinite(norm))
@@ -204,7 +234,7 @@ static lt_status step(lt_trainer *t, lt_train_event *ev) {
     lt_model_sync_lowp(t->model);
     t->step++;
     t->tokens += t->accum * t->opts->batch * t->opts->seq;
-    ev->loss = loss, ev->lr = lr, ev->grad_norm = norm, ev->loss_scale = 1.0;
+    ev->grad_norm = norm;
     return NULL;
 }
 
@@ -244,8 +274,8 @@ static lt_status append_metrics(const char *path, const char *run, const lt_trai
         n = snprintf(line, sizeof line, "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"val_bpb\":%.5f,\"elapsed_s\":%.3f}\n",
                      run, (long long)ev->step, (long long)ev->tokens, ev->val_loss, ev->val_ppl, ev->val_bpb, ev->elapsed_s);
     else
-        n = snprintf(line, sizeof line, "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.5g,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"loss_scale\":%g,\"elapsed_s\":%.3f}\n",
-                     run, (long long)ev->step, (long long)ev->tokens, ev->loss, ev->lr, ev->grad_norm, ev->tokens_per_s, ev->mfu, ev->loss_scale, ev->elapsed_s);
+        n = snprintf(line, sizeof line, "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.5g,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"loss_scale\":%g,\"skipped_steps\":%lld,\"elapsed_s\":%.3f}\n",
+                     run, (long long)ev->step, (long long)ev->tokens, ev->loss, ev->lr, ev->grad_norm, ev->tokens_per_s, ev->mfu, ev->loss_scale, (long long)ev->skipped_total, ev->elapsed_s);
     FILE *f = fopen(path, "a");
     if (!f) return lt_error(LT_ERR_IO, "%s: cannot append", path);
     // One write per line, so a reader never sees half a record.
@@ -324,7 +354,7 @@ static lt_status run(lt_trainer *t, lt_train_log_fn log, void *user) {
         s = step(t, &ev);
         if (s) break;
         interval_tokens += t->accum * o->batch * o->seq;
-        ev.step = t->step, ev.steps = o->steps, ev.tokens = t->tokens;
+        ev.step = t->step, ev.steps = o->steps, ev.tokens = t->tokens, ev.skipped_total = t->skipped;
         ev.elapsed_s = lt_time_now() - start;
         bool last = t->step == o->steps, pause = t->step == stop;
         if (t->step % (o->log_every > 0 ? o->log_every : 1) == 0 || last || t->step == 1) {

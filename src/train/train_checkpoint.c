@@ -13,6 +13,7 @@
 // train_state.bin, little-endian:
 //   "LTTRAIN1" | u32 version (1) | u32 reserved | i64 step | i64 tokens
 //   | u64 n_params | u64 loader_len | loader state | u64 optim_len | AdamW state
+//   | i64 skipped steps | loss-scaler state (LT_SCALER_STATE_SIZE bytes)
 //   | u64 FNV-1a 64 of every byte before it
 static const char STATE_MAGIC[8] = {'L', 'T', 'T', 'R', 'A', 'I', 'N', '1'};
 enum { STATE_VERSION = 1 };
@@ -56,6 +57,10 @@ static lt_status write_state(lt_trainer *t, const char *path) {
         if (!s) s = put(&f, loader_state, loader_len);
         if (!s) s = put(&f, &ol, 8);
         if (!s) s = put(&f, optim_state, optim_len);
+        uint8_t scaler[LT_SCALER_STATE_SIZE];
+        lt_scaler_state_encode(&t->scaler, scaler);
+        if (!s) s = put(&f, &t->skipped, 8);
+        if (!s) s = put(&f, scaler, sizeof scaler);
         uint64_t hash = f.hash;
         if (!s) s = lt_file_write(&f.file, &hash, 8);
         if (!s) lt_fault_point("checkpoint:state-written");
@@ -184,8 +189,15 @@ static lt_status parse_state(lt_trainer *t, const uint8_t *data, size_t n, const
         return lt_error(LT_ERR_FORMAT, "%s: state is for %llu parameters, the model has %lld", path, (unsigned long long)n_params, (long long)t->model->n_params);
     LT_TRY(lt_error_prefix(lt_loader_state_load(t->loader, data + off, loader_len), "%s", path));
     off += loader_len;
-    if (!take_u64(data, end, &off, &optim_len) || optim_len != end - off) return lt_error(LT_ERR_FORMAT, "%s: truncated optimizer state", path);
+    size_t tail = 8 + LT_SCALER_STATE_SIZE; // skipped steps, loss scaler
+    if (!take_u64(data, end, &off, &optim_len) || end - off < tail || optim_len != end - off - tail)
+        return lt_error(LT_ERR_FORMAT, "%s: truncated optimizer state", path);
     LT_TRY(lt_adamw_state_read(t->optim, data + off, optim_len, path));
+    off += optim_len;
+    uint64_t skipped = 0;
+    take_u64(data, end, &off, &skipped);
+    LT_TRY(lt_scaler_state_decode(&t->scaler, data + off, LT_SCALER_STATE_SIZE, path));
+    t->skipped = (int64_t)skipped;
     t->step = (int64_t)step;
     t->tokens = (int64_t)tokens;
     return NULL;

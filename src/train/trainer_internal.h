@@ -17,7 +17,10 @@ typedef struct {
     lt_loader *loader;
     lt_shard *val_shard;   // NULL without validation data
     int64_t accum;         // micro-batches per optimizer step
-    int64_t step;          // optimizer steps done
+    int64_t step;          // optimizer steps done (skipped f16 overflow steps included)
+    int64_t skipped;       // steps whose update was skipped (f16 overflow)
+    lt_loss_scaler scaler; // f16: the loss scale (1 when not scaling)
+    bool scaling, dynamic_scaling;
     int64_t tokens;        // training tokens consumed
     // One optimizer step's micro-batches: (accum, B, T) each.
     int32_t *ids, *targets, *segments, *positions;
