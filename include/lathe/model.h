@@ -117,6 +117,19 @@ typedef struct {
     uint16_t *ffn_norm_out16, *gate16, *up16, *ffn_hidden16;
 } lt_block_acts;
 
+// What the activation gradients entering the backward GEMMs look like — the
+// values mixed precision rounds to 16 bits — for the underflow study of
+// Micikevicius et al. (2018). Bin i of log2_hist counts nonzero values with
+// floor(log2 |v|) == LT_GRAD_HIST_MIN + i (clamped at both ends).
+enum { LT_GRAD_HIST_MIN = -40, LT_GRAD_HIST_BINS = 48 };
+typedef struct {
+    uint64_t total;         // values seen
+    uint64_t nonzero;       // nonzero in f32
+    uint64_t f16_zero;      // nonzero, but |v| <= 2^-25: rounds to zero in f16
+    uint64_t f16_subnormal; // 2^-25 < |v| < 2^-14: an f16 subnormal (precision lost)
+    uint64_t log2_hist[LT_GRAD_HIST_BINS];
+} lt_grad_stats;
+
 // Per-op time accumulators (seconds), for the benchmark's breakdown.
 typedef enum {
     LT_OP_EMBED, LT_OP_NORM, LT_OP_QKV, LT_OP_ROPE, LT_OP_ATTN, LT_OP_OPROJ, LT_OP_FFN_IN,
@@ -148,6 +161,8 @@ typedef struct {
     size_t bytes;           // everything above, for memory accounting
     bool profile;
     double op_seconds[LT_OP_COUNT];
+    bool collect_grad_stats; // when set, backward adds into grad_stats
+    lt_grad_stats grad_stats;
 } lt_acts;
 
 // Bytes lt_acts_init would allocate for (B, T) with compute dtype `dtype`

@@ -32,6 +32,7 @@ typedef struct {
     uint64_t seed;              // data order
     // Bookkeeping.
     int64_t log_every, eval_every, eval_batches, save_every, keep_last;
+    int64_t grad_stats_every;   // > 0: log the activation-gradient magnitudes every N steps
     bool resume;                // continue from out_dir/latest
     int64_t stop_after;         // > 0: stop after this many steps in this session (with a checkpoint)
     const char *run_name;       // "run" field of the metrics (default: out_dir's name)

@@ -2,6 +2,7 @@
 // train an existing one, rendering progress and log lines.
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -40,6 +41,8 @@ static void help(void) {
            "                       (continue later with --resume)\n"
            "  --threads N          OpenMP threads\n"
            "  --run-name NAME      the run's name in metrics.jsonl (default: DIR's name)\n"
+           "  --grad-stats-every N log the activation gradients' magnitudes every N steps (their\n"
+           "                       log2 histogram and the share f16 would flush to zero)\n"
            "  --dry-run            print the memory the run needs and exit\n");
 }
 
@@ -68,7 +71,8 @@ static void on_log(void *user, const lt_train_event *ev) {
 
 typedef struct {
     const char *batch, *seq, *global, *steps, *lr, *min_lr, *warmup, *decay, *beta1, *beta2, *eps, *wd, *clip,
-        *dtype, *seed, *init_seed, *log_every, *eval_every, *eval_batches, *save_every, *keep_last, *threads, *stop_after;
+        *dtype, *seed, *init_seed, *log_every, *eval_every, *eval_batches, *save_every, *keep_last, *threads, *stop_after,
+        *grad_stats;
 } flag_text;
 
 static lt_status parse_numbers(lt_train_opts *o, const flag_text *f) {
@@ -79,7 +83,7 @@ static lt_status parse_numbers(lt_train_opts *o, const flag_text *f) {
         {"--steps", f->steps, &o->steps, 1}, {"--warmup", f->warmup, &o->warmup, 0}, {"--log-every", f->log_every, &o->log_every, 1},
         {"--eval-every", f->eval_every, &o->eval_every, 0}, {"--eval-batches", f->eval_batches, &o->eval_batches, 0},
         {"--save-every", f->save_every, &o->save_every, 0}, {"--keep-last", f->keep_last, &o->keep_last, 0},
-        {"--stop-after", f->stop_after, &o->stop_after, 1}};
+        {"--stop-after", f->stop_after, &o->stop_after, 1}, {"--grad-stats-every", f->grad_stats, &o->grad_stats_every, 1}};
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++)
         if (ints[i].text) LT_TRY(lt_cli_parse_int(ints[i].flag, ints[i].text, ints[i].min, big, ints[i].out));
     struct { const char *flag, *text; double *out; } reals[] = {
@@ -148,7 +152,7 @@ int cmd_train(int argc, char **argv) {
         {"--seed", &f.seed, NULL}, {"--init-seed", &f.init_seed, NULL}, {"--log-every", &f.log_every, NULL},
         {"--eval-every", &f.eval_every, NULL}, {"--eval-batches", &f.eval_batches, NULL}, {"--save-every", &f.save_every, NULL},
         {"--keep-last", &f.keep_last, NULL}, {"--threads", &f.threads, NULL}, {"--run-name", &o.run_name, NULL}, {"--stop-after", &f.stop_after, NULL},
-        {"--loss-scale", &o.loss_scale, NULL},
+        {"--loss-scale", &o.loss_scale, NULL}, {"--grad-stats-every", &f.grad_stats, NULL},
         {"--resume", NULL, &resume}, {"--dry-run", NULL, &dry}, {NULL, NULL, NULL}};
     int rc = lt_cli_parse("train", n_rest, rest, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;
@@ -160,6 +164,11 @@ int cmd_train(int argc, char **argv) {
     if (dry) return dry_run(&o);
     o.progress = (lt_progress){.fn = isatty(STDERR_FILENO) ? lt_cli_progress : NULL};
     s = lt_train(&o, on_log, NULL);
-    if (!s) printf("saved: %s/latest names the newest checkpoint; metrics in %s/metrics.jsonl\n", o.out_dir, o.out_dir);
+    if (!s) {
+        struct rusage usage;
+        getrusage(RUSAGE_SELF, &usage);
+        printf("saved: %s/latest names the newest checkpoint; metrics in %s/metrics.jsonl\n", o.out_dir, o.out_dir);
+        printf("peak memory (RSS): %.1f MiB\n", (double)usage.ru_maxrss / 1024.0);
+    }
     return lt_cli_report(s);
 }

@@ -1,6 +1,7 @@
 // forward.c: the training forward and backward passes of a heterogeneous
 // Llama/DeciLM model, one straight sequence of kernel calls per block, and the
 // activation memory they keep.
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -209,9 +210,38 @@ static lt_status linear_fwd(float *y, const float *x, const uint16_t *x16, const
     return x16 ? lt_linear_forward16(y, x16, w, N, in, out) : lt_linear_forward(y, x, w, N, in, out);
 }
 
-static lt_status linear_bwd(float *dx, float *dw, const float *dy, const float *x, const uint16_t *x16, const lt_linear_weight *w, int64_t N, int64_t in, int64_t out) {
+// Counts an activation gradient's magnitudes into the study of lt_grad_stats.
+static void record_grad_stats(lt_grad_stats *gs, const float *dy, int64_t n) {
+    lt_grad_stats local = {0};
+#pragma omp parallel
+    {
+        lt_grad_stats mine = {0};
+#pragma omp for schedule(static)
+        for (int64_t i = 0; i < n; i++) {
+            float v = fabsf(dy[i]);
+            if (v == 0.0f) continue;
+            mine.nonzero++;
+            if (v <= 0x1p-25f) mine.f16_zero++;
+            else if (v < 0x1p-14f) mine.f16_subnormal++;
+            int e = ilogbf(v) - LT_GRAD_HIST_MIN;
+            mine.log2_hist[e < 0 ? 0 : e >= LT_GRAD_HIST_BINS ? LT_GRAD_HIST_BINS - 1 : e]++;
+        }
+#pragma omp critical
+        {
+            local.nonzero += mine.nonzero, local.f16_zero += mine.f16_zero, local.f16_subnormal += mine.f16_subnormal;
+            for (int b = 0; b < LT_GRAD_HIST_BINS; b++) local.log2_hist[b] += mine.log2_hist[b];
+        }
+    }
+    gs->total += (uint64_t)n;
+    gs->nonzero += local.nonzero, gs->f16_zero += local.f16_zero, gs->f16_subnormal += local.f16_subnormal;
+    for (int b = 0; b < LT_GRAD_HIST_BINS; b++) gs->log2_hist[b] += local.log2_hist[b];
+}
+
+static lt_status linear_bwd(lt_acts *a, float *dx, float *dw, const float *dy, const float *x, const uint16_t *x16, const lt_linear_weight *w, int64_t N, int64_t in, int64_t out) {
+    if (a->collect_grad_stats) record_grad_stats(&a->grad_stats, dy, N * out);
     return x16 ? lt_linear_backward16(dx, dw, dy, x16, w, N, in, out) : lt_linear_backward(dx, dw, dy, x, w, N, in, out);
 }
+
 
 static lt_status attention_part_forward(const lt_model *m, const lt_block_weights *w, lt_block_acts *ba, lt_acts *a, const float *x) {
     const lt_config *c = &m->cfg;
@@ -313,17 +343,17 @@ static lt_status ffn_part_backward(const lt_model *m, const lt_block_weights *w,
     int64_t N = a->N, C = c->hidden, F = w->cfg->ffn_dim;
     zero(a->dnorm, N * C);
     if (w->cfg->ffn == LT_FFN_LINEAR) {
-        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, linear_bwd(a->dnorm, g->linear_mlp, dres, ba->ffn_norm_out, ba->ffn_norm_out16, &w->linear_mlp, N, C, C));
+        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, linear_bwd(a, a->dnorm, g->linear_mlp, dres, ba->ffn_norm_out, ba->ffn_norm_out16, &w->linear_mlp, N, C, C));
     } else {
         zero(a->dproj, N * F);
-        TIMED_TRY(a, LT_OP_FFN_OUT, linear_bwd(a->dproj, g->down, dres, ba->ffn_hidden, ba->ffn_hidden16, &w->down, N, F, C));
+        TIMED_TRY(a, LT_OP_FFN_OUT, linear_bwd(a, a->dproj, g->down, dres, ba->ffn_hidden, ba->ffn_hidden16, &w->down, N, F, C));
         zero(a->dgate, N * F);
         zero(a->dup, N * F);
         TIMED(a, LT_OP_CONVERT, reload16(a, ba->gate, ba->gate16, N * F));
         TIMED(a, LT_OP_CONVERT, reload16(a, ba->up, ba->up16, N * F));
         TIMED(a, LT_OP_SWIGLU, lt_swiglu_backward(a->dgate, a->dup, a->dproj, ba->gate, ba->up, N * F));
-        TIMED_TRY(a, LT_OP_FFN_IN, linear_bwd(a->dnorm, g->gate, a->dgate, ba->ffn_norm_out, ba->ffn_norm_out16, &w->gate, N, C, F));
-        TIMED_TRY(a, LT_OP_FFN_IN, linear_bwd(a->dnorm, g->up, a->dup, ba->ffn_norm_out, ba->ffn_norm_out16, &w->up, N, C, F));
+        TIMED_TRY(a, LT_OP_FFN_IN, linear_bwd(a, a->dnorm, g->gate, a->dgate, ba->ffn_norm_out, ba->ffn_norm_out16, &w->gate, N, C, F));
+        TIMED_TRY(a, LT_OP_FFN_IN, linear_bwd(a, a->dnorm, g->up, a->dup, ba->ffn_norm_out, ba->ffn_norm_out16, &w->up, N, C, F));
     }
     TIMED(a, LT_OP_NORM, lt_rmsnorm_backward(dres, g->ffn_norm, a->dnorm, ba->mid, w->ffn_norm, ba->ffn_rstd, N, C));
     return NULL;
@@ -335,10 +365,10 @@ static lt_status attention_part_backward(const lt_model *m, const lt_block_weigh
     int64_t N = a->N, C = c->hidden, HD = c->n_heads * c->head_dim, KVD = bc->n_kv_heads * c->head_dim;
     zero(a->dnorm, N * C);
     if (bc->attn == LT_ATTN_LINEAR) {
-        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, linear_bwd(a->dnorm, g->linear_attn, dres, ba->attn_norm_out, ba->attn_norm_out16, &w->linear_attn, N, C, C));
+        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, linear_bwd(a, a->dnorm, g->linear_attn, dres, ba->attn_norm_out, ba->attn_norm_out16, &w->linear_attn, N, C, C));
     } else {
         zero(a->dproj, N * HD);
-        TIMED_TRY(a, LT_OP_OPROJ, linear_bwd(a->dproj, g->o, dres, ba->attn_out, ba->attn_out16, &w->o, N, HD, C));
+        TIMED_TRY(a, LT_OP_OPROJ, linear_bwd(a, a->dproj, g->o, dres, ba->attn_out, ba->attn_out16, &w->o, N, HD, C));
         zero(a->dq, N * HD);
         zero(a->dk, N * KVD);
         zero(a->dv, N * KVD);
@@ -350,9 +380,9 @@ static lt_status attention_part_backward(const lt_model *m, const lt_block_weigh
         TIMED_TRY(a, LT_OP_ATTN, lt_attention_backward(a->dq, a->dk, a->dv, a->dproj, ba->probs, ba->q, ba->k, ba->v, &shape));
         TIMED(a, LT_OP_ROPE, lt_rope_backward(a->dq, m->rope_cos, m->rope_sin, a->positions, N, c->n_heads, c->head_dim));
         TIMED(a, LT_OP_ROPE, lt_rope_backward(a->dk, m->rope_cos, m->rope_sin, a->positions, N, bc->n_kv_heads, c->head_dim));
-        TIMED_TRY(a, LT_OP_QKV, linear_bwd(a->dnorm, g->q, a->dq, ba->attn_norm_out, ba->attn_norm_out16, &w->q, N, C, HD));
-        TIMED_TRY(a, LT_OP_QKV, linear_bwd(a->dnorm, g->k, a->dk, ba->attn_norm_out, ba->attn_norm_out16, &w->k, N, C, KVD));
-        TIMED_TRY(a, LT_OP_QKV, linear_bwd(a->dnorm, g->v, a->dv, ba->attn_norm_out, ba->attn_norm_out16, &w->v, N, C, KVD));
+        TIMED_TRY(a, LT_OP_QKV, linear_bwd(a, a->dnorm, g->q, a->dq, ba->attn_norm_out, ba->attn_norm_out16, &w->q, N, C, HD));
+        TIMED_TRY(a, LT_OP_QKV, linear_bwd(a, a->dnorm, g->k, a->dk, ba->attn_norm_out, ba->attn_norm_out16, &w->k, N, C, KVD));
+        TIMED_TRY(a, LT_OP_QKV, linear_bwd(a, a->dnorm, g->v, a->dv, ba->attn_norm_out, ba->attn_norm_out16, &w->v, N, C, KVD));
     }
     TIMED(a, LT_OP_NORM, lt_rmsnorm_backward(dres, g->attn_norm, a->dnorm, x, w->attn_norm, ba->attn_rstd, N, C));
     return NULL;
@@ -380,7 +410,7 @@ lt_status lt_model_backward(const lt_model *m, lt_acts *a, float *grads, const f
     const lt_param *embed = lt_model_find(m, "model.embed_tokens.weight");
     zero(a->dnorm, N * C);
     if (a->dtype != m->dtype) return lt_error(LT_ERR_ARG, "activations were sized for %s, the model now computes in %s", lt_dtype_name(a->dtype), lt_dtype_name(m->dtype));
-    TIMED_TRY(a, LT_OP_HEAD, linear_bwd(a->dnorm, grads + head->offset, a->logits, a->final_norm_out, a->final_norm_out16, &m->lm_head, N, C, c->vocab));
+    TIMED_TRY(a, LT_OP_HEAD, linear_bwd(a, a->dnorm, grads + head->offset, a->logits, a->final_norm_out, a->final_norm_out16, &m->lm_head, N, C, c->vocab));
     zero(a->dres, N * C);
     TIMED(a, LT_OP_NORM, lt_rmsnorm_backward(a->dres, grads + norm->offset, a->dnorm, x_last, m->final_norm, a->final_rstd, N, C));
     if (dhidden) add_into(a->dres, dhidden[L], N * C);

@@ -297,6 +297,27 @@ static void run_name(const lt_train_opts *o, char *buf, size_t size) {
     buf[k] = 0;
 }
 
+// The activation gradients of one step (see lt_grad_stats): how many would
+// vanish or lose precision in f16, and their log2 histogram.
+static lt_status append_grad_stats(const char *path, const char *run, const lt_trainer *t) {
+    const lt_grad_stats *g = &t->acts->grad_stats;
+    char line[2048];
+    double nz = g->nonzero ? (double)g->nonzero : 1;
+    int n = snprintf(line, sizeof line,
+                     "{\"run\":\"%s\",\"step\":%lld,\"grad_values\":%llu,\"grad_nonzero\":%llu,\"grad_f16_zero_frac\":%.6g,"
+                     "\"grad_f16_subnormal_frac\":%.6g,\"loss_scale\":%g,\"grad_log2_min\":%d,\"grad_log2_hist\":[",
+                     run, (long long)t->step, (unsigned long long)g->total, (unsigned long long)g->nonzero, (double)g->f16_zero / nz,
+                     (double)g->f16_subnormal / nz, t->scaler.scale, LT_GRAD_HIST_MIN);
+    for (int b = 0; b < LT_GRAD_HIST_BINS; b++)
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s%llu", b ? "," : "", (unsigned long long)g->log2_hist[b]);
+    n += snprintf(line + n, sizeof line - (size_t)n, "]}\n");
+    FILE *f = fopen(path, "a");
+    if (!f) return lt_error(LT_ERR_IO, "%s: cannot append", path);
+    bool ok = setvbuf(f, NULL, _IOFBF, sizeof line) == 0 && fwrite(line, 1, (size_t)n, f) == (size_t)n;
+    ok = fclose(f) == 0 && ok;
+    return ok ? NULL : lt_error(LT_ERR_IO, "%s: write failed", path);
+}
+
 // ---------------------------------------------------------------- the loop
 
 static lt_status open_trainer(lt_trainer *t, const lt_train_opts *o) {
@@ -351,8 +372,19 @@ static lt_status run(lt_trainer *t, lt_train_log_fn log, void *user) {
     if (o->stop_after > 0 && first + o->stop_after < stop) stop = first + o->stop_after;
     while (!s && t->step < stop) {
         lt_train_event ev = {0};
+        bool stats = o->grad_stats_every > 0 && (t->step + 1) % o->grad_stats_every == 0;
+        t->acts->collect_grad_stats = stats;
+        memset(&t->acts->grad_stats, 0, sizeof t->acts->grad_stats);
+        float scale_used = t->scaler.scale;
         s = step(t, &ev);
         if (s) break;
+        if (stats) {
+            float after = t->scaler.scale;
+            t->scaler.scale = scale_used; // report the scale the gradients were made with
+            s = append_grad_stats(metrics, run, t);
+            t->scaler.scale = after;
+            if (s) break;
+        }
         interval_tokens += t->accum * o->batch * o->seq;
         ev.step = t->step, ev.steps = o->steps, ev.tokens = t->tokens, ev.skipped_total = t->skipped;
         ev.elapsed_s = lt_time_now() - start;
