@@ -8,7 +8,7 @@
 # underflow histogram, at a few points in training), and one chart with all
 # four loss curves.
 #
-#   bash examples/mixed_precision.sh [OUT_DIR]     (about 10 minutes on 2 cores)
+#   bash examples/mixed_precision.sh [OUT_DIR]     (about 15 minutes on 2 cores)
 #
 # Data: State of the Union addresses (cache/text/sotu.txt, fetched by
 # scripts/fetch-test-data.sh --bench) when present, otherwise the bundled
@@ -17,16 +17,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 LATHE=${LATHE:-build/lathe}
 OUT=${1:-mixed-precision-out}
-STEPS=${STEPS:-800}
+STEPS=${STEPS:-600}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-text=data/moby-dick-1-4.txt
-[ -f cache/text/sotu.txt ] && text=cache/text/sotu.txt
+text=data/moby-dick-1-4.txt split=blank
+[ -f cache/text/sotu.txt ] && text=cache/text/sotu.txt split=line # one address per line
 echo "data: $text"
 $LATHE tokenizer train --vocab 2048 --input "$text" --out "$OUT/tokenizer" >/dev/null
-$LATHE data tokenize --tokenizer "$OUT/tokenizer" --out "$OUT/train.bin" --split blank --val-fraction 0.05 "$text"
+$LATHE data tokenize --tokenizer "$OUT/tokenizer" --out "$OUT/train.bin" --split "$split" --val-fraction 0.05 "$text"
 
 # A small Llama: 4 layers of 256, GQA 8 heads / 4 kv heads, SwiGLU 768, vocab 2048.
 cat > "$OUT/config.json" <<'JSON'

@@ -74,6 +74,14 @@ expect 2 "--lr: 'fast' is not a number" -- "$LATHE" train "${common[@]}" --out "
 expect 2 "unknown dtype 'f64'" -- "$LATHE" train "${common[@]}" --out "$tmp/x" --dtype f64
 expect 1 "/nope.bin" -- "$LATHE" train --preset tiny --data "$tmp/nope.bin" --out "$tmp/x"
 
+# Mixed precision: f16 with dynamic loss scaling trains and logs its scale; the
+# gradient statistics land in the metrics.
+expect 0 "scale 65536" -- "$LATHE" train --init-from "$tmp/m0" --data "$tmp/d.bin" --out "$tmp/f16" --dtype f16 \
+  --batch 4 --seq 32 --steps 4 --log-every 1 --save-every 0 --grad-stats-every 2
+check; grep -q '"grad_log2_hist"' "$tmp/f16/metrics.jsonl" || fail "no gradient statistics in the metrics"
+check; grep -q '"loss_scale":65536' "$tmp/f16/metrics.jsonl" || fail "no loss scale in the metrics"
+expect 2 "--loss-scale 'lots'" -- "$LATHE" train --init-from "$tmp/m0" --data "$tmp/d.bin" --out "$tmp/x" --dtype f16 --loss-scale lots
+
 # lathe plot draws the runs' curves.
 expect 0 "" -- "$LATHE" plot "$tmp/straight/metrics.jsonl" "$tmp/faulted/metrics.jsonl" -o "$tmp/loss.svg"
 check; grep -q "<svg" "$tmp/loss.svg" || fail "no SVG written"

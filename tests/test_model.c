@@ -429,6 +429,45 @@ static void test_bad_batches(void) {
     lt_model_free(m);
 }
 
+// Gradient accumulation with masked targets: two micro-batches whose rows
+// count different numbers of targets, each normalised by the total count of
+// both, sum to the gradient of one batch holding both rows (the mean over all
+// counted targets) — not to the mean of two per-micro-batch means.
+static void test_accumulation_with_masks(void) {
+    lt_config cfg;
+    LT_CHECK_OK(lt_config_preset(&cfg, "tiny-hetero"));
+    lt_model *m;
+    LT_CHECK_OK(lt_model_init(&m, &cfg));
+    lt_config_free(&cfg);
+    lt_model_init_random(m, 21);
+    enum { T = 10 };
+    int32_t ids[2 * T], targets[2 * T];
+    for (int i = 0; i < 2 * T; i++) ids[i] = (i * 37 + 5) % 512, targets[i] = (i * 91 + 3) % 512;
+    for (int i = 0; i < T; i++) targets[i] = i < 3 ? targets[i] : -100; // row 0 counts 3 targets, row 1 all 10
+    float *whole = calloc((size_t)m->n_params, sizeof(float)), *parts = calloc((size_t)m->n_params, sizeof(float));
+    lt_acts *a2, *a1;
+    LT_CHECK_OK(lt_acts_init(&a2, m, 2, T));
+    LT_CHECK_OK(lt_acts_init(&a1, m, 1, T));
+    lt_batch both = {.B = 2, .T = T, .ids = ids, .targets = targets};
+    lt_loss loss, l0, l1;
+    LT_CHECK_OK(lt_model_forward(m, a2, &both));
+    LT_CHECK_OK(lt_objective_xent(a2, targets, 0, 1.0f, &loss));
+    LT_CHECK_OK(lt_model_backward(m, a2, whole, NULL));
+    LT_CHECK_INT(loss.n_counted, 13);
+    for (int r = 0; r < 2; r++) {
+        lt_batch one = {.B = 1, .T = T, .ids = ids + r * T, .targets = targets + r * T};
+        LT_CHECK_OK(lt_model_forward(m, a1, &one));
+        LT_CHECK_OK(lt_objective_xent(a1, targets + r * T, 13.0, 1.0f, r ? &l1 : &l0));
+        LT_CHECK_OK(lt_model_backward(m, a1, parts, NULL));
+    }
+    LT_CHECK_CLOSE((l0.loss_sum + l1.loss_sum) / 13.0, loss.loss, 0, 1e-6);
+    double worst = scaled_error(parts, whole, m->n_params);
+    LT_CHECK_MSG(worst <= 1e-5, "accumulated gradients differ by %.3g of their scale", worst);
+    free(whole), free(parts);
+    lt_acts_free(a1), lt_acts_free(a2);
+    lt_model_free(m);
+}
+
 int main(void) {
     LT_RUN(test_golden_tiny);
     LT_RUN(test_golden_tiny_hetero);
@@ -438,6 +477,7 @@ int main(void) {
     LT_RUN(test_fd_tiny_hetero);
     LT_RUN(test_lowp_gemms);
     LT_RUN(test_lowp_activation_memory);
+    LT_RUN(test_accumulation_with_masks);
     LT_RUN(test_checkpoint_round_trip);
     LT_RUN(test_load_sharded);
     LT_RUN(test_load_errors);

@@ -2,6 +2,8 @@
 // normalises the loss by the targets counted across all of them, accumulates
 // gradients, clips, and applies AdamW at the scheduled learning rate; it logs
 // metrics as JSONL, evaluates on a held-out shard and saves checkpoints.
+#include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -267,6 +269,16 @@ static lt_status evaluate(lt_trainer *t, lt_train_event *ev) {
 
 // ---------------------------------------------------------------- metrics
 
+// Appends one metrics line with a single write(), so a reader never sees half a record.
+static lt_status append_line(const char *path, const char *line, size_t n) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0) return lt_error(LT_ERR_IO, "%s: cannot append: %s", path, strerror(errno));
+    ssize_t w = write(fd, line, n);
+    int e = errno;
+    bool ok = close(fd) == 0 && w == (ssize_t)n;
+    return ok ? NULL : lt_error(LT_ERR_IO, "%s: write failed: %s", path, strerror(w < 0 ? e : EIO));
+}
+
 static lt_status append_metrics(const char *path, const char *run, const lt_train_event *ev) {
     char line[1024];
     int n;
@@ -276,12 +288,7 @@ static lt_status append_metrics(const char *path, const char *run, const lt_trai
     else
         n = snprintf(line, sizeof line, "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.5g,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"loss_scale\":%g,\"skipped_steps\":%lld,\"elapsed_s\":%.3f}\n",
                      run, (long long)ev->step, (long long)ev->tokens, ev->loss, ev->lr, ev->grad_norm, ev->tokens_per_s, ev->mfu, ev->loss_scale, (long long)ev->skipped_total, ev->elapsed_s);
-    FILE *f = fopen(path, "a");
-    if (!f) return lt_error(LT_ERR_IO, "%s: cannot append", path);
-    // One write per line, so a reader never sees half a record.
-    bool ok = setvbuf(f, NULL, _IOFBF, sizeof line) == 0 && fwrite(line, 1, (size_t)n, f) == (size_t)n;
-    ok = fclose(f) == 0 && ok;
-    return ok ? NULL : lt_error(LT_ERR_IO, "%s: write failed", path);
+    return append_line(path, line, (size_t)n);
 }
 
 // A run name safe to put in JSON: the out dir's last component, quotes dropped.
@@ -311,11 +318,7 @@ static lt_status append_grad_stats(const char *path, const char *run, const lt_t
     for (int b = 0; b < LT_GRAD_HIST_BINS; b++)
         n += snprintf(line + n, sizeof line - (size_t)n, "%s%llu", b ? "," : "", (unsigned long long)g->log2_hist[b]);
     n += snprintf(line + n, sizeof line - (size_t)n, "]}\n");
-    FILE *f = fopen(path, "a");
-    if (!f) return lt_error(LT_ERR_IO, "%s: cannot append", path);
-    bool ok = setvbuf(f, NULL, _IOFBF, sizeof line) == 0 && fwrite(line, 1, (size_t)n, f) == (size_t)n;
-    ok = fclose(f) == 0 && ok;
-    return ok ? NULL : lt_error(LT_ERR_IO, "%s: write failed", path);
+    return append_line(path, line, (size_t)n);
 }
 
 // ---------------------------------------------------------------- the loop
