@@ -10,6 +10,7 @@
 // finite differences 1e-3 relative with the step stated at each call.
 #include "lathe/gemm.h"
 #include "lathe/kernels.h"
+#include "kernels/kernels_internal.h"
 #include "lt_kernel_test.h"
 
 #define FAST_RTOL 1e-5
@@ -588,6 +589,16 @@ static void test_linear_bad_shape(void) {
     LT_CHECK_ERR(lt_linear_forward(y, x, &lw, -1, 2, 1), LT_ERR_ARG, "N=-1");
 }
 
+// The vectorisable exp: special values (a blown-up training run feeds it NaN
+// and infinities; the sanitizer build checks no undefined shift happens).
+static void test_expf_special_values(void) {
+    LT_CHECK(isnan(lt_kernel_expf(NAN)));
+    LT_CHECK(lt_kernel_expf(-INFINITY) == 0.0f);
+    LT_CHECK(lt_kernel_expf(-1000.0f) == 0.0f);
+    LT_CHECK(lt_kernel_expf(0.0f) == 1.0f);
+    LT_CHECK_CLOSE(lt_kernel_expf(-1.0f), 0.36787944117144233, 0, 2e-7);
+}
+
 int main(void) {
     LT_RUN(test_rmsnorm_known);
     LT_RUN(test_rmsnorm_fast_vs_ref);
@@ -611,5 +622,6 @@ int main(void) {
     LT_RUN(test_linear_bf16_without_copy);
     LT_RUN(test_linear_bad_dtype);
     LT_RUN(test_linear_bad_shape);
+    LT_RUN(test_expf_special_values);
     return lt_test_finish();
 }

@@ -26,8 +26,10 @@
 // exact), e^r by its Taylor series to r^7 (truncation < 2e-9 there), and 2^n
 // built from its exponent bits.
 static inline float lt_kernel_expf(float x) {
-    float xc = x < -87.33f ? -87.33f : x;
-    xc = xc > 88.0f ? 88.0f : xc;
+    // Clamped so that n below stays in [-126, 127]; a NaN takes the lower
+    // bound here (every comparison with it is false) and is returned as is.
+    float xc = x > -87.33f ? x : -87.33f;
+    xc = xc < 88.0f ? xc : 88.0f;
     // n = round(x / ln2), by the add-and-subtract trick (exact for |n| < 2^22;
     // floorf or rintf would block vectorisation without -fno-trapping-math)
     const float round_magic = 12582912.0f; // 1.5 * 2^23
@@ -45,7 +47,7 @@ static inline float lt_kernel_expf(float x) {
     int32_t bits = ((int32_t)n + 127) << 23;
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return x < -87.33f ? 0.0f : p * scale;
+    return x != x ? x : x < -87.33f ? 0.0f : p * scale;
 }
 
 // f32 -> bf16 of n contiguous values, split across threads when n is large.
