@@ -62,6 +62,8 @@ typedef struct {
     size_t grads;
     size_t optimizer;    // AdamW moments
     size_t activations;  // one micro-batch, kept for backward
+    size_t scratch;      // transient GEMM operands of the 16-bit modes (largest linear layer)
+    size_t data;         // the token shards, mapped and read through
     size_t total;
 } lt_train_memory;
 lt_status lt_train_plan_memory(const lt_train_opts *opts, lt_train_memory *out);

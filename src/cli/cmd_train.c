@@ -118,6 +118,8 @@ static int dry_run(const lt_train_opts *o) {
     print_bytes("gradients", (double)mem.grads);
     print_bytes("optimizer state", (double)mem.optimizer);
     print_bytes("activations", (double)mem.activations);
+    if (mem.scratch) print_bytes("GEMM scratch", (double)mem.scratch);
+    if (mem.data) print_bytes("token shards", (double)mem.data);
     print_bytes("total", (double)mem.total);
     return LT_EXIT_OK;
 }

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lathe/gemm.h"
@@ -73,6 +74,41 @@ static size_t available_memory(void) {
     return pages > 0 && size > 0 ? (size_t)pages * (size_t)size : SIZE_MAX;
 }
 
+// The widest linear layer's output width: the LM head, or an FFN.
+static int64_t widest_linear(const lt_config *c) {
+    int64_t w = c->vocab > c->hidden ? c->vocab : c->hidden;
+    for (int64_t l = 0; l < c->n_layers; l++) w = c->blocks[l].ffn_dim > w ? c->blocks[l].ffn_dim : w;
+    return w;
+}
+
+// Transient buffers of a backward linear layer in the 16-bit modes, at its
+// widest (the LM head): the 16-bit output gradient (N, out) and input (N, in);
+// in f16 also both operands widened to f32 (kept per thread for reuse).
+static size_t gemm_scratch_bytes(const lt_config *c, lt_dtype dtype, int64_t N) {
+    if (dtype == LT_F32) return 0;
+    size_t out = (size_t)widest_linear(c), in = (size_t)c->hidden, n = (size_t)N;
+    size_t bytes = 2 * n * (out + in);
+    if (dtype == LT_F16) bytes += 4 * (n * out + n * in);
+    return bytes;
+}
+
+// The shards' file sizes: they are mapped and, over an epoch, read entirely.
+static size_t data_bytes(const lt_train_opts *o) {
+    size_t total = 0;
+    for (int i = 0; i <= o->n_data; i++) {
+        const char *spec = i < o->n_data ? o->data[i] : o->val_data;
+        if (!spec) continue;
+        char *path = NULL;
+        double weight;
+        lt_status s = i < o->n_data ? lt_data_spec_parse(spec, &path, &weight) : NULL;
+        struct stat st;
+        if (!s && stat(path ? path : spec, &st) == 0) total += (size_t)st.st_size;
+        lt_status_free(s);
+        lt_free(path);
+    }
+    return total;
+}
+
 lt_status lt_train_plan_memory(const lt_train_opts *o, lt_train_memory *out) {
     memset(out, 0, sizeof *out);
     LT_TRY(check_opts(o));
@@ -89,7 +125,10 @@ lt_status lt_train_plan_memory(const lt_train_opts *o, lt_train_memory *out) {
     out->grads = n * 4;
     out->optimizer = lt_adamw_state_bytes_for((int64_t)n);
     out->activations = lt_acts_bytes(&cfg, o->dtype, o->batch, o->seq);
-    out->total = out->weights + out->weights_lowp + out->grads + out->optimizer + out->activations;
+    out->scratch = gemm_scratch_bytes(&cfg, o->dtype, o->batch * o->seq);
+    out->data = data_bytes(o);
+    out->total = out->weights + out->weights_lowp + out->grads + out->optimizer + out->activations +
+                 out->scratch + out->data;
     lt_config_free(&cfg);
     return NULL;
 }
