@@ -139,6 +139,7 @@ static void test_attention_fast_vs_ref(void) {
         // B, T, H, KVH, D
         {1, 1, 1, 1, 1}, {2, 1, 4, 2, 8},   {2, 13, 4, 4, 8},  {2, 13, 4, 2, 12},
         {3, 7, 4, 1, 5}, {1, 17, 2, 2, 16}, {2, 40, 8, 2, 16}, // large enough to thread
+        {1, 130, 2, 1, 8}, {2, 200, 2, 2, 16}, // causal row blocks of 64, the last one partial
     };
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++)
         for (int mode = 0; mode < 4; mode++)
@@ -272,10 +273,12 @@ static void test_attention_gqa_equivalence(void) {
 //   |dk - dk_f32|   <= 2^-9 s sum_(h,i) |dS_ij| |q_i|
 // with dS taken from the f32 run. The bounds get a factor 1.01 and 1e-5
 // absolute for f32 accumulation-order differences.
-static void test_attention_bf16(void) {
+static void check_bf16(int64_t T) {
     lt_rng rng;
     lt_rng_seed(&rng, 75);
-    int64_t B = 2, T = 24, H = 4, KVH = 2, D = 8, group = H / KVH; // big enough to thread
+    int64_t B = 2, H = 4, KVH = 2, D = 8, group = H / KVH; // big enough to thread
+    // causal rows go in blocks of 64 once T >= 128 (attention.c), each block a GEMM
+    int64_t n_blocks = T >= 128 ? (T + 63) / 64 : 1;
     attn_case c = attn_setup(&rng, B, T, H, KVH, D, true, true);
     int64_t nq = q_size(&c.s), nkv = kv_size(&c.s), np = probs_size(&c.s);
     kt_round_bf16(c.q, nq), kt_round_bf16(c.k, nkv), kt_round_bf16(c.v, nkv);
@@ -294,7 +297,7 @@ static void test_attention_bf16(void) {
     LT_CHECK_OK(lt_attention_backward(dq16, dk16, dv16, c.R, probs16, c.q, c.k, c.v, &s16));
     lt_gemm_stats_get(&st);
     LT_CHECK_INT(st.calls[LT_F32], 0);
-    LT_CHECK_INT(st.calls[LT_BF16], B * H * 6); // 2 products forward, 4 backward, per head
+    LT_CHECK_INT(st.calls[LT_BF16], B * H * 6 * n_blocks); // 2 products forward, 4 backward, per head and block
 
     // the scores are exact in both modes, so the saved probabilities agree to f32 rounding
     KT_CHECK_ARRAY(probs16, c.probs, np, FAST_RTOL, FAST_ATOL);
@@ -344,6 +347,11 @@ static void test_attention_bf16(void) {
     lt_free(out16), lt_free(probs16), lt_free(dq), lt_free(dk), lt_free(dv), lt_free(dq16);
     lt_free(dk16), lt_free(dv16), lt_free(bk), lt_free(bv);
     attn_free(&c);
+}
+
+static void test_attention_bf16(void) {
+    check_bf16(24);
+    check_bf16(130);
 }
 
 // ---------------------------------------------------------------- errors
