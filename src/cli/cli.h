@@ -21,6 +21,17 @@ int cmd_plot(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 
+// A command group's table of subcommands, and the dispatch over it: runs the
+// subcommand argv[1] names, or prints "usage: lathe PROG COMMAND ..." with the
+// table (to stdout after --help, exit 0; to stderr when missing or unknown, 2).
+typedef struct {
+    const char *name;
+    lt_cli_fn fn;
+    const char *summary;
+} lt_cli_command;
+int lt_cli_dispatch(const char *prog, const lt_cli_command *commands, size_t n, int argc,
+                    char **argv);
+
 // Exit codes: 0 ok, 1 runtime failure, 2 usage error.
 enum { LT_EXIT_OK = 0, LT_EXIT_FAIL = 1, LT_EXIT_USAGE = 2 };
 

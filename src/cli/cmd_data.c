@@ -184,34 +184,11 @@ static int info_cmd(int argc, char **argv) {
 
 // ---------------------------------------------------------------- dispatch
 
-static const struct {
-    const char *name;
-    lt_cli_fn fn;
-    const char *summary;
-} subcommands[] = {
+static const lt_cli_command subcommands[] = {
     {"tokenize", tokenize_cmd, "text / JSONL files -> a token shard (and a validation shard)"},
     {"info", info_cmd, "validate and describe token shards"},
 };
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: lathe data COMMAND [ARGS...]   (lathe data COMMAND --help for details)\n\n"
-               "commands:\n");
-    for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
-        fprintf(f, "  %-10s %s\n", subcommands[i].name, subcommands[i].summary);
-}
-
 int cmd_data(int argc, char **argv) {
-    if (argc < 2) {
-        usage(stderr);
-        return LT_EXIT_USAGE;
-    }
-    if (lt_cli_is_help(argv[1])) {
-        usage(stdout);
-        return LT_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
-        if (strcmp(argv[1], subcommands[i].name) == 0) return subcommands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "lathe data: unknown command '%s'\n\n", argv[1]);
-    usage(stderr);
-    return LT_EXIT_USAGE;
+    return lt_cli_dispatch("data", subcommands, sizeof subcommands / sizeof *subcommands, argc, argv);
 }

@@ -569,13 +569,7 @@ static int augment_cmd(int argc, char **argv) {
 
 // ---------------------------------------------------------------- dispatch
 
-typedef struct {
-    const char *name;
-    int (*fn)(int argc, char **argv);
-    const char *summary;
-} subcommand;
-
-static const subcommand subcommands[] = {
+static const lt_cli_command subcommands[] = {
     {"encode", encode_cmd, "text -> token ids"},
     {"decode", decode_cmd, "token ids -> text"},
     {"stats", stats_cmd, "bytes per token of files under one or more tokenizers"},
@@ -584,25 +578,6 @@ static const subcommand subcommands[] = {
     {"augment", augment_cmd, "add domain tokens to a tokenizer (ChipNeMo)"},
 };
 
-static void usage(FILE *f) {
-    fprintf(f, "usage: lathe tokenizer COMMAND [ARGS...]   (lathe tokenizer COMMAND --help)\n\n"
-               "commands:\n");
-    for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
-        fprintf(f, "  %-8s %s\n", subcommands[i].name, subcommands[i].summary);
-}
-
 int cmd_tokenizer(int argc, char **argv) {
-    if (argc < 2) {
-        usage(stderr);
-        return LT_EXIT_USAGE;
-    }
-    if (lt_cli_is_help(argv[1])) {
-        usage(stdout);
-        return LT_EXIT_OK;
-    }
-    for (size_t i = 0; i < sizeof subcommands / sizeof *subcommands; i++)
-        if (strcmp(argv[1], subcommands[i].name) == 0) return subcommands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "lathe tokenizer: unknown command '%s'\n\n", argv[1]);
-    usage(stderr);
-    return LT_EXIT_USAGE;
+    return lt_cli_dispatch("tokenizer", subcommands, sizeof subcommands / sizeof *subcommands, argc, argv);
 }

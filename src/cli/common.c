@@ -10,6 +10,29 @@
 
 #include "cli/cli.h"
 
+static void group_usage(FILE *f, const char *prog, const lt_cli_command *commands, size_t n) {
+    fprintf(f, "usage: lathe %s COMMAND [ARGS...]   (lathe %s COMMAND --help for details)\n\n"
+               "commands:\n", prog, prog);
+    for (size_t i = 0; i < n; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+}
+
+int lt_cli_dispatch(const char *prog, const lt_cli_command *commands, size_t n, int argc,
+                    char **argv) {
+    if (argc < 2) {
+        group_usage(stderr, prog, commands, n);
+        return LT_EXIT_USAGE;
+    }
+    if (lt_cli_is_help(argv[1])) {
+        group_usage(stdout, prog, commands, n);
+        return LT_EXIT_OK;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "lathe %s: unknown command '%s'\n\n", prog, argv[1]);
+    group_usage(stderr, prog, commands, n);
+    return LT_EXIT_USAGE;
+}
+
 int lt_cli_report(lt_status st) {
     if (!st) return LT_EXIT_OK;
     fprintf(stderr, "lathe: %s\n", lt_status_message(st));
