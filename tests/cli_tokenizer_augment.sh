@@ -71,21 +71,17 @@ for base in $bases; do
 done
 
 # The model side: a tiny model (vocab 512) grows to an augmented 512-id tokenizer.
-if "$LATHE" model resize-vocab --help >/dev/null 2>&1; then
-  "$LATHE" init --preset tiny --out "$tmp/model" >/dev/null
-  "$LATHE" tokenizer train --vocab 512 --input $general --out "$tmp/tok512" >/dev/null 2>&1
-  "$LATHE" tokenizer augment --base "$tmp/tok512" --domain "$tmp/domain.v" --general $general \
-    --add 20 --out "$tmp/aug512" >/dev/null 2>&1
-  n=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['added']))" "$tmp/aug512/vocab_augment.json")
-  expect 0 "vocabulary 512 -> $((512 + n)) rows \($n initialised from their pieces\)" -- \
-    "$LATHE" model resize-vocab --model "$tmp/model" --tokenizer "$tmp/aug512" --out "$tmp/model2"
-  expect 0 "vocabulary +$((512 + n))" -- "$LATHE" info "$tmp/model2"
-  expect 0 "vocabulary $((512 + n)) ids" -- "$LATHE" tokenizer info --tokenizer "$tmp/model2"
-  expect 1 "vocab_augment.json: cannot open" -- \
-    "$LATHE" model resize-vocab --model "$tmp/model" --tokenizer "$tmp/tok512" --out "$tmp/x"
-else
-  echo "SKIP: lathe model resize-vocab is not wired into the CLI yet"
-fi
+"$LATHE" init --preset tiny --out "$tmp/model" >/dev/null
+"$LATHE" tokenizer train --vocab 512 --input $general --out "$tmp/tok512" >/dev/null 2>&1
+"$LATHE" tokenizer augment --base "$tmp/tok512" --domain "$tmp/domain.v" --general $general \
+  --add 20 --out "$tmp/aug512" >/dev/null 2>&1
+n=$(python3 -c "import json,sys; print(len(json.load(open(sys.argv[1]))['added']))" "$tmp/aug512/vocab_augment.json")
+expect 0 "vocabulary 512 -> $((512 + n)) rows \($n initialised from their pieces\)" -- \
+  "$LATHE" model resize-vocab --model "$tmp/model" --tokenizer "$tmp/aug512" --out "$tmp/model2"
+expect 0 "vocabulary +$((512 + n))" -- "$LATHE" info "$tmp/model2"
+expect 0 "vocabulary $((512 + n)) ids" -- "$LATHE" tokenizer info --tokenizer "$tmp/model2"
+expect 1 "vocab_augment.json: cannot open" -- \
+  "$LATHE" model resize-vocab --model "$tmp/model" --tokenizer "$tmp/tok512" --out "$tmp/x"
 
 echo "$checks checks, $fails failures"
 [ $fails = 0 ]
