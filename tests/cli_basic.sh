@@ -2,24 +2,7 @@
 # cli_basic.sh: the `lathe` command line — --help on every command, the
 # init -> info -> forward path, and clear errors with the right exit codes
 # (0 ok, 1 failure, 2 usage) for bad input.
-set -u
-LATHE=${LATHE_BIN:-build/lathe}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0; checks=0
-
-# expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr.
-expect() {
-  local code=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  checks=$((checks + 1))
-  if [ "$rc" != "$code" ] || ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL: $* -> exit $rc (expected $code), output:"; echo "$out" | head -5
-    echo "      expected pattern: $pattern"
-    fails=$((fails + 1))
-  fi
-}
+source "$(dirname "$0")/lib/cli.sh"
 
 expect 0 "usage: lathe COMMAND" -- "$LATHE" --help
 expect 2 "usage: lathe COMMAND" -- "$LATHE"

@@ -4,24 +4,8 @@
 # independently with awk), a held-out split, JSONL input, determinism, and a
 # clear error with the right exit code (1 failure, 2 usage) for each bad input,
 # with nothing written when tokenizing fails.
-set -u
-LATHE=${LATHE_BIN:-build/lathe}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0; checks=0
+source "$(dirname "$0")/lib/cli.sh"
 
-# expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr.
-expect() {
-  local code=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  checks=$((checks + 1))
-  if [ "$rc" != "$code" ] || ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL: $* -> exit $rc (expected $code), output:"; echo "$out" | head -5
-    echo "      expected pattern: $pattern"
-    fails=$((fails + 1))
-  fi
-}
 check() { # check DESCRIPTION COMMAND...: the command must succeed
   local what=$1; shift
   checks=$((checks + 1))

@@ -3,24 +3,8 @@
 # SVG (xmllint when installed), runs are named by "run" or their file name,
 # and every bad input (missing file, malformed line, nothing to plot, bad
 # flags) gets a clear message, the right exit code, and no file written.
-set -u
-LATHE=${LATHE_BIN:-build/lathe}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0; checks=0
+source "$(dirname "$0")/lib/cli.sh"
 
-# expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr.
-expect() {
-  local code=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  checks=$((checks + 1))
-  if [ "$rc" != "$code" ] || ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL: $* -> exit $rc (expected $code), output:"; echo "$out" | head -5
-    echo "      expected pattern: $pattern"
-    fails=$((fails + 1))
-  fi
-}
 check() { # check DESCRIPTION command...: the command must succeed
   checks=$((checks + 1))
   if ! "${@:2}" >/dev/null 2>&1; then echo "FAIL: $1"; fails=$((fails + 1)); fi

@@ -3,30 +3,8 @@
 # Llama 3 tokenizer (cache/llama3, fetched by scripts/fetch-test-data.sh):
 # known ids, --json/--bos/--lines, decode reversing encode byte for byte, --help
 # on every subcommand, and errors with the right exit codes (1 failure, 2 usage).
-set -u
-LATHE=${LATHE_BIN:-build/lathe}
+source "$(dirname "$0")/lib/cli.sh"
 TOK=cache/llama3
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0; checks=0
-
-# expect CODE PATTERN -- command...: exit code and a pattern in stdout+stderr.
-expect() {
-  local code=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  checks=$((checks + 1))
-  if [ "$rc" != "$code" ] || ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL: $* -> exit $rc (expected $code), output:"; echo "$out" | head -5
-    echo "      expected pattern: $pattern"
-    fails=$((fails + 1))
-  fi
-}
-# same A B WHAT: files A and B are byte-identical.
-same() {
-  checks=$((checks + 1))
-  if ! cmp -s "$1" "$2"; then echo "FAIL: $3 ($1 and $2 differ)"; fails=$((fails + 1)); fi
-}
 
 expect 0 "usage: lathe tokenizer COMMAND" -- "$LATHE" tokenizer --help
 expect 2 "usage: lathe tokenizer COMMAND" -- "$LATHE" tokenizer

@@ -4,28 +4,9 @@
 # general text encodes exactly as under the base, domain text needs fewer
 # tokens, decode reverses encode, and the Rust `tokenizers` library (npm, in
 # cache/) loads the augmented tokenizer.json and encodes like lathe.
-set -u
-LATHE=${LATHE_BIN:-build/lathe}
+source "$(dirname "$0")/lib/cli.sh"
 RUST=cache/npm/tokenizers-0.23.2/package
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0; checks=0
 
-expect() {
-  local code=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  checks=$((checks + 1))
-  if [ "$rc" != "$code" ] || ! grep -qE -- "$pattern" <<<"$out"; then
-    echo "FAIL: $* -> exit $rc (expected $code), output:"; echo "$out" | head -5
-    echo "      expected pattern: $pattern"
-    fails=$((fails + 1))
-  fi
-}
-same() {
-  checks=$((checks + 1))
-  if ! cmp -s "$1" "$2"; then echo "FAIL: $3 ($1 and $2 differ)"; fails=$((fails + 1)); fi
-}
 tokens() { "$LATHE" tokenizer encode --tokenizer "$1" <"$2" | wc -w; }
 
 general=data/moby-dick-1-4.txt

@@ -4,24 +4,9 @@
 # (a kill at any point of a save leaves the previous checkpoint usable, and the
 # resumed run ends bit-identical to an uninterrupted one), --dry-run, and
 # usage errors.
-set -u
-LATHE=${LATHE_BIN:-build/lathe}
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-fails=0; checks=0
+source "$(dirname "$0")/lib/cli.sh"
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 check() { checks=$((checks + 1)); }
-
-expect() {
-  local code=$1 pattern=$2; shift 3
-  local out rc
-  out=$("$@" 2>&1); rc=$?
-  check
-  if [ "$rc" != "$code" ] || ! grep -qE -- "$pattern" <<<"$out"; then
-    fail "$* -> exit $rc (expected $code); output: $(echo "$out" | tail -3)"
-    echo "      expected pattern: $pattern"
-  fi
-}
 
 # Text -> tokenizer -> shards -> model.
 "$LATHE" tokenizer train --vocab 512 --input data/moby-dick-1-4.txt --out "$tmp/tok" >/dev/null 2>&1 || fail "tokenizer train"
