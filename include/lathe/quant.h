@@ -24,9 +24,11 @@ typedef struct {
     int8_t qs[LT_Q8_0_BLOCK];
 } lt_block_q8_0;
 
-// Quantizes n floats (n % 32 == 0) the way GGUF's Q8_0 does: per block,
-// amax = max |x|, d = amax / 127, q = round-half-away(x / d) (0 when d == 0),
-// d stored as f16.
+// Quantizes n floats (n % 32 == 0) the way GGUF's Q8_0 does (llama.cpp's
+// quantize_row_q8_0_ref): per block, amax = max |x|, d = amax / 127 and
+// id = 1 / d in f32 (id = 0 when d == 0), q = round-half-away(x * id),
+// d stored as f16. (x * id, not x / d: the two differ in the last bit of a
+// few values, and llama.cpp multiplies.) Bit-identical on every path.
 void lt_q8_0_quantize(lt_block_q8_0 *dst, const float *src, int64_t n);
 void lt_q8_0_dequantize(float *dst, const lt_block_q8_0 *src, int64_t n);
 
@@ -53,16 +55,26 @@ void lt_qweight_rows_f32(float *dst, const lt_qweight *w, int64_t row0, int64_t 
 
 // y (N, rows) = x (N, cols) @ W^T, threaded over lt_threads_get() threads.
 //   f32/bf16/f16: exact products of the stored values, f32 accumulation.
-//   q8_0: as llama.cpp does, each row of x is first quantized to q8_0, then
-//   block dot products run in int32 (AVX-512 VNNI) and are scaled by both
-//   block scales.
-// Small N (decode) streams W once for all N rows; large N (prefill) widens
-// tiles of W to f32 and uses sgemm. Nothing is allocated per call after the
-// first call on each thread (per-thread scratch that grows as needed).
+//   q8_0, small N: as llama.cpp does, each row of x is first quantized to
+//   q8_0, then block dot products run in int32 (AVX-512 VNNI) and are scaled
+//   by both block scales.
+//   q8_0, large N: x is NOT quantized; the dequantized weights (exactly
+//   d * q) multiply f32 x, which is at least as accurate.
+// Small N (N <= LT_QMATMUL_SMALL_N, decode) streams W once for all N rows,
+// rows split across threads, so y is the same for every thread count; large N
+// (prefill) widens tiles of W to f32 and uses sgemm (f32 W goes to sgemm as
+// is). Nothing is allocated per call after the first call on each thread
+// (per-thread scratch that grows as needed). Inside an OpenMP parallel region
+// the call runs on the calling thread alone.
+enum { LT_QMATMUL_SMALL_N = 16 };
 lt_status lt_qmatmul(float *y, const float *x, const lt_qweight *w, int64_t N);
-// The scalar reference: the same arithmetic (q8_0 quantizes x the same way)
-// with double accumulation.
+// The scalar reference of the small-N arithmetic, for any N: the same
+// products (q8_0 quantizes x the same way) with double accumulation.
 void lt_qmatmul_ref(float *y, const float *x, const lt_qweight *w, int64_t N);
+// The scalar reference of the large-N arithmetic: x times the widened
+// (dequantized) weights, double accumulation. Equal to lt_qmatmul_ref except
+// for q8_0.
+void lt_qmatmul_ref_f32(float *y, const float *x, const lt_qweight *w, int64_t N);
 
 // ---------------------------------------------------------------- bandwidth
 

@@ -1,0 +1,59 @@
+// quant_bandwidth.c: lt_mem_read_bandwidth, the memory read speed that
+// decode (a stream of every weight once per token) is measured against.
+// Each thread sums its own contiguous slice of the buffer with 8 independent
+// 512-bit accumulators (quant_avx512.c; 8 uint64 ones on other CPUs); the sum
+// goes to a volatile sink so no load can be optimised away.
+#include <omp.h>
+#include <string.h>
+
+#include "quant_internal.h"
+
+enum { READ_STEP = 512 }; // bytes per iteration of the read loops
+
+static volatile uint64_t read_sink; // where every pass's sum goes
+
+static uint64_t read_portable(const void *p, size_t bytes) {
+    const uint64_t *w = p;
+    uint64_t a[8] = {0};
+    for (size_t i = 0; i < bytes / 8; i += 8)
+        for (int k = 0; k < 8; k++) a[k] += w[i + k];
+    return a[0] + a[1] + a[2] + a[3] + a[4] + a[5] + a[6] + a[7];
+}
+
+// One pass over the buffer split in nt slices; returns the seconds it took.
+static double read_pass(const uint8_t *buf, size_t slice, int nt, bool simd) {
+    uint64_t total = 0;
+    double t0 = lt_time_now();
+#pragma omp parallel num_threads(nt) if (nt > 1) reduction(+ : total)
+    {
+        const uint8_t *p = buf + (size_t)omp_get_thread_num() * slice;
+        total += simd ? lt_quant_avx512_read(p, slice) : read_portable(p, slice);
+    }
+    double seconds = lt_time_now() - t0;
+    read_sink = total;
+    return seconds;
+}
+
+double lt_mem_read_bandwidth(size_t bytes, double min_seconds) {
+    int nt = omp_in_parallel() ? 1 : lt_threads_get();
+    size_t slice = bytes / (size_t)nt / READ_STEP * READ_STEP;
+    if (slice == 0) return 0;
+    uint8_t *buf;
+    lt_status st = lt_alloc((void **)&buf, slice * (size_t)nt, "bandwidth buffer");
+    if (st) {
+        lt_status_free(st);
+        return 0;
+    }
+    // Each thread first touches the slice it will read (page placement).
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    memset(buf + (size_t)omp_get_thread_num() * slice, 1, slice);
+    bool simd = lt_quant_avx512_active();
+    double best = 0, spent = 0;
+    for (int pass = 0; pass < 2 || spent < min_seconds; pass++) {
+        double s = read_pass(buf, slice, nt, simd);
+        spent += s;
+        if (s > 0 && (best == 0 || s < best)) best = s;
+    }
+    lt_free(buf);
+    return best > 0 ? (double)(slice * (size_t)nt) / best / 1e9 : 0;
+}
