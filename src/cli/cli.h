@@ -20,6 +20,9 @@ int cmd_data(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_export(int argc, char **argv);   // cmd_gguf.c
+int cmd_import(int argc, char **argv);   // cmd_gguf.c
+int cmd_quantize(int argc, char **argv); // cmd_gguf.c
 
 // A command group's table of subcommands, and the dispatch over it: runs the
 // subcommand argv[1] names, or prints "usage: lathe PROG COMMAND ..." with the
