@@ -104,6 +104,29 @@ static void q8_ties_body(void) {
 }
 static void test_q8_0_round_half_away(void) { both_paths(q8_ties_body); }
 
+// q = round(x * id) with id = fl(1 / fl(amax / 127)), not round(x / d): with
+// amax = 1, numpy's float32 gives x * id = 4.4999995 and 87.49999 for the two
+// values below, where x / d would be exactly 4.5 and 87.5 (rounding to 5, 88).
+static float f32_from_bits(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+static void q8_inverse_body(void) {
+    float x[32] = {0};
+    x[0] = 1.0f;
+    x[1] = f32_from_bits(0x3d112244); // 0.035433069
+    x[2] = f32_from_bits(0x3f3060c1); // 0.68897635
+    x[3] = -x[1];
+    lt_block_q8_0 b;
+    lt_q8_0_quantize(&b, x, 32);
+    LT_CHECK_INT(b.qs[0], 127);
+    LT_CHECK_INT(b.qs[1], 4);
+    LT_CHECK_INT(b.qs[2], 87);
+    LT_CHECK_INT(b.qs[3], -4);
+}
+static void test_q8_0_multiplies_by_inverse(void) { both_paths(q8_inverse_body); }
+
 // One large value sets the scale: d = 100/127, q = round(x * 127/100).
 static void q8_large_body(void) {
     float x[32];
@@ -171,8 +194,8 @@ static void q8_zeros_body(void) {
 static void test_q8_0_zeros(void) { both_paths(q8_zeros_body); }
 
 // The AVX-512 quantizer and dequantizer agree bit for bit with the portable
-// ones over many magnitudes (including f16-subnormal scales and values that
-// land on halves).
+// ones over many magnitudes (including f16-subnormal scales) and on blocks of
+// exact halves.
 static void test_q8_0_simd_matches_portable(void) {
     if (!lt_quant_avx512_active()) {
         fprintf(stderr, "     (no AVX-512 on this CPU: nothing to compare)\n");
@@ -187,7 +210,8 @@ static void test_q8_0_simd_matches_portable(void) {
         double scale = ldexp(1.0, (int)lt_rng_below(&rng, 60) - 40);
         for (int i = 0; i < 32; i++) {
             float v = (float)((2 * lt_rng_uniform(&rng) - 1) * scale);
-            if (b % 7 == 3) v = (float)((int)lt_rng_below(&rng, 255) - 127) / 8.0f + 0.0625f;
+            // exact halves: d = 1/8 (amax 15.875), values (2k + 1) / 16
+            if (b % 7 == 3) v = i == 0 ? 15.875f : (float)((int)lt_rng_below(&rng, 253) - 126) / 8.0f + 0.0625f;
             x[b * 32 + i] = v;
         }
     }
@@ -676,6 +700,7 @@ static void test_mem_read_bandwidth(void) { both_paths(bandwidth_body); }
 int main(void) {
     LT_RUN(test_q8_0_exact_block);
     LT_RUN(test_q8_0_round_half_away);
+    LT_RUN(test_q8_0_multiplies_by_inverse);
     LT_RUN(test_q8_0_single_large_value);
     LT_RUN(test_q8_0_negative_amax);
     LT_RUN(test_q8_0_zeros);
