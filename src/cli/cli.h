@@ -20,6 +20,7 @@ int cmd_data(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_model(int argc, char **argv);
+int cmd_perplexity(int argc, char **argv);
 int cmd_export(int argc, char **argv);   // cmd_gguf.c
 int cmd_import(int argc, char **argv);   // cmd_gguf.c
 int cmd_quantize(int argc, char **argv); // cmd_gguf.c
@@ -78,5 +79,6 @@ void lt_cli_progress(void *user, const char *what, double done, double total, co
 // `lathe bench tokenizer` (bench_tokenizer.c).
 int lt_cli_model_resize_vocab(int argc, char **argv);
 int lt_cli_bench_tokenizer(int argc, char **argv);
+int lt_cli_bench_infer(int argc, char **argv); // bench_infer.c
 
 #endif

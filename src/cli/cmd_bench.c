@@ -152,12 +152,14 @@ static int cmd_bench_train(int argc, char **argv) {
 
 int cmd_bench(int argc, char **argv) {
     if (argc < 2 || lt_cli_is_help(argv[1])) {
-        printf("usage: lathe bench train|tokenizer ...   (lathe bench train --help)\n"
-               "Benchmarks: train (forward+backward tokens/s and MFU), tokenizer (encode\n"
-               "throughput). infer and serve arrive with those capabilities.\n");
+        printf("usage: lathe bench train|infer|tokenizer ...   (lathe bench train --help)\n"
+               "Benchmarks: train (forward+backward tokens/s and MFU), infer (prompt and\n"
+               "generation tokens/s against the bandwidth bound), tokenizer (encode\n"
+               "throughput). serve arrives with the server.\n");
         return argc < 2 ? LT_EXIT_USAGE : LT_EXIT_OK;
     }
     if (strcmp(argv[1], "train") == 0) return cmd_bench_train(argc - 1, argv + 1);
+    if (strcmp(argv[1], "infer") == 0) return lt_cli_bench_infer(argc - 1, argv + 1);
     if (strcmp(argv[1], "tokenizer") == 0) return lt_cli_bench_tokenizer(argc - 1, argv + 1);
-    return lt_cli_usage_error("bench", "unknown benchmark '%s' (available: train, tokenizer)", argv[1]);
+    return lt_cli_usage_error("bench", "unknown benchmark '%s' (available: train, infer, tokenizer)", argv[1]);
 }
