@@ -18,13 +18,14 @@
 //
 // q8_0: x is quantized per call exactly as lt_q8_0_quantize does; each pair
 // of 32-element blocks fills one zmm of int8. vpdpbusd multiplies unsigned by
-// signed bytes, so x is stored offset by +128 (u = q + 128, in [1, 255]) and
-// the offset is removed by starting the accumulator at -128 * (sum of the 4
-// weight bytes of each lane), itself one vpdpbusd of the constant 128 with
-// the weights per weight block — shared by all activation rows, where the
-// sign trick (|x| and sign(x) moved onto w) would cost one more op for every
-// (row, activation) pair. The int32 lane sums (4 products each, exact) become
-// floats and are scaled by d_w * d_x (exact in f32: two 11-bit significands).
+// signed bytes, so the weights are offset by +128 (u = q + 128, in [1, 255],
+// one xor per weight pair) and the offset is removed by starting the
+// accumulator at -128 * (sum of the 4 x bytes of each lane), computed once
+// per call with x's preparation. The sign trick (|x| and sign(x) moved onto
+// w) would cost one more op for every (row, activation) pair, an offset on x
+// two ops per weight pair. The int32 lane sums (4 products each, exact)
+// become floats and are scaled by d_w * d_x (exact in f32: two 11-bit
+// significands).
 #include <immintrin.h>
 #include <string.h>
 
@@ -39,10 +40,12 @@
 
 enum { PAIR_BYTES = 2 * (int)sizeof(lt_block_q8_0) };
 
-// One pair of q8_0 blocks of x, prepared: the 64 quantized values + 128 and
-// the two scales, each repeated over the 8 int32 lanes its block fills.
+// One pair of q8_0 blocks of x, prepared: the 64 quantized values, the
+// offset correction -128 * (sum of each int32 lane's 4 values) and the two
+// scales, each repeated over the 8 int32 lanes its block fills.
 typedef struct {
-    uint8_t u[64];
+    int8_t q[64];
+    int32_t neg_offset[16];
     float scale[16];
 } x_pair;
 
@@ -148,17 +151,18 @@ static void xprep_q8_0(x_pair *dst, const float *x, int64_t N, int64_t cols) {
         for (int64_t b = 0; b < blocks; b++) {
             x_pair *p = dst + n * pairs + b / 2;
             int half = (int)(b % 2);
-            int8_t qs[32];
             uint16_t d16;
-            quantize_block(qs, &d16, x + n * cols + b * 32);
-            __m256i q = _mm256_loadu_si256((const __m256i *)qs);
-            _mm256_storeu_si256((__m256i *)(p->u + 32 * half),
-                                _mm256_xor_si256(q, _mm256_set1_epi8((char)0x80)));
+            quantize_block(p->q + 32 * half, &d16, x + n * cols + b * 32);
+            __m256i q = _mm256_loadu_si256((const __m256i *)(p->q + 32 * half));
+            __m256i offset = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)0x80), q);
+            _mm256_storeu_si256((__m256i *)(p->neg_offset + 8 * half),
+                                _mm256_sub_epi32(_mm256_setzero_si256(), offset));
             _mm256_storeu_ps(p->scale + 8 * half, _mm256_set1_ps(lt_f16_to_f32(d16)));
         }
         if (blocks % 2) {
             x_pair *p = dst + n * pairs + pairs - 1;
-            memset(p->u + 32, 0, 32);
+            memset(p->q + 32, 0, 32);
+            memset(p->neg_offset + 8, 0, 8 * sizeof(int32_t));
             memset(p->scale + 8, 0, 8 * sizeof(float));
         }
     }
@@ -258,10 +262,10 @@ INLINE void tile_bf16(float *y, int64_t ldy, const float *x, int64_t ldx, const 
     store_tile(y, ldy, acc, rb, xb);
 }
 
-// Loads pair p of a q8_0 row (byte address row): the int8 weights, the
-// offset correction -128 * (lane sums of the weights) and the scales.
-INLINE void load_pair(__m512i *qw, __m512i *neg_offset, __m512 *scale, const uint8_t *row,
-                      int64_t p, int64_t blocks) {
+// Loads pair p of a q8_0 row (byte address row): the weights + 128 as
+// unsigned bytes and the scales. A missing second block is zero weights
+// (+ 128) against zero x and a zero scale.
+INLINE void load_pair(__m512i *uw, __m512 *scale, const uint8_t *row, int64_t p, int64_t blocks) {
     const uint8_t *b0 = row + p * PAIR_BYTES, *b1 = b0 + sizeof(lt_block_q8_0);
     bool two = 2 * p + 1 < blocks;
     uint32_t d = 0;
@@ -274,9 +278,8 @@ INLINE void load_pair(__m512i *qw, __m512i *neg_offset, __m512 *scale, const uin
         hi = _mm256_loadu_si256((const __m256i *)(b1 + 2));
     }
     __m256i lo = _mm256_loadu_si256((const __m256i *)(b0 + 2));
-    *qw = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
-    __m512i offset = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_set1_epi8((char)0x80), *qw);
-    *neg_offset = _mm512_sub_epi32(_mm512_setzero_si512(), offset);
+    __m512i qw = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
+    *uw = _mm512_xor_si512(qw, _mm512_set1_epi8((char)0x80));
     __m128 ds = _mm_cvtph_ps(_mm_cvtsi32_si128((int)d));
     const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     *scale = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(ds));
@@ -290,15 +293,16 @@ INLINE void tile_q8_0(float *y, int64_t ldy, const x_pair *x, int64_t ldx, const
     __m512 acc[RB][XB];
     UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) acc[i][j] = _mm512_setzero_ps();
     for (int64_t p = 0; p < pairs; p++) {
-        __m512i qw[RB], neg_offset[RB];
+        __m512i uw[RB];
         __m512 ws[RB];
-        UNROLL for (int i = 0; i < rb; i++) load_pair(&qw[i], &neg_offset[i], &ws[i], w + i * row_bytes, p, blocks);
+        UNROLL for (int i = 0; i < rb; i++) load_pair(&uw[i], &ws[i], w + i * row_bytes, p, blocks);
         UNROLL for (int j = 0; j < xb; j++) {
             const x_pair *xp = x + j * ldx + p;
-            __m512i xu = _mm512_loadu_si512(xp->u);
+            __m512i xq = _mm512_loadu_si512(xp->q);
+            __m512i neg_offset = _mm512_loadu_si512(xp->neg_offset);
             __m512 xs = _mm512_loadu_ps(xp->scale);
             UNROLL for (int i = 0; i < rb; i++) {
-                __m512i dot = _mm512_dpbusd_epi32(neg_offset[i], xu, qw[i]);
+                __m512i dot = _mm512_dpbusd_epi32(neg_offset, uw[i], xq);
                 acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[i], xs), acc[i][j]);
             }
         }
