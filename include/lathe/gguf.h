@@ -159,7 +159,7 @@ typedef struct {
     lt_dtype dtype;    // LT_F32, LT_F16, LT_BF16 or LT_Q8_0
     int ndim;          // 1 or 2
     int64_t shape[2];
-    const void *data;  // not necessarily aligned beyond 2 bytes: see lt_gguf_model_open
+    const void *data;  // 32-byte aligned (in the mapped file, or a copy)
 } lt_gguf_weight;
 
 // A GGUF model opened for inference.
