@@ -32,7 +32,7 @@ static void export_help(void) {
 static int export_gguf(int argc, char **argv) {
     const char *type_text = "f32", *pos[2];
     int n_pos = 0;
-    const lt_cli_opt opts[] = {{"--type", &type_text, NULL}, {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{.flag = "--type", .value = &type_text}, {.flag = NULL}};
     int rc = lt_cli_parse("export gguf", argc, argv, opts, pos, 2, &n_pos, export_help);
     if (rc >= 0) return rc;
     if (n_pos != 2) return lt_cli_usage_error("export gguf", "give MODEL_DIR and OUT.gguf");
@@ -66,7 +66,7 @@ static void import_help(void) {
 static int import_gguf(int argc, char **argv) {
     const char *dtype_text = "f32", *pos[2];
     int n_pos = 0;
-    const lt_cli_opt opts[] = {{"--dtype", &dtype_text, NULL}, {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{.flag = "--dtype", .value = &dtype_text}, {.flag = NULL}};
     int rc = lt_cli_parse("import gguf", argc, argv, opts, pos, 2, &n_pos, import_help);
     if (rc >= 0) return rc;
     if (n_pos != 2) return lt_cli_usage_error("import gguf", "give IN.gguf and OUT_DIR");
@@ -100,7 +100,7 @@ static void quantize_help(void) {
 int cmd_quantize(int argc, char **argv) {
     const char *type_text = NULL, *pos[2];
     int n_pos = 0;
-    const lt_cli_opt opts[] = {{"--type", &type_text, NULL}, {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{.flag = "--type", .value = &type_text}, {.flag = NULL}};
     int rc = lt_cli_parse("quantize", argc, argv, opts, pos, 2, &n_pos, quantize_help);
     if (rc >= 0) return rc;
     if (n_pos != 2) return lt_cli_usage_error("quantize", "give IN and OUT.gguf");
