@@ -144,12 +144,14 @@ static lt_status read_u64(cursor *c, uint64_t *v, const char *what) {
     return NULL;
 }
 
-// A string: its bytes stay in the file; *at is the offset of its length prefix.
+// A string: its bytes stay in the file; *s points at them.
 static lt_status read_string(cursor *c, const uint8_t **s, uint64_t *len, const char *what) {
     LT_TRY(read_u64(c, len, what));
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s (a string of %llu bytes)", what, (unsigned long long)*len);
-    LT_TRY(need(c, *len, buf));
+    if (*len > remaining(c))
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: %s: a string of %llu bytes at offset %zu runs past the end of the "
+                        "file (%zu bytes; truncated?)",
+                        c->g->source, what, (unsigned long long)*len, c->pos, c->g->size);
     *s = c->g->base + c->pos;
     c->pos += (size_t)*len;
     return NULL;
@@ -179,7 +181,8 @@ static lt_status skip_strings(cursor *c, lt_gguf_kv *kv, uint64_t n, const char 
     size_t start = c->pos;
     for (uint64_t i = 0; i < n; i++) {
         char buf[400];
-        snprintf(buf, sizeof buf, "%s[%llu]", what, (unsigned long long)i);
+        if (kv->type == LT_GGUF_ARRAY) snprintf(buf, sizeof buf, "%s[%llu]", what, (unsigned long long)i);
+        else snprintf(buf, sizeof buf, "%s", what);
         at[i] = c->pos - start;
         const uint8_t *s;
         uint64_t len;
@@ -249,7 +252,7 @@ static lt_status read_kvs(lt_gguf *g, cursor *c, uint64_t n_kv) {
     for (uint64_t i = 0; i < n_kv; i++) {
         char what[160];
         snprintf(what, sizeof what, "metadata entry %llu: key", (unsigned long long)i);
-        const uint8_t *key;
+        const uint8_t *key = NULL;
         uint64_t len;
         LT_TRY(read_string(c, &key, &len, what));
         if (len == 0 || len > MAX_KEY_BYTES)
@@ -295,7 +298,7 @@ static lt_status read_alignment(lt_gguf *g) {
 static lt_status read_tensor_info(lt_gguf *g, cursor *c, lt_gguf_tensor *t, uint64_t i) {
     char what[160];
     snprintf(what, sizeof what, "tensor info %llu: name", (unsigned long long)i);
-    const uint8_t *name;
+    const uint8_t *name = NULL;
     uint64_t len;
     LT_TRY(read_string(c, &name, &len, what));
     if (len == 0 || len > 64)
