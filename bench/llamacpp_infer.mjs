@@ -28,8 +28,8 @@
 //   no flash attention (node-llama-cpp's default).
 // Unlike llama-bench, node-llama-cpp attaches no ggml threadpool: with more
 // than one thread each llama_decode starts and joins its worker threads
-// (tens of microseconds when the cores are idle, milliseconds when another
-// process holds one), and that time is inside llama.cpp's own timer too.
+// (milliseconds a call when another process holds one of the cores), and
+// that time is inside llama.cpp's own timer too.
 // Prints one JSON object with every repetition's figures and their medians.
 import {performance} from "node:perf_hooks";
 import {getCpuLlama, intArg, loadModelAndContext, parseArgs} from "../tests/llamacpp/llamacpp.mjs";
