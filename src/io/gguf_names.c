@@ -63,10 +63,7 @@ static lt_status layer_slots(slot_list *l, const lt_config *c, int64_t i) {
                    "model.layers.%lld.mlp.up_proj.weight", i));
         LT_TRY(add(l, true, C, b->ffn_dim, 0, "blk.%lld.ffn_down.weight",
                    "model.layers.%lld.mlp.down_proj.weight", i));
-    } else if (b->ffn == LT_FFN_LINEAR) { // not in llama.cpp: the exporter refuses it first
-        LT_TRY(add(l, true, C, C, 0, "blk.%lld.ffn_linear.weight",
-                   "model.layers.%lld.mlp.linear_mlp.weight", i));
-    }
+    } // a linear FFN has no GGUF form: the exporter refuses it before asking for tensors
     return NULL;
 }
 
