@@ -36,8 +36,8 @@ static const char *TEXT =
 
 // A byte-level BPE of 300 ids (256 bytes, 36 merges, 8 specials): the
 // models' vocabulary of 512 leaves ids 300..511 unused.
-static lt_tokenizer *make_tokenizer(void) {
-    lt_bpe_train_opts o = {.vocab_size = 300};
+static lt_tokenizer *make_tokenizer_with(const char *pattern) {
+    lt_bpe_train_opts o = {.vocab_size = 300, .pattern = pattern};
     lt_bpe_trainer *tr = NULL;
     lt_tokenizer *tok = NULL;
     if (lt_bpe_trainer_new(&tr, &o) || lt_bpe_trainer_feed(tr, TEXT, strlen(TEXT)) ||
@@ -48,6 +48,8 @@ static lt_tokenizer *make_tokenizer(void) {
     lt_bpe_trainer_free(tr);
     return tok;
 }
+
+static lt_tokenizer *make_tokenizer(void) { return make_tokenizer_with(NULL); }
 
 static lt_model *make_model(const lt_config *cfg, uint64_t seed) {
     lt_model *m = NULL;
@@ -893,6 +895,34 @@ static void test_llama31_rope_without_lathe_keys(void) {
     lt_config_free(&cfg);
 }
 
+// A tokenizer with GPT-2's regex is written as pre "gpt-2" and reads back
+// encoding the same; any other regex has no llama.cpp name and is refused.
+static void test_pretokenizers(void) {
+    lt_config cfg;
+    LT_CHECK_OK(lt_config_preset(&cfg, "tiny"));
+    lt_model *m = make_model(&cfg, 1);
+    const char *gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    lt_tokenizer *tok = make_tokenizer_with(gpt2);
+    const char *path = tmp_path("gpt2.gguf");
+    LT_CHECK_OK(export_model(m, tok, path, LT_F32));
+    lt_gguf_model *gm = NULL;
+    LT_CHECK_OK(lt_gguf_model_open(&gm, path));
+    if (gm) {
+        const char *s;
+        size_t n;
+        LT_CHECK_OK(lt_gguf_get_str(gm->file, "tokenizer.ggml.pre", &s, &n));
+        LT_CHECK(n == 5 && memcmp(s, "gpt-2", 5) == 0);
+        check_tokenizer(tok, gm->tokenizer);
+    }
+    lt_gguf_model_free(gm);
+    lt_tokenizer_free(tok);
+    tok = make_tokenizer_with("\\w+|\\s+|[^\\w\\s]+");
+    LT_CHECK_ERR(export_model(m, tok, path, LT_F32), LT_ERR_UNSUPPORTED, "is neither Llama 3's nor GPT-2's");
+    lt_tokenizer_free(tok);
+    lt_model_free(m);
+    lt_config_free(&cfg);
+}
+
 int main(void) {
     tmpdir = lt_test_tmpdir();
     LT_RUN(test_permutation_rows);
@@ -907,6 +937,7 @@ int main(void) {
     LT_RUN(test_export_errors);
     LT_RUN(test_model_file_errors);
     LT_RUN(test_llama31_rope_without_lathe_keys);
+    LT_RUN(test_pretokenizers);
     lt_status_free(lt_remove_tree(tmpdir));
     return lt_test_finish();
 }

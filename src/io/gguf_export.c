@@ -122,7 +122,7 @@ static lt_status add_hparams(lt_gguf_writer *w, const lt_config *c, lt_dtype typ
 
 // The pre-tokenizer name llama.cpp selects its regex by.
 static lt_status pre_name(const lt_tok_core *c, const char **out) {
-    if (c->pretok.kind == LT_PRETOK_BYTELEVEL) {
+    if (c->pretok.kind == LT_PRETOK_BYTELEVEL || strcmp(c->pretok.pattern, LT_TOK_GPT2_PATTERN) == 0) {
         *out = "gpt-2";
         return NULL;
     }
