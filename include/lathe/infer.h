@@ -35,6 +35,8 @@ typedef struct {
     bool weights_set;     // false: f32 for directories, the file's types for GGUF
     int max_seqs;         // sequence slots with a KV cache (0: 1)
     int64_t max_context;  // positions per slot (0: the model's max_position_embeddings)
+    bool context_at_most; // max_context is a cap: the model's length when that is smaller
+                          // (otherwise a max_context beyond the model's is an error)
     int64_t max_step_tokens; // tokens one step may carry (0: 512); prefill is chunked to it
 } lt_engine_opts;
 
@@ -47,6 +49,8 @@ void lt_engine_free(lt_engine *e);
 
 const lt_config *lt_engine_config(const lt_engine *e);
 lt_tokenizer *lt_engine_tokenizer(const lt_engine *e);   // NULL when the model came without one
+// Gives the engine a tokenizer (it takes ownership; a previous one is freed).
+void lt_engine_set_tokenizer(lt_engine *e, lt_tokenizer *tok);
 const char *lt_engine_chat_template(const lt_engine *e); // Jinja text from the model, or NULL
 int lt_engine_max_seqs(const lt_engine *e);
 int64_t lt_engine_max_context(const lt_engine *e);

@@ -58,7 +58,7 @@ typedef struct {
 
 static lt_status open_engine(const args *a, int max_seqs, lt_engine **e) {
     lt_engine_opts o = {.weights = a->dtype, .weights_set = a->dtype_set, .max_seqs = max_seqs,
-                        .max_context = a->pp > a->tg ? a->pp + 1 : a->tg + 1,
+                        .max_context = (a->pp > a->tg ? a->pp : a->tg) + 72, .context_at_most = true,
                         .max_step_tokens = a->pp > max_seqs ? a->pp : max_seqs};
     if (a->model) return lt_engine_open(e, a->model, &o);
     lt_config cfg;

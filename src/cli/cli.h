@@ -21,6 +21,8 @@ int cmd_plot(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_perplexity(int argc, char **argv);
+int cmd_generate(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 int cmd_export(int argc, char **argv);   // cmd_gguf.c
 int cmd_import(int argc, char **argv);   // cmd_gguf.c
 int cmd_quantize(int argc, char **argv); // cmd_gguf.c
@@ -67,6 +69,11 @@ typedef struct {
 // arguments into positional[0..max_positional). Returns -1 when the command
 // should go on, otherwise the exit code to return at once (after --help: 0;
 // after a usage error, already printed: 2).
+// Takes every "FLAG VALUE" / "FLAG=VALUE" of a repeatable flag out of argv
+// (compacting it, *argc updated) into values[0..max) (*n of them); returns -1
+// or, after a usage error already printed, its exit code.
+int lt_cli_take_repeated(const char *cmd, int *argc, char **argv, const char *flag,
+                         const char **values, int max, int *n);
 int lt_cli_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *opts,
                  const char **positional, int max_positional, int *n_positional,
                  void (*help)(void));

@@ -68,6 +68,24 @@ bool lt_cli_flag(int argc, char **argv, int *i, const char *flag, const char **v
     return true;
 }
 
+int lt_cli_take_repeated(const char *cmd, int *argc, char **argv, const char *flag,
+                         const char **values, int max, int *n) {
+    int out = 1;
+    *n = 0;
+    for (int i = 1; i < *argc; i++) {
+        const char *v;
+        if (lt_cli_flag(*argc, argv, &i, flag, &v)) {
+            if (!v) return lt_cli_usage_error(cmd, "%s needs a value", flag);
+            if (*n == max) return lt_cli_usage_error(cmd, "%s may be given at most %d times", flag, max);
+            values[(*n)++] = v;
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    *argc = out;
+    return -1;
+}
+
 int lt_cli_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *opts,
                  const char **positional, int max_positional, int *n_positional,
                  void (*help)(void)) {

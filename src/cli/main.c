@@ -25,6 +25,8 @@ static const lt_command commands[] = {
     {"train", cmd_train, "pretrain or continue training a model on token shards"},
     {"model", cmd_model, "model surgery: resize-vocab"},
     {"plot", cmd_plot, "draw loss curves of training runs (metrics JSONL) as an SVG chart"},
+    {"generate", cmd_generate, "continue a prompt (or answer one chat message), streaming to stdout"},
+    {"chat", cmd_chat, "chat with a model in the terminal: /think on|off, /system, /reset"},
     {"perplexity", cmd_perplexity, "perplexity of a model on text; KL divergence against a reference model"},
     {"export", cmd_export, "write a model in another format: lathe export gguf"},
     {"import", cmd_import, "read a model from another format: lathe import gguf"},

@@ -40,6 +40,10 @@ enum { ROW_BLOCK = 64 }; // query rows per attention task (prefill)
 
 const lt_config *lt_engine_config(const lt_engine *e) { return &e->cfg; }
 lt_tokenizer *lt_engine_tokenizer(const lt_engine *e) { return e->tok; }
+void lt_engine_set_tokenizer(lt_engine *e, lt_tokenizer *tok) {
+    if (e->tok != tok) lt_tokenizer_free(e->tok);
+    e->tok = tok;
+}
 const char *lt_engine_chat_template(const lt_engine *e) { return e->chat_template; }
 int lt_engine_max_seqs(const lt_engine *e) { return e->max_seqs; }
 int64_t lt_engine_max_context(const lt_engine *e) { return e->max_ctx; }

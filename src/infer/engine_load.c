@@ -186,6 +186,7 @@ static lt_status make_state(lt_engine *e, const lt_engine_opts *o) {
     int64_t C = c->hidden, D = c->head_dim, H = c->n_heads;
     e->max_seqs = o && o->max_seqs > 0 ? o->max_seqs : 1;
     e->max_ctx = o && o->max_context > 0 ? o->max_context : c->max_positions;
+    if (o && o->context_at_most && e->max_ctx > c->max_positions) e->max_ctx = c->max_positions;
     if (e->max_ctx > c->max_positions)
         return lt_error(LT_ERR_ARG, "a context of %lld tokens is longer than the model's max_position_embeddings (%lld)", (long long)e->max_ctx, (long long)c->max_positions);
     e->max_step = o && o->max_step_tokens > 0 ? o->max_step_tokens : 512;
