@@ -56,7 +56,10 @@ lt_gen_params lt_gen_params_default(void) {
     return p;
 }
 
-// The model's end tokens: config eos ids, the tokenizer's EOS and <|eot_id|>.
+// The model's end tokens: the tokenizer's EOS and <|eot_id|>, and the
+// config's eos ids where the tokenizer agrees they are special tokens (a
+// preset's config may carry ids that are ordinary tokens of a tokenizer
+// trained later).
 static void collect_end_ids(lt_gen *g) {
     const lt_config *c = lt_engine_config(g->e);
     int32_t cand[LT_MAX_EOS + 2];
@@ -65,7 +68,7 @@ static void collect_end_ids(lt_gen *g) {
     cand[n++] = lt_tokenizer_eos(g->tok);
     cand[n++] = lt_tokenizer_find(g->tok, "<|eot_id|>", 10);
     for (int i = 0; i < n; i++) {
-        if (cand[i] < 0 || cand[i] >= c->vocab) continue;
+        if (cand[i] < 0 || cand[i] >= c->vocab || !lt_tokenizer_is_special(g->tok, cand[i])) continue;
         bool seen = false;
         for (int j = 0; j < g->n_end; j++) seen |= g->end_ids[j] == cand[i];
         if (!seen) g->end_ids[g->n_end++] = cand[i];
