@@ -10,7 +10,7 @@
 // does, each layer's weights read once per token).
 //
 //   qmatmul_bench [--threads N] [--seconds S] [--cold-mib M] [--dtype D] [--shape ROWSxCOLS]
-//                 [--no-bandwidth]
+//                 [--n 1,4,8,16] [--hot-only] [--no-bandwidth]
 // Build: cmake --build <dir> --target qmatmul_bench. The machine should be
 // otherwise idle; numbers are the best of several timed batches.
 #include <inttypes.h>
@@ -26,6 +26,9 @@ typedef struct {
     int threads;
     double seconds; // per measurement
     size_t cold_bytes;
+    int64_t ns[16];    // decode row counts
+    int n_ns;
+    bool hot_only;
     const char *dtype; // only this dtype, or NULL for all
     int64_t rows, cols; // only this shape, or 0 for the presets' shapes
     bool no_bandwidth;
@@ -54,8 +57,11 @@ static void *xmalloc(size_t n) {
     return p;
 }
 
-// Seconds per call: the best mean over 5 batches of calls, each batch about
-// seconds/5 long; call i uses weight copy i % n_copies.
+// Seconds per call: the best mean over BATCHES batches of calls, each about
+// seconds/BATCHES long (best of many short batches: the machine is shared, and
+// a batch during which another process ran says nothing about the kernel);
+// call i uses weight copy i % n_copies.
+enum { BATCHES = 20 };
 static double time_calls(float *y, const float *x, lt_qweight *copies, int n_copies, int64_t N,
                          double seconds) {
     lt_status st = lt_qmatmul(y, x, &copies[0], N); // warm-up: scratch, threads
@@ -65,7 +71,7 @@ static double time_calls(float *y, const float *x, lt_qweight *copies, int n_cop
     }
     double best = 0;
     int next = 0;
-    for (int batch = 0; batch < 5; batch++) {
+    for (int batch = 0; batch < BATCHES; batch++) {
         long calls = 0;
         double t0 = lt_time_now(), t;
         do {
@@ -73,7 +79,7 @@ static double time_calls(float *y, const float *x, lt_qweight *copies, int n_cop
             next = (next + 1) % n_copies;
             calls++;
             t = lt_time_now() - t0;
-        } while (t < seconds / 5);
+        } while (t < seconds / BATCHES);
         double per = t / (double)calls;
         if (best == 0 || per < best) best = per;
     }
@@ -84,14 +90,14 @@ static double time_sgemm(float *y, const float *x, const float *w, int64_t N, in
                          int64_t cols, double seconds) {
     lt_gemm(LT_F32, false, true, N, rows, cols, 1.0f, x, cols, w, cols, 0.0f, y, rows);
     double best = 0;
-    for (int batch = 0; batch < 5; batch++) {
+    for (int batch = 0; batch < BATCHES; batch++) {
         long calls = 0;
         double t0 = lt_time_now(), t;
         do {
             lt_gemm(LT_F32, false, true, N, rows, cols, 1.0f, x, cols, w, cols, 0.0f, y, rows);
             calls++;
             t = lt_time_now() - t0;
-        } while (t < seconds / 5);
+        } while (t < seconds / BATCHES);
         double per = t / (double)calls;
         if (best == 0 || per < best) best = per;
     }
@@ -100,7 +106,6 @@ static double time_sgemm(float *y, const float *x, const float *w, int64_t N, in
 
 static void bench_shape(int64_t rows, int64_t cols, const options *o) {
     static const lt_dtype dtypes[] = {LT_F32, LT_BF16, LT_F16, LT_Q8_0};
-    static const int64_t decode_ns[] = {1, 4, 8, 16};
     enum { PREFILL_N = 512 };
     float *w = xmalloc((size_t)(rows * cols) * sizeof(float)); // (rows, cols)
     float *x = xmalloc((size_t)(PREFILL_N * cols) * sizeof(float)); // (512, cols)
@@ -123,9 +128,13 @@ static void bench_shape(int64_t rows, int64_t cols, const options *o) {
         }
         printf("%5lld x %-5lld %-5s %7.2f MB |", (long long)rows, (long long)cols,
                lt_dtype_name(dtypes[k]), (double)bytes / 1e6);
-        for (size_t i = 0; i < sizeof decode_ns / sizeof decode_ns[0]; i++) {
-            double hot = time_calls(y, x, copies, 1, decode_ns[i], o->seconds);
-            double cold = time_calls(y, x, copies, n_copies, decode_ns[i], o->seconds);
+        for (int i = 0; i < o->n_ns; i++) {
+            double hot = time_calls(y, x, copies, 1, o->ns[i], o->seconds);
+            if (o->hot_only) {
+                printf(" %6.1f %6.1f |", (double)bytes / hot / 1e9, 2.0 * o->ns[i] * rows * cols / hot / 1e9);
+                continue;
+            }
+            double cold = time_calls(y, x, copies, n_copies, o->ns[i], o->seconds);
             printf(" %6.1f %6.1f |", (double)bytes / hot / 1e9, (double)bytes / cold / 1e9);
         }
         double t = time_calls(y, x, copies, 1, PREFILL_N, o->seconds);
@@ -141,7 +150,7 @@ static void bench_shape(int64_t rows, int64_t cols, const options *o) {
 
 int main(int argc, char **argv) {
     fix_openblas_kernel(argv);
-    options o = {2, 0.5, (size_t)1 << 30, NULL, 0, 0, false};
+    options o = {2, 0.5, (size_t)1 << 30, {1, 4, 8, 16}, 4, false, NULL, 0, 0, false};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) o.threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) o.seconds = atof(argv[++i]);
@@ -150,9 +159,15 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "--shape") && i + 1 < argc &&
                  sscanf(argv[i + 1], "%" SCNd64 "x%" SCNd64, &o.rows, &o.cols) == 2 && o.rows > 0 && o.cols > 0) i++;
         else if (!strcmp(argv[i], "--no-bandwidth")) o.no_bandwidth = true;
+        else if (!strcmp(argv[i], "--hot-only")) o.hot_only = true;
+        else if (!strcmp(argv[i], "--n") && i + 1 < argc) {
+            o.n_ns = 0;
+            for (char *tok = strtok(argv[++i], ","); tok && o.n_ns < 16; tok = strtok(NULL, ","))
+                if (atoll(tok) > 0) o.ns[o.n_ns++] = atoll(tok);
+        }
         else {
             fprintf(stderr, "usage: qmatmul_bench [--threads N] [--seconds S] [--cold-mib M] [--dtype D]"
-                            " [--shape ROWSxCOLS] [--no-bandwidth]\n");
+                            " [--shape ROWSxCOLS] [--n 1,4,8,16] [--hot-only] [--no-bandwidth]\n");
             return 2;
         }
     }
@@ -166,10 +181,14 @@ int main(int argc, char **argv) {
             printf(" %zu MiB %.1f GB/s%s", mib[i], lt_mem_read_bandwidth(mib[i] << 20, 0.5),
                    i + 1 < sizeof mib / sizeof mib[0] ? "," : "\n");
     }
-    printf("decode: GB/s of weights, hot / cold (cycling %zu MiB of copies), for N = 1, 4, 8, 16;"
-           " prefill: GFLOP/s at N = 512\n",
-           o.cold_bytes >> 20);
-    printf("  rows x cols dtype  weights  |  N=1 hot  cold |  N=4 hot  cold |  N=8 hot  cold | N=16 hot  cold | N=512\n");
+    if (o.hot_only)
+        printf("per N: GB/s of weights and GFLOP/s, weights hot in cache; prefill: GFLOP/s at N = 512\n");
+    else
+        printf("per N: GB/s of weights, hot / cold (cycling %zu MiB of copies); prefill: GFLOP/s at N = 512\n",
+               o.cold_bytes >> 20);
+    printf("  rows x cols dtype  weights  |");
+    for (int i = 0; i < o.n_ns; i++) printf(" N=%-3lld %s |", (long long)o.ns[i], o.hot_only ? "GB/s GFLOP" : "hot   cold");
+    printf(" N=512\n");
     const int64_t shapes[][2] = {{16384, 512}, {1536, 512}, {512, 1536}, {2816, 1024}};
     if (o.rows) bench_shape(o.rows, o.cols, &o);
     else

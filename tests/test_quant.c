@@ -429,7 +429,8 @@ static int check_case(lt_dtype dt, int64_t rows, int64_t cols, int64_t N, lt_rng
 }
 
 static void vs_ref_body(void) {
-    const int64_t Ns[] = {1, 2, 3, 5, 8, 9, 16, 17, 64, 300};
+    // both sides of LT_QMATMUL_SMALL_N (64)
+    const int64_t Ns[] = {1, 2, 3, 5, 8, 9, 17, 64, 65, 300};
     // (rows, cols): rows around the row block of 4, cols with and without a
     // 16/32-column tail, odd block counts for q8_0 (1, 3, 33).
     const int64_t shapes[][2] = {{1, 32}, {7, 64}, {13, 96}, {37, 1056}, {6, 17}, {9, 100}, {5, 47}};
@@ -457,7 +458,7 @@ static void vs_ref_threads_body(void) {
     for (int k = 0; k < N_WEIGHT_DTYPES; k++) {
         check_case(weight_dtypes[k], 203, 256, 1, &rng);
         check_case(weight_dtypes[k], 203, 256, 7, &rng);
-        check_case(weight_dtypes[k], 600, 64, 40, &rng);
+        check_case(weight_dtypes[k], 600, 64, 100, &rng);
     }
     lt_threads_set(saved);
 }
@@ -504,7 +505,7 @@ static double quant_error(double v, uint16_t d16) {
 
 static void q8_vs_f32_body(void) {
     enum { ROWS = 19, COLS = 320 };
-    const int64_t Ns[] = {1, 4, 16, 17, 40};
+    const int64_t Ns[] = {1, 4, 17, 64, 65, 100};
     lt_rng rng;
     lt_rng_seed(&rng, 17);
     float *src = malloc(ROWS * COLS * sizeof(float));
@@ -571,7 +572,9 @@ static void threads_body(void) {
     int saved = lt_threads_get();
     for (int k = 0; k < N_WEIGHT_DTYPES; k++) {
         weight_case wc = make_weight(weight_dtypes[k], src, ROWS, COLS);
-        for (int64_t N = 1; N <= LT_QMATMUL_SMALL_N; N += (N < 6 ? 1 : 5)) {
+        const int64_t ns[] = {1, 2, 3, 4, 5, 6, 16, 33, LT_QMATMUL_SMALL_N};
+        for (size_t i = 0; i < sizeof ns / sizeof ns[0]; i++) {
+            int64_t N = ns[i];
             lt_threads_set(1);
             LT_CHECK_OK(lt_qmatmul(y1, x, &wc.w, N));
             lt_threads_set(2);
@@ -594,7 +597,7 @@ static void test_qmatmul_threads_same_bits(void) { both_paths(threads_body); }
 // (bit for bit at small N; within the bound at large N, whose tiles depend
 // on the team).
 static void test_qmatmul_inside_parallel_region(void) {
-    enum { ROWS = 70, COLS = 128, N = 24 };
+    enum { ROWS = 70, COLS = 128, N = 100 };
     lt_rng rng;
     lt_rng_seed(&rng, 23);
     float src[ROWS * COLS], x[N * COLS], serial[N * ROWS], par[2][N * ROWS];

@@ -65,8 +65,9 @@ void lt_qweight_rows_f32(float *dst, const lt_qweight *w, int64_t row0, int64_t 
 // (prefill) widens tiles of W to f32 and uses sgemm (f32 W goes to sgemm as
 // is). Nothing is allocated per call after the first call on each thread
 // (per-thread scratch that grows as needed). Inside an OpenMP parallel region
-// the call runs on the calling thread alone.
-enum { LT_QMATMUL_SMALL_N = 16 };
+// the call runs on the calling thread alone. The switch point was measured
+// (see quant.c).
+enum { LT_QMATMUL_SMALL_N = 64 };
 lt_status lt_qmatmul(float *y, const float *x, const lt_qweight *w, int64_t N);
 // The scalar reference of the small-N arithmetic, for any N: the same
 // products (q8_0 quantizes x the same way) with double accumulation.

@@ -4,8 +4,9 @@
 //
 // Two paths, picked by the number of activation rows N:
 //   * small N (decode, N <= LT_QMATMUL_SMALL_N): each weight row is read once
-//     for all N rows; weight rows are split across threads in contiguous
-//     blocks (never the reduction), so y does not depend on the thread count.
+//     for all N rows; weight rows are split across threads in chunks of
+//     contiguous rows (never the reduction), so y does not depend on the
+//     thread count.
 //     AVX-512 kernels (quant_avx512.c) when the CPU has them, the portable C
 //     loops below otherwise (or when forced, for tests);
 //   * large N (prefill): f32 weights go to lt_gemm as they are; other dtypes
@@ -14,7 +15,12 @@
 //     q8_0 x is not quantized on this path (see quant.h).
 // Why two: at small N the weight stream is the whole cost, and sgemm on a
 // handful of rows is far from both its peak and the memory bound; at large N
-// the widening costs 1/(2N) of the flops and sgemm's blocking wins.
+// the widening costs 1/(2N) of the flops and sgemm's blocking wins. Where
+// they cross was measured (bench/qmatmul_bench, 2 threads, weights in cache,
+// shapes 2816x1024, 512x1536, 16384x512): at N = 64 the small-N kernels run
+// 200-280 GFLOP/s against 180-240 for widen + sgemm, at N = 96 they tie
+// (f16 already loses), from N = 128 sgemm wins (up to 280-330 at N = 512);
+// at N = 17 the sgemm path manages only about 85.
 //
 // Scratch (prepared activations on the calling thread, widened tiles on each
 // worker) lives in per-thread buffers that grow as needed and are freed when
@@ -314,11 +320,15 @@ static lt_status qmatmul_small(float *y, const float *x, const lt_qweight *w, in
     }
     int64_t units = (w->rows + LT_QUANT_ROW_BLOCK - 1) / LT_QUANT_ROW_BLOCK;
     int nt = team_size(N * w->rows * w->cols, units);
-#pragma omp parallel num_threads(nt) if (nt > 1)
-    {
-        int t = omp_get_thread_num(), team = omp_get_num_threads();
-        int64_t r0 = units * t / team * LT_QUANT_ROW_BLOCK;
-        int64_t r1 = units * (t + 1) / team * LT_QUANT_ROW_BLOCK;
+    // Chunks of whole row blocks, handed out dynamically: on this shared
+    // 2-core machine a thread that loses its core for a while must not hold
+    // half the matrix. Same bits either way: each output is computed whole.
+    int64_t chunks = nt > 1 ? (int64_t)nt * 8 : 1;
+    if (chunks > units) chunks = units;
+#pragma omp parallel for schedule(dynamic) num_threads(nt) if (nt > 1)
+    for (int64_t c = 0; c < chunks; c++) {
+        int64_t r0 = units * c / chunks * LT_QUANT_ROW_BLOCK;
+        int64_t r1 = units * (c + 1) / chunks * LT_QUANT_ROW_BLOCK;
         r1 = r1 < w->rows ? r1 : w->rows;
         if (r0 < r1) {
             if (simd) lt_quant_avx512_rows(y, xprep, w, N, r0, r1);

@@ -9,6 +9,11 @@
 // (row, activation) pair. Every output is the same sequence of operations
 // whatever the blocking — column chunks in order, a masked tail, then one
 // _mm512_reduce_add_ps — so results do not depend on the thread split.
+// While the first activation group runs over a row block, the next block's
+// lines are prefetched one block ahead: the rows of a block are short
+// streams (1-4 KiB) that the hardware prefetcher picks up too late; measured
+// on 2816 x 1024 from DRAM, 2 threads, this lifts bf16/f16 from 21-24 to
+// 28-30 GB/s and q8_0 from 17 to 26 GB/s (f32 unchanged at 32).
 //
 // Weight widening: bf16 is the top half of an f32, so one 512-bit load of 32
 // bf16 gives the even elements by a 16-bit left shift of each 32-bit lane and
@@ -37,6 +42,7 @@
 #define XB 4                  // activation rows per step
 #define INLINE static inline __attribute__((always_inline))
 #define UNROLL _Pragma("GCC unroll 8")
+#define PREFETCH(p) _mm_prefetch((const char *)(p), _MM_HINT_T0)
 
 enum { PAIR_BYTES = 2 * (int)sizeof(lt_block_q8_0) };
 
@@ -185,11 +191,12 @@ INLINE void store_tile(float *y, int64_t ldy, __m512 acc[RB][XB], int rb, int xb
 }
 
 INLINE void tile_f32(float *y, int64_t ldy, const float *x, int64_t ldx, const float *w,
-                     int64_t cols, int rb, int xb) {
+                     int64_t cols, int rb, int xb, bool prefetch) {
     __m512 acc[RB][XB];
     UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) acc[i][j] = _mm512_setzero_ps();
     int64_t c = 0;
     for (; c + 16 <= cols; c += 16) {
+        if (prefetch) UNROLL for (int i = 0; i < rb; i++) PREFETCH(w + (rb + i) * cols + c);
         __m512 wv[RB];
         UNROLL for (int i = 0; i < rb; i++) wv[i] = _mm512_loadu_ps(w + i * cols + c);
         UNROLL for (int j = 0; j < xb; j++) {
@@ -210,11 +217,12 @@ INLINE void tile_f32(float *y, int64_t ldy, const float *x, int64_t ldx, const f
 }
 
 INLINE void tile_f16(float *y, int64_t ldy, const float *x, int64_t ldx, const uint16_t *w,
-                     int64_t cols, int rb, int xb) {
+                     int64_t cols, int rb, int xb, bool prefetch) {
     __m512 acc[RB][XB];
     UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) acc[i][j] = _mm512_setzero_ps();
     int64_t c = 0;
     for (; c + 16 <= cols; c += 16) {
+        if (prefetch && c % 32 == 0) UNROLL for (int i = 0; i < rb; i++) PREFETCH(w + (rb + i) * cols + c);
         __m512 wv[RB];
         UNROLL for (int i = 0; i < rb; i++)
             wv[i] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i * cols + c)));
@@ -239,12 +247,13 @@ INLINE void tile_f16(float *y, int64_t ldy, const float *x, int64_t ldx, const u
 // x is the even/odd-permuted copy (ldx = pad32(cols)); a partial last chunk
 // loads zero weights past cols, against zero x.
 INLINE void tile_bf16(float *y, int64_t ldy, const float *x, int64_t ldx, const uint16_t *w,
-                      int64_t cols, int rb, int xb) {
+                      int64_t cols, int rb, int xb, bool prefetch) {
     const __m512i high = _mm512_set1_epi32((int32_t)0xffff0000u);
     __m512 acc[RB][XB];
     UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) acc[i][j] = _mm512_setzero_ps();
     for (int64_t c = 0; c < cols; c += 32) {
         __mmask32 m = cols - c >= 32 ? 0xffffffffu : (__mmask32)((1u << (cols - c)) - 1);
+        if (prefetch) UNROLL for (int i = 0; i < rb; i++) PREFETCH(w + (rb + i) * cols + c);
         __m512 we[RB], wo[RB];
         UNROLL for (int i = 0; i < rb; i++) {
             __m512i v = _mm512_maskz_loadu_epi16(m, w + i * cols + c);
@@ -263,50 +272,54 @@ INLINE void tile_bf16(float *y, int64_t ldy, const float *x, int64_t ldx, const 
 }
 
 // Loads pair p of a q8_0 row (byte address row): the weights + 128 as
-// unsigned bytes and the scales. A missing second block is zero weights
-// (+ 128) against zero x and a zero scale.
-INLINE void load_pair(__m512i *uw, __m512 *scale, const uint8_t *row, int64_t p, int64_t blocks) {
+// unsigned bytes and the two scales. With two == false (the last pair of an
+// odd block count) the second block is zero weights (+ 128), against zero x
+// and a zero scale.
+INLINE void load_pair(__m512i *uw, __m512 *scale, const uint8_t *row, int64_t p, bool two) {
     const uint8_t *b0 = row + p * PAIR_BYTES, *b1 = b0 + sizeof(lt_block_q8_0);
-    bool two = 2 * p + 1 < blocks;
-    uint32_t d = 0;
-    memcpy(&d, b0, 2);
+    uint16_t d0, d1 = 0;
+    memcpy(&d0, b0, 2);
     __m256i hi = _mm256_setzero_si256();
     if (two) {
-        uint16_t d1;
         memcpy(&d1, b1, 2);
-        d |= (uint32_t)d1 << 16;
         hi = _mm256_loadu_si256((const __m256i *)(b1 + 2));
     }
     __m256i lo = _mm256_loadu_si256((const __m256i *)(b0 + 2));
     __m512i qw = _mm512_inserti64x4(_mm512_castsi256_si512(lo), hi, 1);
     *uw = _mm512_xor_si512(qw, _mm512_set1_epi8((char)0x80));
-    __m128 ds = _mm_cvtph_ps(_mm_cvtsi32_si128((int)d));
+    __m128 ds = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)d0 | (uint32_t)d1 << 16)));
     const __m512i spread = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
     *scale = _mm512_permutexvar_ps(spread, _mm512_castps128_ps512(ds));
 }
 
+// One pair of blocks of the tile: acc[i][j] += the pair's part of dot(W row i, x row j).
+INLINE void q8_0_pair(__m512 acc[RB][XB], const x_pair *x, int64_t ldx, const uint8_t *w,
+                      size_t row_bytes, int64_t p, int rb, int xb, bool prefetch, bool two) {
+    if (prefetch) UNROLL for (int i = 0; i < rb; i++) PREFETCH(w + (rb + i) * row_bytes + p * PAIR_BYTES);
+    __m512i uw[RB];
+    __m512 ws[RB];
+    UNROLL for (int i = 0; i < rb; i++) load_pair(&uw[i], &ws[i], w + i * row_bytes, p, two);
+    UNROLL for (int j = 0; j < xb; j++) {
+        const x_pair *xp = x + j * ldx + p;
+        __m512i xq = _mm512_loadu_si512(xp->q);
+        __m512 xs = _mm512_loadu_ps(xp->scale);
+        UNROLL for (int i = 0; i < rb; i++) {
+            // a fresh load of the correction per row: vpdpbusd overwrites it
+            __m512i dot = _mm512_dpbusd_epi32(_mm512_loadu_epi32(xp->neg_offset), uw[i], xq);
+            acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[i], xs), acc[i][j]);
+        }
+    }
+}
+
 // x is the prepared pairs (ldx pairs per activation row); w the first row's bytes.
 INLINE void tile_q8_0(float *y, int64_t ldy, const x_pair *x, int64_t ldx, const uint8_t *w,
-                      int64_t cols, int rb, int xb) {
-    int64_t blocks = cols / 32, pairs = (blocks + 1) / 2;
+                      int64_t cols, int rb, int xb, bool prefetch) {
+    int64_t blocks = cols / 32;
     size_t row_bytes = (size_t)blocks * sizeof(lt_block_q8_0);
     __m512 acc[RB][XB];
     UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int64_t p = 0; p < pairs; p++) {
-        __m512i uw[RB];
-        __m512 ws[RB];
-        UNROLL for (int i = 0; i < rb; i++) load_pair(&uw[i], &ws[i], w + i * row_bytes, p, blocks);
-        UNROLL for (int j = 0; j < xb; j++) {
-            const x_pair *xp = x + j * ldx + p;
-            __m512i xq = _mm512_loadu_si512(xp->q);
-            __m512i neg_offset = _mm512_loadu_si512(xp->neg_offset);
-            __m512 xs = _mm512_loadu_ps(xp->scale);
-            UNROLL for (int i = 0; i < rb; i++) {
-                __m512i dot = _mm512_dpbusd_epi32(neg_offset, uw[i], xq);
-                acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[i], xs), acc[i][j]);
-            }
-        }
-    }
+    for (int64_t p = 0; p < blocks / 2; p++) q8_0_pair(acc, x, ldx, w, row_bytes, p, rb, xb, prefetch, true);
+    if (blocks % 2) q8_0_pair(acc, x, ldx, w, row_bytes, blocks / 2, rb, xb, prefetch, false);
     store_tile(y, ldy, acc, rb, xb);
 }
 
@@ -314,29 +327,29 @@ INLINE void tile_q8_0(float *y, int64_t ldy, const x_pair *x, int64_t ldx, const
 
 // Calls TILE for every (row block, activation block) of rows [r0, r1): full
 // blocks of RB rows, then single rows; XB activations at a time, then the rest.
-#define TILE_LOOP(TILE, XPTR, XLD, WPTR)                                                          \
-    for (int64_t r = r0; r < r1;) {                                                               \
-        int rb = r1 - r >= RB ? RB : 1;                                                           \
-        for (int64_t n = 0; n < N; n += XB) {                                                     \
-            float *yt = y + n * ldy + r;                                                          \
-            int xb = N - n >= XB ? XB : (int)(N - n);                                             \
-            if (rb == RB) {                                                                       \
-                switch (xb) {                                                                     \
-                case 4: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 4); break;                 \
-                case 3: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 3); break;                 \
-                case 2: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 2); break;                 \
-                default: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 1); break;                \
-                }                                                                                 \
-            } else {                                                                              \
-                switch (xb) {                                                                     \
-                case 4: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 4); break;                  \
-                case 3: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 3); break;                  \
-                case 2: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 2); break;                  \
-                default: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 1); break;                 \
-                }                                                                                 \
-            }                                                                                     \
-        }                                                                                         \
-        r += rb;                                                                                  \
+#define TILE_LOOP(TILE, XPTR, XLD, WPTR)                                                           \
+    for (int64_t r = r0; r < r1;) {                                                                \
+        int rb = r1 - r >= RB ? RB : 1;                                                            \
+        for (int64_t n = 0; n < N; n += XB) {                                                      \
+            float *yt = y + n * ldy + r;                                                           \
+            int xb = N - n >= XB ? XB : (int)(N - n);                                              \
+            if (rb == RB) {                                                                        \
+                switch (xb) {                                                                      \
+                case 4: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 4, n == 0); break;          \
+                case 3: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 3, n == 0); break;          \
+                case 2: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 2, n == 0); break;          \
+                default: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 1, n == 0); break;         \
+                }                                                                                  \
+            } else {                                                                               \
+                switch (xb) {                                                                      \
+                case 4: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 4, n == 0); break;           \
+                case 3: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 3, n == 0); break;           \
+                case 2: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 2, n == 0); break;           \
+                default: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 1, n == 0); break;          \
+                }                                                                                  \
+            }                                                                                      \
+        }                                                                                          \
+        r += rb;                                                                                   \
     }
 
 static void rows_f32(float *y, const float *x, const lt_qweight *w, int64_t N, int64_t r0, int64_t r1) {
