@@ -164,7 +164,7 @@ static void round_weights(lt_model *m, lt_dtype dtype) {
 
 // bf16 / f16 / q8_0 weights: the engine equals the f32 forward of the rounded
 // weights. bf16 and f16 weights widen exactly, so the only difference is the
-// order of sums; q8_0 prefill (many rows) multiplies the dequantized weights
+// order of sums; q8_0 prefill (more rows than LT_QMATMUL_SMALL_N) multiplies the dequantized weights
 // with f32 activations alike, while q8_0 decode (one row) also rounds each
 // activation block to 8 bits as llama.cpp does: its error bound per element
 // is half a step, amax/254 of the block, which moves logits by about 1%.
@@ -173,8 +173,9 @@ static void check_storage(lt_dtype dtype) {
     LT_CHECK(m != NULL);
     if (!m) return;
     round_weights(m, dtype);
-    int64_t V = m->cfg.vocab, T = 40;
-    int32_t ids[40];
+    // more rows than LT_QMATMUL_SMALL_N: the prefill takes the widening path
+    int64_t V = m->cfg.vocab, T = LT_QMATMUL_SMALL_N + 40;
+    int32_t ids[LT_QMATMUL_SMALL_N + 40];
     make_ids(ids, T, V, 33);
     float *ref = reference_logits(m, ids, T), *got = NULL;
     LT_CHECK(ref != NULL);

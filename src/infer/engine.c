@@ -90,18 +90,9 @@ double lt_engine_decode_bytes(const lt_engine *e, int64_t ctx) {
 
 // ---------------------------------------------------------------- step pieces
 
-static void rmsnorm_rows(float *y, const float *x, const float *w, int64_t N, int64_t C, float eps) {
-#pragma omp parallel for schedule(static) if (N * C >= 65536)
-    for (int64_t n = 0; n < N; n++) {
-        const float *xr = x + n * C; // (C)
-        float *yr = y + n * C;       // (C)
-        double sumsq = 0.0;
-#pragma omp simd reduction(+ : sumsq)
-        for (int64_t c = 0; c < C; c++) sumsq += (double)xr[c] * (double)xr[c];
-        float r = (float)(1.0 / sqrt(sumsq / (double)C + (double)eps));
-#pragma omp simd
-        for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] * r) * w[c];
-    }
+// y (N, C) = RMSNorm(x) * w; the per-row rstd goes to the engine's scratch.
+static void rmsnorm_rows(lt_engine *e, float *y, const float *x, const float *w, int64_t N) {
+    lt_rmsnorm_forward(y, e->rstd, x, w, N, e->cfg.hidden, (float)e->cfg.rms_eps);
 }
 
 static void add_rows(float *x, const float *d, int64_t n) {
@@ -253,9 +244,8 @@ static void attention(lt_engine *e, const eng_block *b, int n_items) {
 static lt_status block_step(lt_engine *e, const eng_block *b, int64_t T, int n_items) {
     const lt_config *c = &e->cfg;
     int64_t C = c->hidden;
-    float eps = (float)c->rms_eps;
     if (b->cfg.attn != LT_ATTN_NOOP) {
-        TIMED(e, LT_INFER_NORM, rmsnorm_rows(e->xn, e->x, b->attn_norm, T, C, eps));
+        TIMED(e, LT_INFER_NORM, rmsnorm_rows(e, e->xn, e->x, b->attn_norm, T));
         if (b->cfg.attn == LT_ATTN_LINEAR) {
             TIMED_TRY(e, LT_INFER_LINEAR, lt_qmatmul(e->tmp, e->xn, &b->linear_attn, T));
         } else {
@@ -267,7 +257,7 @@ static lt_status block_step(lt_engine *e, const eng_block *b, int64_t T, int n_i
         add_rows(e->x, e->tmp, T * C);
     }
     if (b->cfg.ffn != LT_FFN_NOOP) {
-        TIMED(e, LT_INFER_NORM, rmsnorm_rows(e->xn, e->x, b->ffn_norm, T, C, eps));
+        TIMED(e, LT_INFER_NORM, rmsnorm_rows(e, e->xn, e->x, b->ffn_norm, T));
         if (b->cfg.ffn == LT_FFN_LINEAR) {
             TIMED_TRY(e, LT_INFER_LINEAR, lt_qmatmul(e->tmp, e->xn, &b->linear_mlp, T));
         } else {
@@ -292,7 +282,7 @@ static lt_status head_step(lt_engine *e, const lt_engine_item *items, int n_item
             int64_t first = it->all_logits ? 0 : it->n - 1;
             for (int64_t r = first; r < it->n; r += e->head_rows) {
                 int64_t m = it->n - r < e->head_rows ? it->n - r : e->head_rows;
-                TIMED(e, LT_INFER_NORM, rmsnorm_rows(e->xn, e->x + (t0 + r) * C, e->final_norm, m, C, (float)c->rms_eps));
+                TIMED(e, LT_INFER_NORM, rmsnorm_rows(e, e->xn, e->x + (t0 + r) * C, e->final_norm, m));
                 float *dst = it->logits + (it->all_logits ? r * V : 0);
                 TIMED_TRY(e, LT_INFER_HEAD, lt_qmatmul(dst, e->xn, &e->head, m));
             }

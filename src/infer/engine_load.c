@@ -191,7 +191,7 @@ static lt_status make_state(lt_engine *e, const lt_engine_opts *o) {
         return lt_error(LT_ERR_ARG, "a context of %lld tokens is longer than the model's max_position_embeddings (%lld)", (long long)e->max_ctx, (long long)c->max_positions);
     e->max_step = o && o->max_step_tokens > 0 ? o->max_step_tokens : 512;
     if (e->max_step < e->max_seqs) e->max_step = e->max_seqs;
-    e->head_rows = e->max_step < 64 ? e->max_step : 64;
+    e->head_rows = e->max_step; // the whole step at once: one pass over the head
 
     LT_TRY(lt_calloc((void **)&e->seq_len, (size_t)e->max_seqs, sizeof *e->seq_len, "sequence lengths"));
     LT_TRY(lt_calloc((void **)&e->k_cache, (size_t)(e->n_caches + 1), sizeof *e->k_cache, "KV caches"));
@@ -217,6 +217,7 @@ static lt_status make_state(lt_engine *e, const lt_engine_opts *o) {
         {(void **)&e->x, T * (size_t)C, sizeof(float), "step activations"},
         {(void **)&e->xn, T * (size_t)C, sizeof(float), "step activations"},
         {(void **)&e->tmp, T * (size_t)C, sizeof(float), "step activations"},
+        {(void **)&e->rstd, T, sizeof(float), "step activations"},
         {(void **)&e->big, T * (size_t)width, sizeof(float), "step activations"},
         {(void **)&e->q, T * (size_t)(H * D), sizeof(float), "step activations"},
         {(void **)&e->att, T * (size_t)(H * D), sizeof(float), "step activations"},
@@ -250,7 +251,7 @@ void lt_engine_free(lt_engine *e) {
         if (e->k_cache) lt_free(e->k_cache[i]);
         if (e->v_cache) lt_free(e->v_cache[i]);
     }
-    void *bufs[] = {e->k_cache, e->v_cache, e->blocks, e->seq_len, e->x, e->xn, e->tmp, e->big,
+    void *bufs[] = {e->k_cache, e->v_cache, e->blocks, e->seq_len, e->x, e->xn, e->tmp, e->rstd, e->big,
                     e->q, e->att, e->hid, e->scores, e->tok_seq, e->tok_pos, e->items, e->tasks,
                     e->decode_items, e->rope_cos, e->rope_sin, e->chat_template};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) lt_free(bufs[i]);

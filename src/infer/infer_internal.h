@@ -50,6 +50,7 @@ struct lt_engine {
 
     // step scratch, sized for max_step tokens
     float *x, *xn, *tmp;           // (T, C)
+    float *rstd;                   // (T) RMSNorm scratch
     float *big;                    // (T, max(qkv width, 2F))
     float *q, *att;                // (T, H*D)
     float *hid;                    // (T, max F)
