@@ -119,6 +119,10 @@ static inline float q8_scale(const uint8_t *block) {
     return lt_f16_to_f32(d);
 }
 
+// GGUF's reference rule (quantize_row_q8_0_ref), which every Q8_0 file is
+// written with. llama.cpp's own AVX quantizer of activations differs in two
+// details (id = 127 / amax, ties rounded to even), so its decode can differ
+// from lathe's by one quantum on rare values of x.
 static void q8_0_quantize_portable(lt_block_q8_0 *dst, const float *src, int64_t n) {
     uint8_t *out = (uint8_t *)dst;
     for (int64_t b = 0; b < n / LT_Q8_0_BLOCK; b++) {
@@ -297,8 +301,8 @@ static lt_status check_qmatmul(const float *y, const float *x, const lt_qweight 
 
 // Threads for a call: one inside a parallel region (the caller owns the
 // threads) or when the whole product is too small to be worth a team.
-static int team_size(int64_t work, int64_t units) {
-    if (omp_in_parallel() || work < LT_KERNEL_PAR_MIN) return 1;
+static int team_size(double work, int64_t units) {
+    if (omp_in_parallel() || work < (double)LT_KERNEL_PAR_MIN) return 1;
     int nt = lt_threads_get();
     return units < nt ? (int)units : nt;
 }
@@ -319,7 +323,7 @@ static lt_status qmatmul_small(float *y, const float *x, const lt_qweight *w, in
         xprep = buf;
     }
     int64_t units = (w->rows + LT_QUANT_ROW_BLOCK - 1) / LT_QUANT_ROW_BLOCK;
-    int nt = team_size(N * w->rows * w->cols, units);
+    int nt = team_size((double)N * (double)w->rows * (double)w->cols, units);
     // Chunks of whole row blocks, handed out dynamically: on this shared
     // 2-core machine a thread that loses its core for a while must not hold
     // half the matrix. Same bits either way: each output is computed whole.
@@ -355,7 +359,7 @@ static lt_status qmatmul_large(float *y, const float *x, const lt_qweight *w, in
         lt_gemm(LT_F32, false, true, N, rows, cols, 1.0f, x, cols, w->data, cols, 0.0f, y, rows);
         return NULL;
     }
-    int nt = team_size(N * rows * cols, rows);
+    int nt = team_size((double)N * (double)rows * (double)cols, rows);
     int64_t tile = tile_rows(rows, cols, nt), tiles = (rows + tile - 1) / tile;
     size_t tile_bytes = (size_t)(tile * cols) * sizeof(float);
     _Atomic bool failed = false;

@@ -37,7 +37,8 @@ void lt_quant_avx512_rows(float *y, const void *xprep, const lt_qweight *w, int6
 // lt_q8_0_quantize / dequantize, bit-identical to the portable versions.
 void lt_q8_0_quantize_avx512(lt_block_q8_0 *dst, const float *src, int64_t n);
 void lt_q8_0_dequantize_avx512(float *dst, const lt_block_q8_0 *src, int64_t n);
-// Sum of 64-byte loads over [p, p + bytes) (bytes % 512 == 0), 8 accumulators.
+// Sum of 64-byte loads over [p, p + bytes) (bytes % 512 == 0): 8 accumulators,
+// the 4 quarters read side by side.
 uint64_t lt_quant_avx512_read(const void *p, size_t bytes);
 
 // The scalar rule shared by both q8_0 quantizers: q = round-half-away(v),
