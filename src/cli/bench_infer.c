@@ -31,7 +31,7 @@ static void help(void) {
            "  --reps N       repetitions (default 3)\n"
            "  --threads N    OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
            "  --batch B      also time decode of B sequences at once (aggregate tokens/s)\n"
-           "  --profile      per-op time breakdown of decode\n"
+           "  --profile      per-op time breakdown of prompt processing and decode\n"
            "  --json         one JSON line instead of text\n");
 }
 
@@ -81,7 +81,7 @@ typedef struct {
     stat3 pp, tg, ttft, batch_tg;
     double bandwidth, bytes_per_token, peak_rss_mib;
     lt_dtype wdtype;
-    double ops[LT_INFER_OP_COUNT];
+    double ops[LT_INFER_OP_COUNT], pp_ops[LT_INFER_OP_COUNT];
 } results;
 
 static lt_status run(const args *a, results *r) {
@@ -107,9 +107,14 @@ static lt_status run(const args *a, results *r) {
     for (int i = 0; i < 4 && !s; i++) s = lt_engine_decode(e, &seq0, ids + i, 1, logits);
     for (int64_t rep = 0; rep < a->reps && !s; rep++) {
         s = lt_engine_seq_truncate(e, 0, 0);
+        if (a->profile && rep == a->reps - 1) lt_engine_set_profile(e, true);
         double t0 = lt_time_now();
         if (!s) s = lt_engine_prefill(e, 0, ids, a->pp, logits, false);
         double t1 = lt_time_now();
+        if (a->profile && rep == a->reps - 1) {
+            memcpy(r->pp_ops, lt_engine_op_seconds(e), sizeof r->pp_ops);
+            lt_engine_set_profile(e, false);
+        }
         if (!s) s = lt_engine_decode(e, &seq0, ids, 1, logits);
         pp[rep] = (double)a->pp / (t1 - t0);
         ttft[rep] = lt_time_now() - t0;
@@ -185,13 +190,18 @@ static void print(const args *a, const results *r, const char *dtype) {
         printf("  tg%lld x %lld sequences: %.1f tokens/s in all\n", (long long)a->tg, (long long)a->batch, r->batch_tg.median);
     printf("  peak memory (RSS): %.1f MiB\n", r->peak_rss_mib);
     if (a->profile) {
-        double total = 0;
-        for (int i = 0; i < LT_INFER_OP_COUNT; i++) total += r->ops[i];
-        printf("  decode time by op (last repetition):\n");
-        for (int i = 0; i < LT_INFER_OP_COUNT; i++)
-            if (r->ops[i] > 0)
-                printf("    %-14s %7.2f ms/token %5.1f%%\n", lt_infer_op_name((lt_infer_op)i),
-                       1e3 * r->ops[i] / (double)a->tg, 100.0 * r->ops[i] / total);
+        const double *ops[2] = {r->pp_ops, r->ops};
+        const char *names[2] = {"prompt processing", "decode"};
+        int64_t tokens[2] = {a->pp, a->tg};
+        for (int k = 0; k < 2; k++) {
+            double total = 0;
+            for (int i = 0; i < LT_INFER_OP_COUNT; i++) total += ops[k][i];
+            printf("  %s time by op (last repetition):\n", names[k]);
+            for (int i = 0; i < LT_INFER_OP_COUNT; i++)
+                if (ops[k][i] > 0)
+                    printf("    %-14s %8.3f ms/token %5.1f%%\n", lt_infer_op_name((lt_infer_op)i),
+                           1e3 * ops[k][i] / (double)tokens[k], 100.0 * ops[k][i] / total);
+        }
     }
 }
 

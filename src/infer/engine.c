@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "infer/infer_internal.h"
+#include "kernels/kernels_internal.h"
 #include "lathe/gemm.h"
 
 static const char *const op_names[LT_INFER_OP_COUNT] = {
@@ -106,7 +107,8 @@ static void swiglu_rows(float *h, const float *gu, int64_t T, int64_t F) {
     for (int64_t t = 0; t < T; t++) {
         const float *g = gu + t * 2 * F, *u = g + F;
         float *hr = h + t * F;
-        for (int64_t j = 0; j < F; j++) hr[j] = g[j] / (1.0f + expf(-g[j])) * u[j];
+#pragma omp simd
+        for (int64_t j = 0; j < F; j++) hr[j] = g[j] / (1.0f + lt_kernel_expf(-g[j])) * u[j];
     }
 }
 
@@ -186,13 +188,16 @@ static void attend_task(lt_engine *e, const eng_block *b, const eng_item *it, in
             float *sr = scores + r * L;
             int64_t lim = it->p0 + r0 + r + 1; // causal: keys 0 .. own position
             float mx = -INFINITY;
+#pragma omp simd reduction(max : mx)
             for (int64_t j = 0; j < lim; j++) mx = sr[j] > mx ? sr[j] : mx;
             float sum = 0.0f;
+#pragma omp simd reduction(+ : sum)
             for (int64_t j = 0; j < lim; j++) {
-                sr[j] = expf(sr[j] - mx);
+                sr[j] = lt_kernel_expf(sr[j] - mx);
                 sum += sr[j];
             }
             float inv = 1.0f / sum;
+#pragma omp simd
             for (int64_t j = 0; j < lim; j++) sr[j] *= inv;
             for (int64_t j = lim; j < L; j++) sr[j] = 0.0f;
         }
