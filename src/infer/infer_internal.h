@@ -28,6 +28,11 @@ typedef struct {
     int64_t g, r0, r1;
 } eng_task;
 
+typedef struct {
+    void *base;
+    size_t len;
+} eng_map;
+
 struct lt_engine {
     lt_config cfg;
     lt_tokenizer *tok;
@@ -40,6 +45,8 @@ struct lt_engine {
     float *rope_cos, *rope_sin;    // (max_ctx, D/2)
     void **owned;                  // every weight buffer, freed with the engine
     int n_owned, cap_owned;
+    eng_map *maps;                 // large weight buffers, mapped for huge pages
+    int n_maps, cap_maps;
     size_t weight_bytes, cache_bytes, scratch_bytes;
 
     int max_seqs;
