@@ -48,11 +48,16 @@ cp "$OUT/tokenizer/tokenizer.json" "$OUT/tokenizer/tokenizer_config.json" "$mode
 for type in f32 f16 bf16 q8_0; do
   $LATHE export gguf "$model" "$OUT/model-$type.gguf" --type "$type"
 done
-printf '\n%-6s %10s %12s %12s %12s %10s %10s\n' type "size MB" perplexity "bits/byte" "KL mean" "KL max" "same top1"
+# Scored twice: in windows of 256 tokens at once (the prefill path: q8_0 weights
+# are dequantized, activations stay f32), and token by token (--step 1, the
+# decode path generation uses: q8_0 also rounds activations to 8 bits).
+printf '\n%-6s %8s %11s %10s %11s %10s %9s %14s %10s\n' type "size MB" perplexity "bits/byte" "KL mean" "KL max" "same top1" "decode: KL" "same top1"
 for type in f32 f16 bf16 q8_0; do
-  json=$($LATHE perplexity "$OUT/model-$type.gguf" --text "$OUT/heldout.txt" --ref "$OUT/model-f32.gguf" --ctx 256 --json)
-  get() { echo "$json" | sed "s/.*\"$1\":\([-0-9.e+]*\).*/\1/"; }
+  get() { echo "$1" | sed "s/.*\"$2\":\([-0-9.e+]*\).*/\1/"; }
+  a=$($LATHE perplexity "$OUT/model-$type.gguf" --text "$OUT/heldout.txt" --ref "$OUT/model-f32.gguf" --ctx 256 --json)
+  b=$($LATHE perplexity "$OUT/model-$type.gguf" --text "$OUT/heldout.txt" --ref "$OUT/model-f32.gguf" --ctx 256 --step 1 --json)
   mb=$(( $(wc -c < "$OUT/model-$type.gguf") / 1000000 ))
-  printf '%-6s %10s %12.4f %12.4f %12.3g %10.3g %9.2f%%\n' "$type" "$mb" "$(get perplexity)" "$(get bits_per_byte)" \
-    "$(get kl)" "$(get kl_max)" "$(echo "$(get top1_agree) * 100" | bc -l)"
+  printf '%-6s %8s %11.4f %10.4f %11.3g %10.3g %8.2f%% %14.3g %9.2f%%\n' "$type" "$mb" "$(get "$a" perplexity)" \
+    "$(get "$a" bits_per_byte)" "$(get "$a" kl)" "$(get "$a" kl_max)" "$(awk "BEGIN{print $(get "$a" top1_agree) * 100}")" \
+    "$(get "$b" kl)" "$(awk "BEGIN{print $(get "$b" top1_agree) * 100}")"
 done

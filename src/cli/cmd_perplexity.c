@@ -9,8 +9,8 @@
 #include "lathe/infer.h"
 
 static void help(void) {
-    printf("usage: lathe perplexity MODEL --text FILE [--ref MODEL] [--ctx N] [--dtype T]\n"
-           "                        [--max-tokens N] [--threads N] [--json]\n\n"
+    printf("usage: lathe perplexity MODEL --text FILE [--ref MODEL] [--ctx N] [--step N]\n"
+           "                        [--dtype T] [--max-tokens N] [--threads N] [--json]\n\n"
            "Tokenizes FILE with the model's tokenizer, cuts it into windows of N tokens\n"
            "and scores every token but the first of each window: perplexity, mean\n"
            "negative log-likelihood and bits per byte. With --ref (the f32 model, say), also\n"
@@ -18,6 +18,9 @@ static void help(void) {
            "fraction of positions where both pick the same top token.\n\n"
            "  MODEL, --ref    model directories or .gguf files\n"
            "  --ctx N         window length (default 256)\n"
+           "  --step N        tokens per engine step (default: the window). --step 1 scores\n"
+           "                  token by token through the decode path (for q8_0 that also\n"
+           "                  rounds activations to 8 bits, as generation does)\n"
            "  --dtype T       store MODEL's weights as f32|bf16|f16|q8_0 (default: as given)\n"
            "  --max-tokens N  score at most the first N tokens of the text\n"
            "  --threads N     OpenMP threads\n"
@@ -25,29 +28,30 @@ static void help(void) {
 }
 
 int cmd_perplexity(int argc, char **argv) {
-    const char *text = NULL, *ref_path = NULL, *ctx_s = "256", *dtype = NULL, *max_s = NULL,
+    const char *text = NULL, *ref_path = NULL, *ctx_s = "256", *step_s = NULL, *dtype = NULL, *max_s = NULL,
                *threads = NULL, *pos[1];
     bool json = false;
     int n_pos = 0;
     const lt_cli_opt opts[] = {{"--text", &text, NULL}, {"--ref", &ref_path, NULL}, {"--ctx", &ctx_s, NULL},
-                               {"--dtype", &dtype, NULL}, {"--max-tokens", &max_s, NULL},
+                               {"--step", &step_s, NULL}, {"--dtype", &dtype, NULL}, {"--max-tokens", &max_s, NULL},
                                {"--threads", &threads, NULL}, {"--json", NULL, &json}, {NULL, NULL, NULL}};
     int rc = lt_cli_parse("perplexity", argc, argv, opts, pos, 1, &n_pos, help);
     if (rc >= 0) return rc;
     if (n_pos != 1) return lt_cli_usage_error("perplexity", "give one MODEL");
     if (!text) return lt_cli_usage_error("perplexity", "--text is required");
-    int64_t ctx = 0, max_tokens = INT64_MAX, n_threads = 0;
+    int64_t ctx = 0, step = 0, max_tokens = INT64_MAX, n_threads = 0;
     lt_engine_opts o = {0};
     lt_status s = lt_cli_parse_int("--ctx", ctx_s, 2, 1 << 20, &ctx);
     if (!s && dtype) {
         s = lt_dtype_parse(dtype, &o.weights);
         o.weights_set = true;
     }
+    if (!s && step_s) s = lt_cli_parse_int("--step", step_s, 1, 1 << 20, &step);
     if (!s && max_s) s = lt_cli_parse_int("--max-tokens", max_s, 2, INT64_MAX, &max_tokens);
     if (!s && threads) s = lt_cli_parse_int("--threads", threads, 1, 1024, &n_threads);
     if (s) return lt_cli_report(s);
     if (n_threads) lt_threads_set((int)n_threads);
-    o.max_step_tokens = ctx;
+    o.max_step_tokens = step && step < ctx ? step : ctx;
     o.max_context = ctx;
     lt_engine *e = NULL, *ref = NULL;
     lt_mmap file = {0};
@@ -66,8 +70,8 @@ int cmd_perplexity(int argc, char **argv) {
         double bpb = q.nll * (double)q.tokens / log(2.0) / bytes;
         const char *dt = lt_dtype_name(lt_engine_weight_dtype(e));
         if (json) {
-            printf("{\"model\":\"%s\",\"dtype\":\"%s\",\"tokens\":%lld,\"ctx\":%lld,\"nll\":%.6f,\"perplexity\":%.4f,\"bits_per_byte\":%.5f",
-                   pos[0], dt, (long long)q.tokens, (long long)ctx, q.nll, exp(q.nll), bpb);
+            printf("{\"model\":\"%s\",\"dtype\":\"%s\",\"tokens\":%lld,\"ctx\":%lld,\"step\":%lld,\"nll\":%.6f,\"perplexity\":%.4f,\"bits_per_byte\":%.5f",
+                   pos[0], dt, (long long)q.tokens, (long long)ctx, (long long)o.max_step_tokens, q.nll, exp(q.nll), bpb);
             if (ref) printf(",\"ref\":\"%s\",\"kl\":%.6g,\"kl_max\":%.6g,\"top1_agree\":%.5f", ref_path, q.kl, q.kl_max, q.top1_agree);
             printf("}\n");
         } else {
