@@ -28,6 +28,12 @@ for id in $(tr ',' ' ' <<<"$out"); do
   seq="$seq,$id"
 done
 
+# --stop-id: generation ends before the first occurrence of that id
+third=$(cut -d, -f3 <<<"$out")
+upto=$(tr ',' '\n' <<<"$out" | awk -v t="$third" '$0 == t {exit} {print}' | paste -sd, -)
+got=$("$LATHE" generate "$m" --ids "$prompt" --max-tokens 8 --stop-id "$third" 2>&1)
+check; [ "$got" = "$upto" ] || fail "--stop-id $third: '$got', expected '$upto'"
+
 # The GGUF export (f32) generates the same ids; bf16 storage of the same model runs too.
 "$LATHE" export gguf "$m" "$tmp/m.gguf" --type f32 >/dev/null || fail "export"
 check; [ "$("$LATHE" generate "$tmp/m.gguf" --ids "$prompt" --max-tokens 8 2>&1)" = "$out" ] || fail "GGUF generates other ids"

@@ -220,7 +220,7 @@ int cmd_chat(int argc, char **argv) {
         {"--hide-thinking", NULL, &hide}, {"--stats", NULL, &stats}};
     int n_opts = 4, n_pos = 0;
     lt_cli_gen_opts(&f, opts, &n_opts);
-    int rc = lt_cli_take_repeated("chat", &argc, argv, "--stop", f.stop, LT_GEN_MAX_STOP, &f.n_stop);
+    int rc = lt_cli_gen_take_repeated("chat", &argc, argv, &f);
     if (rc >= 0) return rc;
     rc = lt_cli_parse("chat", argc, argv, opts, pos, 1, &n_pos, help);
     if (rc >= 0) return rc;

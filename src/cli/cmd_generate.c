@@ -82,7 +82,7 @@ int cmd_generate(int argc, char **argv) {
         {"--logprobs", NULL, &logprobs}, {"--stats", NULL, &stats}};
     int n_opts = 8, n_pos = 0;
     lt_cli_gen_opts(&f, opts, &n_opts);
-    int rc = lt_cli_take_repeated("generate", &argc, argv, "--stop", f.stop, LT_GEN_MAX_STOP, &f.n_stop);
+    int rc = lt_cli_gen_take_repeated("generate", &argc, argv, &f);
     if (rc >= 0) return rc;
     rc = lt_cli_parse("generate", argc, argv, opts, pos, 2, &n_pos, help);
     if (rc >= 0) return rc;

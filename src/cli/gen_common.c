@@ -20,6 +20,7 @@ const char *const lt_cli_gen_help =
     "  --repeat-penalty R   (1: off)  --presence-penalty P  --frequency-penalty F\n"
     "  --seed S             random seed of the sampler (default 0)\n"
     "  --stop TEXT          stop string (repeatable, \\n and \\t understood)\n"
+    "  --stop-id ID         stop token id (repeatable), besides the model's end tokens\n"
     "  --think-budget N     at most N tokens inside <think>...</think>; then the section\n"
     "                       is closed and the model answers\n";
 
@@ -42,6 +43,12 @@ void lt_cli_gen_opts(lt_cli_gen_flags *f, lt_cli_opt *opts, int *n) {
         {"--think-budget", &f->think_budget, NULL},
     };
     for (size_t i = 0; i < sizeof add / sizeof add[0]; i++) opts[(*n)++] = add[i];
+}
+
+int lt_cli_gen_take_repeated(const char *cmd, int *argc, char **argv, lt_cli_gen_flags *f) {
+    int rc = lt_cli_take_repeated(cmd, argc, argv, "--stop", f->stop, LT_GEN_MAX_STOP, &f->n_stop);
+    if (rc >= 0) return rc;
+    return lt_cli_take_repeated(cmd, argc, argv, "--stop-id", f->stop_id, LT_GEN_MAX_STOP, &f->n_stop_id);
 }
 
 // "\n" and "\t" escapes of a --stop value, into f->stop_buf.
@@ -103,6 +110,11 @@ lt_status lt_cli_gen_parse(lt_cli_gen_flags *f, lt_engine_opts *eo, lt_gen_param
         gp->stop[i] = f->stop_buf[i];
     }
     gp->n_stop = f->n_stop;
+    for (int i = 0; i < f->n_stop_id; i++) {
+        LT_TRY(lt_cli_parse_int("--stop-id", f->stop_id[i], 0, INT32_MAX, &v));
+        gp->stop_ids[i] = (int32_t)v;
+    }
+    gp->n_stop_ids = f->n_stop_id;
     if (f->think_budget) LT_TRY(lt_cli_parse_int("--think-budget", f->think_budget, 0, 1 << 30, &gp->think_budget));
     LT_TRY(lt_sampler_params_check(&gp->sampling));
     return NULL;
@@ -152,7 +164,8 @@ typedef struct {
 static void on_event(void *user, const lt_gen_event *ev) {
     stream_state *st = user;
     const lt_cli_stream_opts *o = st->o;
-    if (o->print_ids && ev->token >= 0) fprintf(st->out, "%s%d", ev->generated_tokens > 1 ? "," : "", ev->token);
+    // a stop token ends the answer without being part of it (as its text is not)
+    if (o->print_ids && ev->token >= 0 && ev->finish != LT_GEN_STOP) fprintf(st->out, "%s%d", ev->generated_tokens > 1 ? "," : "", ev->token);
     if (!o->print_ids) {
         if (ev->reasoning_len && !o->hide_thinking) {
             if (!st->in_thinking) {

@@ -16,12 +16,16 @@ typedef struct {
         *repeat_penalty, *presence_penalty, *frequency_penalty, *seed, *think_budget;
     const char *stop[LT_GEN_MAX_STOP];
     int n_stop;
+    const char *stop_id[LT_GEN_MAX_STOP];
+    int n_stop_id;
     char stop_buf[LT_GEN_MAX_STOP][256];
 } lt_cli_gen_flags;
 
 extern const char *const lt_cli_gen_help;
 void lt_cli_gen_flags_init(lt_cli_gen_flags *f);
 void lt_cli_gen_opts(lt_cli_gen_flags *f, lt_cli_opt *opts, int *n);
+// Takes the repeatable flags (--stop, --stop-id) out of argv; -1 or an exit code.
+int lt_cli_gen_take_repeated(const char *cmd, int *argc, char **argv, lt_cli_gen_flags *f);
 lt_status lt_cli_gen_parse(lt_cli_gen_flags *f, lt_engine_opts *eo, lt_gen_params *gp);
 // Opens a model for generation; it must come with a tokenizer.
 lt_status lt_cli_open_engine(const char *path, lt_engine_opts *eo, lt_engine **e);
