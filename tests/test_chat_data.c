@@ -6,6 +6,7 @@
 // message; blending proportions are checked against a binomial bound.
 #include "lathe/chat_data.h"
 #include "lathe/data.h"
+#include "data/data_internal.h"
 #include "lt_test.h"
 #include "tokenizer/tok_internal.h"
 
@@ -553,6 +554,90 @@ static void test_blend_proportions(void) {
     lt_tokenizer_free(tok);
 }
 
+// A saved cursor resumes exactly: the rows after restoring (with another B)
+// equal the rows the saving loader drew next; a cursor for other data, other
+// weights or a damaged one is refused and leaves the loader as it was.
+static void test_loader_resume(void) {
+    lt_tokenizer *tok = byte_tokenizer();
+    if (!tok) return;
+    enum { T = 64, ROWS = 12 };
+    const int a_len[] = {5, 10, 15, 20, 25, 30, 35}, b_len[] = {3, 30, 12, 1};
+    lt_chat_dataset *ds[2] = {sized_dataset(tok, a_len, 7), sized_dataset(tok, b_len, 4)};
+    double w[2] = {0.6, 0.4};
+    lt_chat_loader_opts o = {.datasets = ds, .weights = w, .n_sources = 2, .B = 3, .T = T,
+                             .seed = 5, .pad_id = PAD};
+    lt_chat_loader *l = NULL, *r = NULL;
+    uint8_t *state = NULL;
+    size_t len = 0;
+    static int32_t ids[ROWS * T], tg[ROWS * T], seg[ROWS * T], ids2[ROWS * T], tg2[ROWS * T],
+        seg2[ROWS * T];
+    if (!ds[0] || !ds[1]) goto out;
+    LT_CHECK_OK(lt_chat_loader_open(&l, &o));
+    o.B = 2;
+    LT_CHECK_OK(lt_chat_loader_open(&r, &o));
+    if (!l || !r) goto out;
+    for (int k = 0; k < 5; k++) LT_CHECK_OK(lt_chat_loader_next(l, ids, tg, seg, NULL));
+    LT_CHECK_ERR(lt_chat_loader_state_save(l, NULL, 0, &len), LT_ERR_RANGE, "needs");
+    LT_CHECK_INT(len, lt_chat_loader_state_size(l));
+    state = malloc(len);
+    LT_CHECK_OK(lt_chat_loader_state_save(l, state, len, &len));
+    for (int k = 0; k < ROWS / 3; k++)
+        LT_CHECK_OK(lt_chat_loader_next(l, ids + k * 3 * T, tg + k * 3 * T, seg + k * 3 * T, NULL));
+    LT_CHECK_OK(lt_chat_loader_state_load(r, state, len));
+    LT_CHECK_INT(lt_chat_loader_rows_drawn(r), 15);
+    for (int k = 0; k < ROWS / 2; k++)
+        LT_CHECK_OK(lt_chat_loader_next(r, ids2 + k * 2 * T, tg2 + k * 2 * T, seg2 + k * 2 * T,
+                                        NULL));
+    LT_CHECK(memcmp(ids, ids2, sizeof ids) == 0);
+    LT_CHECK(memcmp(tg, tg2, sizeof tg) == 0);
+    LT_CHECK(memcmp(seg, seg2, sizeof seg) == 0);
+
+    // Refusals, each leaving r where it was: it still draws what l draws next.
+    state[len - 9] ^= 1;
+    LT_CHECK_ERR(lt_chat_loader_state_load(r, state, len), LT_ERR_FORMAT, "checksum mismatch");
+    state[len - 9] ^= 1;
+    LT_CHECK_ERR(lt_chat_loader_state_load(r, state, len - 1), LT_ERR_FORMAT, "truncated");
+    // Source 1 (4 examples of 26..55 tokens: at most 3 rows of 64) at row 4:
+    // found only after source 0 has been moved, which must be undone.
+    uint8_t *bad = malloc(len);
+    memcpy(bad, state, len);
+    lt_store_u64(bad + 72 + 48 + 40, 4);
+    lt_store_u64(bad + len - 8, lt_fnv1a64(LT_FNV_OFFSET, bad, len - 8));
+    LT_CHECK_ERR(lt_chat_loader_state_load(r, bad, len), LT_ERR_FORMAT,
+                 "dataset 1 (sized) is at row 4 of an epoch of");
+    free(bad);
+    lt_chat_loader *other = NULL;
+    o.weights = (double[]){0.5, 0.5};
+    LT_CHECK_OK(lt_chat_loader_open(&other, &o));
+    if (other)
+        LT_CHECK_ERR(lt_chat_loader_state_load(other, state, len), LT_ERR_ARG,
+                     "had weight 0.6 of the blend, now 0.5");
+    lt_chat_loader_free(other);
+    other = NULL;
+    const int c_len[] = {5, 10, 15, 20, 25, 30, 36};
+    lt_chat_dataset *changed = sized_dataset(tok, c_len, 7);
+    lt_chat_dataset *ds2[2] = {changed, ds[1]};
+    o.weights = w;
+    o.datasets = ds2;
+    if (changed) LT_CHECK_OK(lt_chat_loader_open(&other, &o));
+    if (other)
+        LT_CHECK_ERR(lt_chat_loader_state_load(other, state, len), LT_ERR_ARG,
+                     "dataset 0 (sized) was 7 examples of");
+    lt_chat_loader_free(other);
+    lt_chat_dataset_free(changed);
+    LT_CHECK_OK(lt_chat_loader_next(l, ids, tg, NULL, NULL));
+    LT_CHECK_OK(lt_chat_loader_next(r, ids2, tg2, NULL, NULL));
+    LT_CHECK_OK(lt_chat_loader_next(r, ids2 + 2 * T, tg2 + 2 * T, NULL, NULL));
+    LT_CHECK(memcmp(ids, ids2, 3 * T * sizeof *ids) == 0);
+out:
+    free(state);
+    lt_chat_loader_free(l);
+    lt_chat_loader_free(r);
+    lt_chat_dataset_free(ds[0]);
+    lt_chat_dataset_free(ds[1]);
+    lt_tokenizer_free(tok);
+}
+
 int main(void) {
     LT_RUN(test_openai_targets);
     LT_RUN(test_nemotron_same_ids);
@@ -571,5 +656,6 @@ int main(void) {
     LT_RUN(test_packing_boundaries);
     LT_RUN(test_loader_epochs);
     LT_RUN(test_blend_proportions);
+    LT_RUN(test_loader_resume);
     return lt_test_finish();
 }

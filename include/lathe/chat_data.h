@@ -93,6 +93,8 @@ void lt_chat_dataset_free(lt_chat_dataset *d); // NULL is fine
 const char *lt_chat_dataset_name(const lt_chat_dataset *d);
 size_t lt_chat_dataset_n_examples(const lt_chat_dataset *d);
 uint64_t lt_chat_dataset_n_tokens(const lt_chat_dataset *d);
+// FNV-1a 64 over every example's ids and mask: a cursor is never restored onto other data.
+uint64_t lt_chat_dataset_checksum(const lt_chat_dataset *d);
 // Example i: its ids (returned), length and mask (mask may be NULL); line is
 // the input line (may be NULL).
 const int32_t *lt_chat_dataset_example(const lt_chat_dataset *d, size_t i, size_t *len,
@@ -153,6 +155,17 @@ double lt_chat_loader_weight(const lt_chat_loader *l, int i); // normalised
 uint64_t lt_chat_loader_epoch(const lt_chat_loader *l, int i); // of source i's latest row
 size_t lt_chat_loader_epoch_rows(const lt_chat_loader *l, int i); // rows in that epoch
 uint64_t lt_chat_loader_rows_drawn(const lt_chat_loader *l);
+
+// The cursor, for checkpoints: seed, RNG, rows drawn and each source's epoch
+// and position, with each dataset's example count, token count, checksum and
+// weight so a cursor is never restored onto other data. A loader opened with
+// the same options and given a saved state draws exactly the rows the saving
+// loader would have drawn next (B may differ: rows are drawn one at a time).
+size_t lt_chat_loader_state_size(const lt_chat_loader *l);
+// Fails with LT_ERR_RANGE (and *len = the size needed) when cap is too small.
+lt_status lt_chat_loader_state_save(const lt_chat_loader *l, void *buf, size_t cap, size_t *len);
+// Restores a state; on failure the loader is unchanged.
+lt_status lt_chat_loader_state_load(lt_chat_loader *l, const void *buf, size_t len);
 
 #ifdef __cplusplus
 }

@@ -20,6 +20,7 @@ struct lt_chat_dataset {
     size_t n, cap;
     size_t longest;     // the longest example's length
     uint64_t n_loss;    // tokens with mask 1
+    uint64_t checksum;  // FNV-1a 64 over every example's ids and mask, in order
 };
 
 lt_status lt_chat_dataset_new(lt_chat_dataset **out, const lt_chat_read_opts *opts,
@@ -34,6 +35,7 @@ lt_status lt_chat_dataset_new(lt_chat_dataset **out, const lt_chat_read_opts *op
     d->tok = opts->tokenizer;
     d->tpl = tpl;
     d->max_tokens = opts->max_tokens;
+    d->checksum = LT_FNV_OFFSET;
     lt_status st = d->name ? NULL : lt_error(LT_ERR_NOMEM, "chat dataset name");
     if (!st) st = lt_calloc((void **)&d->start, 1, sizeof *d->start, "chat dataset");
     if (st) {
@@ -99,6 +101,8 @@ lt_status lt_chat_dataset_add(lt_chat_dataset *d, const lt_chat_message *message
         d->start[++d->n] = d->ids.n;
         if (ids.n > d->longest) d->longest = ids.n;
         d->n_loss += (uint64_t)learned + (mask.data[0] != 0);
+        d->checksum = lt_fnv1a64(d->checksum, ids.data, ids.n * sizeof *ids.data);
+        d->checksum = lt_fnv1a64(d->checksum, mask.data, mask.n);
     } else {
         d->mask.n = d->ids.n; // a failed append leaves the dataset as it was
     }
@@ -185,6 +189,7 @@ lt_status lt_chat_dataset_load(lt_chat_dataset **out, const char *path,
 const char *lt_chat_dataset_name(const lt_chat_dataset *d) { return d->name; }
 size_t lt_chat_dataset_n_examples(const lt_chat_dataset *d) { return d->n; }
 uint64_t lt_chat_dataset_n_tokens(const lt_chat_dataset *d) { return d->ids.n; }
+uint64_t lt_chat_dataset_checksum(const lt_chat_dataset *d) { return d->checksum; }
 
 const int32_t *lt_chat_dataset_example(const lt_chat_dataset *d, size_t i, size_t *len,
                                        const uint8_t **mask, uint64_t *line) {
@@ -445,3 +450,143 @@ size_t lt_chat_loader_epoch_rows(const lt_chat_loader *l, int i) {
     return l->src[i].packing.n_rows;
 }
 uint64_t lt_chat_loader_rows_drawn(const lt_chat_loader *l) { return l->rows_drawn; }
+
+// ---------------------------------------------------------------- cursor state
+
+// Layout (little-endian, docs/DATA.md): a 72-byte head, 48 bytes per source,
+// then the FNV-1a 64 of everything before it. An epoch's packing is rebuilt
+// from (seed, source, epoch), so only the epoch and the position are kept.
+static const char chat_state_magic[8] = {'L', 'T', 'C', 'H', 'A', 'T', 'C', 'R'};
+#define CHAT_STATE_VERSION 1
+#define CHAT_STATE_HEAD 72
+#define CHAT_STATE_PER_SOURCE 48
+
+static size_t chat_state_size(uint64_t n_sources) {
+    return CHAT_STATE_HEAD + CHAT_STATE_PER_SOURCE * (size_t)n_sources + 8;
+}
+
+size_t lt_chat_loader_state_size(const lt_chat_loader *l) {
+    return chat_state_size((uint64_t)l->n_sources);
+}
+
+lt_status lt_chat_loader_state_save(const lt_chat_loader *l, void *buf, size_t cap, size_t *len) {
+    size_t need = lt_chat_loader_state_size(l);
+    *len = need;
+    if (cap < need)
+        return lt_error(LT_ERR_RANGE, "chat loader state needs %zu bytes, the buffer has %zu",
+                        need, cap);
+    uint8_t *p = buf;
+    memset(p, 0, need);
+    memcpy(p, chat_state_magic, 8);
+    lt_store_u32(p + 8, CHAT_STATE_VERSION);
+    lt_store_u32(p + 12, (uint32_t)l->n_sources);
+    lt_store_u64(p + 16, (uint64_t)l->T);
+    lt_store_u64(p + 24, l->seed);
+    for (int k = 0; k < 4; k++) lt_store_u64(p + 32 + 8 * k, l->rng.s[k]);
+    lt_store_u64(p + 64, l->rows_drawn);
+    for (int i = 0; i < l->n_sources; i++) {
+        const chat_source *s = &l->src[i];
+        uint8_t *r = p + CHAT_STATE_HEAD + CHAT_STATE_PER_SOURCE * (size_t)i;
+        uint64_t weight_bits;
+        memcpy(&weight_bits, &s->weight, 8);
+        lt_store_u64(r, s->data->n);
+        lt_store_u64(r + 8, s->data->ids.n);
+        lt_store_u64(r + 16, s->data->checksum);
+        lt_store_u64(r + 24, weight_bits);
+        lt_store_u64(r + 32, s->epoch);
+        lt_store_u64(r + 40, s->pos);
+    }
+    lt_store_u64(p + need - 8, lt_fnv1a64(LT_FNV_OFFSET, p, need - 8));
+    return NULL;
+}
+
+static lt_status check_chat_state(const lt_chat_loader *l, const uint8_t *p, size_t len) {
+    if (len < 8 || memcmp(p, chat_state_magic, 8) != 0)
+        return lt_error(LT_ERR_FORMAT, "chat loader state: bad magic (not a lathe chat cursor)");
+    if (len < chat_state_size(0))
+        return lt_error(LT_ERR_FORMAT, "chat loader state: truncated (%zu bytes)", len);
+    uint32_t version = lt_load_u32(p + 8), n = lt_load_u32(p + 12);
+    if (version != CHAT_STATE_VERSION)
+        return lt_error(LT_ERR_UNSUPPORTED, "chat loader state: version %u, this lathe reads %d",
+                        version, CHAT_STATE_VERSION);
+    if (len != chat_state_size(n))
+        return lt_error(LT_ERR_FORMAT, "chat loader state: %zu bytes, %zu expected for %u "
+                        "sources (truncated?)", len, chat_state_size(n), n);
+    if (lt_fnv1a64(LT_FNV_OFFSET, p, len - 8) != lt_load_u64(p + len - 8))
+        return lt_error(LT_ERR_FORMAT, "chat loader state: checksum mismatch (corrupt)");
+    if ((int)n != l->n_sources)
+        return lt_error(LT_ERR_ARG, "chat loader state was saved for %u datasets, this loader "
+                        "has %d (give the same --data as the run that saved it)", n,
+                        l->n_sources);
+    if (lt_load_u64(p + 16) != (uint64_t)l->T)
+        return lt_error(LT_ERR_ARG, "chat loader state was saved for rows of %llu tokens, this "
+                        "loader uses %lld", (unsigned long long)lt_load_u64(p + 16),
+                        (long long)l->T);
+    for (int i = 0; i < l->n_sources; i++) {
+        const chat_source *s = &l->src[i];
+        const uint8_t *r = p + CHAT_STATE_HEAD + CHAT_STATE_PER_SOURCE * (size_t)i;
+        double weight;
+        memcpy(&weight, r + 24, 8);
+        if (lt_load_u64(r) != s->data->n || lt_load_u64(r + 8) != s->data->ids.n ||
+            lt_load_u64(r + 16) != s->data->checksum)
+            return lt_error(LT_ERR_ARG, "chat loader state: dataset %d (%s) was %llu examples "
+                            "of %llu tokens with checksum %016llx, this one is %zu examples of "
+                            "%zu tokens with checksum %016llx (not the same data)", i,
+                            s->data->name, (unsigned long long)lt_load_u64(r),
+                            (unsigned long long)lt_load_u64(r + 8),
+                            (unsigned long long)lt_load_u64(r + 16), s->data->n,
+                            s->data->ids.n, (unsigned long long)s->data->checksum);
+        if (weight != s->weight)
+            return lt_error(LT_ERR_ARG, "chat loader state: dataset %d (%s) had weight %.6g of "
+                            "the blend, now %.6g (give the same --data weights as the run that "
+                            "saved it)", i, s->data->name, weight, s->weight);
+        if (lt_load_u64(r + 40) > s->data->n) // a position past any epoch's row count
+            return lt_error(LT_ERR_FORMAT, "chat loader state: dataset %d (%s) is at row %llu "
+                            "of an epoch of at most %zu rows (corrupt)", i, s->data->name,
+                            (unsigned long long)lt_load_u64(r + 40), s->data->n);
+    }
+    return NULL;
+}
+
+lt_status lt_chat_loader_state_load(lt_chat_loader *l, const void *buf, size_t len) {
+    const uint8_t *p = buf;
+    LT_TRY(check_chat_state(l, p, len));
+    uint64_t *old; // (2 n_sources) each source's epoch and position before
+    LT_TRY(lt_alloc((void **)&old, 2 * (size_t)l->n_sources * sizeof *old, "chat loader"));
+    for (int i = 0; i < l->n_sources; i++) {
+        old[2 * i] = l->src[i].epoch;
+        old[2 * i + 1] = l->src[i].pos;
+    }
+    uint64_t old_seed = l->seed;
+    l->seed = lt_load_u64(p + 24);
+    lt_status st = NULL;
+    int i = 0;
+    for (; !st && i < l->n_sources; i++) {
+        const uint8_t *r = p + CHAT_STATE_HEAD + CHAT_STATE_PER_SOURCE * (size_t)i;
+        uint64_t pos = lt_load_u64(r + 40);
+        st = start_epoch(l, i, lt_load_u64(r + 32));
+        if (!st && pos > l->src[i].packing.n_rows)
+            st = lt_error(LT_ERR_FORMAT, "chat loader state: dataset %d (%s) is at row %llu of "
+                          "an epoch of %zu rows (corrupt)", i, l->src[i].data->name,
+                          (unsigned long long)pos, l->src[i].packing.n_rows);
+        if (!st) l->src[i].pos = (size_t)pos;
+    }
+    if (st) { // on failure the loader is as it was
+        l->seed = old_seed;
+        for (int k = 0; k < i; k++) {
+            lt_status back = start_epoch(l, k, old[2 * k]);
+            if (back) {
+                st = lt_error_prefix(st, "(and the loader could not be restored: %s)",
+                                     lt_status_message(back));
+                lt_status_free(back);
+                break;
+            }
+            l->src[k].pos = (size_t)old[2 * k + 1];
+        }
+    } else {
+        for (int k = 0; k < 4; k++) l->rng.s[k] = lt_load_u64(p + 32 + 8 * k);
+        l->rows_drawn = lt_load_u64(p + 64);
+    }
+    lt_free(old);
+    return st;
+}
