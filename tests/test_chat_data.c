@@ -199,6 +199,46 @@ static void test_nemotron_same_ids(void) {
     lt_tokenizer_free(tok);
 }
 
+// On the real Llama 3 tokenizer (when fetched): both forms give the same ids,
+// and the learned tokens decode to exactly the assistant text of each
+// conversation (written out here), end-of-turn tokens included.
+static void test_llama3_learned_text(void) {
+    const char *dir = lt_test_path("cache/llama3");
+    if (!lt_path_exists(dir)) {
+        fprintf(stderr, "SKIP: %s is missing (run scripts/fetch-test-data.sh)\n", dir);
+        return;
+    }
+    lt_tokenizer *tok = NULL;
+    LT_CHECK_OK(lt_tokenizer_load(&tok, dir));
+    if (!tok) return;
+    const char *learned[] = {"<think>\n2 plus 3 is 5.\n</think>\n\nAnswer: 5<|eot_id|>",
+                             "Answer: 3<|eot_id|>",
+                             "<think>\nSmallest first.\n</think>\n\nAnswer: 1 2 3<|eot_id|>",
+                             "Hello.<|eot_id|>The answer is 42.<|eot_id|>"};
+    lt_chat_read_opts o = read_opts(tok, 256, false);
+    lt_chat_dataset *a = NULL, *b = NULL;
+    LT_CHECK_OK(lt_chat_dataset_load(&a, lt_test_path("tests/fixtures/chat/openai.jsonl"), &o,
+                                     NULL, NULL));
+    LT_CHECK_OK(lt_chat_dataset_load(&b, lt_test_path("tests/fixtures/chat/nemotron.jsonl"), &o,
+                                     NULL, NULL));
+    for (size_t i = 0; a && b && i < 4; i++) {
+        size_t na, nb;
+        const uint8_t *ma;
+        const int32_t *ia = lt_chat_dataset_example(a, i, &na, &ma, NULL);
+        const int32_t *ib = lt_chat_dataset_example(b, i, &nb, NULL, NULL);
+        LT_CHECK_MSG(na == nb && memcmp(ia, ib, na * sizeof *ia) == 0, "example %zu", i);
+        lt_bytes text = {0};
+        for (size_t t = 0; t < na; t++)
+            if (ma[t]) LT_CHECK_OK(lt_tokenizer_decode(tok, &ia[t], 1, 0, &text));
+        LT_CHECK_OK(lt_bytes_append(&text, "", 0));
+        LT_CHECK_STR(text.data, learned[i]);
+        lt_bytes_free(&text);
+    }
+    lt_chat_dataset_free(a);
+    lt_chat_dataset_free(b);
+    lt_tokenizer_free(tok);
+}
+
 // The parser's normalised messages, without a tokenizer.
 static void test_parse_forms(void) {
     const lt_chat_template *t = lt_chat_template_get("llama3");
@@ -498,6 +538,10 @@ static void test_loader_epochs(void) {
             for (int t = 0; t < T; t++) got_targets += targets[b * T + t] != LT_CHAT_IGNORE;
     }
     LT_CHECK(same); // the same seed gives the same batches
+    // The highest id is the end-of-turn token (259): a 259-row model is too small.
+    LT_CHECK_INT(lt_chat_dataset_max_id(d), EOT);
+    LT_CHECK_OK(lt_chat_loader_check_vocab(l, EOT + 1));
+    LT_CHECK_ERR(lt_chat_loader_check_vocab(l, EOT), LT_ERR_RANGE, "sized: token id 259");
     LT_CHECK_INT(got_targets, want_targets);
     LT_CHECK_INT(lt_chat_loader_epoch(l, 0), rows % B == 0 ? 0 : 1);
     LT_CHECK_INT(lt_chat_loader_rows_drawn(l), ((rows + B - 1) / B) * B);
@@ -641,6 +685,7 @@ out:
 int main(void) {
     LT_RUN(test_openai_targets);
     LT_RUN(test_nemotron_same_ids);
+    LT_RUN(test_llama3_learned_text);
     LT_RUN(test_parse_forms);
     LT_RUN(test_bad_json);
     LT_RUN(test_bad_no_messages);

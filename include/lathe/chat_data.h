@@ -95,6 +95,7 @@ size_t lt_chat_dataset_n_examples(const lt_chat_dataset *d);
 uint64_t lt_chat_dataset_n_tokens(const lt_chat_dataset *d);
 // FNV-1a 64 over every example's ids and mask: a cursor is never restored onto other data.
 uint64_t lt_chat_dataset_checksum(const lt_chat_dataset *d);
+int32_t lt_chat_dataset_max_id(const lt_chat_dataset *d); // the largest token id (-1: empty)
 // Example i: its ids (returned), length and mask (mask may be NULL); line is
 // the input line (may be NULL).
 const int32_t *lt_chat_dataset_example(const lt_chat_dataset *d, size_t i, size_t *len,
@@ -155,6 +156,8 @@ double lt_chat_loader_weight(const lt_chat_loader *l, int i); // normalised
 uint64_t lt_chat_loader_epoch(const lt_chat_loader *l, int i); // of source i's latest row
 size_t lt_chat_loader_epoch_rows(const lt_chat_loader *l, int i); // rows in that epoch
 uint64_t lt_chat_loader_rows_drawn(const lt_chat_loader *l);
+// Every token id (and the pad id) must be below the model's vocabulary size.
+lt_status lt_chat_loader_check_vocab(const lt_chat_loader *l, int64_t model_vocab);
 
 // The cursor, for checkpoints: seed, RNG, rows drawn and each source's epoch
 // and position, with each dataset's example count, token count, checksum and

@@ -21,6 +21,7 @@ struct lt_chat_dataset {
     size_t longest;     // the longest example's length
     uint64_t n_loss;    // tokens with mask 1
     uint64_t checksum;  // FNV-1a 64 over every example's ids and mask, in order
+    int32_t max_id;     // the largest token id (-1 when empty)
 };
 
 lt_status lt_chat_dataset_new(lt_chat_dataset **out, const lt_chat_read_opts *opts,
@@ -36,6 +37,7 @@ lt_status lt_chat_dataset_new(lt_chat_dataset **out, const lt_chat_read_opts *op
     d->tpl = tpl;
     d->max_tokens = opts->max_tokens;
     d->checksum = LT_FNV_OFFSET;
+    d->max_id = -1;
     lt_status st = d->name ? NULL : lt_error(LT_ERR_NOMEM, "chat dataset name");
     if (!st) st = lt_calloc((void **)&d->start, 1, sizeof *d->start, "chat dataset");
     if (st) {
@@ -102,6 +104,8 @@ lt_status lt_chat_dataset_add(lt_chat_dataset *d, const lt_chat_message *message
         if (ids.n > d->longest) d->longest = ids.n;
         d->n_loss += (uint64_t)learned + (mask.data[0] != 0);
         d->checksum = lt_fnv1a64(d->checksum, ids.data, ids.n * sizeof *ids.data);
+        for (size_t i = 0; i < ids.n; i++)
+            if (ids.data[i] > d->max_id) d->max_id = ids.data[i];
         d->checksum = lt_fnv1a64(d->checksum, mask.data, mask.n);
     } else {
         d->mask.n = d->ids.n; // a failed append leaves the dataset as it was
@@ -190,6 +194,7 @@ const char *lt_chat_dataset_name(const lt_chat_dataset *d) { return d->name; }
 size_t lt_chat_dataset_n_examples(const lt_chat_dataset *d) { return d->n; }
 uint64_t lt_chat_dataset_n_tokens(const lt_chat_dataset *d) { return d->ids.n; }
 uint64_t lt_chat_dataset_checksum(const lt_chat_dataset *d) { return d->checksum; }
+int32_t lt_chat_dataset_max_id(const lt_chat_dataset *d) { return d->max_id; }
 
 const int32_t *lt_chat_dataset_example(const lt_chat_dataset *d, size_t i, size_t *len,
                                        const uint8_t **mask, uint64_t *line) {
@@ -450,6 +455,20 @@ size_t lt_chat_loader_epoch_rows(const lt_chat_loader *l, int i) {
     return l->src[i].packing.n_rows;
 }
 uint64_t lt_chat_loader_rows_drawn(const lt_chat_loader *l) { return l->rows_drawn; }
+
+lt_status lt_chat_loader_check_vocab(const lt_chat_loader *l, int64_t model_vocab) {
+    if (l->pad_id >= model_vocab)
+        return lt_error(LT_ERR_RANGE, "chat loader: pad id %d does not fit a model vocabulary of "
+                        "%lld", (int)l->pad_id, (long long)model_vocab);
+    for (int i = 0; i < l->n_sources; i++) {
+        const lt_chat_dataset *d = l->src[i].data;
+        if (d->max_id >= model_vocab)
+            return lt_error(LT_ERR_RANGE, "%s: token id %d does not fit a model vocabulary of "
+                            "%lld (the tokenizer and the model do not match)", d->name,
+                            (int)d->max_id, (long long)model_vocab);
+    }
+    return NULL;
+}
 
 // ---------------------------------------------------------------- cursor state
 
