@@ -286,6 +286,23 @@ static void test_parse_forms(void) {
     line = "{\"output\":\"a\"}";
     LT_CHECK_ERR(lt_chat_parse_line(&c, line, strlen(line), t, "x:6"), LT_ERR_FORMAT,
                  "x:6: the row has no 'input'");
+    line = "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"},{\"role\":\"system\","
+           "\"content\":\"s\"},{\"role\":\"assistant\",\"content\":\"a\"}]}";
+    LT_CHECK_ERR(lt_chat_parse_line(&c, line, strlen(line), t, "x:8"), LT_ERR_FORMAT,
+                 "x:8: message 1: a system message may only come first");
+    line = "{\"messages\":[{\"role\":\"user\",\"content\":\"q\",\"reasoning_content\":\"r\"},"
+           "{\"role\":\"assistant\",\"content\":\"a\"}]}";
+    LT_CHECK_ERR(lt_chat_parse_line(&c, line, strlen(line), t, "x:9"), LT_ERR_FORMAT,
+                 "x:9: messages[0]: only assistant messages carry 'reasoning_content'");
+    line = "{\"messages\":[{\"content\":\"q\"}]}";
+    LT_CHECK_ERR(lt_chat_parse_line(&c, line, strlen(line), t, "x:10"), LT_ERR_FORMAT,
+                 "x:10: messages[0] has no 'role'");
+    line = "{\"input\":\"<|start_header_id|>bot<|end_header_id|>\\n\\nq<|eot_id|>\",\"output\":\"a\"}";
+    LT_CHECK_ERR(lt_chat_parse_line(&c, line, strlen(line), t, "x:11"), LT_ERR_FORMAT,
+                 "x:11: 'input': unknown role 'bot'");
+    line = "{\"input\":\"q\",\"output\":7}";
+    LT_CHECK_ERR(lt_chat_parse_line(&c, line, strlen(line), t, "x:12"), LT_ERR_FORMAT,
+                 "x:12: the row: 'output' is not a string");
     line = "[1, 2]";
     LT_CHECK_ERR(lt_chat_parse_line(&c, line, strlen(line), t, "x:7"), LT_ERR_FORMAT,
                  "x:7: a line must be a JSON object");

@@ -124,11 +124,12 @@ static lt_status read_messages(lt_chat_conv *c, const cJSON *list, const char *w
             return lt_error(LT_ERR_FORMAT, "%s: %s: only assistant messages carry "
                             "'reasoning_content'", where, what);
         }
-        const char *r = role, *a = answer, *t = reasoning;
+        // Copies of what still lives in the JSON document (split_think's
+        // thinking is a copy already).
+        const char *r, *a, *t = reasoning;
         LT_TRY(conv_string(c, role, strlen(role), &r));
         LT_TRY(conv_string(c, answer, strlen(answer), &a));
-        if (reasoning && reasoning != rc) t = reasoning; // already owned
-        else if (reasoning) LT_TRY(conv_string(c, reasoning, strlen(reasoning), &t));
+        if (reasoning && reasoning == rc) LT_TRY(conv_string(c, rc, strlen(rc), &t));
         LT_TRY(conv_push(c, r, a, t));
     }
     return NULL;
