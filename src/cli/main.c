@@ -31,6 +31,7 @@ static const lt_command commands[] = {
     {"export", cmd_export, "write a model in another format: lathe export gguf"},
     {"import", cmd_import, "read a model from another format: lathe import gguf"},
     {"quantize", cmd_quantize, "store a model's weights as q8_0, bf16, f16 or f32 in a GGUF file"},
+    {"tasks", cmd_tasks, "generate verifiable reasoning tasks as paired chat JSONL; score outputs"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
