@@ -12,6 +12,7 @@ PKGS=(
   libdnnl-dev              # oneDNN: bf16 matmul
   libcjson-dev             # JSON reader/writer
   libpcre2-dev             # tokenizer pre-tokenizer regex
+  libmicrohttpd-dev        # HTTP server of lathe serve
 )
 # Test-only peers: PyTorch (golden values), numpy (independent safetensors writer).
 if [ "${LATHE_SKIP_TEST_DEPS:-0}" != "1" ]; then

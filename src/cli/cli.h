@@ -27,6 +27,7 @@ int cmd_export(int argc, char **argv);   // cmd_gguf.c
 int cmd_import(int argc, char **argv);   // cmd_gguf.c
 int cmd_quantize(int argc, char **argv); // cmd_gguf.c
 int cmd_tasks(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 // A command group's table of subcommands, and the dispatch over it: runs the
 // subcommand argv[1] names, or prints "usage: lathe PROG COMMAND ..." with the

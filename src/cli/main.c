@@ -30,6 +30,7 @@ static const lt_command commands[] = {
     {"perplexity", cmd_perplexity, "perplexity of a model on text; KL divergence against a reference model"},
     {"export", cmd_export, "write a model in another format: lathe export gguf"},
     {"import", cmd_import, "read a model from another format: lathe import gguf"},
+    {"serve", cmd_serve, "serve a model over an OpenAI-compatible HTTP API (streaming, continuous batching)"},
     {"quantize", cmd_quantize, "store a model's weights as q8_0, bf16, f16 or f32 in a GGUF file"},
     {"tasks", cmd_tasks, "generate verifiable reasoning tasks as paired chat JSONL; score outputs"},
 };
