@@ -53,9 +53,10 @@ static bool parse_list(const char *s, int_list *out) {
 // The last "answer:" (any case) in [begin, end); NULL when none.
 static const char *last_answer(const char *begin, const char *end) {
     static const char word[] = "answer:";
-    const size_t n = sizeof word - 1;
-    for (const char *p = end - n; p >= begin && end - begin >= (ptrdiff_t)n; p--)
-        if (strncasecmp(p, word, n) == 0) return p + n;
+    const size_t n = sizeof word - 1, len = (size_t)(end - begin);
+    if (len < n) return NULL;
+    for (size_t at = len - n + 1; at-- > 0;)
+        if (strncasecmp(begin + at, word, n) == 0) return begin + at + n;
     return NULL;
 }
 
