@@ -303,6 +303,23 @@ sleep 0.3
 call busy GET /health
 is "slots busy after the timeout" "$(json "$tmp/busy.json" "j['slots_busy']")" 0
 
+# a full queue: one slot, no waiting room; a second request while the first runs gets 503
+start one "$tmp/big" --parallel 1 --queue 0 --timeout 2 --api-key "$key"
+curl -sN -H "Authorization: Bearer $key" -d '{"messages":[{"role":"user","content":"Go on"}],"max_tokens":4000,"ignore_eos":true,"stream":true}' \
+  "http://127.0.0.1:$port/v1/chat/completions" >"$tmp/first.out" &
+cpid=$!
+for _ in $(seq 50); do [ -s "$tmp/first.out" ] && break; sleep 0.05; done
+call full POST /v1/chat/completions '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":3}'
+is "queue full" "$(cat "$tmp/full.code") $(fmt error full)" "503 - server_busy"
+kill "$cpid"; wait "$cpid" 2>/dev/null
+for _ in $(seq 40); do
+  call one GET /health
+  [ "$(json "$tmp/one.json" "j['slots_busy']")" = 0 ] && break
+  sleep 0.1
+done
+call after POST /v1/chat/completions '{"messages":[{"role":"user","content":"Hi"}],"max_tokens":3}'
+is "after the queue emptied" "$(cat "$tmp/after.code")" 200
+
 # shutdown: SIGTERM ends the server with exit 0
 kill -TERM "${servers[0]}"
 wait "${servers[0]}"

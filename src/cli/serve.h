@@ -52,8 +52,8 @@ lt_serve_job *lt_serve_job_new(void);
 lt_status lt_serve_engine_start(lt_serve_engine *se, lt_engine *e, int max_queue);
 // Ends every job (their error says the server stops) and joins the thread.
 void lt_serve_engine_stop(lt_serve_engine *se);
-// Queues a job (the queue takes its own reference). False when the queue is
-// full or the engine has stopped.
+// Queues a job (the queue takes its own reference). False when max_queue jobs
+// already wait for a slot, or the engine has stopped.
 bool lt_serve_submit(lt_serve_engine *se, lt_serve_job *job);
 // With se->mu held: asks the engine to end the job (its slot frees at the next step).
 void lt_serve_cancel_locked(lt_serve_engine *se, lt_serve_job *job);

@@ -44,7 +44,9 @@ void lt_serve_cancel_locked(lt_serve_engine *se, lt_serve_job *job) {
 
 bool lt_serve_submit(lt_serve_engine *se, lt_serve_job *job) {
     pthread_mutex_lock(&se->mu);
-    bool ok = !se->stop && !se->fatal && se->queued < se->max_queue;
+    // jobs in the queue beyond the slots about to free up wait; at most max_queue of them
+    int free_slots = se->slots - se->n_active;
+    bool ok = !se->stop && !se->fatal && se->queued < se->max_queue + (free_slots > 0 ? free_slots : 0);
     if (ok) {
         job->refs++;
         job->next = NULL;
