@@ -6,6 +6,7 @@
 // hand-written outputs.
 #include <ctype.h>
 
+#include "lathe/chat_data.h"
 #include "lathe/json.h"
 #include "lathe/tasks.h"
 #include "lt_test.h"
@@ -594,6 +595,25 @@ static void test_jsonl_files(void) {
             if (mode) snprintf(want, sizeof want, "<think>\n%s\n</think>\n\nAnswer: %s", p->thinking, p->answer);
             else snprintf(want, sizeof want, "Answer: %s", p->answer);
             LT_CHECK_STR(asst, want);
+            // The SFT reader splits the inline thinking out, and the chat template
+            // renders it back to exactly the assistant text written.
+            lt_chat_conv conv = {0};
+            lt_bytes rendered = {0};
+            LT_CHECK_OK(lt_chat_parse_line(&conv, l, strlen(l), tpl(), "tasks.jsonl:1"));
+            LT_CHECK_OK(lt_chat_render_text(tpl(), conv.messages, conv.n, 0, &rendered));
+            char turn[4200];
+            snprintf(turn, sizeof turn, "assistant<|end_header_id|>\n\n%s<|eot_id|>", want);
+            LT_CHECK_MSG(rendered.data && strstr(rendered.data, turn), "rendered: %s", rendered.data);
+            const char *r = conv.n == 3 ? conv.messages[2].reasoning : NULL;
+            if (mode) { // the reader keeps the newlines inside the tags; rendering trims them
+                LT_CHECK(r && strncmp(r, "\n", 1) == 0 &&
+                         strncmp(r + 1, p->thinking, strlen(p->thinking)) == 0 &&
+                         strcmp(r + 1 + strlen(p->thinking), "\n") == 0);
+            } else {
+                LT_CHECK(conv.n == 3 && !r);
+            }
+            lt_bytes_free(&rendered);
+            lt_chat_conv_free(&conv);
             // What we write, the verifier accepts in its own mode and rejects in the other.
             lt_task_score s = lt_tasks_verify(p->answer, asst, mode ? LT_REASONING_ON : LT_REASONING_OFF, tpl());
             LT_CHECK(s.verdict == LT_TASK_CORRECT && s.format_ok);
