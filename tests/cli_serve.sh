@@ -257,6 +257,57 @@ for auth in "" "Authorization: Bearer wrong-key" "Authorization: Bearer test-key
 done
 is "health without a key" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/health")" 200
 
+# The official openai npm client (fetched by scripts/fetch-test-data.sh): whole and streamed chat
+# equal to curl's, the reasoning field, usage, models, and a 404 raised as its NotFoundError.
+openai_pkg="$PWD/cache/npm/openai-6.30.1/package"
+if ! command -v node >/dev/null || [ ! -f "$openai_pkg/../.complete" ]; then
+  echo "SKIP: openai client test (no node or $openai_pkg: run scripts/fetch-test-data.sh)"
+else
+  cat >"$tmp/client.js" <<'JS'
+const [pkg, port, key] = process.argv.slice(2);
+const OpenAI = require(pkg);
+const client = new OpenAI({ baseURL: `http://127.0.0.1:${port}/v1`, apiKey: key, maxRetries: 0 });
+const messages = [{ role: 'user', content: 'Hello there' }];
+(async () => {
+  const out = {};
+  const r = await client.chat.completions.create({ model: 'tiny-test', messages, temperature: 0, max_tokens: 12 });
+  out.whole = { content: r.choices[0].message.content, usage: r.usage, object: r.object };
+  const stream = await client.chat.completions.create({ model: 'tiny-test', messages, temperature: 0, max_tokens: 12,
+                                                          stream: true, stream_options: { include_usage: true } });
+  let text = '', finish = null, usage = null, chunks = 0;
+  for await (const chunk of stream) {
+    chunks++;
+    if (chunk.choices.length) {
+      text += chunk.choices[0].delta.content ?? '';
+      finish = chunk.choices[0].finish_reason ?? finish;
+    }
+    if (chunk.usage) usage = chunk.usage;
+  }
+  out.stream = { content: text, usage, finish, chunks };
+  const on = await client.chat.completions.create({ model: 'tiny-test', messages, reasoning: 'on', max_tokens: 4 });
+  const off = await client.chat.completions.create({ model: 'tiny-test', messages, reasoning: 'off', max_tokens: 4 });
+  out.reasoning = [typeof on.choices[0].message.reasoning_content, 'reasoning_content' in off.choices[0].message];
+  out.models = (await client.models.list()).data.map((m) => m.id);
+  try {
+    await client.chat.completions.create({ model: 'gpt-4', messages });
+    out.notfound = 'no error';
+  } catch (e) {
+    out.notfound = [e instanceof OpenAI.NotFoundError, e.status, e.code];
+  }
+  console.log(JSON.stringify(out));
+})().catch((e) => { console.error(String(e)); process.exit(1); });
+JS
+  node "$tmp/client.js" "$openai_pkg" "$port" "$key" >"$tmp/client.json" 2>"$tmp/client.err" || fail "openai client: $(cat "$tmp/client.err")"
+  is "openai client: whole chat" "$(json "$tmp/client.json" "j['whole']['object'], json.dumps(j['whole']['content'])")" "chat.completion $(field "$chat" content)"
+  is "openai client: usage" "$(json "$tmp/client.json" "json.dumps(j['whole']['usage'], sort_keys=True)")" \
+    "$($PY -c "import json,sys; print(json.dumps(json.loads(sys.argv[1])['usage'], sort_keys=True))" "$chat")"
+  is "openai client: streamed chat" "$(json "$tmp/client.json" "json.dumps(j['stream']['content']), j['stream']['finish'] in ('stop', 'length'), j['stream']['usage'] == j['whole']['usage'], j['stream']['chunks'] >= 3")" \
+    "$(field "$chat" content) True True True"
+  is "openai client: reasoning_content on/off" "$(json "$tmp/client.json" "j['reasoning']")" "['string', False]"
+  is "openai client: models" "$(json "$tmp/client.json" "j['models']")" "['tiny-test']"
+  is "openai client: unknown model" "$(json "$tmp/client.json" "j['notfound']")" "[True, 404, 'model_not_found']"
+fi
+
 # the access log: one line per request with status and tokens
 check; grep -qE '^POST /v1/chat/completions 200 prompt=[0-9]+ completion=[0-9]+ [0-9.]+s' "$tmp/tiny.log" || fail "no access log line for a chat completion"
 check; grep -qE '^POST /v1/chat/completions 413 ' "$tmp/tiny.log" || fail "no access log line for the 413"
