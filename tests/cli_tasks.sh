@@ -11,7 +11,7 @@ expect 2 "usage: lathe tasks COMMAND" -- "$LATHE" tasks
 expect 0 "usage: lathe tasks gen" -- "$LATHE" tasks gen --help
 expect 0 "usage: lathe tasks verify" -- "$LATHE" tasks verify --help
 
-expect 0 "wrote 60 problems \(3 per task and level, levels 1-4, seed 5\)" -- \
+expect 0 "wrote 72 problems \(3 per task and level, levels 1-4, seed 5\)" -- \
   "$LATHE" tasks gen --task all --n 3 --seed 5 --out-on "$tmp/on.jsonl" --out-off "$tmp/off.jsonl"
 "$LATHE" tasks gen --task all --n 3 --seed 5 --out-on "$tmp/on2.jsonl" >/dev/null
 "$LATHE" tasks gen --task all --n 3 --seed 6 --out-on "$tmp/on3.jsonl" >/dev/null
@@ -25,7 +25,7 @@ if ! "$PY" - "$tmp/on.jsonl" "$tmp/off.jsonl" <<'PYEOF'
 import json, sys
 on = [json.loads(l) for l in open(sys.argv[1])]
 off = [json.loads(l) for l in open(sys.argv[2])]
-assert len(on) == len(off) == 60, (len(on), len(off))
+assert len(on) == len(off) == 72, (len(on), len(off))
 for a, b in zip(on, off):
     ma, mb = a["messages"], b["messages"]
     assert [m["role"] for m in ma] == ["system", "user", "assistant"], ma
@@ -34,7 +34,7 @@ for a, b in zip(on, off):
     assert ma[2]["content"].startswith("<think>\n") and "\n</think>\n\nAnswer: " in ma[2]["content"]
     assert ma[2]["content"].endswith("Answer: " + a["answer"])
     assert mb[2]["content"] == "Answer: " + b["answer"]
-assert {r["task"] for r in on} == {"add", "sub", "mul", "word", "sort"}
+assert {r["task"] for r in on} == {"add", "sub", "mul", "word", "sort", "bool"}
 assert {r["level"] for r in on} == {1, 2, 3, 4}
 PYEOF
 then echo "FAIL: JSONL check"; fails=$((fails + 1)); fi
@@ -73,6 +73,7 @@ expect 1 "badline.jsonl: line 2" -- "$LATHE" tasks verify "$tmp/badline.jsonl"
 
 expect 0 "=== word level 2" -- "$LATHE" tasks sample --task word --level 2
 expect 0 "<think>" -- "$LATHE" tasks sample --task sort
+expect 0 "Answer: (true|false)" -- "$LATHE" tasks sample --task bool --level 3
 
 # Usage errors.
 expect 2 "--task is required" -- "$LATHE" tasks gen --n 3 --out-on "$tmp/x.jsonl"

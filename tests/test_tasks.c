@@ -1,5 +1,6 @@
 // test_tasks.c: the reasoning task suite. Answers are recomputed here with
-// plain C arithmetic on operands parsed from the prompt (qsort for sorting);
+// plain C arithmetic on operands parsed from the prompt (qsort for sorting, a
+// separate parser for boolean expressions);
 // every line of the working is parsed and checked to be arithmetically true
 // and to follow the column method; sets are deterministic per seed and an
 // evaluation set never overlaps its training set; the verifier is checked on
@@ -423,6 +424,124 @@ static void test_sort(void) {
     LT_CHECK(negatives > 0);
 }
 
+// ---------------------------------------------------------------- boolean expressions
+
+// An independent evaluator with the usual precedence (not > and > or).
+typedef struct {
+    const char *s;
+    bool ok;
+    int ops; // and/or/not seen
+} bool_parser;
+
+static bool bool_or(bool_parser *p);
+
+static bool bool_word(bool_parser *p, const char *w) {
+    while (*p->s == ' ') p->s++;
+    size_t n = strlen(w);
+    if (strncmp(p->s, w, n) != 0 || isalpha((unsigned char)p->s[n])) return false;
+    p->s += n;
+    return true;
+}
+
+static bool bool_atom(bool_parser *p) {
+    if (bool_word(p, "not")) {
+        p->ops++;
+        return !bool_atom(p);
+    }
+    if (bool_word(p, "true")) return true;
+    if (bool_word(p, "false")) return false;
+    while (*p->s == ' ') p->s++;
+    if (*p->s != '(') {
+        p->ok = false;
+        return false;
+    }
+    p->s++;
+    bool v = bool_or(p);
+    while (*p->s == ' ') p->s++;
+    if (*p->s != ')') p->ok = false;
+    else p->s++;
+    return v;
+}
+
+static bool bool_and(bool_parser *p) {
+    bool v = bool_atom(p);
+    while (p->ok && bool_word(p, "and")) {
+        p->ops++;
+        bool r = bool_atom(p);
+        v = v && r;
+    }
+    return v;
+}
+
+static bool bool_or(bool_parser *p) {
+    bool v = bool_and(p);
+    while (p->ok && bool_word(p, "or")) {
+        p->ops++;
+        bool r = bool_and(p);
+        v = v || r;
+    }
+    return v;
+}
+
+// Evaluates a whole expression; *ops counts its operators. False when malformed.
+static bool eval_bool(const char *s, bool *value, int *ops) {
+    bool_parser p = {s, true, 0};
+    *value = bool_or(&p);
+    while (*p.s == ' ') p.s++;
+    if (ops) *ops = p.ops;
+    return p.ok && *p.s == 0;
+}
+
+static void test_bool(void) {
+    lt_rng rng;
+    lt_rng_seed(&rng, 17);
+    int truths = 0, total = 0;
+    for (int level = 1; level <= 4; level++) {
+        for (int i = 0; i < 150; i++) {
+            lt_task_problem p;
+            LT_CHECK_OK(lt_tasks_generate(&p, LT_TASK_BOOL, level, &rng));
+            // the expression follows the prompt's colon, or "of " .. "?"
+            char expr[512];
+            const char *colon = strrchr(p.prompt, ':'), *of = strstr(p.prompt, "value of ");
+            const char *q = strstr(p.prompt, "? ");
+            if (colon) snprintf(expr, sizeof expr, "%s", colon + 2);
+            else if (of) snprintf(expr, sizeof expr, "%.*s", (int)(strlen(of + 9) - 1), of + 9);
+            else snprintf(expr, sizeof expr, "%s", q ? q + 2 : "");
+            bool value, v;
+            int ops = 0, leaves = 0;
+            LT_CHECK_MSG(eval_bool(expr, &value, &ops), "cannot read '%s' from '%s'", expr, p.prompt);
+            for (const char *c = expr; (c = strstr(c, "true")) || (c = NULL); c++) leaves++;
+            for (const char *c = expr; (c = strstr(c, "false")) || (c = NULL); c++) leaves++;
+            LT_CHECK_INT(leaves, level + 2);
+            LT_CHECK_STR(p.answer, value ? "true" : "false");
+            truths += value;
+            total++;
+            // One reduction per operator, each true; every rewrite keeps the value.
+            char lines[64][256];
+            int n = split_lines(p.thinking, lines, 64), reductions = 0;
+            for (int l = 0; l < n; l++) {
+                if (strncmp(lines[l], "now: ", 5) == 0) {
+                    LT_CHECK_MSG(eval_bool(lines[l] + 5, &v, NULL) && v == value, "'%s'", lines[l]);
+                    continue;
+                }
+                char *eq = strstr(lines[l], " = ");
+                LT_CHECK_MSG(eq != NULL, "line '%s'", lines[l]);
+                if (!eq) continue;
+                *eq = 0;
+                int line_ops = 0;
+                bool lhs, rhs;
+                LT_CHECK_MSG(eval_bool(lines[l], &lhs, &line_ops) && line_ops == 1 &&
+                                 eval_bool(eq + 3, &rhs, NULL) && lhs == rhs,
+                             "'%s = %s' is not one true step", lines[l], eq + 3);
+                reductions++;
+            }
+            LT_CHECK_INT(reductions, ops);
+            lt_tasks_problem_free(&p);
+        }
+    }
+    LT_CHECK_MSG(truths > total / 5 && truths < total * 4 / 5, "%d of %d answers are true", truths, total);
+}
+
 // ---------------------------------------------------------------- sets
 
 static lt_task_spec all_spec(uint64_t seed, int64_t n_per) {
@@ -437,7 +556,7 @@ static void test_set_deterministic_per_seed(void) {
     LT_CHECK_OK(lt_tasks_set_generate(&b, &spec));
     spec.seed = 8;
     LT_CHECK_OK(lt_tasks_set_generate(&c, &spec));
-    LT_CHECK_INT(a.n, 5 * 4 * 20);
+    LT_CHECK_INT(a.n, LT_TASK_COUNT * 4 * 20);
     LT_CHECK_INT(b.n, a.n);
     LT_CHECK_INT(c.n, a.n);
     int same = 0, per_group[LT_TASK_COUNT][5] = {{0}};
@@ -692,6 +811,15 @@ static void test_verify_answers(void) {
     expect_score("432", "Answer: 4.32", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
     expect_score("432", "Answer: -", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
     expect_score("1", "Answer: 1234567890123456789012", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
+    // truth values
+    expect_score("true", "Answer: true", OFF, LT_TASK_CORRECT, true, NULL);
+    expect_score("true", "Answer: True.", OFF, LT_TASK_CORRECT, true, NULL);
+    expect_score("false", "answer: FALSE \n", OFF, LT_TASK_CORRECT, true, NULL);
+    expect_score("true", "Answer: false", OFF, LT_TASK_WRONG, true, NULL);
+    expect_score("true", "Answer: 1", OFF, LT_TASK_WRONG, true, NULL);
+    expect_score("1", "Answer: true", OFF, LT_TASK_WRONG, true, NULL);
+    expect_score("true", "Answer: truely", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
+    expect_score("true", "Answer: true or false", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
 }
 
 static void test_verify_format(void) {
@@ -737,6 +865,7 @@ int main(void) {
     LT_RUN(test_word_problems);
     LT_RUN(test_word_variety);
     LT_RUN(test_sort);
+    LT_RUN(test_bool);
     LT_RUN(test_set_deterministic_per_seed);
     LT_RUN(test_set_streams_independent);
     LT_RUN(test_eval_set_no_overlap);

@@ -21,13 +21,14 @@ typedef enum {
     LT_TASK_MUL,     // multiplication by a 1-2 digit number via partial products
     LT_TASK_WORD,    // multi-step arithmetic word problems (2-4 steps)
     LT_TASK_SORT,    // sorting a list of integers ascending
+    LT_TASK_BOOL,    // evaluating a boolean expression of true/false with and, or, not
     LT_TASK_COUNT
 } lt_task_kind;
 
 #define LT_TASK_LEVEL_MIN 1
 #define LT_TASK_LEVEL_MAX 4
 
-const char *lt_tasks_kind_name(lt_task_kind kind); // "add", "sub", "mul", "word", "sort"
+const char *lt_tasks_kind_name(lt_task_kind kind); // "add", "sub", "mul", "word", "sort", "bool"
 // Parses a task name; LT_ERR_ARG naming the accepted names otherwise.
 lt_status lt_tasks_kind_parse(const char *name, lt_task_kind *out);
 
@@ -35,7 +36,7 @@ typedef struct {
     lt_task_kind kind;
     int level;
     char *prompt;   // the user message
-    char *answer;   // the exact answer as written after "Answer: " ("432", "-17", "3, 7, 19")
+    char *answer;   // the exact answer as written after "Answer: " ("432", "-17", "3, 7, 19", "true")
     char *thinking; // the working, one step per line, no think tags, no surrounding whitespace
     char *key;      // canonical form for deduplication ("add 347 85"); phrasing-independent
 } lt_task_problem;
@@ -99,7 +100,7 @@ lt_status lt_tasks_write_jsonl(const lt_task_set *set, const lt_chat_template *t
 typedef enum {
     LT_TASK_CORRECT = 0,
     LT_TASK_WRONG,
-    LT_TASK_UNPARSEABLE, // no "Answer: <integers>" after the thinking section
+    LT_TASK_UNPARSEABLE, // no "Answer: <integers | true | false>" after the thinking section
 } lt_task_verdict;
 
 typedef struct {
@@ -114,9 +115,10 @@ typedef struct {
 // The answer is the last "Answer:" (any case) in the text after the last
 // think closing tag (the whole text when there is none; nothing when the last
 // think opening tag is never closed), followed by one integer or a list of integers
-// separated by commas and/or spaces, optionally in [brackets], then an
-// optional '.' and only whitespace to the end of the line. It is correct when
-// its integers equal the expected answer's. Format, "on": the text starts
+// separated by commas and/or spaces, optionally in [brackets], or the word
+// true or false (any case), then an optional '.' and only whitespace to the
+// end of the line. It is correct when its integers (or truth value) equal the
+// expected answer's. Format, "on": the text starts
 // (after whitespace) with one think section, opened and closed once, with
 // non-empty thinking, followed by the answer; "off": no think tag anywhere.
 lt_task_score lt_tasks_verify(const char *expected, const char *output, lt_reasoning mode,

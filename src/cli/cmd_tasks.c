@@ -18,7 +18,7 @@ static void gen_help(void) {
            "'messages' JSONL: to --out-on with system 'detailed thinking on' and the working in a\n"
            "<think> section, to --out-off with 'detailed thinking off' and the answer only.\n"
            "Both files hold the same problems in the same order (give one or both).\n\n"
-           "  --task T        add, sub, mul, word, sort, a comma list of them, or all\n"
+           "  --task T        add, sub, mul, word, sort, bool, a comma list of them, or all\n"
            "  --level L       1..4, a range such as 2-4, or all (default)\n"
            "  --n COUNT       problems per task and level\n"
            "  --seed S        the seed (default 1); the same flags give the same files\n"
@@ -119,7 +119,7 @@ static int tasks_gen(int argc, char **argv) {
                                {NULL, NULL, NULL}};
     rc = lt_cli_parse("tasks gen", argc, argv, opts, NULL, 0, NULL, gen_help);
     if (rc >= 0) return rc;
-    if (!task) return lt_cli_usage_error("tasks gen", "--task is required (add, sub, mul, word, sort or all)");
+    if (!task) return lt_cli_usage_error("tasks gen", "--task is required (add, sub, mul, word, sort, bool or all)");
     if (!n) return lt_cli_usage_error("tasks gen", "--n COUNT is required (problems per task and level)");
     if (!on && !off) return lt_cli_usage_error("tasks gen", "give --out-on and/or --out-off");
 

@@ -9,7 +9,7 @@
 #include "lathe/json.h"
 #include "tasks/tasks_internal.h"
 
-static const char *kind_names[LT_TASK_COUNT] = {"add", "sub", "mul", "word", "sort"};
+static const char *kind_names[LT_TASK_COUNT] = {"add", "sub", "mul", "word", "sort", "bool"};
 
 const char *lt_tasks_kind_name(lt_task_kind kind) {
     return (unsigned)kind < LT_TASK_COUNT ? kind_names[kind] : "?";
@@ -21,7 +21,7 @@ lt_status lt_tasks_kind_parse(const char *name, lt_task_kind *out) {
             *out = (lt_task_kind)k;
             return NULL;
         }
-    return lt_error(LT_ERR_ARG, "unknown task '%s' (use add, sub, mul, word or sort)",
+    return lt_error(LT_ERR_ARG, "unknown task '%s' (use add, sub, mul, word, sort or bool)",
                     name ? name : "");
 }
 
@@ -68,7 +68,8 @@ lt_status lt_tasks_generate(lt_task_problem *p, lt_task_kind kind, int level, lt
         return lt_error(LT_ERR_ARG, "task level %d is outside [%d, %d]", level, LT_TASK_LEVEL_MIN,
                         LT_TASK_LEVEL_MAX);
     static lt_status (*const gens[LT_TASK_COUNT])(lt_task_problem *, int, lt_rng *) = {
-        lt_tasks_gen_add, lt_tasks_gen_sub, lt_tasks_gen_mul, lt_tasks_gen_word, lt_tasks_gen_sort};
+        lt_tasks_gen_add, lt_tasks_gen_sub, lt_tasks_gen_mul, lt_tasks_gen_word, lt_tasks_gen_sort,
+        lt_tasks_gen_bool};
     if ((unsigned)kind >= LT_TASK_COUNT) return lt_error(LT_ERR_ARG, "unknown task kind %d", (int)kind);
     p->kind = kind;
     p->level = level;

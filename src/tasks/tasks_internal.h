@@ -23,5 +23,6 @@ lt_status lt_tasks_gen_sub(lt_task_problem *p, int level, lt_rng *rng);
 lt_status lt_tasks_gen_mul(lt_task_problem *p, int level, lt_rng *rng);
 lt_status lt_tasks_gen_word(lt_task_problem *p, int level, lt_rng *rng);
 lt_status lt_tasks_gen_sort(lt_task_problem *p, int level, lt_rng *rng);
+lt_status lt_tasks_gen_bool(lt_task_problem *p, int level, lt_rng *rng);
 
 #endif

@@ -12,12 +12,38 @@
 typedef struct {
     int64_t v[MAX_VALUES];
     int n;
+    int truth; // 1 "true", 0 "false", -1 a list of integers
 } int_list;
 
-// Parses "[-]D[, ]..." with optional [brackets], an optional '.', and only
-// whitespace to the end of the line (or text). False on anything else.
+// An optional '.', then only whitespace to the end of the line or text.
+static bool line_ends(const char *s) {
+    if (*s == '.') s++;
+    while (*s == ' ' || *s == '\t' || *s == '\r') s++;
+    return *s == 0 || *s == '\n';
+}
+
+// "true" or "false" (any case) as a whole word; sets out->truth.
+static bool parse_truth(const char *s, int_list *out) {
+    while (*s == ' ' || *s == '\t') s++;
+    for (int v = 0; v < 2; v++) {
+        const char *w = v ? "true" : "false";
+        size_t n = strlen(w);
+        if (strncasecmp(s, w, n) == 0 && !isalnum((unsigned char)s[n]) && line_ends(s + n)) {
+            out->truth = v;
+            out->n = 0;
+            return true;
+        }
+    }
+    return false;
+}
+
+// Parses "true"/"false", or "[-]D[, ]..." with optional [brackets]; then an
+// optional '.' and only whitespace to the end of the line (or text). False on
+// anything else.
 static bool parse_list(const char *s, int_list *out) {
+    if (parse_truth(s, out)) return true;
     out->n = 0;
+    out->truth = -1;
     while (*s == ' ' || *s == '\t') s++;
     bool bracket = *s == '[';
     if (bracket) s++;
@@ -45,9 +71,7 @@ static bool parse_list(const char *s, int_list *out) {
         if (*s != ']') return false;
         s++;
     }
-    if (*s == '.') s++;
-    while (*s == ' ' || *s == '\t' || *s == '\r') s++;
-    return *s == 0 || *s == '\n';
+    return line_ends(s);
 }
 
 // The last "answer:" (any case) in [begin, end); NULL when none.
@@ -130,7 +154,8 @@ lt_task_score lt_tasks_verify(const char *expected, const char *output, lt_reaso
     const char *at = last_answer(region, end);
     int_list got, want;
     if (at && parse_list(at, &got)) {
-        bool same = parse_list(expected ? expected : "", &want) && want.n == got.n;
+        bool same = parse_list(expected ? expected : "", &want) && want.n == got.n &&
+                    want.truth == got.truth;
         for (int i = 0; same && i < got.n; i++) same = want.v[i] == got.v[i];
         score.verdict = same ? LT_TASK_CORRECT : LT_TASK_WRONG;
     }
