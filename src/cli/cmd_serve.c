@@ -4,9 +4,10 @@
 // wait for its text: the whole JSON answer, or server-sent chunks written as
 // the engine produces them. A client that goes away, or a request past the
 // timeout, is cancelled so its slot frees; each request leaves one access-log
-// line on stderr.
+// line on stderr. The browser chat page (web/) is served at /.
 #define _GNU_SOURCE // POLLRDHUP
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <poll.h>
 #include <signal.h>
@@ -40,6 +41,7 @@ static void help(void) {
            "  --timeout S       seconds a request may take, queue included (default 600)\n"
            "  --api-key KEY     require 'Authorization: Bearer KEY' on /v1/ (LATHE_API_KEY too)\n"
            "  --dtype T  --threads N   as for lathe generate\n"
+           "  --web DIR         the chat page's files, served at / (default: the source tree's web/)\n"
            "  --verbose         more in the access log (finish reason, time to first token)\n");
 }
 
@@ -47,12 +49,13 @@ typedef struct {
     lt_serve_engine engine;
     lt_serve_model model;
     const char *api_key;
+    const char *web_dir;
     size_t max_body;
     double timeout;
     bool verbose;
 } server;
 
-enum { ROUTE_NONE, ROUTE_HEALTH, ROUTE_MODELS, ROUTE_CHAT, ROUTE_COMPLETIONS, ROUTE_EMBEDDINGS };
+enum { ROUTE_NONE, ROUTE_HEALTH, ROUTE_MODELS, ROUTE_CHAT, ROUTE_COMPLETIONS, ROUTE_EMBEDDINGS, ROUTE_STATIC };
 
 // One HTTP request (MHD's per-request pointer).
 typedef struct {
@@ -79,7 +82,22 @@ static int route_of(const char *path) {
         {"/v1/embeddings", ROUTE_EMBEDDINGS}};
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(path, routes[i].path) == 0) return routes[i].route;
-    return ROUTE_NONE;
+    return strcmp(path, "/") == 0 || (path[0] == '/' && path[1] != '.' && !strchr(path + 1, '/')) ? ROUTE_STATIC : ROUTE_NONE;
+}
+
+// The content type of a page file the server hands out; NULL for any other name
+// (only letters, digits, '-', '_' and one extension: nothing outside the folder).
+static const char *static_type(const char *name) {
+    static const char *const types[][2] = {{".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+                                           {".css", "text/css; charset=utf-8"}, {".svg", "image/svg+xml"},
+                                           {".png", "image/png"}, {".ico", "image/x-icon"}};
+    const char *dot = strchr(name, '.');
+    if (!dot || dot == name || strchr(dot + 1, '.')) return NULL;
+    for (const char *p = name; p < dot; p++)
+        if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_') return NULL;
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(dot, types[i][0]) == 0) return types[i][1];
+    return NULL;
 }
 
 static enum MHD_Result send_text(request *rq, int status, const char *type, char *text) {
@@ -117,6 +135,28 @@ static bool authorized(const server *srv, struct MHD_Connection *conn) {
     unsigned char diff = n != k;
     for (size_t i = 0; i < k; i++) diff |= (unsigned char)key[i] ^ (unsigned char)(i < n ? given[i] : 0);
     return diff == 0;
+}
+
+static enum MHD_Result send_static(request *rq) {
+    const char *name = strcmp(rq->path, "/") == 0 ? "index.html" : rq->path + 1;
+    const char *type = static_type(name);
+    char *path = type ? lt_path_join(rq->srv->web_dir, name) : NULL, *data = NULL;
+    size_t size = 0;
+    lt_status s = path ? lt_file_read_all(path, &data, &size, 8u << 20) : lt_error(LT_ERR_ARG, "not a page file");
+    lt_free(path);
+    if (s) {
+        lt_status_free(s);
+        return send_error(rq, 404, "invalid_request_error", NULL, "not_found", "no such endpoint or page; see lathe serve --help");
+    }
+    struct MHD_Response *resp = MHD_create_response_from_buffer(size, data, MHD_RESPMEM_MUST_COPY);
+    lt_free(data);
+    if (!resp) return MHD_NO;
+    MHD_add_response_header(resp, "Content-Type", type);
+    MHD_add_response_header(resp, "Cache-Control", "no-cache");
+    rq->status = 200;
+    enum MHD_Result r = MHD_queue_response(rq->conn, MHD_HTTP_OK, resp);
+    MHD_destroy_response(resp);
+    return r;
 }
 
 static enum MHD_Result send_health(request *rq) {
@@ -298,14 +338,18 @@ static enum MHD_Result answer_completion(request *rq) {
 }
 
 static enum MHD_Result dispatch(request *rq) {
-    const char *want = rq->route == ROUTE_HEALTH || rq->route == ROUTE_MODELS ? "GET" : "POST";
+    bool get = rq->route == ROUTE_HEALTH || rq->route == ROUTE_MODELS || rq->route == ROUTE_STATIC;
+    const char *want = get ? "GET" : "POST";
     if (rq->route == ROUTE_NONE)
+        return send_error(rq, 404, "invalid_request_error", NULL, "not_found", "no such endpoint; see lathe serve --help");
+    if (rq->route == ROUTE_STATIC && strcmp(rq->method, "GET") != 0)
         return send_error(rq, 404, "invalid_request_error", NULL, "not_found", "no such endpoint; see lathe serve --help");
     if (strcmp(rq->method, want) != 0) {
         char msg[192];
         snprintf(msg, sizeof msg, "%s takes %s", rq->path, want);
         return send_error(rq, 405, "invalid_request_error", NULL, "method_not_allowed", msg);
     }
+    if (rq->route == ROUTE_STATIC) return send_static(rq); // the page asks for the key itself
     if (rq->route != ROUTE_HEALTH && !authorized(rq->srv, rq->conn))
         return send_error(rq, 401, "invalid_request_error", NULL, "invalid_api_key", "a valid API key is required: Authorization: Bearer KEY");
     if (rq->body_too_large) {
@@ -391,7 +435,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 
 typedef struct {
     const char *host, *port, *name, *parallel, *queue, *ctx, *max_tokens, *max_body, *timeout,
-        *api_key, *dtype, *threads;
+        *api_key, *dtype, *threads, *web;
     bool verbose;
 } serve_flags;
 
@@ -481,13 +525,14 @@ int cmd_serve(int argc, char **argv) {
         {"--parallel", &f.parallel, NULL}, {"--queue", &f.queue, NULL}, {"--ctx", &f.ctx, NULL},
         {"--max-tokens", &f.max_tokens, NULL}, {"--max-body", &f.max_body, NULL},
         {"--timeout", &f.timeout, NULL}, {"--api-key", &f.api_key, NULL}, {"--dtype", &f.dtype, NULL},
-        {"--threads", &f.threads, NULL}, {"--verbose", NULL, &f.verbose}, {NULL, NULL, NULL}};
+        {"--threads", &f.threads, NULL}, {"--web", &f.web, NULL}, {"--verbose", NULL, &f.verbose},
+        {NULL, NULL, NULL}};
     int n_pos = 0;
     int rc = lt_cli_parse("serve", argc, argv, opts, pos, 1, &n_pos, help);
     if (rc >= 0) return rc;
     if (n_pos != 1) return lt_cli_usage_error("serve", "give MODEL");
     if (f.api_key && !f.api_key[0]) return lt_cli_usage_error("serve", "--api-key: an empty key");
-    server srv = {.api_key = f.api_key, .verbose = f.verbose};
+    server srv = {.api_key = f.api_key, .verbose = f.verbose, .web_dir = f.web ? f.web : LATHE_WEB_DIR};
     lt_engine_opts eo;
     int64_t port, queue, max_tokens;
     lt_status s = parse_flags(&f, &srv, &eo, &port, &queue, &max_tokens);
