@@ -367,6 +367,51 @@ check; grep -qE '^POST /v1/chat/completions 200 prompt=[0-9]+ completion=[0-9]+ 
 check; grep -qE '^POST /v1/chat/completions 413 ' "$tmp/tiny.log" || fail "no access log line for the 413"
 check; grep -qE '^GET /v1/models 401 ' "$tmp/tiny.log" || fail "no access log line for the 401"
 
+# ---------------------------------------------------------------- a bounded load
+# 16 streaming clients x 20 requests each on 16 slots: every stream complete and well-formed, its
+# usage what was asked (ignore_eos: exactly max_tokens), the decode batch at 4 or more, no slot left busy.
+start load "$m" --parallel 16 --ctx 256 --api-key "$key"
+cat >"$tmp/load.py" <<'PY'
+import http.client, json, sys, threading
+port, key = int(sys.argv[1]), sys.argv[2]
+CLIENTS, REQUESTS, MAX = 16, 20, 24
+done, errors = [], []
+def one(i, k):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    body = {"messages": [{"role": "user", "content": "Client %d, request %d" % (i, k)}], "max_tokens": MAX,
+            "ignore_eos": True, "temperature": 0.8, "seed": k, "stream": True, "stream_options": {"include_usage": True}}
+    conn.request("POST", "/v1/chat/completions", json.dumps(body),
+                 {"Content-Type": "application/json", "Authorization": "Bearer " + key})
+    r = conn.getresponse()
+    assert r.status == 200, r.status
+    events = r.read().decode("utf-8").split("\n\n")
+    conn.close()
+    assert events[-2:] == ["data: [DONE]", ""], events[-3:]
+    chunks = [json.loads(e[6:]) for e in events[:-2]]
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert chunks[-2]["choices"][0]["finish_reason"] == "length", chunks[-2]
+    assert len({c["id"] for c in chunks}) == 1
+    u = chunks[-1]["usage"]
+    assert u["completion_tokens"] == MAX and u["total_tokens"] == u["prompt_tokens"] + MAX, u
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks[:-1])
+    assert len(text) > 0
+    done.append(1)
+def client(i):
+    for k in range(REQUESTS):
+        try:
+            one(i, k)
+        except Exception as e:
+            errors.append("client %d request %d: %r" % (i, k, e))
+threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(len(done), errors[:3])
+PY
+is "load: complete streams" "$($PY "$tmp/load.py" "$port" "$key" 2>&1)" "320 []"
+call loadhealth GET /health
+is "load: batch and slots" "$(json "$tmp/loadhealth.json" "j['batch_max'] >= 4, j['slots_busy'], j['queued']")" "True 0 0"
+check; [ "$(grep -c '^POST /v1/chat/completions 200 ' "$tmp/load.log")" = 320 ] || fail "load: access log lines: $(grep -c '^POST' "$tmp/load.log")"
+
 # ---------------------------------------------------------------- the slow model: batching, disconnects, timeout
 start big "$tmp/big" --parallel 4 --timeout 2 --verbose --api-key "$key"
 pids=()
