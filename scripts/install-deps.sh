@@ -14,9 +14,10 @@ PKGS=(
   libpcre2-dev             # tokenizer pre-tokenizer regex
   libmicrohttpd-dev        # HTTP server of lathe serve
 )
-# Test-only peers: PyTorch (golden values), numpy (independent safetensors writer).
+# Test-only peers: PyTorch (golden values), numpy (independent safetensors writer),
+# Chromium (the browser test of lathe serve's page).
 if [ "${LATHE_SKIP_TEST_DEPS:-0}" != "1" ]; then
-  PKGS+=(python3-numpy python3-torch)
+  PKGS+=(python3-numpy python3-torch chromium)
 fi
 
 missing=()

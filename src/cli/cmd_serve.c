@@ -330,9 +330,16 @@ static enum MHD_Result answer_completion(request *rq) {
     if (!rq->job) return send_error(rq, 500, "server_error", NULL, NULL, "out of memory");
     if (!lt_serve_parse(&srv->model, rq->body.data ? rq->body.data : "", rq->body.n, &rq->req, rq->job, &err))
         return send_text(rq, err.status, "application/json", lt_serve_error_json(&err));
-    if (!lt_serve_submit(&srv->engine, rq->job))
+    if (!lt_serve_submit(&srv->engine, rq->job)) {
+        char msg[600] = "";
+        pthread_mutex_lock(&srv->engine.mu);
+        if (srv->engine.fatal || srv->engine.stop)
+            snprintf(msg, sizeof msg, "the engine has stopped: %s", srv->engine.fatal ? srv->engine.fatal : "the server is shutting down");
+        pthread_mutex_unlock(&srv->engine.mu);
+        if (msg[0]) return send_error(rq, 500, "server_error", NULL, NULL, msg);
         return send_error(rq, 503, "server_error", NULL, "server_busy",
                           "the server is busy: every slot is taken and the queue is full; retry later");
+    }
     rq->submitted = true;
     return rq->req.stream ? answer_stream(rq) : answer_whole(rq);
 }
