@@ -414,6 +414,7 @@ check; [ "$(grep -c '^POST /v1/chat/completions 200 ' "$tmp/load.log")" = 320 ] 
 
 # ---------------------------------------------------------------- the slow model: batching, disconnects, timeout
 start big "$tmp/big" --parallel 4 --timeout 2 --verbose --api-key "$key"
+big_pid=${servers[${#servers[@]}-1]}
 pids=()
 for i in 1 2 3 4 5; do
   call "c$i" POST /v1/chat/completions "{\"messages\":[{\"role\":\"user\",\"content\":\"Story number $i\"}],\"max_tokens\":40,\"stream\":true,\"stream_options\":{\"include_usage\":true}}" -N &
@@ -475,6 +476,20 @@ kill -TERM "${servers[0]}"
 wait "${servers[0]}"
 is "exit after SIGTERM" "$?" 0
 check; grep -q "stopping (SIGTERM)" "$tmp/tiny.log" || fail "no shutdown notice"
+
+# shutdown in the middle of a stream: the stream ends with an error event and [DONE], exit 0
+port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$tmp/big.log")
+curl -sN -H "Authorization: Bearer $key" -d '{"messages":[{"role":"user","content":"Go on"}],"max_tokens":4000,"ignore_eos":true,"stream":true}' \
+  "http://127.0.0.1:$port/v1/chat/completions" >"$tmp/last.out" &
+cpid=$!
+for _ in $(seq 50); do [ -s "$tmp/last.out" ] && break; sleep 0.05; done
+sleep 0.2
+kill -TERM "$big_pid"
+wait "$big_pid"
+is "exit after SIGTERM mid-stream" "$?" 0
+wait "$cpid"
+check; tail -c 200 "$tmp/last.out" | grep -q 'shutting down' && [ "$(tail -c 14 "$tmp/last.out" | od -c | head -1)" = "$(printf 'data: [DONE]\n\n' | od -c | head -1)" ] ||
+  fail "the stream cut by the shutdown does not end with an error event and [DONE]: $(tail -c 200 "$tmp/last.out")"
 
 echo "cli_serve: $checks checks, $fails failures"
 [ "$fails" = 0 ]

@@ -39,7 +39,7 @@ const [pw, port, shot] = process.argv.slice(2);
 const { chromium } = require(pw);
 (async () => {
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-dev-shm-usage'] });
   const out = {};
   try {
     const page = await browser.newPage({ viewport: { width: 390, height: 760 } });

@@ -53,6 +53,7 @@ typedef struct {
     size_t max_body;
     double timeout;
     bool verbose;
+    int in_flight; // requests begun and not completed (atomic)
 } server;
 
 enum { ROUTE_NONE, ROUTE_HEALTH, ROUTE_MODELS, ROUTE_CHAT, ROUTE_COMPLETIONS, ROUTE_EMBEDDINGS, ROUTE_STATIC };
@@ -389,6 +390,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         snprintf(rq->method, sizeof rq->method, "%s", method);
         snprintf(rq->path, sizeof rq->path, "%s", url);
         rq->route = route_of(url);
+        __atomic_add_fetch(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
         const char *length = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
         rq->body_too_large = length && strtoull(length, NULL, 10) > srv->max_body;
         *con_cls = rq;
@@ -436,6 +438,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     lt_bytes_free(&rq->pending);
     free(rq);
     *con_cls = NULL;
+    __atomic_sub_fetch(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
 }
 
 // ---------------------------------------------------------------- flags and main
@@ -507,7 +510,7 @@ static void model_name(const char *path, char *out, size_t cap) {
 
 static lt_status run(server *srv, const char *host, int64_t port, struct MHD_Daemon **daemon) {
     struct sockaddr_storage addr;
-    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     LT_TRY(bind_address(host, port, &addr, &flags));
     *daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, srv,
                                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
@@ -577,10 +580,15 @@ int cmd_serve(int argc, char **argv) {
             sigwait(&stop_signals, &sig);
             fprintf(stderr, "lathe serve: stopping (%s)\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
         }
-        pthread_mutex_lock(&srv.engine.mu); // end waiting handlers before the daemon joins them
+        // No new connections; every job ends with an error the handlers still send
+        // (a last chunk and [DONE] for streams); then the daemon closes what is left.
+        if (daemon) MHD_quiesce_daemon(daemon);
+        pthread_mutex_lock(&srv.engine.mu);
         srv.engine.stop = true;
         pthread_cond_signal(&srv.engine.work);
         pthread_mutex_unlock(&srv.engine.mu);
+        for (int i = 0; i < 250 && __atomic_load_n(&srv.in_flight, __ATOMIC_SEQ_CST) > 0; i++)
+            nanosleep(&(struct timespec){.tv_nsec = 20 * 1000000L}, NULL);
         if (daemon) MHD_stop_daemon(daemon);
         lt_serve_engine_stop(&srv.engine);
     }
