@@ -144,6 +144,56 @@ static void test_batched_decode_is_per_sequence(void) {
     lt_model_free(m);
 }
 
+// One step mixing a prompt with all its logits, a decode token and a prompt
+// wanting its last logits, each into its own buffer (the LM head gathers
+// rows from several items): the logits equal those of each item run alone.
+static void test_mixed_step_equals_solo(void) {
+    lt_model *m = make_model("tiny-hetero", 13);
+    LT_CHECK(m != NULL);
+    if (!m) return;
+    int64_t V = m->cfg.vocab;
+    int32_t a[5], b0[9], b1[1], c[7];
+    make_ids(a, 5, V, 1);
+    make_ids(b0, 9, V, 2);
+    make_ids(b1, 1, V, 3);
+    make_ids(c, 7, V, 4);
+    float *la = NULL, *lb = NULL, *lc = NULL, *ra = NULL, *rb = NULL, *rc = NULL;
+    LT_CHECK_OK(lt_alloc((void **)&la, (size_t)(5 * V) * sizeof(float), "logits"));
+    LT_CHECK_OK(lt_alloc((void **)&ra, (size_t)(5 * V) * sizeof(float), "logits"));
+    LT_CHECK_OK(lt_alloc((void **)&lb, (size_t)V * sizeof(float), "logits"));
+    LT_CHECK_OK(lt_alloc((void **)&rb, (size_t)V * sizeof(float), "logits"));
+    LT_CHECK_OK(lt_alloc((void **)&lc, (size_t)V * sizeof(float), "logits"));
+    LT_CHECK_OK(lt_alloc((void **)&rc, (size_t)V * sizeof(float), "logits"));
+    lt_engine *e = NULL;
+    LT_CHECK_OK(lt_engine_from_model(&e, m, &(lt_engine_opts){.max_seqs = 3}));
+    // alone
+    LT_CHECK_OK(lt_engine_prefill(e, 0, a, 5, ra, true));
+    LT_CHECK_OK(lt_engine_prefill(e, 1, b0, 9, NULL, false));
+    int one = 1;
+    LT_CHECK_OK(lt_engine_decode(e, &one, b1, 1, rb));
+    LT_CHECK_OK(lt_engine_prefill(e, 2, c, 7, rc, false));
+    // together (slot 1 back to its 9-token prompt)
+    LT_CHECK_OK(lt_engine_seq_truncate(e, 0, 0));
+    LT_CHECK_OK(lt_engine_seq_truncate(e, 1, 9));
+    LT_CHECK_OK(lt_engine_seq_truncate(e, 2, 0));
+    lt_engine_item items[3] = {{.seq = 2, .ids = c, .n = 7, .logits = lc},
+                               {.seq = 0, .ids = a, .n = 5, .logits = la, .all_logits = true},
+                               {.seq = 1, .ids = b1, .n = 1, .logits = lb}};
+    LT_CHECK_OK(lt_engine_step(e, items, 3));
+    float tol = 1e-5f * max_abs(ra, 5 * V);
+    LT_CHECK_MSG(max_diff(la, ra, 5 * V) <= tol, "all logits: %g", max_diff(la, ra, 5 * V));
+    LT_CHECK_MSG(max_diff(lb, rb, V) <= tol, "decode: %g", max_diff(lb, rb, V));
+    LT_CHECK_MSG(max_diff(lc, rc, V) <= tol, "last logits: %g", max_diff(lc, rc, V));
+    lt_engine_free(e);
+    lt_free(la);
+    lt_free(lb);
+    lt_free(lc);
+    lt_free(ra);
+    lt_free(rb);
+    lt_free(rc);
+    lt_model_free(m);
+}
+
 // Rounds every matmul weight and the embedding of m the way storing them in
 // dtype does, so the f32 training forward computes what the engine should.
 static void round_weights(lt_model *m, lt_dtype dtype) {
@@ -257,6 +307,7 @@ int main(void) {
     LT_RUN(test_tiny_matches_training);
     LT_RUN(test_tiny_hetero_matches_training);
     LT_RUN(test_batched_decode_is_per_sequence);
+    LT_RUN(test_mixed_step_equals_solo);
     LT_RUN(test_bf16_weights);
     LT_RUN(test_f16_weights);
     LT_RUN(test_q8_0_weights);

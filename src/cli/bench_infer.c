@@ -81,7 +81,7 @@ typedef struct {
     stat3 pp, tg, ttft, batch_tg;
     double bandwidth, bytes_per_token, peak_rss_mib;
     lt_dtype wdtype;
-    double ops[LT_INFER_OP_COUNT], pp_ops[LT_INFER_OP_COUNT];
+    double ops[LT_INFER_OP_COUNT], pp_ops[LT_INFER_OP_COUNT], batch_ops[LT_INFER_OP_COUNT];
 } results;
 
 static lt_status run(const args *a, results *r) {
@@ -136,12 +136,17 @@ static lt_status run(const args *a, results *r) {
                 seqs[i] = i;
                 s = lt_engine_seq_truncate(e, i, 0);
             }
+            if (a->profile && rep == a->reps - 1) lt_engine_set_profile(e, true);
             double t0 = lt_time_now();
             for (int64_t k = 0; k < a->tg && !s; k++) {
                 for (int i = 0; i < max_seqs; i++) tok[i] = ids[(k * max_seqs + i) % (n_ids * max_seqs)];
                 s = lt_engine_decode(e, seqs, tok, max_seqs, logits);
             }
             btg[rep] = (double)(a->tg * max_seqs) / (lt_time_now() - t0);
+            if (a->profile && rep == a->reps - 1) {
+                memcpy(r->batch_ops, lt_engine_op_seconds(e), sizeof r->batch_ops);
+                lt_engine_set_profile(e, false);
+            }
         }
     }
     if (s) goto done;
@@ -190,10 +195,10 @@ static void print(const args *a, const results *r, const char *dtype) {
         printf("  tg%lld x %lld sequences: %.1f tokens/s in all\n", (long long)a->tg, (long long)a->batch, r->batch_tg.median);
     printf("  peak memory (RSS): %.1f MiB\n", r->peak_rss_mib);
     if (a->profile) {
-        const double *ops[2] = {r->pp_ops, r->ops};
-        const char *names[2] = {"prompt processing", "decode"};
-        int64_t tokens[2] = {a->pp, a->tg};
-        for (int k = 0; k < 2; k++) {
+        const double *ops[3] = {r->pp_ops, r->ops, r->batch_ops};
+        const char *names[3] = {"prompt processing", "decode", "batched decode"};
+        int64_t tokens[3] = {a->pp, a->tg, a->tg * a->batch};
+        for (int k = 0; k < (a->batch > 1 ? 3 : 2); k++) {
             double total = 0;
             for (int i = 0; i < LT_INFER_OP_COUNT; i++) total += ops[k][i];
             printf("  %s time by op (last repetition):\n", names[k]);

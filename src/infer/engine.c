@@ -276,23 +276,39 @@ static lt_status block_step(lt_engine *e, const eng_block *b, int64_t T, int n_i
     return NULL;
 }
 
-// Final norm and LM head for the rows that want logits, HEAD_ROWS at a time.
+// Final norm and LM head for the rows that want logits, over all items at
+// once: one pass over the head's weights per chunk of rows, not per item
+// (decode of 16 sequences would otherwise read the head 16 times). Rows whose
+// destinations follow each other (decode into one (n, V) buffer, all logits
+// of a prompt) are written in place; others go through a scratch block.
 static lt_status head_step(lt_engine *e, const lt_engine_item *items, int n_items) {
     const lt_config *c = &e->cfg;
-    int64_t C = c->hidden, V = c->vocab;
-    int64_t t0 = 0;
+    int64_t C = c->hidden, V = c->vocab, K = 0, t0 = 0;
     for (int i = 0; i < n_items; i++) {
         const lt_engine_item *it = &items[i];
-        if (it->logits) {
-            int64_t first = it->all_logits ? 0 : it->n - 1;
-            for (int64_t r = first; r < it->n; r += e->head_rows) {
-                int64_t m = it->n - r < e->head_rows ? it->n - r : e->head_rows;
-                TIMED(e, LT_INFER_NORM, rmsnorm_rows(e, e->xn, e->x + (t0 + r) * C, e->final_norm, m));
-                float *dst = it->logits + (it->all_logits ? r * V : 0);
-                TIMED_TRY(e, LT_INFER_HEAD, lt_qmatmul(dst, e->xn, &e->head, m));
+        if (it->logits)
+            for (int64_t r = it->all_logits ? 0 : it->n - 1; r < it->n; r++, K++) {
+                e->head_src[K] = t0 + r;
+                e->head_dst[K] = it->logits + (it->all_logits ? r * V : 0);
             }
-        }
         t0 += it->n;
+    }
+    for (int64_t k = 0; k < K;) {
+        int64_t m = 1;
+        while (k + m < K && m < e->max_step && e->head_dst[k + m] == e->head_dst[k] + m * V) m++;
+        bool direct = m > 1 || e->head_rows == 1;
+        if (!direct) m = K - k < e->head_rows ? K - k : e->head_rows;
+        for (int64_t j = 0; j < m; j++)
+            memcpy(e->xn + j * C, e->x + e->head_src[k + j] * C, (size_t)C * sizeof(float));
+        TIMED(e, LT_INFER_NORM, rmsnorm_rows(e, e->xn, e->xn, e->final_norm, m));
+        if (direct) {
+            TIMED_TRY(e, LT_INFER_HEAD, lt_qmatmul(e->head_dst[k], e->xn, &e->head, m));
+        } else {
+            TIMED_TRY(e, LT_INFER_HEAD, lt_qmatmul(e->head_out, e->xn, &e->head, m));
+            for (int64_t j = 0; j < m; j++)
+                memcpy(e->head_dst[k + j], e->head_out + j * V, (size_t)V * sizeof(float));
+        }
+        k += m;
     }
     return NULL;
 }

@@ -219,7 +219,7 @@ static lt_status make_state(lt_engine *e, const lt_engine_opts *o) {
         return lt_error(LT_ERR_ARG, "a context of %lld tokens is longer than the model's max_position_embeddings (%lld)", (long long)e->max_ctx, (long long)c->max_positions);
     e->max_step = o && o->max_step_tokens > 0 ? o->max_step_tokens : 512;
     if (e->max_step < e->max_seqs) e->max_step = e->max_seqs;
-    e->head_rows = e->max_step; // the whole step at once: one pass over the head
+    e->head_rows = e->max_step < 64 ? e->max_step : 64;
 
     LT_TRY(lt_calloc((void **)&e->seq_len, (size_t)e->max_seqs, sizeof *e->seq_len, "sequence lengths"));
     LT_TRY(lt_calloc((void **)&e->k_cache, (size_t)(e->n_caches + 1), sizeof *e->k_cache, "KV caches"));
@@ -253,6 +253,9 @@ static lt_status make_state(lt_engine *e, const lt_engine_opts *o) {
         {(void **)&e->scores, (size_t)e->n_score_bufs * ROW_BLOCK * (size_t)e->max_ctx, sizeof(float), "attention scores"},
         {(void **)&e->tok_seq, T, sizeof(int64_t), "step positions"},
         {(void **)&e->tok_pos, T, sizeof(int64_t), "step positions"},
+        {(void **)&e->head_src, T, sizeof(int64_t), "head rows"},
+        {(void **)&e->head_dst, T, sizeof(float *), "head rows"},
+        {(void **)&e->head_out, (size_t)e->head_rows * (size_t)c->vocab, sizeof(float), "head logits"},
         {(void **)&e->items, (size_t)e->max_seqs, sizeof(eng_item), "step items"},
         {(void **)&e->tasks, n_tasks, sizeof(eng_task), "attention tasks"},
         {(void **)&e->decode_items, (size_t)e->max_seqs, sizeof(lt_engine_item), "step items"},
@@ -282,7 +285,7 @@ void lt_engine_free(lt_engine *e) {
         if (e->v_cache) lt_free(e->v_cache[i]);
     }
     void *bufs[] = {e->k_cache, e->v_cache, e->blocks, e->seq_len, e->x, e->xn, e->tmp, e->rstd, e->big,
-                    e->q, e->att, e->hid, e->scores, e->tok_seq, e->tok_pos, e->items, e->tasks,
+                    e->q, e->att, e->hid, e->scores, e->tok_seq, e->tok_pos, e->head_src, e->head_dst, e->head_out, e->items, e->tasks,
                     e->decode_items, e->rope_cos, e->rope_sin, e->chat_template};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) lt_free(bufs[i]);
     lt_tokenizer_free(e->tok);

@@ -50,7 +50,8 @@ struct lt_engine {
     size_t weight_bytes, cache_bytes, scratch_bytes;
 
     int max_seqs;
-    int64_t max_ctx, max_step, head_rows;
+    int64_t max_ctx, max_step;
+    int64_t head_rows;             // rows gathered into head_out at a time
     int64_t *seq_len;              // (max_seqs)
     int n_caches;
     float **k_cache, **v_cache;    // (n_caches) each (max_seqs, KVH, max_ctx, D)
@@ -64,6 +65,9 @@ struct lt_engine {
     float *scores;                 // (n_score_bufs, ROW_BLOCK, max_ctx)
     int n_score_bufs;
     int64_t *tok_seq, *tok_pos;    // (T)
+    int64_t *head_src;             // (T) rows of x that want logits this step
+    float **head_dst;              // (T) where each row's logits go
+    float *head_out;               // (head_rows, V) logits of rows gathered from several items
     eng_item *items;               // (max_seqs)
     eng_task *tasks;               // attention tasks of one layer
     lt_engine_item *decode_items;  // (max_seqs)
