@@ -6,7 +6,51 @@
 #define LATHE_TRAIN_H
 
 #include "lathe/base.h"
+#include "lathe/chat_data.h"
 #include "lathe/model.h"
+
+// Where the trainer's batches come from: a table of functions over a context,
+// so pretraining (token shards, the default) and SFT (chat JSONL) run the same
+// loop and checkpoints. Batches are (B, T) rows of ids, targets (negative:
+// ignored), segments and positions; the state is the cursor a checkpoint
+// keeps, so a resumed run draws exactly the rows it would have drawn.
+typedef struct {
+    void *ctx;
+    lt_status (*next)(void *ctx, int32_t *ids, int32_t *targets, int32_t *segments, int32_t *positions);
+    lt_status (*check_vocab)(void *ctx, int64_t model_vocab);
+    size_t (*state_size)(void *ctx);
+    lt_status (*state_save)(void *ctx, void *buf, size_t cap, size_t *len);
+    lt_status (*state_load)(void *ctx, const void *buf, size_t len);
+    // Validation (both NULL without held-out data): val_begin starts a pass,
+    // val_next fills the next batch and sets *n_rows (0: the pass is over).
+    lt_status (*val_begin)(void *ctx);
+    lt_status (*val_next)(void *ctx, int32_t *ids, int32_t *targets, int32_t *segments, int32_t *positions,
+                          int64_t *n_rows);
+    double val_bytes_per_token; // text bytes per validation target, for bits per byte (0: not reported)
+    void (*free)(void *ctx);    // frees ctx (NULL is fine)
+} lt_train_data;
+void lt_train_data_free(lt_train_data *d); // zeroes it; a zeroed one is fine
+
+// Token shards: "PATH[:WEIGHT]" specs blended by weight (lt_loader), and a
+// validation shard walked in order (val may be NULL).
+lt_status lt_train_data_shards(lt_train_data *out, const char *const *data, int n_data, const char *val,
+                               int64_t B, int64_t T, uint64_t seed);
+
+// Chat JSONL for SFT: every example rendered through the chat template, with
+// the loss on assistant tokens only, packed into rows of T (chat_data.h).
+typedef struct {
+    const char *const *data;  // "PATH[:WEIGHT]" chat JSONL files, blended by weight
+    int n_data;
+    const char *val;          // held-out chat JSONL (may be NULL): packed in file order
+    lt_tokenizer *tokenizer;  // borrowed, kept alive by the caller
+    int64_t B, T;
+    uint64_t seed;
+    bool skip_bad;            // skip bad lines (counted) instead of failing
+} lt_train_chat_opts;
+// stats (may be NULL) sums every file's reading, the validation file's
+// included; *first_skip (may be NULL; lt_free it) is the first skipped line's message.
+lt_status lt_train_data_chat(lt_train_data *out, const lt_train_chat_opts *opts, lt_chat_read_stats *stats,
+                             char **first_skip);
 
 typedef struct {
     // The model: exactly one of init_from (continued pretraining), preset or config.
@@ -19,6 +63,12 @@ typedef struct {
     const char *const *data;
     int n_data;
     const char *val_data;       // optional validation shard
+    // Another data source (SFT): when set, the trainer draws from it and data /
+    // val_data only size the memory estimate. Borrowed: the caller frees it.
+    lt_train_data *source;
+    // A directory whose tokenizer files (tokenizer.json, tokenizer_config.json)
+    // are copied into every checkpoint, so checkpoints run as they are (NULL: none).
+    const char *tokenizer_dir;
     int64_t batch, seq;         // one micro-batch: batch x seq tokens
     int64_t global_batch_tokens; // tokens per optimizer step (a multiple of batch*seq); 0: one micro-batch
     int64_t steps;              // optimizer steps in total (counting resumed ones)

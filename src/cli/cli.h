@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "lathe/base.h"
+#include "lathe/train.h"
 
 // Every subcommand: argv[0] is the subcommand name. Returns the exit code.
 typedef int (*lt_cli_fn)(int argc, char **argv);
@@ -27,7 +28,9 @@ int cmd_export(int argc, char **argv);   // cmd_gguf.c
 int cmd_import(int argc, char **argv);   // cmd_gguf.c
 int cmd_quantize(int argc, char **argv); // cmd_gguf.c
 int cmd_tasks(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_sft(int argc, char **argv);
 
 // A command group's table of subcommands, and the dispatch over it: runs the
 // subcommand argv[1] names, or prints "usage: lathe PROG COMMAND ..." with the
@@ -89,5 +92,14 @@ void lt_cli_progress(void *user, const char *what, double done, double total, co
 int lt_cli_model_resize_vocab(int argc, char **argv);
 int lt_cli_bench_tokenizer(int argc, char **argv);
 int lt_cli_bench_infer(int argc, char **argv); // bench_infer.c
+
+// The training flags of `lathe train`, shared with `lathe sft` (cmd_train.c):
+// fills *o from argv (--data values into data[0..max_data), *n_data of them);
+// returns -1 when the command should go on, else its exit code (printed).
+int lt_cli_train_parse(const char *cmd, int argc, char **argv, lt_train_opts *o, const char **data, int max_data,
+                       int *n_data, bool *dry, void (*help)(void));
+void lt_cli_train_log(void *user, const lt_train_event *ev); // one log line per step or evaluation
+int lt_cli_train_dry_run(const lt_train_opts *o);             // prints the memory plan
+void lt_cli_train_done(const lt_train_opts *o);               // where the run went, peak RSS
 
 #endif

@@ -1,5 +1,6 @@
 // cmd_train.c: `lathe train` — pretraining a fresh model or continuing to
-// train an existing one, rendering progress and log lines.
+// train an existing one, rendering progress and log lines. Its flags, log
+// lines and dry run are shared with `lathe sft` (cmd_sft.c).
 #include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -53,12 +54,14 @@ static void print_bytes(const char *label, double bytes) {
     printf("  %-22s %9.2f %s\n", label, bytes, unit[u]);
 }
 
-static void on_log(void *user, const lt_train_event *ev) {
+void lt_cli_train_log(void *user, const lt_train_event *ev) {
     (void)user;
     bool tty = isatty(STDERR_FILENO);
     if (ev->has_val) {
-        fprintf(stderr, "%sstep %lld/%lld  val loss %.4f  ppl %.2f  bpb %.4f\n", tty ? "\r\033[K" : "", (long long)ev->step,
-                (long long)ev->steps, ev->val_loss, ev->val_ppl, ev->val_bpb);
+        char bpb[32] = "";
+        if (ev->val_bpb > 0) snprintf(bpb, sizeof bpb, "  bpb %.4f", ev->val_bpb);
+        fprintf(stderr, "%sstep %lld/%lld  val loss %.4f  ppl %.2f%s\n", tty ? "\r\033[K" : "", (long long)ev->step,
+                (long long)ev->steps, ev->val_loss, ev->val_ppl, bpb);
         return;
     }
     double eta = ev->step > 0 ? ev->elapsed_s / (double)ev->step * (double)(ev->steps - ev->step) : 0;
@@ -108,7 +111,7 @@ static lt_status parse_numbers(lt_train_opts *o, const flag_text *f) {
     return NULL;
 }
 
-static int dry_run(const lt_train_opts *o) {
+int lt_cli_train_dry_run(const lt_train_opts *o) {
     lt_train_memory mem;
     lt_status s = lt_train_plan_memory(o, &mem);
     if (s) return lt_cli_report(s);
@@ -124,13 +127,13 @@ static int dry_run(const lt_train_opts *o) {
     return LT_EXIT_OK;
 }
 
-int cmd_train(int argc, char **argv) {
-    lt_train_opts o;
-    lt_train_opts_default(&o);
+int lt_cli_train_parse(const char *cmd, int argc, char **argv, lt_train_opts *o, const char **data, int max_data,
+                       int *n_data, bool *dry, void (*help)(void)) {
+    lt_train_opts_default(o);
     flag_text f = {0};
-    const char *data[64];
-    int n_data = 0;
-    bool resume = false, dry = false;
+    bool resume = false;
+    *n_data = 0;
+    *dry = false;
     // --data repeats: collect those first, then parse the rest with the table.
     char *rest[256];
     int n_rest = 0;
@@ -138,39 +141,51 @@ int cmd_train(int argc, char **argv) {
     for (int i = 1; i < argc && n_rest < 255; i++) {
         const char *v;
         if (lt_cli_flag(argc, argv, &i, "--data", &v)) {
-            if (!v) return lt_cli_usage_error("train", "--data needs a value");
-            if (n_data == 64) return lt_cli_usage_error("train", "at most 64 --data shards");
-            data[n_data++] = v;
+            if (!v) return lt_cli_usage_error(cmd, "--data needs a value");
+            if (*n_data == max_data) return lt_cli_usage_error(cmd, "at most %d --data files", max_data);
+            data[(*n_data)++] = v;
         } else {
             rest[n_rest++] = argv[i];
         }
     }
     const lt_cli_opt opts[] = {
-        {"--preset", &o.preset, NULL}, {"--config", &o.config, NULL}, {"--init-from", &o.init_from, NULL}, {"--out", &o.out_dir, NULL},
-        {"--val", &o.val_data, NULL}, {"--batch", &f.batch, NULL}, {"--seq", &f.seq, NULL}, {"--global-batch", &f.global, NULL},
+        {"--preset", &o->preset, NULL}, {"--config", &o->config, NULL}, {"--init-from", &o->init_from, NULL}, {"--out", &o->out_dir, NULL},
+        {"--val", &o->val_data, NULL}, {"--batch", &f.batch, NULL}, {"--seq", &f.seq, NULL}, {"--global-batch", &f.global, NULL},
         {"--steps", &f.steps, NULL}, {"--lr", &f.lr, NULL}, {"--min-lr", &f.min_lr, NULL}, {"--warmup", &f.warmup, NULL},
-        {"--schedule", &o.schedule, NULL}, {"--decay-frac", &f.decay, NULL}, {"--beta1", &f.beta1, NULL}, {"--beta2", &f.beta2, NULL},
+        {"--schedule", &o->schedule, NULL}, {"--decay-frac", &f.decay, NULL}, {"--beta1", &f.beta1, NULL}, {"--beta2", &f.beta2, NULL},
         {"--eps", &f.eps, NULL}, {"--weight-decay", &f.wd, NULL}, {"--clip", &f.clip, NULL}, {"--dtype", &f.dtype, NULL},
         {"--seed", &f.seed, NULL}, {"--init-seed", &f.init_seed, NULL}, {"--log-every", &f.log_every, NULL},
         {"--eval-every", &f.eval_every, NULL}, {"--eval-batches", &f.eval_batches, NULL}, {"--save-every", &f.save_every, NULL},
-        {"--keep-last", &f.keep_last, NULL}, {"--threads", &f.threads, NULL}, {"--run-name", &o.run_name, NULL}, {"--stop-after", &f.stop_after, NULL},
-        {"--loss-scale", &o.loss_scale, NULL}, {"--grad-stats-every", &f.grad_stats, NULL},
-        {"--resume", NULL, &resume}, {"--dry-run", NULL, &dry}, {NULL, NULL, NULL}};
-    int rc = lt_cli_parse("train", n_rest, rest, opts, NULL, 0, NULL, help);
+        {"--keep-last", &f.keep_last, NULL}, {"--threads", &f.threads, NULL}, {"--run-name", &o->run_name, NULL}, {"--stop-after", &f.stop_after, NULL},
+        {"--loss-scale", &o->loss_scale, NULL}, {"--grad-stats-every", &f.grad_stats, NULL},
+        {"--resume", NULL, &resume}, {"--dry-run", NULL, dry}, {NULL, NULL, NULL}};
+    int rc = lt_cli_parse(cmd, n_rest, rest, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;
-    o.data = data;
-    o.n_data = n_data;
-    o.resume = resume;
-    lt_status s = parse_numbers(&o, &f);
+    o->data = data;
+    o->n_data = *n_data;
+    o->resume = resume;
+    lt_status s = parse_numbers(o, &f);
     if (s) return lt_cli_report(s);
-    if (dry) return dry_run(&o);
-    o.progress = (lt_progress){.fn = isatty(STDERR_FILENO) ? lt_cli_progress : NULL};
-    s = lt_train(&o, on_log, NULL);
-    if (!s) {
-        struct rusage usage;
-        getrusage(RUSAGE_SELF, &usage);
-        printf("saved: %s/latest names the newest checkpoint; metrics in %s/metrics.jsonl\n", o.out_dir, o.out_dir);
-        printf("peak memory (RSS): %.1f MiB\n", (double)usage.ru_maxrss / 1024.0);
-    }
+    o->progress = (lt_progress){.fn = isatty(STDERR_FILENO) ? lt_cli_progress : NULL};
+    return -1;
+}
+
+void lt_cli_train_done(const lt_train_opts *o) {
+    struct rusage usage;
+    getrusage(RUSAGE_SELF, &usage);
+    printf("saved: %s/latest names the newest checkpoint; metrics in %s/metrics.jsonl\n", o->out_dir, o->out_dir);
+    printf("peak memory (RSS): %.1f MiB\n", (double)usage.ru_maxrss / 1024.0);
+}
+
+int cmd_train(int argc, char **argv) {
+    lt_train_opts o;
+    const char *data[64];
+    int n_data;
+    bool dry;
+    int rc = lt_cli_train_parse("train", argc, argv, &o, data, 64, &n_data, &dry, help);
+    if (rc >= 0) return rc;
+    if (dry) return lt_cli_train_dry_run(&o);
+    lt_status s = lt_train(&o, lt_cli_train_log, NULL);
+    if (!s) lt_cli_train_done(&o);
     return lt_cli_report(s);
 }

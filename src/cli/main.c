@@ -23,6 +23,7 @@ static const lt_command commands[] = {
     {"tokenizer", cmd_tokenizer, "train, inspect and run tokenizers"},
     {"data", cmd_data, "tokenize text / JSONL into token shards; inspect shards"},
     {"train", cmd_train, "pretrain or continue training a model on token shards"},
+    {"sft", cmd_sft, "supervised fine-tuning on chat JSONL (loss on assistant turns, reasoning toggle)"},
     {"model", cmd_model, "model surgery: resize-vocab"},
     {"plot", cmd_plot, "draw loss curves of training runs (metrics JSONL) as an SVG chart"},
     {"generate", cmd_generate, "continue a prompt (or answer one chat message), streaming to stdout"},
@@ -33,6 +34,7 @@ static const lt_command commands[] = {
     {"serve", cmd_serve, "serve a model over an OpenAI-compatible HTTP API (streaming, continuous batching)"},
     {"quantize", cmd_quantize, "store a model's weights as q8_0, bf16, f16 or f32 in a GGUF file"},
     {"tasks", cmd_tasks, "generate verifiable reasoning tasks as paired chat JSONL; score outputs"},
+    {"eval", cmd_eval, "task accuracy per level and reasoning mode (table + JSON); perplexity on text"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 

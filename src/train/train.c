@@ -44,7 +44,7 @@ static lt_status check_opts(const lt_train_opts *o) {
     int sources = (o->init_from != NULL) + (o->preset != NULL) + (o->config != NULL);
     if (sources != 1) return lt_error(LT_ERR_ARG, "give exactly one of --init-from, --preset or --config");
     if (!o->out_dir) return lt_error(LT_ERR_ARG, "--out DIR is required");
-    if (o->n_data < 1) return lt_error(LT_ERR_ARG, "give at least one --data SHARD[:WEIGHT]");
+    if (o->n_data < 1 && !o->source) return lt_error(LT_ERR_ARG, "give at least one --data SHARD[:WEIGHT]");
     if (o->batch < 1 || o->seq < 1 || o->steps < 1) return lt_error(LT_ERR_ARG, "--batch, --seq and --steps must be positive");
     int64_t micro = o->batch * o->seq;
     if (o->global_batch_tokens < 0 || (o->global_batch_tokens > 0 && o->global_batch_tokens % micro != 0))
@@ -149,23 +149,12 @@ static lt_status open_model(lt_trainer *t, const char *resume_dir) {
 
 static lt_status open_data(lt_trainer *t) {
     const lt_train_opts *o = t->opts;
-    char **paths = NULL;
-    double *weights = NULL;
-    lt_status s = lt_calloc((void **)&paths, (size_t)o->n_data, sizeof *paths, "data paths");
-    if (!s) s = lt_calloc((void **)&weights, (size_t)o->n_data, sizeof *weights, "data weights");
-    for (int i = 0; !s && i < o->n_data; i++) s = lt_data_spec_parse(o->data[i], &paths[i], &weights[i]);
-    if (!s) {
-        lt_loader_opts lo = {.paths = (const char *const *)paths, .weights = weights, .n_sources = o->n_data,
-                             .B = o->batch, .T = o->seq, .seed = o->seed};
-        s = lt_loader_open(&t->loader, &lo);
+    t->data = o->source;
+    if (!t->data) {
+        LT_TRY(lt_train_data_shards(&t->own_data, o->data, o->n_data, o->val_data, o->batch, o->seq, o->seed));
+        t->data = &t->own_data;
     }
-    if (!s) s = lt_loader_check_vocab(t->loader, t->model->cfg.vocab);
-    if (!s && o->val_data) s = lt_shard_open(&t->val_shard, o->val_data);
-    if (!s && t->val_shard) s = lt_shard_check_vocab(t->val_shard, t->model->cfg.vocab);
-    for (int i = 0; paths && i < o->n_data; i++) lt_free(paths[i]);
-    lt_free(paths);
-    lt_free(weights);
-    return s;
+    return t->data->check_vocab(t->data->ctx, t->model->cfg.vocab);
 }
 
 static lt_status open_optimizer(lt_trainer *t) {
@@ -207,8 +196,7 @@ static void trainer_free(lt_trainer *t) {
     lt_model_free(t->model);
     lt_free(t->grads);
     lt_adamw_free(t->optim);
-    lt_loader_free(t->loader);
-    lt_shard_close(t->val_shard);
+    lt_train_data_free(&t->own_data);
     lt_free(t->ids);
     lt_free(t->targets);
     lt_free(t->segments);
@@ -229,7 +217,7 @@ static lt_batch micro_batch(const lt_trainer *t, int64_t k) {
 static lt_status accumulate(lt_trainer *t, float loss_scale, double *loss) {
     int64_t micro = t->opts->batch * t->opts->seq, counted = 0;
     for (int64_t k = 0; k < t->accum; k++)
-        LT_TRY(lt_loader_next(t->loader, t->ids + k * micro, t->targets + k * micro, t->segments + k * micro, t->positions + k * micro));
+        LT_TRY(t->data->next(t->data->ctx, t->ids + k * micro, t->targets + k * micro, t->segments + k * micro, t->positions + k * micro));
     for (int64_t i = 0; i < t->accum * micro; i++) counted += t->targets[i] >= 0;
     memset(t->grads, 0, (size_t)t->model->n_params * sizeof(float));
     double sum = 0;
@@ -279,15 +267,14 @@ static lt_status step(lt_trainer *t, lt_train_event *ev) {
     return NULL;
 }
 
-// Mean loss over eval_batches batches of the validation shard (all of it when 0).
+// Mean loss over eval_batches batches of the validation data (all of it when 0).
 static lt_status evaluate(lt_trainer *t, lt_train_event *ev) {
-    lt_val_iter it;
-    LT_TRY(lt_val_iter_init(&it, t->val_shard, t->opts->batch, t->opts->seq));
+    LT_TRY(t->data->val_begin(t->data->ctx));
     double sum = 0;
     int64_t counted = 0, rows = 0;
     for (int64_t b = 0; t->opts->eval_batches == 0 || b < t->opts->eval_batches; b++) {
         lt_batch batch = micro_batch(t, 0);
-        LT_TRY(lt_val_iter_next(&it, t->ids, t->targets, t->segments, t->positions, &rows));
+        LT_TRY(t->data->val_next(t->data->ctx, t->ids, t->targets, t->segments, t->positions, &rows));
         if (rows == 0) break;
         LT_TRY(lt_model_forward(t->model, t->acts, &batch));
         lt_loss l;
@@ -296,12 +283,10 @@ static lt_status evaluate(lt_trainer *t, lt_train_event *ev) {
         counted += l.n_counted;
     }
     if (counted == 0) return NULL;
-    const lt_shard_info *info = lt_shard_get_info(t->val_shard);
     ev->has_val = true;
     ev->val_loss = sum / (double)counted;
     ev->val_ppl = exp(ev->val_loss);
-    // bits per byte: the shard's bytes per token scale nats per token to bits per byte.
-    double bytes_per_token = info->n_tokens > 1 ? (double)info->n_text_bytes / (double)(info->n_tokens - 1) : 0;
+    double bytes_per_token = t->data->val_bytes_per_token;
     ev->val_bpb = bytes_per_token > 0 ? ev->val_loss / (M_LN2 * bytes_per_token) : 0;
     return NULL;
 }
@@ -442,7 +427,7 @@ static lt_status run(lt_trainer *t, lt_train_log_fn log, void *user) {
         char info[160];
         snprintf(info, sizeof info, "loss %.4f", ev.loss);
         lt_progress_report(&o->progress, "train", (double)t->step, (double)o->steps, info);
-        if (!s && t->val_shard && ((o->eval_every > 0 && t->step % o->eval_every == 0) || last)) {
+        if (!s && t->data->val_next && ((o->eval_every > 0 && t->step % o->eval_every == 0) || last)) {
             lt_train_event val = {.step = t->step, .steps = o->steps, .tokens = t->tokens};
             s = evaluate(t, &val);
             val.elapsed_s = lt_time_now() - start;

@@ -12,7 +12,7 @@
 
 // train_state.bin, little-endian:
 //   "LTTRAIN1" | u32 version (1) | u32 reserved | i64 step | i64 tokens
-//   | u64 n_params | u64 loader_len | loader state | u64 optim_len | AdamW state
+//   | u64 n_params | u64 loader_len | data-source (loader) state | u64 optim_len | AdamW state
 //   | i64 skipped steps | loss-scaler state (LT_SCALER_STATE_SIZE bytes)
 //   | u64 FNV-1a 64 of every byte before it
 static const char STATE_MAGIC[8] = {'L', 'T', 'T', 'R', 'A', 'I', 'N', '1'};
@@ -35,11 +35,11 @@ static lt_status put(hashed_file *f, const void *data, size_t n) {
 }
 
 static lt_status write_state(lt_trainer *t, const char *path) {
-    size_t loader_len = 0, cap = lt_loader_state_size(t->loader);
+    size_t loader_len = 0, cap = t->data->state_size(t->data->ctx);
     size_t optim_len = lt_adamw_state_size(t->optim);
     uint8_t *loader_state = NULL, *optim_state = NULL;
     LT_TRY(lt_alloc((void **)&loader_state, cap, "loader state"));
-    lt_status s = lt_loader_state_save(t->loader, loader_state, cap, &loader_len);
+    lt_status s = t->data->state_save(t->data->ctx, loader_state, cap, &loader_len);
     if (!s) s = lt_alloc((void **)&optim_state, optim_len, "optimizer state");
     if (!s) s = lt_adamw_state_encode(t->optim, optim_state, optim_len);
     hashed_file f = {.hash = 0xcbf29ce484222325ull};
@@ -101,6 +101,25 @@ static lt_status prune(const lt_trainer *t) {
     return NULL;
 }
 
+// Copies the tokenizer files found in `from` into the checkpoint directory `to`.
+static lt_status copy_tokenizer(const char *from, const char *to) {
+    static const char *const names[] = {"tokenizer.json", "tokenizer_config.json"};
+    lt_status s = NULL;
+    for (size_t i = 0; !s && i < sizeof names / sizeof names[0]; i++) {
+        char *src = lt_path_join(from, names[i]), *dst = lt_path_join(to, names[i]), *text = NULL;
+        size_t len = 0;
+        if (!src || !dst) s = lt_error(LT_ERR_NOMEM, "out of memory");
+        else if (lt_path_exists(src)) {
+            s = lt_file_read_all(src, &text, &len, (size_t)1 << 30);
+            if (!s) s = lt_file_write_all(dst, text, len);
+        }
+        lt_free(text);
+        lt_free(src);
+        lt_free(dst);
+    }
+    return s;
+}
+
 lt_status lt_trainer_save(lt_trainer *t) {
     char name[64], tmp_name[80];
     snprintf(name, sizeof name, "step-%08lld", (long long)t->step);
@@ -113,6 +132,7 @@ lt_status lt_trainer_save(lt_trainer *t) {
     lt_status s = (!final_dir || !tmp_dir || !state || !latest) ? lt_error(LT_ERR_NOMEM, "out of memory") : NULL;
     if (!s) s = lt_remove_tree(tmp_dir); // a leftover of a killed save
     if (!s) s = lt_model_save(t->model, tmp_dir, LT_F32);
+    if (!s && t->opts->tokenizer_dir) s = copy_tokenizer(t->opts->tokenizer_dir, tmp_dir);
     if (!s) lt_fault_point("checkpoint:model-written");
     if (!s) s = write_state(t, state);
     if (!s) s = lt_fsync_dir(tmp_dir);
@@ -187,7 +207,7 @@ static lt_status parse_state(lt_trainer *t, const uint8_t *data, size_t n, const
         return lt_error(LT_ERR_FORMAT, "%s: truncated", path);
     if (n_params != (uint64_t)t->model->n_params)
         return lt_error(LT_ERR_FORMAT, "%s: state is for %llu parameters, the model has %lld", path, (unsigned long long)n_params, (long long)t->model->n_params);
-    LT_TRY(lt_error_prefix(lt_loader_state_load(t->loader, data + off, loader_len), "%s", path));
+    LT_TRY(lt_error_prefix(t->data->state_load(t->data->ctx, data + off, loader_len), "%s", path));
     off += loader_len;
     size_t tail = 8 + LT_SCALER_STATE_SIZE; // skipped steps, loss scaler
     if (!take_u64(data, end, &off, &optim_len) || end - off < tail || optim_len != end - off - tail)

@@ -14,8 +14,8 @@ typedef struct {
     float *grads;          // (n_params)
     lt_adamw *optim;
     lt_schedule schedule;
-    lt_loader *loader;
-    lt_shard *val_shard;   // NULL without validation data
+    lt_train_data *data;   // opts->source, or own_data (token shards)
+    lt_train_data own_data;
     int64_t accum;         // micro-batches per optimizer step
     int64_t step;          // optimizer steps done (skipped f16 overflow steps included)
     int64_t skipped;       // steps whose update was skipped (f16 overflow)
@@ -32,7 +32,7 @@ typedef struct {
 lt_status lt_trainer_save(lt_trainer *t);
 // The checkpoint directory <out>/latest names, or NULL (LT_OK) when there is none.
 lt_status lt_trainer_latest(const char *out_dir, char **dir);
-// Restores step, tokens, optimizer and loader state from a checkpoint's train_state.bin.
+// Restores step, tokens, optimizer and data-source state from a checkpoint's train_state.bin.
 lt_status lt_trainer_restore_state(lt_trainer *t, const char *checkpoint_dir);
 
 #endif
