@@ -28,6 +28,7 @@ int cmd_export(int argc, char **argv);   // cmd_gguf.c
 int cmd_import(int argc, char **argv);   // cmd_gguf.c
 int cmd_quantize(int argc, char **argv); // cmd_gguf.c
 int cmd_tasks(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_sft(int argc, char **argv);
 

@@ -34,6 +34,7 @@ static const lt_command commands[] = {
     {"serve", cmd_serve, "serve a model over an OpenAI-compatible HTTP API (streaming, continuous batching)"},
     {"quantize", cmd_quantize, "store a model's weights as q8_0, bf16, f16 or f32 in a GGUF file"},
     {"tasks", cmd_tasks, "generate verifiable reasoning tasks as paired chat JSONL; score outputs"},
+    {"eval", cmd_eval, "task accuracy per level and reasoning mode (table + JSON); perplexity on text"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
