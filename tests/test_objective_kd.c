@@ -236,6 +236,53 @@ static void test_kd_masked_rows(void) {
     LT_CHECK_INT(with_mask.n_counted, 3);
 }
 
+// The top-k selection on a row worked by hand: the 6 largest of row2 are
+// 3.0 (id 0), 2.5 (2), 2.0 (5), 1.2 (8), 1.0 (1) and the first 0.5 (id 4,
+// not 9); ids come out in increasing order. k = V keeps every id.
+static void test_top_k_select_by_hand(void) {
+    static const float row[11] = {3.0f, 1.0f, 2.5f, -1.0f, 0.5f, 2.0f, -2.0f, 0.1f, 1.2f, 0.5f, -0.3f};
+    int32_t ids[11];
+    float values[11];
+    LT_CHECK_OK(lt_objective_kd_top_k_select(row, 1, 11, 6, ids, values));
+    static const int32_t expect[6] = {0, 1, 2, 4, 5, 8};
+    for (int i = 0; i < 6; i++) {
+        LT_CHECK_INT(ids[i], expect[i]);
+        LT_CHECK(values[i] == row[expect[i]]);
+    }
+    LT_CHECK_OK(lt_objective_kd_top_k_select(row, 1, 11, 11, ids, values));
+    for (int i = 0; i < 11; i++) LT_CHECK_INT(ids[i], i);
+    LT_CHECK_OK(lt_objective_kd_top_k_select(row, 1, 11, 1, ids, values));
+    LT_CHECK_INT(ids[0], 0);
+}
+
+// The teacher kept as (N, k) ids and values gives lt_objective_kd's top-k
+// loss (checked against the float64 reference) and gradient.
+static void test_kd_sparse_equals_dense(void) {
+    int64_t N = FD_N, V = FD_V;
+    float z[FD_N * FD_V], u[FD_N * FD_V], dense[FD_N * FD_V], sparse[FD_N * FD_V], values[FD_N * FD_V];
+    int32_t ids[FD_N * FD_V], targets[FD_N] = {3, -100, 0, 10, 7};
+    random_fill(z, N * V, 1.5, 1);
+    random_fill(u, N * V, 2.0, 2);
+    static const float row2[FD_V] = {3.0f, 1.0f, 2.5f, -1.0f, 0.5f, 2.0f, -2.0f, 0.1f, 1.2f, 0.5f, -0.3f};
+    memcpy(u + 2 * V, row2, sizeof row2);
+    double zd[FD_N * FD_V];
+    for (int64_t i = 0; i < N * V; i++) zd[i] = z[i];
+    static const int64_t ks[4] = {1, 4, 6, FD_V};
+    for (int c = 0; c < 4; c++) {
+        int64_t k = ks[c];
+        fake_student f;
+        lt_loss a, b;
+        memcpy(dense, z, sizeof z), fake_init(&f, dense, N, V);
+        LT_CHECK_OK(lt_objective_kd(&f.acts, u, targets, 1.5f, k, 0.3, 0, 1.0f, &a));
+        LT_CHECK_OK(lt_objective_kd_top_k_select(u, N, V, k, ids, values));
+        memcpy(sparse, z, sizeof z), fake_init(&f, sparse, N, V);
+        LT_CHECK_OK(lt_objective_kd_sparse(&f.acts, ids, values, k, targets, 1.5f, 0.3, 0, 1.0f, &b));
+        LT_CHECK_CLOSE(b.loss, ref_kd_loss(zd, u, targets, N, V, 1.5, k, 0.3), 1e-6, 1e-5);
+        LT_CHECK_CLOSE(b.loss, a.loss, 1e-7, 1e-6);
+        for (int64_t i = 0; i < N * V; i++) LT_CHECK_CLOSE(sparse[i], dense[i], 1e-7, 1e-5);
+    }
+}
+
 // Rows are independent: 64 rows of 1024 (enough for the threaded loop, run
 // here on 2 threads) equal each row computed alone, bit for bit.
 static void test_kd_batch_equals_rows(void) {
@@ -304,6 +351,13 @@ static void test_identical_teacher(void) {
     float *t_hidden[7] = {0}, *dhidden[7] = {0};
     for (int64_t l = 0; l <= L; l++) t_hidden[l] = calloc((size_t)(N * C), sizeof(float));
     LT_CHECK_OK(lt_objective_teacher_forward(teacher, scratch, &batch, t_logits, t_hidden));
+    int32_t *top_ids = calloc((size_t)(N * 8), sizeof(int32_t)), *sel_ids = calloc((size_t)(N * 8), sizeof(int32_t));
+    float *top_values = calloc((size_t)(N * 8), sizeof(float)), *sel_values = calloc((size_t)(N * 8), sizeof(float));
+    LT_CHECK_OK(lt_objective_teacher_forward_top_k(teacher, scratch, &batch, 8, top_ids, top_values, NULL));
+    LT_CHECK_OK(lt_objective_kd_top_k_select(t_logits, N, V, 8, sel_ids, sel_values));
+    LT_CHECK(memcmp(top_ids, sel_ids, (size_t)(N * 8) * sizeof(int32_t)) == 0);
+    LT_CHECK(memcmp(top_values, sel_values, (size_t)(N * 8) * sizeof(float)) == 0);
+    free(top_ids), free(sel_ids), free(top_values), free(sel_values);
     LT_CHECK_OK(lt_model_forward(student, a, &batch));
     lt_loss hid;
     LT_CHECK_OK(lt_objective_hidden_cos(a, (const float *const *)t_hidden, L, C, targets, NULL, 0, 1.0, 0, 1.0f, dhidden, &hid));
@@ -442,6 +496,15 @@ static void test_bad_kd_arguments(void) {
     LT_CHECK_ERR(lt_objective_kd(&f.acts, u, outside, 1.0f, 0, 0.0, 0, 1.0f, &l), LT_ERR_RANGE, "target id 3 at position 1");
     lt_loss kl, ce;
     LT_CHECK_ERR(lt_objective_kd_eval(&f.acts, u, targets, 0.0f, 0, &kl, &ce), LT_ERR_ARG, "temperature");
+    int32_t ids[6] = {0, 1, 2, 0, 1, 2}, bad_ids[6] = {0, 1, 2, 0, 3, 2};
+    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, ids, u, 0, targets, 1.0f, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "0 teacher logits per position");
+    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, ids, u, 4, targets, 1.0f, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "4 teacher logits per position; expected 1 to the vocabulary size 3");
+    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, bad_ids, u, 3, targets, 1.0f, 0.0, 0, 1.0f, &l), LT_ERR_RANGE, "teacher top-k id 3 at position 1");
+    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, NULL, u, 3, targets, 1.0f, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "no teacher top-k ids");
+    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, ids, u, 3, targets, -2.0f, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "temperature -2");
+    float values[6];
+    LT_CHECK_ERR(lt_objective_kd_top_k_select(u, 2, 3, 0, ids, values), LT_ERR_ARG, "k = 0; expected 1 to the vocabulary size 3");
+    LT_CHECK_ERR(lt_objective_kd_top_k_select(u, 2, 3, 4, ids, values), LT_ERR_ARG, "k = 4");
 }
 
 static void test_bad_hidden_arguments(void) {
@@ -476,6 +539,11 @@ static void test_bad_hidden_arguments(void) {
     lt_model *other = tiny_model("tiny", 2);
     float *logits = calloc((size_t)(N * m->cfg.vocab), sizeof(float));
     LT_CHECK_ERR(lt_objective_teacher_forward(other, a, &batch, logits, NULL), LT_ERR_ARG, "belong to another model");
+    LT_CHECK_ERR(lt_objective_teacher_forward(m, a, &batch, NULL, NULL), LT_ERR_ARG, "no buffer for the teacher's logits");
+    int32_t top_ids[4];
+    float top_values[4];
+    LT_CHECK_ERR(lt_objective_teacher_forward_top_k(m, a, &batch, 0, top_ids, top_values, NULL), LT_ERR_ARG, "top-k 0; expected 1");
+    LT_CHECK_ERR(lt_objective_teacher_forward_top_k(m, a, &batch, 1, NULL, top_values, NULL), LT_ERR_ARG, "no buffers");
     lt_acts *three = NULL;
     int32_t ids2[8] = {0}, targets2[8] = {0};
     lt_batch two_rows;
@@ -497,6 +565,8 @@ int main(void) {
     LT_RUN(test_kd_top_k_equals_full);
     LT_RUN(test_kd_ce_weight_one_is_xent);
     LT_RUN(test_kd_masked_rows);
+    LT_RUN(test_top_k_select_by_hand);
+    LT_RUN(test_kd_sparse_equals_dense);
     LT_RUN(test_kd_batch_equals_rows);
     LT_RUN(test_identical_teacher);
     LT_RUN(test_hidden_cos_gradient);

@@ -76,4 +76,22 @@ lt_status lt_objective_teacher_forward(const lt_model *teacher, lt_acts *scratch
                                        const lt_batch *batch, float *logits,
                                        float *const *hidden);
 
+// Memory-saving top-k: a run that keeps only the teacher's top k logits per
+// position stores (N, k) ids and values instead of (N, V) logits.
+// Selects them: the same set S as lt_objective_kd's top_k = k (ties: lower
+// id first), ids in increasing order. ids (N, k), values (N, k), 0 < k <= V.
+lt_status lt_objective_kd_top_k_select(const float *logits, int64_t N, int64_t V, int64_t k,
+                                       int32_t *ids, float *values);
+// lt_objective_kd with the teacher given by its top k (ids, values) per
+// position: the same loss and gradient as lt_objective_kd(top_k = k) on the
+// full teacher logits. ids distinct within a row and in [0, V).
+lt_status lt_objective_kd_sparse(lt_acts *student, const int32_t *teacher_ids,
+                                 const float *teacher_values, int64_t k, const int32_t *targets,
+                                 float temperature, double ce_weight, double normaliser,
+                                 float dloss_scale, lt_loss *out);
+// lt_objective_teacher_forward keeping only each position's top k logits.
+lt_status lt_objective_teacher_forward_top_k(const lt_model *teacher, lt_acts *scratch,
+                                             const lt_batch *batch, int64_t k, int32_t *ids,
+                                             float *values, float *const *hidden);
+
 #endif

@@ -68,6 +68,34 @@ typedef struct {
     float grad_scale; // dloss_scale / normaliser
 } kd_params;
 
+// The student's side of one row: its max, the sums of exponentials at tau
+// and (for cross-entropy) at 1, in double.
+typedef struct {
+    float max;
+    double sum_tau, sum_1;
+} student_sums;
+
+static student_sums student_row(const float *z, int64_t V, float inv_tau, bool use_ce) {
+    student_sums st = {row_max(z, V), 0, 0};
+    double sum_tau = 0, sum_1 = 0;
+#pragma omp simd reduction(+ : sum_tau)
+    for (int64_t j = 0; j < V; j++) sum_tau += (double)lt_kernel_expf((z[j] - st.max) * inv_tau);
+    if (use_ce) {
+#pragma omp simd reduction(+ : sum_1)
+        for (int64_t j = 0; j < V; j++) sum_1 += (double)lt_kernel_expf(z[j] - st.max);
+    }
+    st.sum_tau = sum_tau, st.sum_1 = sum_1;
+    return st;
+}
+
+// Scales of the two gradient parts: d/dz_j = soft (q_j - p_j) + hard (softmax(z)_j - [j == target]).
+static float soft_scale(const kd_params *kp) {
+    return (float)((double)kp->grad_scale * (1.0 - kp->ce_weight) * kp->temperature);
+}
+static float hard_scale(const kd_params *kp, bool use_ce) {
+    return use_ce ? (float)((double)kp->grad_scale * kp->ce_weight) : 0.0f;
+}
+
 // One row: KL (and CE when target >= 0 and ce_weight > 0) of student logits z
 // against teacher logits u; when dz is not NULL (it may be z itself) writes
 // the gradient of grad_scale * ((1-w) tau^2 KL + w CE) there.
@@ -75,17 +103,16 @@ static void kd_row(const float *z, const float *u, int32_t target, int64_t V, co
                    float *scratch, float *dz, double *kl_out, double *ce_out) {
     const float inv_tau = 1.0f / kp->temperature;
     const bool use_ce = target >= 0 && kp->ce_weight > 0;
-    float mz = row_max(z, V), mu = row_max(u, V);
+    student_sums st = student_row(z, V, inv_tau, use_ce);
+    float mz = st.max, mu = row_max(u, V);
     kd_set S = teacher_set(u, V, kp->top_k, scratch);
-    double sum_s = 0, sum_t = 0, sum_1 = 0;
-#pragma omp simd reduction(+ : sum_s)
-    for (int64_t j = 0; j < V; j++) sum_s += (double)lt_kernel_expf((z[j] - mz) * inv_tau);
+    double sum_t = 0;
 #pragma omp simd reduction(+ : sum_t)
     for (int64_t j = 0; j < V; j++) {
         bool in = u[j] > S.threshold || (u[j] == S.threshold && j <= S.last_tie);
         sum_t += in ? (double)lt_kernel_expf((u[j] - mu) * inv_tau) : 0.0;
     }
-    double log_s = log(sum_s), log_t = log(sum_t), kl = 0;
+    double log_s = log(st.sum_tau), log_t = log(sum_t), kl = 0;
 #pragma omp simd reduction(+ : kl)
     for (int64_t j = 0; j < V; j++) {
         bool in = u[j] > S.threshold || (u[j] == S.threshold && j <= S.last_tie);
@@ -94,18 +121,11 @@ static void kd_row(const float *z, const float *u, int32_t target, int64_t V, co
         kl += in && p > 0 ? p * log_ratio : 0.0;
     }
     *kl_out = kl;
-    *ce_out = 0;
-    if (use_ce) {
-#pragma omp simd reduction(+ : sum_1)
-        for (int64_t j = 0; j < V; j++) sum_1 += (double)lt_kernel_expf(z[j] - mz);
-        *ce_out = log(sum_1) + (double)mz - (double)z[target];
-    }
+    *ce_out = use_ce ? log(st.sum_1) + (double)mz - (double)z[target] : 0.0;
     if (!dz) return;
-    // d/dz_j = (1-w) tau (q_j - p_j) + w (softmax(z)_j - [j == target])
-    const float soft = (float)((double)kp->grad_scale * (1.0 - kp->ce_weight) * kp->temperature);
-    const float hard = use_ce ? (float)((double)kp->grad_scale * kp->ce_weight) : 0.0f;
-    const float kq = (float)(1.0 / sum_s), kt = (float)(1.0 / sum_t);
-    const float k1 = use_ce ? (float)(1.0 / sum_1) : 0.0f;
+    const float soft = soft_scale(kp), hard = hard_scale(kp, use_ce);
+    const float kq = (float)(1.0 / st.sum_tau), kt = (float)(1.0 / sum_t);
+    const float k1 = use_ce ? (float)(1.0 / st.sum_1) : 0.0f;
 #pragma omp simd
     for (int64_t j = 0; j < V; j++) {
         bool in = u[j] > S.threshold || (u[j] == S.threshold && j <= S.last_tie);
@@ -114,6 +134,37 @@ static void kd_row(const float *z, const float *u, int32_t target, int64_t V, co
         float q1 = use_ce ? lt_kernel_expf(z[j] - mz) * k1 : 0.0f;
         dz[j] = soft * (q - p) + hard * q1;
     }
+    if (use_ce) dz[target] -= hard;
+}
+
+// kd_row with the teacher given by k (id, value) pairs.
+static void kd_row_sparse(const float *z, const int32_t *ids, const float *values, int64_t k, int32_t target,
+                          int64_t V, const kd_params *kp, float *dz, double *kl_out, double *ce_out) {
+    const float inv_tau = 1.0f / kp->temperature;
+    const bool use_ce = target >= 0 && kp->ce_weight > 0;
+    student_sums st = student_row(z, V, inv_tau, use_ce);
+    float mz = st.max, mu = row_max(values, k);
+    double sum_t = 0;
+    for (int64_t i = 0; i < k; i++) sum_t += (double)lt_kernel_expf((values[i] - mu) * inv_tau);
+    double log_s = log(st.sum_tau), log_t = log(sum_t), kl = 0;
+    for (int64_t i = 0; i < k; i++) {
+        double p = (double)lt_kernel_expf((values[i] - mu) * inv_tau) / sum_t;
+        double log_ratio = (double)((values[i] - mu) * inv_tau) - log_t - (double)((z[ids[i]] - mz) * inv_tau) + log_s;
+        kl += p > 0 ? p * log_ratio : 0.0;
+    }
+    *kl_out = kl;
+    *ce_out = use_ce ? log(st.sum_1) + (double)mz - (double)z[target] : 0.0;
+    if (!dz) return;
+    const float soft = soft_scale(kp), hard = hard_scale(kp, use_ce);
+    const float kq = (float)(1.0 / st.sum_tau), kt = (float)(1.0 / sum_t);
+    const float k1 = use_ce ? (float)(1.0 / st.sum_1) : 0.0f;
+#pragma omp simd
+    for (int64_t j = 0; j < V; j++) {
+        float q = lt_kernel_expf((z[j] - mz) * inv_tau) * kq;
+        float q1 = use_ce ? lt_kernel_expf(z[j] - mz) * k1 : 0.0f;
+        dz[j] = soft * q + hard * q1;
+    }
+    for (int64_t i = 0; i < k; i++) dz[ids[i]] -= soft * (lt_kernel_expf((values[i] - mu) * inv_tau) * kt);
     if (use_ce) dz[target] -= hard;
 }
 
@@ -134,25 +185,36 @@ static lt_status check_kd_args(const lt_acts *a, const float *teacher_logits, co
     return NULL;
 }
 
+// The teacher of a batch: full logits (N, V), or k (id, value) pairs per row.
+typedef struct {
+    const float *logits;  // (N, V) or NULL
+    const int32_t *ids;   // (N, k) when logits is NULL
+    const float *values;  // (N, k)
+    int64_t k;
+} kd_teacher;
+
 // Runs kd_row over every row; kl and ce (N) get per-row values (0 for
 // ignored rows), dlogits (N, V) the gradient (NULL: none).
-static lt_status kd_rows(const float *logits, float *dlogits, const float *teacher_logits, const int32_t *targets,
+static lt_status kd_rows(const float *logits, float *dlogits, const kd_teacher *teacher, const int32_t *targets,
                          int64_t N, int64_t V, const kd_params *kp, double *kl, double *ce) {
     int64_t n_threads = omp_get_max_threads();
     float *scratch = NULL; // (n_threads, V) for the top-k selection
-    if (kp->top_k > 0 && kp->top_k < V)
+    if (teacher->logits && kp->top_k > 0 && kp->top_k < V)
         LT_TRY(lt_alloc((void **)&scratch, (size_t)(n_threads * V) * sizeof *scratch, "top-k selection scratch"));
 #pragma omp parallel for schedule(static) if (N * V >= LT_KERNEL_PAR_MIN)
     for (int64_t n = 0; n < N; n++) {
         int32_t t = targets ? targets[n] : -1;
+        float *dz = dlogits ? dlogits + n * V : NULL;
         if (targets && t < 0) {
             kl[n] = ce[n] = 0;
-            if (dlogits) memset(dlogits + n * V, 0, (size_t)V * sizeof *dlogits);
-            continue;
+            if (dz) memset(dz, 0, (size_t)V * sizeof *dz);
+        } else if (teacher->logits) {
+            float *thread_scratch = scratch ? scratch + (int64_t)omp_get_thread_num() * V : NULL;
+            kd_row(logits + n * V, teacher->logits + n * V, t, V, kp, thread_scratch, dz, &kl[n], &ce[n]);
+        } else {
+            int64_t k = teacher->k;
+            kd_row_sparse(logits + n * V, teacher->ids + n * k, teacher->values + n * k, k, t, V, kp, dz, &kl[n], &ce[n]);
         }
-        float *thread_scratch = scratch ? scratch + (int64_t)omp_get_thread_num() * V : NULL;
-        kd_row(logits + n * V, teacher_logits + n * V, t, V, kp, thread_scratch, dlogits ? dlogits + n * V : NULL,
-               &kl[n], &ce[n]);
     }
     lt_free(scratch);
     return NULL;
@@ -171,24 +233,68 @@ static void set_loss(lt_loss *out, double sum, int64_t counted) {
     out->loss = counted > 0 ? sum / (double)counted : 0.0;
 }
 
-lt_status lt_objective_kd(lt_acts *student, const float *teacher_logits, const int32_t *targets, float temperature,
-                          int64_t top_k, double ce_weight, double normaliser, float dloss_scale, lt_loss *out) {
-    LT_TRY(check_kd_args(student, teacher_logits, targets, temperature, top_k, ce_weight));
+// Loss and dlogits over the batch for either form of the teacher.
+static lt_status kd_train(lt_acts *student, const kd_teacher *teacher, const int32_t *targets, kd_params kp,
+                          double normaliser, float dloss_scale, lt_loss *out) {
     int64_t N = student->N, V = student->model->cfg.vocab, counted = count_targets(targets, N);
     double norm = normaliser > 0 ? normaliser : (double)(counted > 0 ? counted : 1);
-    kd_params kp = {temperature, top_k, ce_weight, (float)(dloss_scale / norm)};
+    kp.grad_scale = (float)(dloss_scale / norm);
     double *rows; // (2, N): KL then CE per row
     LT_TRY(lt_alloc((void **)&rows, (size_t)(2 * N) * sizeof *rows, "per-token distillation losses"));
     double t0 = student->profile ? lt_time_now() : 0;
-    lt_status s = kd_rows(student->logits, student->logits, teacher_logits, targets, N, V, &kp, rows, rows + N);
+    lt_status s = kd_rows(student->logits, student->logits, teacher, targets, N, V, &kp, rows, rows + N);
     if (student->profile) student->op_seconds[LT_OP_LOSS] += lt_time_now() - t0;
     if (!s) {
-        double tau2 = (double)temperature * temperature, sum = 0;
-        for (int64_t i = 0; i < N; i++) sum += (1.0 - ce_weight) * tau2 * rows[i] + ce_weight * rows[N + i];
+        double tau2 = (double)kp.temperature * kp.temperature, sum = 0;
+        for (int64_t i = 0; i < N; i++) sum += (1.0 - kp.ce_weight) * tau2 * rows[i] + kp.ce_weight * rows[N + i];
         set_loss(out, sum, counted);
     }
     lt_free(rows);
     return s;
+}
+
+lt_status lt_objective_kd(lt_acts *student, const float *teacher_logits, const int32_t *targets, float temperature,
+                          int64_t top_k, double ce_weight, double normaliser, float dloss_scale, lt_loss *out) {
+    LT_TRY(check_kd_args(student, teacher_logits, targets, temperature, top_k, ce_weight));
+    kd_teacher teacher = {.logits = teacher_logits};
+    return kd_train(student, &teacher, targets, (kd_params){temperature, top_k, ce_weight, 0}, normaliser, dloss_scale, out);
+}
+
+lt_status lt_objective_kd_sparse(lt_acts *student, const int32_t *teacher_ids, const float *teacher_values, int64_t k,
+                                 const int32_t *targets, float temperature, double ce_weight, double normaliser,
+                                 float dloss_scale, lt_loss *out) {
+    if (!teacher_ids || !teacher_values) return lt_error(LT_ERR_ARG, "distillation: no teacher top-k ids or values were given");
+    LT_TRY(check_kd_args(student, teacher_values, targets, temperature, k, ce_weight));
+    int64_t N = student->N, V = student->model->cfg.vocab;
+    if (k < 1 || k > V)
+        return lt_error(LT_ERR_ARG, "distillation: %lld teacher logits per position; expected 1 to the vocabulary size %lld", (long long)k, (long long)V);
+    for (int64_t i = 0; i < N * k; i++)
+        if (teacher_ids[i] < 0 || teacher_ids[i] >= V)
+            return lt_error(LT_ERR_RANGE, "distillation: teacher top-k id %d at position %lld is outside the vocabulary [0, %lld)",
+                            teacher_ids[i], (long long)(i / k), (long long)V);
+    kd_teacher teacher = {.ids = teacher_ids, .values = teacher_values, .k = k};
+    return kd_train(student, &teacher, targets, (kd_params){temperature, k, ce_weight, 0}, normaliser, dloss_scale, out);
+}
+
+lt_status lt_objective_kd_top_k_select(const float *logits, int64_t N, int64_t V, int64_t k, int32_t *ids, float *values) {
+    if (k < 1 || k > V)
+        return lt_error(LT_ERR_ARG, "top-k selection: k = %lld; expected 1 to the vocabulary size %lld", (long long)k, (long long)V);
+    int64_t n_threads = omp_get_max_threads();
+    float *scratch; // (n_threads, V)
+    LT_TRY(lt_alloc((void **)&scratch, (size_t)(n_threads * V) * sizeof *scratch, "top-k selection scratch"));
+#pragma omp parallel for schedule(static) if (N * V >= LT_KERNEL_PAR_MIN)
+    for (int64_t n = 0; n < N; n++) {
+        const float *u = logits + n * V; // (V)
+        kd_set S = teacher_set(u, V, k, scratch + (int64_t)omp_get_thread_num() * V);
+        int64_t m = 0;
+        for (int64_t j = 0; j < V && m < k; j++)
+            if (u[j] > S.threshold || (u[j] == S.threshold && j <= S.last_tie)) {
+                ids[n * k + m] = (int32_t)j;
+                values[n * k + m++] = u[j];
+            }
+    }
+    lt_free(scratch);
+    return NULL;
 }
 
 lt_status lt_objective_kd_eval(const lt_acts *student, const float *teacher_logits, const int32_t *targets,
@@ -200,7 +306,8 @@ lt_status lt_objective_kd_eval(const lt_acts *student, const float *teacher_logi
     kd_params kp = {temperature, top_k, weight, 1.0f};
     double *rows; // (2, N)
     LT_TRY(lt_alloc((void **)&rows, (size_t)(2 * N) * sizeof *rows, "per-token distillation losses"));
-    lt_status s = kd_rows(student->logits, NULL, teacher_logits, targets, N, V, &kp, rows, rows + N);
+    kd_teacher teacher = {.logits = teacher_logits};
+    lt_status s = kd_rows(student->logits, NULL, &teacher, targets, N, V, &kp, rows, rows + N);
     if (!s) {
         double kl_sum = 0, ce_sum = 0;
         for (int64_t i = 0; i < N; i++) kl_sum += rows[i], ce_sum += rows[N + i];
@@ -307,8 +414,10 @@ lt_status lt_objective_hidden_cos(const lt_acts *student, const float *const *te
 
 // ---------------------------------------------------------------- teacher
 
-lt_status lt_objective_teacher_forward(const lt_model *teacher, lt_acts *scratch, const lt_batch *batch, float *logits,
-                                       float *const *hidden) {
+// Runs the teacher b rows at a time; each group's logits go to `logits`
+// (N, V), or when logits is NULL, their top k to ids and values (N, k).
+static lt_status teacher_forward(const lt_model *teacher, lt_acts *scratch, const lt_batch *batch, float *logits,
+                                 int64_t k, int32_t *ids, float *values, float *const *hidden) {
     if (scratch->model != teacher) return lt_error(LT_ERR_ARG, "teacher forward: the scratch activations belong to another model");
     if (scratch->T != batch->T || scratch->B <= 0 || batch->B % scratch->B != 0)
         return lt_error(LT_ERR_ARG, "teacher forward: scratch activations of (%lld, %lld) rows do not divide a batch of (%lld, %lld)",
@@ -320,9 +429,24 @@ lt_status lt_objective_teacher_forward(const lt_model *teacher, lt_acts *scratch
         if (batch->positions) part.positions = batch->positions + off;
         if (batch->segments) part.segments = batch->segments + off;
         LT_TRY(lt_model_forward(teacher, scratch, &part));
-        memcpy(logits + off * V, scratch->logits, (size_t)(n * V) * sizeof *logits);
+        if (logits) memcpy(logits + off * V, scratch->logits, (size_t)(n * V) * sizeof *logits);
+        else LT_TRY(lt_objective_kd_top_k_select(scratch->logits, n, V, k, ids + off * k, values + off * k));
         for (int64_t l = 0; hidden && l <= L; l++)
             if (hidden[l]) memcpy(hidden[l] + off * C, hidden_state(scratch, l), (size_t)(n * C) * sizeof(float));
     }
     return NULL;
+}
+
+lt_status lt_objective_teacher_forward(const lt_model *teacher, lt_acts *scratch, const lt_batch *batch, float *logits,
+                                       float *const *hidden) {
+    if (!logits) return lt_error(LT_ERR_ARG, "teacher forward: no buffer for the teacher's logits");
+    return teacher_forward(teacher, scratch, batch, logits, 0, NULL, NULL, hidden);
+}
+
+lt_status lt_objective_teacher_forward_top_k(const lt_model *teacher, lt_acts *scratch, const lt_batch *batch,
+                                             int64_t k, int32_t *ids, float *values, float *const *hidden) {
+    if (k < 1 || k > teacher->cfg.vocab)
+        return lt_error(LT_ERR_ARG, "teacher forward: top-k %lld; expected 1 to the vocabulary size %lld", (long long)k, (long long)teacher->cfg.vocab);
+    if (!ids || !values) return lt_error(LT_ERR_ARG, "teacher forward: no buffers for the teacher's top-k ids and values");
+    return teacher_forward(teacher, scratch, batch, NULL, k, ids, values, hidden);
 }
