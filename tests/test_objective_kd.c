@@ -136,6 +136,14 @@ static void test_kd_temperature_by_hand(void) {
     int32_t targets[3] = {0, -1, 2};
     fake_student f;
     fake_init(&f, z, 3, 3);
+    // Forward only: mean KL (1/2 ln(9/8) + 0) / 2 and mean CE (ln 3 + ln(1 + e^-1 + e^-2)) / 2,
+    // logits untouched.
+    lt_loss kl, ce;
+    LT_CHECK_OK(lt_objective_kd_eval(&f.acts, u, targets, 2.0f, 0, &kl, &ce));
+    LT_CHECK_CLOSE(kl.loss, 0.25 * log(9.0 / 8.0), 1e-7, 1e-6);
+    LT_CHECK_CLOSE(ce.loss, (log(3.0) + log(1 + exp(-1.0) + exp(-2.0))) / 2, 1e-7, 1e-6);
+    LT_CHECK_INT(kl.n_counted, 2);
+    LT_CHECK(z[0] == 0 && z[4] == 9 && z[8] == 3);
     lt_loss loss;
     LT_CHECK_OK(lt_objective_kd(&f.acts, u, targets, 2.0f, 0, 0.0, 0, 1.0f, &loss));
     LT_CHECK_CLOSE(loss.loss, log(9.0 / 8.0), 1e-7, 1e-6); // (2 ln(9/8) + 0) / 2
