@@ -53,6 +53,7 @@ expect 0 "skipped 1 bad line; the first: .*bad.jsonl:1: invalid JSON" -- \
 expect 1 "more than the context of 16" -- "$LATHE" sft --init-from "$tmp/m0" --data "$tmp/off.jsonl" --out "$tmp/short" --batch 2 --seq 16 --steps 2
 
 expect 0 "usage: lathe sft" -- "$LATHE" sft --help
+expect 0 "optimizer state" -- "$LATHE" sft --init-from "$tmp/m0" --data "$tmp/on.jsonl" --out "$tmp/dry" --dry-run
 expect 2 "--init-from MODEL_DIR is required" -- "$LATHE" sft --data "$tmp/on.jsonl" --out "$tmp/x"
 expect 2 "--preset and --config do not apply" -- "$LATHE" sft --preset tiny --data "$tmp/on.jsonl" --out "$tmp/x"
 expect 2 "give at least one --data" -- "$LATHE" sft --init-from "$tmp/m0" --out "$tmp/x"
