@@ -5,7 +5,7 @@
 # level, correct + wrong + unparseable = outputs, totals = sums of rows), a
 # thinking-budget sweep gives one row per budget and each answer keeps to its
 # budget, evaluation problems share no key with an --exclude file even from
-# the training seed, sampling is repeatable, --text agrees with `lathe
+# the training seed, sampling is repeatable and batching changes no answer, --text agrees with `lathe
 # perplexity`, and bad flags give clear errors.
 source "$(dirname "$0")/lib/cli.sh"
 PY=/usr/bin/python3
@@ -67,6 +67,14 @@ assert not set(keys["on"]) & train, set(keys["on"]) & train
 # on mode opens think sections, off mode is mostly answers alone
 assert any(d["output"].startswith("<think>") for d in dump if d["mode"] == "on"), dump
 PYEOF
+# the dump rescored by lathe tasks verify gives the totals of the table
+c=$("$PY" -c "
+import json, sys
+t = json.load(open(sys.argv[1]))['totals']
+print(sum(x['outputs'] for x in t), sum(x['correct'] for x in t), sum(x['wrong'] for x in t), sum(x['unparseable'] for x in t), sum(x['format_ok'] for x in t))
+" "$tmp/both.json" | awk '{printf "%d outputs: correct %d .*, wrong %d, unparseable %d; format ok %d ", $1, $2, $3, $4, $5}')
+check; [ -n "$c" ] || fail "no totals in both.json"
+expect 0 "$c" -- "$LATHE" tasks verify "$tmp/both.jsonl"
 # without --exclude the training seed gives training problems: the check above can fail
 "$LATHE" eval "$m" --tasks add --levels 1 --n 20 --seed 1 --mode off --max-tokens 8 --dump "$tmp/noex.jsonl" >/dev/null 2>&1 || fail "eval without --exclude"
 check
@@ -105,6 +113,14 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 assert r['samples'] == 2 and all(x['problems'] == 3 and x['outputs'] == 6 for x in r['rows']), r['rows']
 " "$tmp/s1.json" || fail "sampled counts"
+
+# Batching changes nothing: one slot or four give the same answers (sampled too).
+for p in 1 4; do
+  "$LATHE" eval "$m" --tasks add,sort --levels 1-2 --n 3 --max-tokens 32 --temperature 0.7 --parallel $p \
+    --dump "$tmp/par$p.jsonl" >/dev/null 2>&1 || fail "eval --parallel $p"
+  sort "$tmp/par$p.jsonl" >"$tmp/par$p.sorted"
+done
+same "$tmp/par1.sorted" "$tmp/par4.sorted" "--parallel 1 and 4 answer differently"
 
 # --text: the same perplexity as lathe perplexity over the same windows
 "$LATHE" eval "$m" --text "$tmp/plain.txt" --ctx 64 --json "$tmp/ppl.json" >/dev/null || fail "eval --text"
