@@ -42,7 +42,9 @@ static void help(void) {
            "                      --text: the window (default 256)\n"
            "  --json OUT.json     write the results as JSON\n"
            "  --dump OUT.jsonl    write every problem with its answer, verdict and tokens\n"
-           "  --text FILE         perplexity and bits per byte of FILE instead of tasks\n\n%s",
+           "  --text FILE         perplexity and bits per byte of FILE instead of tasks\n\n"
+           "Of the flags below, --seed and --think-budget mean what is said above, and --stop\n"
+           "and --stop-id do not apply (answers end at the model's end tokens).\n%s",
            lt_cli_gen_help);
 }
 

@@ -19,7 +19,6 @@ typedef struct {
 } eval_active;
 
 typedef struct {
-    lt_engine *e;
     lt_tokenizer *tok;
     const lt_task_set *set;
     const lt_eval_opts *o;
@@ -153,7 +152,7 @@ static lt_status run_all(eval_state *st, lt_gen *g) {
 lt_status lt_eval_run(lt_engine *e, const lt_task_set *set, const lt_eval_opts *o,
                       lt_eval_table *t) {
     LT_TRY(check_opts(o));
-    eval_state st = {.e = e, .tok = lt_engine_tokenizer(e), .set = set, .o = o, .t = t};
+    eval_state st = {.tok = lt_engine_tokenizer(e), .set = set, .o = o, .t = t};
     if (!st.tok) return lt_error(LT_ERR_ARG, "eval: the model has no tokenizer");
     plan_passes(&st);
     st.total = (int64_t)st.n_passes * (int64_t)set->n * o->samples;
