@@ -8,6 +8,7 @@
 #include "lathe/base.h"
 #include "lathe/chat_data.h"
 #include "lathe/model.h"
+#include "lathe/objective.h"
 
 // Where the trainer's batches come from: a table of functions over a context,
 // so pretraining (token shards, the default) and SFT (chat JSONL) run the same
@@ -52,6 +53,30 @@ typedef struct {
 lt_status lt_train_data_chat(lt_train_data *out, const lt_train_chat_opts *opts, lt_chat_read_stats *stats,
                              char **first_skip);
 
+// The loss the trainer minimises when it is not next-token cross-entropy
+// (distillation, cmd_distill.c). Per micro-batch, after lt_model_forward of b
+// into a: `train` returns the loss of b's counted targets (out->loss_sum, a sum
+// over them) and writes the gradient at the model's output for
+// lt_model_backward — dlogits into a->logits scaled by dloss_scale /
+// normaliser (the step's global target count), and, when it sets *dhidden,
+// L+1 optional (N, C) hidden-state gradients. `eval` (no gradient; it may
+// overwrite a->logits) gives a validation batch's loss sum (NULL: cross-entropy). Named parts of the loss (up to
+// LT_TRAIN_MAX_PARTS) are logged beside it: take_parts adds each part's sum
+// over counted targets since its last call into sums[] and restarts them
+// (val: the validation parts). `memory`: bytes it holds (teacher and buffers),
+// added to the memory plan.
+#define LT_TRAIN_MAX_PARTS 4
+typedef struct {
+    void *ctx;
+    lt_status (*train)(void *ctx, lt_acts *a, const lt_batch *b, double normaliser, float dloss_scale,
+                       lt_loss *out, const float *const **dhidden);
+    lt_status (*eval)(void *ctx, lt_acts *a, const lt_batch *b, lt_loss *out);
+    int n_parts;
+    const char *part_names[LT_TRAIN_MAX_PARTS];
+    void (*take_parts)(void *ctx, bool val, double *sums);
+    size_t memory;
+} lt_train_objective;
+
 typedef struct {
     // The model: exactly one of init_from (continued pretraining), preset or config.
     const char *init_from;
@@ -66,6 +91,8 @@ typedef struct {
     // Another data source (SFT): when set, the trainer draws from it and data /
     // val_data only size the memory estimate. Borrowed: the caller frees it.
     lt_train_data *source;
+    // The loss: NULL is next-token cross-entropy (borrowed).
+    const lt_train_objective *objective;
     // A directory whose tokenizer files (tokenizer.json, tokenizer_config.json)
     // are copied into every checkpoint, so checkpoints run as they are (NULL: none).
     const char *tokenizer_dir;
@@ -101,6 +128,10 @@ typedef struct {
     int64_t skipped_total;      // such steps so far
     bool has_val;
     double val_loss, val_ppl, val_bpb;
+    // The objective's parts (per counted target), named as it names them.
+    int n_parts;
+    const char *const *part_names;
+    double parts[LT_TRAIN_MAX_PARTS];
 } lt_train_event;
 
 typedef void (*lt_train_log_fn)(void *user, const lt_train_event *ev);
@@ -114,6 +145,7 @@ typedef struct {
     size_t activations;  // one micro-batch, kept for backward
     size_t scratch;      // transient GEMM operands of the 16-bit modes (largest linear layer)
     size_t data;         // the token shards, mapped and read through
+    size_t objective;    // what a non-default objective holds (a teacher: lt_train_objective.memory)
     size_t total;
 } lt_train_memory;
 lt_status lt_train_plan_memory(const lt_train_opts *opts, lt_train_memory *out);

@@ -31,6 +31,7 @@ int cmd_tasks(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_sft(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
 
 // A command group's table of subcommands, and the dispatch over it: runs the
 // subcommand argv[1] names, or prints "usage: lathe PROG COMMAND ..." with the

@@ -60,15 +60,22 @@ void lt_cli_train_log(void *user, const lt_train_event *ev) {
     if (ev->has_val) {
         char bpb[32] = "";
         if (ev->val_bpb > 0) snprintf(bpb, sizeof bpb, "  bpb %.4f", ev->val_bpb);
-        fprintf(stderr, "%sstep %lld/%lld  val loss %.4f  ppl %.2f%s\n", tty ? "\r\033[K" : "", (long long)ev->step,
-                (long long)ev->steps, ev->val_loss, ev->val_ppl, bpb);
+        char parts[160] = "";
+        for (int i = 0, n = 0; i < ev->n_parts && n >= 0 && (size_t)n < sizeof parts; i++)
+            n += snprintf(parts + n, sizeof parts - (size_t)n, "  val %s %.4f", ev->part_names[i], ev->parts[i]);
+        fprintf(stderr, "%sstep %lld/%lld  val loss %.4f  ppl %.2f%s%s\n", tty ? "\r\033[K" : "", (long long)ev->step,
+                (long long)ev->steps, ev->val_loss, ev->val_ppl, bpb, parts);
         return;
     }
     double eta = ev->step > 0 ? ev->elapsed_s / (double)ev->step * (double)(ev->steps - ev->step) : 0;
     char scale[48] = "";
     if (ev->loss_scale != 1.0) snprintf(scale, sizeof scale, "  scale %g (%lld skipped)", ev->loss_scale, (long long)ev->skipped_total);
-    fprintf(stderr, "%sstep %lld/%lld  loss %.4f  lr %.3g  |g| %.3g  %.0f tok/s  MFU %.1f%%%s  ETA %dm%02ds\n", tty ? "\r\033[K" : "",
-            (long long)ev->step, (long long)ev->steps, ev->loss, ev->lr, ev->grad_norm, ev->tokens_per_s, ev->mfu * 100, scale,
+    char parts[160] = "";
+    for (int i = 0, n = 0; i < ev->n_parts && n >= 0 && (size_t)n < sizeof parts; i++)
+        n += snprintf(parts + n, sizeof parts - (size_t)n, " %s%s %.4f", i ? "" : "(", ev->part_names[i], ev->parts[i]);
+    if (ev->n_parts > 0) strncat(parts, ")", sizeof parts - strlen(parts) - 1);
+    fprintf(stderr, "%sstep %lld/%lld  loss %.4f%s  lr %.3g  |g| %.3g  %.0f tok/s  MFU %.1f%%%s  ETA %dm%02ds\n", tty ? "\r\033[K" : "",
+            (long long)ev->step, (long long)ev->steps, ev->loss, parts, ev->lr, ev->grad_norm, ev->tokens_per_s, ev->mfu * 100, scale,
             (int)(eta / 60), (int)eta % 60);
 }
 
@@ -123,6 +130,7 @@ int lt_cli_train_dry_run(const lt_train_opts *o) {
     print_bytes("activations", (double)mem.activations);
     if (mem.scratch) print_bytes("GEMM scratch", (double)mem.scratch);
     if (mem.data) print_bytes("token shards", (double)mem.data);
+    if (mem.objective) print_bytes("objective (teacher)", (double)mem.objective);
     print_bytes("total", (double)mem.total);
     return LT_EXIT_OK;
 }

@@ -24,6 +24,7 @@ static const lt_command commands[] = {
     {"data", cmd_data, "tokenize text / JSONL into token shards; inspect shards"},
     {"train", cmd_train, "pretrain or continue training a model on token shards"},
     {"sft", cmd_sft, "supervised fine-tuning on chat JSONL (loss on assistant turns, reasoning toggle)"},
+    {"distill", cmd_distill, "knowledge distillation of a teacher into a student (KL, top-k, hidden states)"},
     {"model", cmd_model, "model surgery: resize-vocab"},
     {"plot", cmd_plot, "draw loss curves of training runs (metrics JSONL) as an SVG chart"},
     {"generate", cmd_generate, "continue a prompt (or answer one chat message), streaming to stdout"},

@@ -127,8 +127,9 @@ lt_status lt_train_plan_memory(const lt_train_opts *o, lt_train_memory *out) {
     out->activations = lt_acts_bytes(&cfg, o->dtype, o->batch, o->seq);
     out->scratch = gemm_scratch_bytes(&cfg, o->dtype, o->batch * o->seq);
     out->data = data_bytes(o);
+    out->objective = o->objective ? o->objective->memory : 0;
     out->total = out->weights + out->weights_lowp + out->grads + out->optimizer + out->activations +
-                 out->scratch + out->data;
+                 out->scratch + out->data + out->objective;
     lt_config_free(&cfg);
     return NULL;
 }
@@ -206,6 +207,16 @@ static void trainer_free(lt_trainer *t) {
 
 // ---------------------------------------------------------------- one step
 
+// The objective's parts since the last call, as means over `counted` targets.
+static void take_parts(const lt_train_objective *obj, bool val, int64_t counted, lt_train_event *ev) {
+    if (!obj || obj->n_parts <= 0) return;
+    double sums[LT_TRAIN_MAX_PARTS] = {0};
+    obj->take_parts(obj->ctx, val, sums);
+    ev->n_parts = obj->n_parts < LT_TRAIN_MAX_PARTS ? obj->n_parts : LT_TRAIN_MAX_PARTS;
+    ev->part_names = obj->part_names;
+    for (int i = 0; i < ev->n_parts; i++) ev->parts[i] = counted > 0 ? sums[i] / (double)counted : 0.0;
+}
+
 static lt_batch micro_batch(const lt_trainer *t, int64_t k) {
     int64_t off = k * t->opts->batch * t->opts->seq;
     return (lt_batch){.B = t->opts->batch, .T = t->opts->seq, .ids = t->ids + off, .targets = t->targets + off,
@@ -213,8 +224,9 @@ static lt_batch micro_batch(const lt_trainer *t, int64_t k) {
 }
 
 // Forward + backward over every micro-batch; returns the mean loss over all
-// counted targets of the step.
-static lt_status accumulate(lt_trainer *t, float loss_scale, double *loss) {
+// counted targets of the step (and the objective's parts into ev).
+static lt_status accumulate(lt_trainer *t, float loss_scale, double *loss, lt_train_event *ev) {
+    const lt_train_objective *obj = t->opts->objective;
     int64_t micro = t->opts->batch * t->opts->seq, counted = 0;
     for (int64_t k = 0; k < t->accum; k++)
         LT_TRY(t->data->next(t->data->ctx, t->ids + k * micro, t->targets + k * micro, t->segments + k * micro, t->positions + k * micro));
@@ -225,11 +237,14 @@ static lt_status accumulate(lt_trainer *t, float loss_scale, double *loss) {
         lt_batch b = micro_batch(t, k);
         LT_TRY(lt_model_forward(t->model, t->acts, &b));
         lt_loss l;
-        LT_TRY(lt_objective_xent(t->acts, b.targets, (double)(counted > 0 ? counted : 1), loss_scale, &l));
-        LT_TRY(lt_model_backward(t->model, t->acts, t->grads, NULL));
+        const float *const *dhidden = NULL;
+        if (obj) LT_TRY(obj->train(obj->ctx, t->acts, &b, (double)(counted > 0 ? counted : 1), loss_scale, &l, &dhidden));
+        else LT_TRY(lt_objective_xent(t->acts, b.targets, (double)(counted > 0 ? counted : 1), loss_scale, &l));
+        LT_TRY(lt_model_backward(t->model, t->acts, t->grads, dhidden));
         sum += l.loss_sum;
     }
     *loss = counted > 0 ? sum / (double)counted : 0.0;
+    take_parts(obj, false, counted, ev);
     return NULL;
 }
 
@@ -237,7 +252,7 @@ static lt_status step(lt_trainer *t, lt_train_event *ev) {
     // The schedule counts updates from 1: this is update t->step + 1.
     double lr = lt_schedule_lr(&t->schedule, t->step + 1, t->opts->steps), loss, norm = 0;
     float scale = t->scaler.scale;
-    LT_TRY(accumulate(t, scale, &loss));
+    LT_TRY(accumulate(t, scale, &loss, ev));
     if (!isfinite(loss))
         return lt_error(LT_ERR_RANGE, "the loss became %g at step %lld: training stopped (the last checkpoint is intact; try a lower --lr)", loss, (long long)t->step + 1);
     ev->loss = loss, ev->lr = lr, ev->loss_scale = scale;
@@ -269,6 +284,7 @@ static lt_status step(lt_trainer *t, lt_train_event *ev) {
 
 // Mean loss over eval_batches batches of the validation data (all of it when 0).
 static lt_status evaluate(lt_trainer *t, lt_train_event *ev) {
+    const lt_train_objective *obj = t->opts->objective;
     LT_TRY(t->data->val_begin(t->data->ctx));
     double sum = 0;
     int64_t counted = 0, rows = 0;
@@ -278,10 +294,12 @@ static lt_status evaluate(lt_trainer *t, lt_train_event *ev) {
         if (rows == 0) break;
         LT_TRY(lt_model_forward(t->model, t->acts, &batch));
         lt_loss l;
-        LT_TRY(lt_objective_xent_eval(t->acts, t->targets, &l));
+        if (obj && obj->eval) LT_TRY(obj->eval(obj->ctx, t->acts, &batch, &l));
+        else LT_TRY(lt_objective_xent_eval(t->acts, t->targets, &l));
         sum += l.loss_sum;
         counted += l.n_counted;
     }
+    take_parts(obj, true, counted, ev);
     if (counted == 0) return NULL;
     ev->has_val = true;
     ev->val_loss = sum / (double)counted;
@@ -303,15 +321,25 @@ static lt_status append_line(const char *path, const char *line, size_t n) {
     return ok ? NULL : lt_error(LT_ERR_IO, "%s: write failed: %s", path, strerror(w < 0 ? e : EIO));
 }
 
+// The objective's parts as JSON members: ,"kl":0.1 (validation: ,"val_kl":0.1).
+static int format_parts(char *buf, size_t size, const lt_train_event *ev) {
+    int n = 0;
+    buf[0] = 0;
+    for (int i = 0; i < ev->n_parts && n >= 0 && (size_t)n < size; i++)
+        n += snprintf(buf + n, size - (size_t)n, ",\"%s%s\":%.6f", ev->has_val ? "val_" : "", ev->part_names[i], ev->parts[i]);
+    return n;
+}
+
 static lt_status append_metrics(const char *path, const char *run, const lt_train_event *ev) {
-    char line[1024];
+    char line[1024], parts[256];
     int n;
+    format_parts(parts, sizeof parts, ev);
     if (ev->has_val)
-        n = snprintf(line, sizeof line, "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"val_bpb\":%.5f,\"elapsed_s\":%.3f}\n",
-                     run, (long long)ev->step, (long long)ev->tokens, ev->val_loss, ev->val_ppl, ev->val_bpb, ev->elapsed_s);
+        n = snprintf(line, sizeof line, "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"val_bpb\":%.5f%s,\"elapsed_s\":%.3f}\n",
+                     run, (long long)ev->step, (long long)ev->tokens, ev->val_loss, ev->val_ppl, ev->val_bpb, parts, ev->elapsed_s);
     else
-        n = snprintf(line, sizeof line, "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"loss\":%.6f,\"lr\":%.6g,\"grad_norm\":%.5g,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"loss_scale\":%g,\"skipped_steps\":%lld,\"elapsed_s\":%.3f}\n",
-                     run, (long long)ev->step, (long long)ev->tokens, ev->loss, ev->lr, ev->grad_norm, ev->tokens_per_s, ev->mfu, ev->loss_scale, (long long)ev->skipped_total, ev->elapsed_s);
+        n = snprintf(line, sizeof line, "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"loss\":%.6f%s,\"lr\":%.6g,\"grad_norm\":%.5g,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"loss_scale\":%g,\"skipped_steps\":%lld,\"elapsed_s\":%.3f}\n",
+                     run, (long long)ev->step, (long long)ev->tokens, ev->loss, parts, ev->lr, ev->grad_norm, ev->tokens_per_s, ev->mfu, ev->loss_scale, (long long)ev->skipped_total, ev->elapsed_s);
     return append_line(path, line, (size_t)n);
 }
 
