@@ -112,6 +112,7 @@ expect 2 "mixes chat JSONL and token shards" -- "$LATHE" distill --teacher "$tea
   --data "$tmp/on.jsonl" --out "$tmp/x"
 expect 2 "--temperature 0: expected a number > 0" -- "$LATHE" distill "${common[@]}" --out "$tmp/x" --temperature 0
 expect 2 "--ce-weight 2: expected 0 to 1" -- "$LATHE" distill "${common[@]}" --out "$tmp/x" --ce-weight 2
+expect 2 "--hidden-layers needs --hidden-weight > 0" -- "$LATHE" distill "${common[@]}" --out "$tmp/x" --hidden-layers 1
 expect 2 "--top-k" -- "$LATHE" distill "${common[@]}" --out "$tmp/x" --top-k -1
 
 echo "cli_distill: $checks checks, $fails failures"

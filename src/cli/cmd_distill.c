@@ -249,6 +249,7 @@ static lt_status parse_flags(const char *const *text, distill_flags *f, distill 
         if (!(f->hidden_weight >= 0)) return lt_error(LT_ERR_ARG, "--hidden-weight %s: expected a number >= 0", text[3]);
     }
     d->tau = f->tau, d->k = f->k, d->ce_weight = f->ce_weight, d->hidden_weight = f->hidden_weight;
+    if (text[4] && !(f->hidden_weight > 0)) return lt_error(LT_ERR_ARG, "--hidden-layers needs --hidden-weight > 0 (the hidden-state term is off)");
     if (text[4]) {
         int32_t *ids = NULL;
         int64_t n = 0;
