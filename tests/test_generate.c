@@ -297,6 +297,17 @@ static void test_think_budget(void) {
     LT_CHECK(r->n_reasoning[id] > 0);
     LT_CHECK(strstr(r->content[id], "</think>") == NULL);
     LT_CHECK(strstr(r->reasoning[id], "</think>") == NULL);
+    // the budget reached 2 tokens before max_tokens: the closing text is cut
+    // there, so the request still ends at exactly max_tokens (the close is
+    // longer than 2 tokens, or this would not test the cut)
+    LT_CHECK(close.n > 2);
+    p.max_tokens = 6;
+    LT_CHECK_OK(lt_gen_add(f.g, ids.data, (int64_t)ids.n, &p, -1, &id));
+    LT_CHECK_OK(run_all(f.g, r));
+    LT_CHECK_INT(r->finish[id], LT_GEN_LENGTH);
+    LT_CHECK_INT(r->generated[id], 6);
+    LT_CHECK_INT(r->n[id], 4);
+    LT_CHECK(r->forced[id][3]);
     lt_ids_free(&ids);
     lt_ids_free(&close);
     free(r);

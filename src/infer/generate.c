@@ -307,6 +307,9 @@ static lt_status after_logits(lt_gen *g, request *r, float *logits, lt_gen_callb
         const char *close = lt_textstream_close_text(r->ts);
         lt_ids ids = {0};
         lt_status s = lt_tokenizer_encode(g->tok, close, strlen(close), 0, &ids);
+        // forced ids count toward max_tokens: the closing text is cut where the answer would end
+        if (!s && r->p.max_tokens > 0 && (int64_t)ids.n > r->p.max_tokens - r->generated)
+            ids.n = (size_t)(r->p.max_tokens - r->generated);
         for (size_t i = 0; !s && i < ids.n; i++) s = lt_textstream_push(r->ts, ids.data[i], true, NULL);
         if (!s) s = pending_push(r, ids.data, (int64_t)ids.n);
         r->generated += (int64_t)ids.n;
