@@ -7,40 +7,9 @@
 
 #include "lathe/train.h"
 #include "lt_test.h"
+#include "lt_byte_tokenizer.h"
 #include "tokenizer/tok_internal.h"
 
-// A byte-only tokenizer (id = byte value) with the Llama 3 chat specials at 256..261.
-static lt_tokenizer *byte_tokenizer(void) {
-    cJSON *doc = cJSON_CreateObject();
-    cJSON *added = cJSON_AddArrayToObject(doc, "added_tokens");
-    const char *specials[] = {"<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
-                              "<|eot_id|>", "<think>", "</think>"};
-    for (int i = 0; i < 6; i++) {
-        cJSON *a = cJSON_CreateObject();
-        cJSON_AddNumberToObject(a, "id", 256 + i);
-        cJSON_AddStringToObject(a, "content", specials[i]);
-        cJSON_AddBoolToObject(a, "special", true);
-        cJSON_AddItemToArray(added, a);
-    }
-    cJSON *pt = cJSON_AddObjectToObject(doc, "pre_tokenizer");
-    cJSON_AddStringToObject(pt, "type", "ByteLevel");
-    cJSON *model = cJSON_AddObjectToObject(doc, "model");
-    cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
-    for (int b = 0; b < 256; b++) {
-        uint8_t byte = (uint8_t)b;
-        lt_bytes s = {0};
-        LT_CHECK_OK(lt_bytelevel_encode(&s, &byte, 1));
-        cJSON_AddNumberToObject(vocab, s.data, b);
-        lt_bytes_free(&s);
-    }
-    cJSON_AddArrayToObject(model, "merges");
-    char *text = cJSON_PrintUnformatted(doc);
-    lt_tokenizer *tok = NULL;
-    LT_CHECK_OK(lt_tokenizer_from_json(&tok, text, strlen(text), "bytes.json"));
-    cJSON_free(text);
-    cJSON_Delete(doc);
-    return tok;
-}
 
 static const char *CHATS =
     "{\"messages\":[{\"role\":\"system\",\"content\":\"detailed thinking off\"},{\"role\":\"user\",\"content\":\"2+2?\"},"
