@@ -19,11 +19,12 @@
 #
 #   bash examples/reasoning.sh [OUT_DIR]          (the setting: 3 seeds,
 #                                                  500 problems per level; <60 min)
-#   QUICK=1 bash examples/reasoning.sh            (a smoke run, about a minute)
+#   QUICK=1 bash examples/reasoning.sh            (a smoke run, under a minute;
+#                                                  tests/cli_example_reasoning.sh)
 #
 # Knobs (environment): SEEDS, TASKS, N_TRAIN (problems per task and level),
 # N_EVAL (per task and level), PRE_STEPS, SFT_STEPS (student SFT = distillation
-# steps), TEACHER_STEPS, CE_WEIGHT, TEMPERATURE, THREADS.
+# steps), TEACHER_STEPS, CE_WEIGHT, TEMPERATURE, WARMUP, EVAL_MAX_TOKENS, THREADS.
 #
 # Why these choices (docs/reasoning.md has the measurements):
 # - TASKS=bool: a 1M-parameter student learns the boolean task's step-by-step
@@ -48,8 +49,9 @@ TEACHER_STEPS=${TEACHER_STEPS:-4000}
 CE_WEIGHT=${CE_WEIGHT:-0.5}
 TEMPERATURE=${TEMPERATURE:-1}
 WARMUP=${WARMUP:-50}
+EVAL_MAX_TOKENS=${EVAL_MAX_TOKENS:-512}
 if [ "${QUICK:-0}" = 1 ]; then
-  SEEDS="1 2" N_TRAIN=200 N_EVAL=10 PRE_STEPS=10 SFT_STEPS=20 TEACHER_STEPS=20 WARMUP=2
+  SEEDS="1 2" N_TRAIN=200 N_EVAL=10 PRE_STEPS=10 SFT_STEPS=20 TEACHER_STEPS=20 WARMUP=2 EVAL_MAX_TOKENS=48
 fi
 export OMP_NUM_THREADS=${THREADS:-$(nproc)}
 [ -x "$LATHE" ] || { echo "reasoning.sh: $LATHE not found (run make first)" >&2; exit 1; }
@@ -96,7 +98,7 @@ sft=(--batch 4 --seq 512) # bool level 4 worked answers are ~250 tokens
 data=(--data "$OUT/train-on.jsonl:0.5" --data "$OUT/train-off.jsonl:0.5")
 evaluate() { # MODEL_DIR NAME
   $LATHE eval "$1" --tasks "$TASKS" --n "$N_EVAL" --seed 1000 --exclude "$OUT/train-on.jsonl" \
-    --mode both --parallel 16 --max-tokens 512 --json "$2.eval.json" >"$2.eval.txt"
+    --mode both --parallel 16 --max-tokens "$EVAL_MAX_TOKENS" --json "$2.eval.json" >"$2.eval.txt"
 }
 pretrain() { # WHO SEED DIR: init + PRE_STEPS on prose; the tokenizer goes with it
   $LATHE init --config "$OUT/$1.json" --out "$3-init" --seed "$2" >/dev/null
