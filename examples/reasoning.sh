@@ -146,9 +146,10 @@ def counts(path):  # (mode, level) -> [correct, outputs, format_ok, generated_to
         c[0] += r["correct"]; c[1] += r["outputs"]; c[2] += r["format_ok"]; c[3] += r["generated_tokens"]
     return sums
 
-def pct(xs):
+def pct(xs, unit="%"):  # mean over seeds (± sample standard deviation), xs are fractions
     m = 100 * statistics.mean(xs)
-    return f"{m:.1f}%" if len(xs) == 1 else f"{m:.1f}% ± {100 * statistics.stdev(xs):.1f}"
+    sign = "+" if unit == "" and m >= 0 else ""
+    return f"{sign}{m:.1f}{unit}" if len(xs) == 1 else f"{sign}{m:.1f}{unit} ± {100 * statistics.stdev(xs):.1f}"
 
 runs = {"teacher (SFT)": [f"{out}/teacher.eval.json"],
         "student, SFT": [f"{out}/seed-{s}/student-sft.eval.json" for s in seeds],
@@ -156,7 +157,7 @@ runs = {"teacher (SFT)": [f"{out}/teacher.eval.json"],
 acc = {}  # (model, mode, level) -> accuracies over seeds
 lines = [f"Accuracy: mean ± sample standard deviation over seeds {', '.join(seeds)} (the teacher: one run). "
          "Format: answers that follow the mode's format. Tokens: generated tokens per answer.", "",
-         "| model | level | on: accuracy | off: accuracy | on − off | on: format | off: format "
+         "| model | level | on: accuracy | off: accuracy | on − off (points) | on: format | off: format "
          "| on: tokens | off: tokens |", "|---|---|---|---|---|---|---|---|---|"]
 for name, paths in runs.items():
     per = [counts(p) for p in paths]
@@ -168,7 +169,7 @@ for name, paths in runs.items():
             acc[(name, mode, level)] = a
             row[mode] = (pct(a), pct([c[2] / c[1] for c in cs]), statistics.mean(c[3] / c[1] for c in cs))
         gap = [x - y for x, y in zip(acc[(name, "on", level)], acc[(name, "off", level)])]
-        lines.append(f"| {name} | {level} | {row['on'][0]} | {row['off'][0]} | {pct(gap)} | {row['on'][1]} "
+        lines.append(f"| {name} | {level} | {row['on'][0]} | {row['off'][0]} | {pct(gap, '')} | {row['on'][1]} "
                      f"| {row['off'][1]} | {row['on'][2]:.1f} | {row['off'][2]:.1f} |")
 lines += ["", "Distilled minus SFT-only student, per seed (accuracy points):", "",
           "| level | mode | " + " | ".join(f"seed {s}" for s in seeds) + " | mean |",
