@@ -84,6 +84,12 @@ int lt_cli_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *opts,
                  const char **positional, int max_positional, int *n_positional,
                  void (*help)(void));
 
+// The task-selection flags of `lathe tasks` and `lathe eval` (task_flags.c):
+// a comma list of task names or "all" into a bit set (1u << lt_task_kind),
+// and a level, a range "2-4" or "all"; errors name FLAG.
+lt_status lt_cli_parse_task_kinds(const char *flag, const char *text, unsigned *kinds);
+lt_status lt_cli_parse_task_levels(const char *flag, const char *text, int *lo, int *hi);
+
 // Progress rendering for lt_progress: a bar on a TTY, plain lines otherwise.
 void lt_cli_progress(void *user, const char *what, double done, double total, const char *info);
 

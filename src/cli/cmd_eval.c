@@ -56,37 +56,6 @@ typedef struct {
 
 // ---------------------------------------------------------------- flag values
 
-static lt_status parse_tasks(const char *text, unsigned *kinds) {
-    *kinds = 0;
-    if (strcmp(text, "all") == 0) {
-        *kinds = (1u << LT_TASK_COUNT) - 1;
-        return NULL;
-    }
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", text);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        lt_task_kind k;
-        LT_TRY(lt_error_prefix(lt_tasks_kind_parse(t, &k), "--tasks"));
-        *kinds |= 1u << k;
-    }
-    if (!*kinds) return lt_error(LT_ERR_ARG, "--tasks: no task named in '%s'", text);
-    return NULL;
-}
-
-static lt_status parse_levels(const char *text, int *lo, int *hi) {
-    int a, b, used = 0;
-    if (strcmp(text, "all") == 0) {
-        *lo = LT_TASK_LEVEL_MIN, *hi = LT_TASK_LEVEL_MAX;
-        return NULL;
-    }
-    if (sscanf(text, "%d-%d%n", &a, &b, &used) == 2 && text[used] == 0) *lo = a, *hi = b;
-    else if (sscanf(text, "%d%n", &a, &used) == 1 && text[used] == 0) *lo = *hi = a;
-    else return lt_error(LT_ERR_ARG, "--levels: '%s' is not a level, a range like 2-4, or all", text);
-    if (*lo < LT_TASK_LEVEL_MIN || *hi > LT_TASK_LEVEL_MAX || *lo > *hi)
-        return lt_error(LT_ERR_ARG, "--levels: '%s' is not within %d..%d", text, LT_TASK_LEVEL_MIN, LT_TASK_LEVEL_MAX);
-    return NULL;
-}
-
 static lt_status parse_mode(const char *text, bool modes[2]) {
     modes[LT_REASONING_OFF] = strcmp(text, "off") == 0 || strcmp(text, "both") == 0;
     modes[LT_REASONING_ON] = strcmp(text, "on") == 0 || strcmp(text, "both") == 0;
@@ -268,8 +237,8 @@ static lt_status parse_task_flags(const eval_flags *ef, lt_cli_gen_flags *f, eva
     f->think_budget = f->seed = NULL; // lists and the problem seed, read here
     LT_TRY(lt_cli_gen_parse(f, eo, &o->gen));
     int64_t v;
-    LT_TRY(parse_tasks(ef->tasks, &su->kinds));
-    LT_TRY(parse_levels(ef->levels, &su->level_lo, &su->level_hi));
+    LT_TRY(lt_cli_parse_task_kinds("--tasks", ef->tasks, &su->kinds));
+    LT_TRY(lt_cli_parse_task_levels("--levels", ef->levels, &su->level_lo, &su->level_hi));
     LT_TRY(lt_cli_parse_int("--n", ef->n, 1, 100000000, &su->n_per));
     LT_TRY(lt_cli_parse_int("--seed", seed, 0, INT64_MAX, &v));
     su->seed = (uint64_t)v;

@@ -42,42 +42,6 @@ static void verify_help(void) {
            "wrong and unparseable answers and the format-compliance rate.\n");
 }
 
-static lt_status parse_tasks(const char *text, unsigned *kinds) {
-    *kinds = 0;
-    if (strcmp(text, "all") == 0) {
-        *kinds = (1u << LT_TASK_COUNT) - 1;
-        return NULL;
-    }
-    char buf[256];
-    snprintf(buf, sizeof buf, "%s", text);
-    for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        lt_task_kind k;
-        LT_TRY(lt_error_prefix(lt_tasks_kind_parse(t, &k), "--task"));
-        *kinds |= 1u << k;
-    }
-    if (!*kinds) return lt_error(LT_ERR_ARG, "--task: no task named in '%s'", text);
-    return NULL;
-}
-
-static lt_status parse_levels(const char *text, int *lo, int *hi) {
-    if (strcmp(text, "all") == 0) {
-        *lo = LT_TASK_LEVEL_MIN, *hi = LT_TASK_LEVEL_MAX;
-        return NULL;
-    }
-    int a, b, used = 0;
-    if (sscanf(text, "%d-%d%n", &a, &b, &used) == 2 && text[used] == 0) {
-        *lo = a, *hi = b;
-    } else if (sscanf(text, "%d%n", &a, &used) == 1 && text[used] == 0) {
-        *lo = *hi = a;
-    } else {
-        return lt_error(LT_ERR_ARG, "--level: '%s' is not a level, a range like 2-4, or all", text);
-    }
-    if (*lo < LT_TASK_LEVEL_MIN || *hi > LT_TASK_LEVEL_MAX || *lo > *hi)
-        return lt_error(LT_ERR_ARG, "--level: '%s' is not within %d..%d", text, LT_TASK_LEVEL_MIN,
-                        LT_TASK_LEVEL_MAX);
-    return NULL;
-}
-
 static lt_status template_named(const char *name, const lt_chat_template **tpl) {
     *tpl = lt_chat_template_get(name);
     if (!*tpl) return lt_error(LT_ERR_ARG, "--template: unknown chat template '%s' (use llama3)", name);
@@ -126,8 +90,8 @@ static int tasks_gen(int argc, char **argv) {
     lt_task_spec spec = {.unique = eval};
     int64_t count, seed_value;
     const lt_chat_template *tpl;
-    lt_status st = parse_tasks(task, &spec.kinds);
-    if (!st) st = parse_levels(level, &spec.level_min, &spec.level_max);
+    lt_status st = lt_cli_parse_task_kinds("--task", task, &spec.kinds);
+    if (!st) st = lt_cli_parse_task_levels("--level", level, &spec.level_min, &spec.level_max);
     if (!st) st = lt_cli_parse_int("--n", n, 1, 100000000, &count);
     if (!st) st = lt_cli_parse_int("--seed", seed, 0, INT64_MAX, &seed_value);
     if (!st) st = template_named(tpl_name, &tpl);
@@ -157,8 +121,8 @@ static int tasks_sample(int argc, char **argv) {
     unsigned kinds;
     int lo, hi;
     int64_t seed_value, count;
-    lt_status st = parse_tasks(task, &kinds);
-    if (!st) st = parse_levels(level, &lo, &hi);
+    lt_status st = lt_cli_parse_task_kinds("--task", task, &kinds);
+    if (!st) st = lt_cli_parse_task_levels("--level", level, &lo, &hi);
     if (!st) st = lt_cli_parse_int("--seed", seed, 0, INT64_MAX, &seed_value);
     if (!st) st = lt_cli_parse_int("--n", n, 1, 1000, &count);
     if (st) return lt_cli_report(lt_error_prefix(st, "tasks sample"));
