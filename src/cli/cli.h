@@ -78,6 +78,9 @@ typedef struct {
 // Takes every "FLAG VALUE" / "FLAG=VALUE" of a repeatable flag out of argv
 // (compacting it, *argc updated) into values[0..max) (*n of them); returns -1
 // or, after a usage error already printed, its exit code.
+// Takes every occurrence of the valueless FLAG out of argv[1..) (compacting
+// it, *argc updated); true when there was one.
+bool lt_cli_take_switch(int *argc, char **argv, const char *flag);
 int lt_cli_take_repeated(const char *cmd, int *argc, char **argv, const char *flag,
                          const char **values, int max, int *n);
 int lt_cli_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *opts,

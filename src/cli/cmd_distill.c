@@ -294,12 +294,8 @@ int cmd_distill(int argc, char **argv) {
     int rc = take_flag(&argc, argv, "--teacher", &teacher_dir);
     for (int i = 0; rc < 0 && i < 5; i++) rc = take_flag(&argc, argv, names[i], &text[i]);
     if (rc >= 0) return rc;
-    bool skip_bad = false;
-    int n = 0;
-    for (int i = 0; i < argc; i++) {
-        if (i > 0 && strcmp(argv[i], "--skip-bad") == 0) skip_bad = true;
-        else argv[n++] = argv[i];
-    }
+    int n = argc;
+    bool skip_bad = lt_cli_take_switch(&n, argv, "--skip-bad");
     lt_train_opts o;
     const char *data[64];
     int n_data;

@@ -62,12 +62,8 @@ static lt_status open_chat(const lt_train_opts *o, lt_tokenizer *tok, bool skip_
 
 int cmd_sft(int argc, char **argv) {
     // --skip-bad is this command's own flag: take it out before the training flags.
-    bool skip_bad = false;
-    int n = 0;
-    for (int i = 0; i < argc; i++) {
-        if (i > 0 && strcmp(argv[i], "--skip-bad") == 0) skip_bad = true;
-        else argv[n++] = argv[i];
-    }
+    int n = argc;
+    bool skip_bad = lt_cli_take_switch(&n, argv, "--skip-bad");
     lt_train_opts o;
     const char *data[64];
     int n_data;

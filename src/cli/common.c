@@ -68,6 +68,17 @@ bool lt_cli_flag(int argc, char **argv, int *i, const char *flag, const char **v
     return true;
 }
 
+bool lt_cli_take_switch(int *argc, char **argv, const char *flag) {
+    bool seen = false;
+    int n = 0;
+    for (int i = 0; i < *argc; i++) {
+        if (i > 0 && strcmp(argv[i], flag) == 0) seen = true;
+        else argv[n++] = argv[i];
+    }
+    *argc = n;
+    return seen;
+}
+
 int lt_cli_take_repeated(const char *cmd, int *argc, char **argv, const char *flag,
                          const char **values, int max, int *n) {
     int out = 1;
