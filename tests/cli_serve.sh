@@ -389,7 +389,7 @@ def one(i, k):
     assert events[-2:] == ["data: [DONE]", ""], events[-3:]
     chunks = [json.loads(e[6:]) for e in events[:-2]]
     assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
-    assert chunks[-2]["choices"][0]["finish_reason"] == "length", chunks[-2]
+    assert chunks[-2]["choices"][0]["finish_reason"] == "length", chunks[-2:]
     assert len({c["id"] for c in chunks}) == 1
     u = chunks[-1]["usage"]
     assert u["completion_tokens"] == MAX and u["total_tokens"] == u["prompt_tokens"] + MAX, u
@@ -491,5 +491,9 @@ wait "$cpid"
 check; tail -c 200 "$tmp/last.out" | grep -q 'shutting down' && [ "$(tail -c 14 "$tmp/last.out" | od -c | head -1)" = "$(printf 'data: [DONE]\n\n' | od -c | head -1)" ] ||
   fail "the stream cut by the shutdown does not end with an error event and [DONE]: $(tail -c 200 "$tmp/last.out")"
 
+# a server that died of a sanitizer report: show the report, not only its last lines
+for log in "$tmp"/*.log; do
+  grep -q 'Sanitizer' "$log" && { echo "--- $log"; grep -A60 'ERROR: .*Sanitizer\|runtime error' "$log" | head -80; }
+done
 echo "cli_serve: $checks checks, $fails failures"
 [ "$fails" = 0 ]

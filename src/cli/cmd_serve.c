@@ -562,13 +562,17 @@ int cmd_serve(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
     signal(SIGPIPE, SIG_IGN);
     lt_engine *e = NULL;
+    lt_tokenizer *handler_tok = NULL;
+    pthread_mutex_t tok_mu = PTHREAD_MUTEX_INITIALIZER;
     struct MHD_Daemon *daemon = NULL;
     s = lt_cli_open_engine(pos[0], &eo, &e);
     if (!s && !lt_chat_template_get("llama3")) s = lt_error(LT_ERR_INTERNAL, "no llama3 chat template");
     if (!s && lt_tokenizer_find(lt_engine_tokenizer(e), "<|start_header_id|>", 19) < 0)
         s = lt_error(LT_ERR_UNSUPPORTED, "%s: the tokenizer has no <|start_header_id|>: lathe serve knows the Llama 3 chat template only", pos[0]);
+    if (!s) s = lt_tokenizer_dup(&handler_tok, lt_engine_tokenizer(e));
     if (!s) {
-        srv.model = (lt_serve_model){.engine = e, .tpl = lt_chat_template_get("llama3"), .name = name,
+        srv.model = (lt_serve_model){.engine = e, .tok = handler_tok, .tok_mu = &tok_mu,
+                                     .tpl = lt_chat_template_get("llama3"), .name = name,
                                      .context = lt_engine_max_context(e)};
         srv.model.max_tokens = max_tokens ? max_tokens : srv.model.context;
         s = lt_serve_engine_start(&srv.engine, e, (int)queue);
@@ -592,6 +596,7 @@ int cmd_serve(int argc, char **argv) {
         if (daemon) MHD_stop_daemon(daemon);
         lt_serve_engine_stop(&srv.engine);
     }
+    lt_tokenizer_free(handler_tok);
     lt_engine_free(e);
     return lt_cli_report(s);
 }

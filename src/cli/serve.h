@@ -77,6 +77,11 @@ char *lt_serve_error_json(const lt_serve_error *err);
 
 typedef struct {
     lt_engine *engine;
+    // The handlers' own tokenizer handle: encoding is not thread-safe per
+    // handle, and the engine thread uses the engine's; handlers take turns on
+    // this one under tok_mu (rendering a prompt is short next to answering it).
+    lt_tokenizer *tok;
+    pthread_mutex_t *tok_mu;
     const lt_chat_template *tpl;
     const char *name;          // the model id clients name
     int64_t context;           // positions per slot

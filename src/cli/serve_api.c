@@ -240,8 +240,9 @@ static bool render_chat(const lt_serve_model *m, const cJSON *req, lt_serve_requ
         lt_status s = lt_chat_system_text(m->tpl, mode, rest, &sys);
         if (!s) {
             out[0] = (lt_chat_message){"system", sys.data, NULL};
-            s = lt_chat_render(lt_engine_tokenizer(m->engine), m->tpl, out, (size_t)k,
-                               LT_CHAT_GENERATION_PROMPT, &job->prompt, NULL);
+            pthread_mutex_lock(m->tok_mu);
+            s = lt_chat_render(m->tok, m->tpl, out, (size_t)k, LT_CHAT_GENERATION_PROMPT, &job->prompt, NULL);
+            pthread_mutex_unlock(m->tok_mu);
         }
         if (s) ok = BAD("messages", "%s", lt_status_message(s));
         lt_status_free(s);
@@ -266,8 +267,9 @@ static bool render_text(const lt_serve_model *m, const cJSON *req, lt_serve_job 
         lt_bytes_free(&text);
         return BAD("prompt", "'prompt' is empty");
     }
-    lt_tokenizer *tok = lt_engine_tokenizer(m->engine);
-    lt_status s = lt_tokenizer_encode(tok, text.data, text.n, lt_tokenizer_bos(tok) >= 0 ? LT_ENCODE_BOS : 0, &job->prompt);
+    pthread_mutex_lock(m->tok_mu);
+    lt_status s = lt_tokenizer_encode(m->tok, text.data, text.n, lt_tokenizer_bos(m->tok) >= 0 ? LT_ENCODE_BOS : 0, &job->prompt);
+    pthread_mutex_unlock(m->tok_mu);
     lt_bytes_free(&text);
     bool ok = !s || BAD("prompt", "%s", lt_status_message(s));
     lt_status_free(s);
