@@ -6,11 +6,14 @@
 #   2. the teacher (1.8M parameters, 8 layers of 128), once: a short pretraining
 #      on prose (Moby-Dick), then SFT on the task data for twice the students'
 #      steps;
-#   3. for each seed, the student (1.0M parameters, 4 layers of 128): a short
-#      pretraining on prose, then from that same checkpoint
+#   3. for each seed, the student (1.0M parameters: the teacher's 8 layers of
+#      128 with a third of its FFN): a short pretraining on prose, then from
+#      that same checkpoint
 #        - SFT alone on the task data, and
 #        - distillation of the teacher (KL to its next-token distributions,
-#          mixed with the hard-label loss) on the same data and steps;
+#          mixed with the hard-label loss, plus Puzzle's hidden-state term:
+#          1 - cosine to the teacher's output of every layer) on the same data
+#          and steps;
 #   4. evaluation of the teacher and both students on held-out problems (another
 #      seed, deduplicated against the training set), both modes, greedy:
 #      accuracy, format compliance, tokens per answer.
@@ -24,7 +27,8 @@
 #
 # Knobs (environment): SEEDS, TASKS, N_TRAIN (problems per task and level),
 # N_EVAL (per task and level), PRE_STEPS, SFT_STEPS (student SFT = distillation
-# steps), TEACHER_STEPS, CE_WEIGHT, TEMPERATURE, WARMUP, EVAL_MAX_TOKENS, THREADS.
+# steps), TEACHER_STEPS, CE_WEIGHT, TEMPERATURE, HIDDEN_WEIGHT (0: logits only),
+# WARMUP, EVAL_MAX_TOKENS, THREADS.
 #
 # Why these choices (docs/reasoning.md has the measurements):
 # - TASKS=bool: a 1M-parameter student learns the boolean task's step-by-step
@@ -33,6 +37,9 @@
 # - untied embeddings: with a tied head the embeddings of tokens that occur in
 #   the same places ('true'/'false', the digits) are pulled together by the
 #   output layer and the model stays at chance for longer.
+# - the hidden-state term: with logits alone (KL + CE) the student learnt no
+#   faster than by SFT; matching the teacher's layer outputs as well, it learns
+#   the rewriting in a few hundred steps.
 # - one teacher for all seeds: training a teacher per seed does not fit the
 #   budget; the spread over seeds is the students'.
 set -euo pipefail
@@ -48,6 +55,7 @@ SFT_STEPS=${SFT_STEPS:-2000}
 TEACHER_STEPS=${TEACHER_STEPS:-4000}
 CE_WEIGHT=${CE_WEIGHT:-0.5}
 TEMPERATURE=${TEMPERATURE:-1}
+HIDDEN_WEIGHT=${HIDDEN_WEIGHT:-1}
 WARMUP=${WARMUP:-50}
 EVAL_MAX_TOKENS=${EVAL_MAX_TOKENS:-512}
 if [ "${QUICK:-0}" = 1 ]; then
@@ -87,7 +95,9 @@ config() { # NAME HIDDEN LAYERS HEADS KV_HEADS FFN: a Llama with its own output 
  "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": false}
 JSON
 }
-config student 128 4 4 2 384
+# The student is a Puzzle-style child of the teacher: the same depth and width
+# (so the hidden-state term can compare every layer), a third of the FFN.
+config student 128 8 4 2 128
 config teacher 128 8 4 2 384
 
 # latest DIR: the newest checkpoint of a run
@@ -128,6 +138,7 @@ for seed in $SEEDS; do
   say "seed $seed: distill the teacher into the student (same data, $SFT_STEPS steps)"
   $LATHE distill --teacher "$(latest "$T-sft")" --init-from "$(latest "$S/student-pre")" "${data[@]}" \
     --val "$OUT/val-on.jsonl" --out "$S/student-kd" --temperature "$TEMPERATURE" --ce-weight "$CE_WEIGHT" \
+    --hidden-weight "$HIDDEN_WEIGHT" \
     --steps "$SFT_STEPS" --lr 2e-3 --min-lr 2e-4 --seed "$seed" "${sft[@]}" "${common[@]}" >/dev/null
   say "seed $seed: evaluate both students"
   evaluate "$(latest "$S/student-sft")" "$S/student-sft"
