@@ -2,9 +2,9 @@
 # cli_example_reasoning.sh: examples/reasoning.sh (the issue 6 experiment,
 # docs/reasoning.md) runs end to end in its QUICK=1 form: every stage (task
 # data, tokenizer, teacher pretraining + SFT, per seed the student's pretraining,
-# SFT and distillation from the same checkpoint, evaluation) finishes, each
-# evaluation answered N_EVAL problems per level in both modes, and the results
-# table and stage times are written. The models are far too briefly trained
+# SFT and distillation (with the hidden-state term) from the same checkpoint,
+# evaluation) finishes, each evaluation answered N_EVAL problems per level in
+# both modes, and the results table and stage times are written. The models are far too briefly trained
 # for their accuracies to mean anything; the numbers themselves come from the
 # full run, which takes most of an hour and is not part of the suite.
 source "$(dirname "$0")/lib/cli.sh"
@@ -43,6 +43,9 @@ done
 check
 rows=$(grep -cE '^\| [1-4] \| (on|off) \| [-+][0-9.]+ \| [-+][0-9.]+ \| [-+][0-9.]+ \|$' "$out/results.md")
 [ "$rows" = 8 ] || fail "results.md: $rows per-seed difference rows, expected 8"
+
+# the distillation ran with the hidden-state term (its metrics carry the cosine part)
+check; grep -q '"cos":' "$out/seed-1/student-kd/metrics.jsonl" || fail "the distillation has no hidden-state term in its metrics"
 
 # stage times: the teacher once, each seed's four stages, and the total
 for stage in "teacher: SFT" "seed 1: distill" "seed 2: SFT the student" "seed 2: evaluate both students"; do
