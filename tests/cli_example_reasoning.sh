@@ -4,9 +4,10 @@
 # data, tokenizer, teacher pretraining + SFT, per seed the student's pretraining,
 # SFT and distillation (with the hidden-state term) from the same checkpoint,
 # evaluation) finishes, each evaluation answered N_EVAL problems per level in
-# both modes, and the results table and stage times are written. The models are far too briefly trained
-# for their accuracies to mean anything; the numbers themselves come from the
-# full run, which takes most of an hour and is not part of the suite.
+# both modes, and the results table and stage times are written. The models
+# are far too briefly trained for their accuracies to mean anything; the
+# numbers themselves come from the full run, which takes most of an hour and
+# is not part of the suite.
 source "$(dirname "$0")/lib/cli.sh"
 PY=/usr/bin/python3
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
