@@ -37,9 +37,10 @@
 # - untied embeddings: with a tied head the embeddings of tokens that occur in
 #   the same places ('true'/'false', the digits) are pulled together by the
 #   output layer and the model stays at chance for longer.
-# - the hidden-state term: with logits alone (KL + CE) the student learnt no
-#   faster than by SFT; matching the teacher's layer outputs as well, it learns
-#   the rewriting in a few hundred steps.
+# - the hidden-state term: with logits alone (KL + CE) the student starts no
+#   faster than by SFT, and one seed of three stayed on the plateau; matching
+#   the teacher's layer outputs as well, every seed learns the rewriting, most
+#   of it in a few hundred steps.
 # - one teacher for all seeds: training a teacher per seed does not fit the
 #   budget; the spread over seeds is the students'.
 set -euo pipefail
