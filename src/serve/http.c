@@ -1,6 +1,6 @@
-// cmd_serve.c: `lathe serve` — an OpenAI-compatible HTTP server on
+// http.c: `lathe serve` — an OpenAI-compatible HTTP server on
 // libmicrohttpd (one thread per connection). Handlers parse and check a
-// request (serve_api.c), queue it for the engine thread (serve_engine.c), then
+// request (api.c), queue it for the engine thread (engine.c), then
 // wait for its text: the whole JSON answer, or server-sent chunks written as
 // the engine produces them. A client that goes away, or a request past the
 // timeout, is cancelled so its slot frees; each request leaves one access-log
@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "cli/gen_common.h"
-#include "cli/serve.h"
+#include "serve/serve.h"
 
 static void help(void) {
     printf("usage: lathe serve MODEL [--host H] [--port P] [--parallel N] [options]\n\n"

@@ -1,4 +1,4 @@
-// serve_api.c: the OpenAI-compatible request and response formats of `lathe
+// api.c: the OpenAI-compatible request and response formats of `lathe
 // serve` — a chat or text completion request becomes a job (prompt ids,
 // sampling, stops, the reasoning toggle), and a job's text becomes the
 // chat.completion / text_completion JSON or its server-sent chunks. Every
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli/serve.h"
+#include "serve/serve.h"
 #include "lathe/json.h"
 
 void lt_serve_error_set(lt_serve_error *err, int status, const char *type, const char *param,

@@ -1,4 +1,4 @@
-// serve.h: the engine side of `lathe serve` (serve_engine.c). One thread owns
+// serve.h: the engine side of `lathe serve` (engine.c). One thread owns
 // the engine and its generator and runs lt_gen_step for every active request
 // at once (continuous batching); HTTP handler threads hand it jobs through a
 // bounded queue and read the text it produces, waiting on a condition
@@ -60,7 +60,7 @@ void lt_serve_cancel_locked(lt_serve_engine *se, lt_serve_job *job);
 // Drops a reference; the last one frees the job. Takes se->mu itself.
 void lt_serve_release(lt_serve_engine *se, lt_serve_job *job);
 
-// ---------------------------------------------------------------- the API (serve_api.c)
+// ---------------------------------------------------------------- the API (api.c)
 
 // An OpenAI-style error: {"error":{"message","type","param","code"}} with its HTTP status.
 typedef struct {

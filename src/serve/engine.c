@@ -1,4 +1,4 @@
-// serve_engine.c: the engine thread of `lathe serve` — admits queued jobs into
+// engine.c: the engine thread of `lathe serve` — admits queued jobs into
 // free slots, steps every active request together through lt_gen_step (one
 // batched forward per step: continuous batching), appends each step's text to
 // its job and wakes the HTTP handlers. A cancelled job (client gone, timeout)
@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli/serve.h"
+#include "serve/serve.h"
 
 lt_serve_job *lt_serve_job_new(void) {
     lt_serve_job *job = calloc(1, sizeof *job);
