@@ -5,6 +5,8 @@
 #ifndef LATHE_TRAIN_H
 #define LATHE_TRAIN_H
 
+#include <signal.h>
+
 #include "lathe/base.h"
 #include "lathe/chat_data.h"
 #include "lathe/model.h"
@@ -95,6 +97,7 @@ typedef struct {
     const lt_train_objective *objective;
     // A directory whose tokenizer files (tokenizer.json, tokenizer_config.json)
     // are copied into every checkpoint, so checkpoints run as they are (NULL: none).
+    // It must hold tokenizer.json, and the tokenizer must fit the model's vocabulary.
     const char *tokenizer_dir;
     int64_t batch, seq;         // one micro-batch: batch x seq tokens
     int64_t global_batch_tokens; // tokens per optimizer step (a multiple of batch*seq); 0: one micro-batch
@@ -115,6 +118,11 @@ typedef struct {
     const char *run_name;       // "run" field of the metrics (default: out_dir's name)
     int threads;                // 0: leave as is
     lt_progress progress;
+    // A stop request (NULL: none), polled at every step boundary: once *stop is
+    // nonzero the trainer saves a checkpoint of the steps done and returns
+    // (lt_train_result.stopped). The trainer installs no signal handler; a
+    // caller's handler sets the flag (the CLI's for SIGINT and SIGTERM).
+    volatile sig_atomic_t *stop;
 } lt_train_opts;
 
 // Fills opts with the defaults documented in `lathe train --help`.
@@ -151,6 +159,18 @@ typedef struct {
 lt_status lt_train_plan_memory(const lt_train_opts *opts, lt_train_memory *out);
 
 // Runs training to opts->steps; calls log for every logged step and evaluation.
+// A run that fails before its first checkpoint removes the folders it created.
 lt_status lt_train(const lt_train_opts *opts, lt_train_log_fn log, void *user);
+
+// How a run ended, for callers that let it be stopped (opts->stop).
+typedef struct {
+    int64_t step;    // optimizer steps done, resumed ones included
+    bool stopped;    // it returned early on opts->stop
+    bool saved;      // a checkpoint of `step` exists (<out>/latest names it)
+    char checkpoint[64]; // that checkpoint, relative to out_dir ("checkpoints/step-00000042")
+} lt_train_result;
+// lt_train, filling *result (which may be NULL) whether or not it fails.
+lt_status lt_train_run(const lt_train_opts *opts, lt_train_log_fn log, void *user,
+                       lt_train_result *result);
 
 #endif

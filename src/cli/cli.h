@@ -111,5 +111,13 @@ int lt_cli_train_parse(const char *cmd, int argc, char **argv, lt_train_opts *o,
 void lt_cli_train_log(void *user, const lt_train_event *ev); // one log line per step or evaluation
 int lt_cli_train_dry_run(const lt_train_opts *o);             // prints the memory plan
 void lt_cli_train_done(const lt_train_opts *o);               // where the run went, peak RSS
+// Ctrl-C / SIGTERM for the trainers: sets o->stop (the first signal stops the
+// run at the next step boundary, with a checkpoint; the second exits with 130).
+void lt_cli_train_catch_signals(lt_train_opts *o);
+// "lathe CMD ARGS... --resume", shell-quoted, from the unparsed argv (free it; NULL: out of memory).
+char *lt_cli_train_resume_command(int argc, char **argv);
+// The exit code of a finished run: after a stop, 130 with the resume command
+// printed; otherwise lt_cli_train_done or the error (s is freed).
+int lt_cli_train_finish(const lt_train_opts *o, lt_status s, const lt_train_result *r, const char *resume_command);
 
 #endif

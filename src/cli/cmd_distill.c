@@ -287,7 +287,7 @@ static void print_bytes(const char *label, double bytes) {
     printf("  %-22s %9.2f %s\n", label, bytes, unit[u]);
 }
 
-int cmd_distill(int argc, char **argv) {
+static int run_distill(int argc, char **argv, const char *resume) {
     // This command's own flags come out first; the rest are the training flags.
     const char *teacher_dir = NULL, *text[5] = {NULL};
     const char *names[] = {"--temperature", "--top-k", "--ce-weight", "--hidden-weight", "--hidden-layers"};
@@ -347,18 +347,30 @@ int cmd_distill(int argc, char **argv) {
         return lt_cli_train_dry_run(&o);
     }
     if (!s) {
-        char *tp = lt_path_join(o.init_from, "tokenizer.json");
-        o.tokenizer_dir = tp && lt_path_exists(tp) ? o.init_from : teacher_dir;
-        lt_free(tp);
+        char *tp = lt_path_join(o.init_from, "tokenizer.json"), *tt = lt_path_join(teacher_dir, "tokenizer.json");
+        o.tokenizer_dir = tp && lt_path_exists(tp) ? o.init_from : tt && lt_path_exists(tt) ? teacher_dir : NULL;
+        lt_free(tp), lt_free(tt);
+        if (!o.tokenizer_dir && chat) s = lt_error(LT_ERR_ARG, "neither %s nor %s has a tokenizer.json: chat data is rendered with it", o.init_from, teacher_dir);
+        if (!o.tokenizer_dir && !chat)
+            fprintf(stderr, "note: neither the student nor the teacher has a tokenizer.json: checkpoints will carry no tokenizer\n");
     }
     if (!s && chat) s = open_chat(&o, o.tokenizer_dir, skip_bad, &tok, &src);
     if (!s && chat) o.source = &src;
     if (!s) s = open_teacher(&d, teacher_dir, &o);
-    if (!s) s = lt_train(&o, lt_cli_train_log, NULL);
-    if (!s) lt_cli_train_done(&o);
+    lt_train_result r = {0};
+    if (!s) lt_cli_train_catch_signals(&o);
+    if (!s) s = lt_train_run(&o, lt_cli_train_log, NULL, &r);
+    rc = lt_cli_train_finish(&o, s, &r, resume);
     lt_config_free(&tc), lt_config_free(&sc);
     distill_free(&d);
     lt_train_data_free(&src);
     lt_tokenizer_free(tok);
-    return lt_cli_report(s);
+    return rc;
+}
+
+int cmd_distill(int argc, char **argv) {
+    char *resume = lt_cli_train_resume_command(argc, argv); // before flags are taken out of argv
+    int rc = run_distill(argc, argv, resume);
+    free(resume);
+    return rc;
 }

@@ -2,6 +2,7 @@
 // chat JSONL: the trainer of `lathe train` (its flags, checkpoints, resume and
 // metrics) drawing packed chat rows whose loss counts assistant tokens only.
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -60,7 +61,7 @@ static lt_status open_chat(const lt_train_opts *o, lt_tokenizer *tok, bool skip_
     return NULL;
 }
 
-int cmd_sft(int argc, char **argv) {
+static int run_sft(int argc, char **argv, const char *resume) {
     // --skip-bad is this command's own flag: take it out before the training flags.
     int n = argc;
     bool skip_bad = lt_cli_take_switch(&n, argv, "--skip-bad");
@@ -83,15 +84,24 @@ int cmd_sft(int argc, char **argv) {
         return lt_cli_report(lt_error(LT_ERR_ARG, "%s has no tokenizer.json: sft renders the chat template with the model's tokenizer", o.init_from));
     lt_tokenizer *tok = NULL;
     lt_train_data src = {0};
+    lt_train_result r = {0};
     lt_status s = lt_tokenizer_load(&tok, o.init_from);
     if (!s) s = open_chat(&o, tok, skip_bad, &src);
     if (!s) {
         o.source = &src;
         o.tokenizer_dir = o.init_from;
-        s = lt_train(&o, lt_cli_train_log, NULL);
+        lt_cli_train_catch_signals(&o);
+        s = lt_train_run(&o, lt_cli_train_log, NULL, &r);
     }
-    if (!s) lt_cli_train_done(&o);
+    rc = lt_cli_train_finish(&o, s, &r, resume);
     lt_train_data_free(&src);
     lt_tokenizer_free(tok);
-    return lt_cli_report(s);
+    return rc;
+}
+
+int cmd_sft(int argc, char **argv) {
+    char *resume = lt_cli_train_resume_command(argc, argv); // before flags are taken out of argv
+    int rc = run_sft(argc, argv, resume);
+    free(resume);
+    return rc;
 }

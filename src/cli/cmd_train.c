@@ -1,7 +1,9 @@
 // cmd_train.c: `lathe train` — pretraining a fresh model or continuing to
 // train an existing one, rendering progress and log lines. Its flags, log
 // lines and dry run are shared with `lathe sft` (cmd_sft.c).
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -17,7 +19,11 @@ static void help(void) {
            "(continued pretraining). Repeated --data flags blend shards by weight\n"
            "(--data domain.bin:0.9 --data general.bin:0.1).\n\n"
            "Writes DIR/checkpoints/step-N/ (a Hugging Face model directory + train_state.bin),\n"
-           "DIR/latest (the newest complete checkpoint) and DIR/metrics.jsonl (`lathe plot` draws it).\n\n"
+           "DIR/latest (the newest complete checkpoint) and DIR/metrics.jsonl (`lathe plot` draws it).\n"
+           "Ctrl-C (or SIGTERM) saves a checkpoint at the end of the current step, prints the command\n"
+           "that resumes the run and exits with status 130; a second Ctrl-C quits at once.\n\n"
+           "  --tokenizer DIR      the tokenizer the shards were made with: copied into every checkpoint\n"
+           "                       so lathe chat/generate/serve run it (default: --init-from's, if any)\n"
            "  --val SHARD          held-out shard: validation loss, perplexity and bits per byte\n"
            "  --batch B            sequences per micro-batch (default 8)\n"
            "  --seq T              tokens per sequence (default 256)\n"
@@ -185,15 +191,107 @@ void lt_cli_train_done(const lt_train_opts *o) {
     printf("peak memory (RSS): %.1f MiB\n", (double)usage.ru_maxrss / 1024.0);
 }
 
+// ---------------------------------------------------------------- interrupts
+
+static volatile sig_atomic_t stop_requested = 0;
+
+// The first SIGINT/SIGTERM asks the trainer to stop at the next step boundary
+// (it saves a checkpoint); the second exits at once. Only async-signal-safe calls.
+static void on_stop_signal(int sig) {
+    (void)sig;
+    if (stop_requested) _exit(130);
+    stop_requested = 1;
+    static const char msg[] = "\nlathe: stopping after this step to save a checkpoint (Ctrl-C again to quit at once)\n";
+    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+    (void)w;
+}
+
+void lt_cli_train_catch_signals(lt_train_opts *o) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    o->stop = &stop_requested;
+}
+
+// Appends `arg` to buf (size cap, used *n) quoted for a POSIX shell when it needs it.
+static void append_quoted(char *buf, size_t cap, size_t *n, const char *arg) {
+    bool plain = *arg != 0;
+    for (const char *c = arg; *c; c++)
+        plain = plain && (strchr("_./:=,+@%-", *c) || (*c >= '0' && *c <= '9') || ((*c | 32) >= 'a' && (*c | 32) <= 'z'));
+    if (plain) {
+        *n += (size_t)snprintf(buf + *n, cap - *n, " %s", arg);
+    } else {
+        *n += (size_t)snprintf(buf + *n, cap - *n, " '");
+        for (const char *c = arg; *c && *n < cap; c++)
+            *n += (size_t)snprintf(buf + *n, cap - *n, *c == '\'' ? "'\\''" : "%c", *c);
+        *n += (size_t)snprintf(buf + *n, cap - *n, "'");
+    }
+    if (*n >= cap) *n = cap - 1;
+}
+
+char *lt_cli_train_resume_command(int argc, char **argv) {
+    size_t cap = 64;
+    for (int i = 0; i < argc; i++) cap += 4 * strlen(argv[i]) + 4;
+    char *buf = malloc(cap);
+    if (!buf) return NULL;
+    size_t n = (size_t)snprintf(buf, cap, "lathe");
+    bool resume = false;
+    for (int i = 0; i < argc; i++) {
+        append_quoted(buf, cap, &n, argv[i]);
+        resume = resume || strcmp(argv[i], "--resume") == 0;
+    }
+    if (!resume) snprintf(buf + n, cap - n, " --resume");
+    return buf;
+}
+
+int lt_cli_train_finish(const lt_train_opts *o, lt_status s, const lt_train_result *r, const char *resume_command) {
+    if (s || !r->stopped) {
+        if (!s) lt_cli_train_done(o);
+        return lt_cli_report(s);
+    }
+    if (r->saved) {
+        fprintf(stderr, "lathe: interrupted at step %lld of %lld; saved %s/%s\nresume with:\n  %s\n", (long long)r->step,
+                (long long)o->steps, o->out_dir, r->checkpoint, resume_command ? resume_command : "(the same command) --resume");
+    } else {
+        fprintf(stderr, "lathe: interrupted before the first step: nothing to save\n");
+    }
+    return 130;
+}
+
+// The tokenizer every checkpoint carries: --tokenizer DIR, else the --init-from
+// model's; token shards do not record theirs, so without either there is none.
+static void pick_tokenizer(lt_train_opts *o, const char *flag) {
+    o->tokenizer_dir = flag;
+    if (!flag && o->init_from) {
+        char *json = lt_path_join(o->init_from, "tokenizer.json");
+        if (json && lt_path_exists(json)) o->tokenizer_dir = o->init_from;
+        free(json);
+    }
+    if (!o->tokenizer_dir)
+        fprintf(stderr, "note: checkpoints will carry no tokenizer, so lathe chat, generate and serve cannot run them "
+                        "as they are: pass --tokenizer DIR (the tokenizer the shards were made with)\n");
+}
+
 int cmd_train(int argc, char **argv) {
+    char *resume = lt_cli_train_resume_command(argc, argv); // before flags are taken out of argv
+    const char *tokenizer[16], *data[64];
+    int n_tokenizer = 0, n_data;
     lt_train_opts o;
-    const char *data[64];
-    int n_data;
     bool dry;
-    int rc = lt_cli_train_parse("train", argc, argv, &o, data, 64, &n_data, &dry, help);
-    if (rc >= 0) return rc;
-    if (dry) return lt_cli_train_dry_run(&o);
-    lt_status s = lt_train(&o, lt_cli_train_log, NULL);
-    if (!s) lt_cli_train_done(&o);
-    return lt_cli_report(s);
+    int rc = lt_cli_take_repeated("train", &argc, argv, "--tokenizer", tokenizer, 16, &n_tokenizer);
+    if (rc < 0) rc = lt_cli_train_parse("train", argc, argv, &o, data, 64, &n_data, &dry, help);
+    if (rc < 0 && dry) rc = lt_cli_train_dry_run(&o);
+    if (rc < 0) {
+        pick_tokenizer(&o, n_tokenizer > 0 ? tokenizer[n_tokenizer - 1] : NULL);
+        lt_cli_train_catch_signals(&o);
+        lt_train_result r;
+        lt_status s = lt_train_run(&o, lt_cli_train_log, NULL, &r);
+        rc = lt_cli_train_finish(&o, s, &r, resume);
+    }
+    free(resume);
+    return rc;
 }

@@ -125,7 +125,9 @@ lt_status lt_cli_open_engine(const char *path, lt_engine_opts *eo, lt_engine **e
     if (!lt_engine_tokenizer(*e)) {
         lt_engine_free(*e);
         *e = NULL;
-        return lt_error(LT_ERR_ARG, "%s: the model has no tokenizer (tokenizer.json)", path);
+        return lt_error(LT_ERR_ARG, "%s: the model has no tokenizer (tokenizer.json): a model directory needs "
+                        "config.json, model.safetensors and tokenizer.json; copy tokenizer.json and tokenizer_config.json "
+                        "from the tokenizer you trained with, or pass --tokenizer DIR to lathe train", path);
     }
     return NULL;
 }

@@ -27,9 +27,36 @@ static lt_status load_tensors(lt_model *m, const lt_safetensors *st, const char 
     return NULL;
 }
 
+#define MODEL_DIR_HINT "a model directory holds config.json, model.safetensors and tokenizer.json, " \
+                       "as the checkpoints OUT/checkpoints/step-N of lathe train, sft and distill do"
+
+// A directory without config.json: a training run's folder (point at its
+// newest checkpoint), or something else.
+static lt_status not_a_model(const char *dir) {
+    char *latest = lt_path_join(dir, "latest"), *text = NULL;
+    size_t len = 0;
+    lt_status s = latest && lt_path_exists(latest) ? lt_file_read_all(latest, &text, &len, 4096) : NULL;
+    lt_status_free(s);
+    while (text && len > 0 && (text[len - 1] == '\n' || text[len - 1] == ' ')) text[--len] = 0;
+    if (text && len > 0)
+        s = lt_error(LT_ERR_IO, "%s: not a model directory but a training run: its newest checkpoint is %s/%s", dir, dir, text);
+    else
+        s = lt_error(LT_ERR_IO, "%s: not a model directory (no config.json): " MODEL_DIR_HINT, dir);
+    lt_free(text);
+    lt_free(latest);
+    return s;
+}
+
 lt_status lt_model_load(lt_model **out, const char *dir) {
     *out = NULL;
-    if (!lt_path_is_dir(dir)) return lt_error(LT_ERR_IO, "%s: not a model directory", dir);
+    if (!lt_path_is_dir(dir))
+        return lt_error(LT_ERR_IO, "%s: not a model directory (%s): " MODEL_DIR_HINT, dir,
+                        lt_path_exists(dir) ? "a file" : "no such directory");
+    char *config = lt_path_join(dir, "config.json");
+    if (!config) return lt_error(LT_ERR_NOMEM, "out of memory");
+    bool has_config = lt_path_exists(config);
+    lt_free(config);
+    if (!has_config) return not_a_model(dir);
     lt_config cfg;
     LT_TRY(lt_config_load(&cfg, dir));
     lt_model *m = NULL;

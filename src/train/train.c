@@ -13,6 +13,7 @@
 
 #include "lathe/gemm.h"
 #include "lathe/objective.h"
+#include "lathe/tokenizer.h"
 #include "train/trainer_internal.h"
 
 void lt_train_opts_default(lt_train_opts *o) {
@@ -203,6 +204,7 @@ static void trainer_free(lt_trainer *t) {
     lt_free(t->segments);
     lt_free(t->positions);
     lt_free(t->checkpoints_dir);
+    lt_free(t->created_dir);
 }
 
 // ---------------------------------------------------------------- one step
@@ -375,14 +377,73 @@ static lt_status append_grad_stats(const char *path, const char *run, const lt_t
 
 // ---------------------------------------------------------------- the loop
 
+// The tokenizer copied into every checkpoint must exist and fit the model.
+static lt_status check_tokenizer(const lt_trainer *t) {
+    const char *dir = t->opts->tokenizer_dir;
+    if (!dir) return NULL;
+    char *json = lt_path_join(dir, "tokenizer.json");
+    if (!json) return lt_error(LT_ERR_NOMEM, "out of memory");
+    bool found = lt_path_exists(json);
+    lt_free(json);
+    if (!found)
+        return lt_error(LT_ERR_ARG, "%s has no tokenizer.json: give the directory `lathe tokenizer train` wrote "
+                        "(tokenizer.json, tokenizer_config.json)", dir);
+    lt_tokenizer *tok;
+    LT_TRY(lt_tokenizer_load(&tok, dir));
+    int64_t n = lt_tokenizer_n_vocab(tok);
+    lt_tokenizer_free(tok);
+    if (n > t->model->cfg.vocab)
+        return lt_error(LT_ERR_ARG, "the tokenizer %s has %lld tokens but the model's vocabulary has %lld: "
+                        "give the tokenizer the data was tokenized with", dir, (long long)n, (long long)t->model->cfg.vocab);
+    return NULL;
+}
+
+// The outermost folder of `path` that does not exist yet (NULL: it exists).
+static char *first_missing_dir(const char *path) {
+    if (lt_path_is_dir(path)) return NULL;
+    char *p = lt_strdup(path);
+    if (!p) return NULL;
+    for (char *c = p + 1; *c; c++) {
+        if (*c != '/') continue;
+        *c = 0;
+        if (!lt_path_is_dir(p)) return p;
+        *c = '/';
+    }
+    return p;
+}
+
+// The run's folders, made only once everything else is ready, so a run that
+// fails to start leaves nothing behind.
+static lt_status make_folders(lt_trainer *t) {
+    t->created_dir = first_missing_dir(t->opts->out_dir);
+    t->created_checkpoints = !lt_path_is_dir(t->checkpoints_dir);
+    LT_TRY(lt_mkdir_p(t->opts->out_dir));
+    return lt_mkdir_p(t->checkpoints_dir);
+}
+
+// After a run that saved nothing: removes the folders it created, if empty
+// (metrics of a run that failed part-way stay for reading).
+static void remove_empty_folders(const lt_trainer *t) {
+    if (t->created_checkpoints && t->checkpoints_dir) rmdir(t->checkpoints_dir);
+    if (!t->created_dir) return;
+    char *p = lt_strdup(t->opts->out_dir);
+    size_t stop = strlen(t->created_dir), n = p ? strlen(p) : 0;
+    while (p && n >= stop) { // out_dir, then its parents up to created_dir
+        while (n > stop && p[n - 1] == '/') p[--n] = 0;
+        if (rmdir(p) != 0 || n == stop) break;
+        while (n > stop && p[n - 1] != '/') n--;
+        p[n] = 0;
+    }
+    lt_free(p);
+}
+
 static lt_status open_trainer(lt_trainer *t, const lt_train_opts *o) {
     memset(t, 0, sizeof *t);
     t->opts = o;
+    t->saved_step = -1;
     LT_TRY(check_opts(o));
-    LT_TRY(lt_mkdir_p(o->out_dir));
     t->checkpoints_dir = lt_path_join(o->out_dir, "checkpoints");
     if (!t->checkpoints_dir) return lt_error(LT_ERR_NOMEM, "out of memory");
-    LT_TRY(lt_mkdir_p(t->checkpoints_dir));
     char *resume_dir = NULL;
     if (o->resume) {
         LT_TRY(lt_trainer_latest(o->out_dir, &resume_dir));
@@ -403,16 +464,19 @@ static lt_status open_trainer(lt_trainer *t, const lt_train_opts *o) {
     if (!s) s = open_model(t, resume_dir);
     if (!s && o->seq > t->model->cfg.max_positions)
         s = lt_error(LT_ERR_ARG, "--seq %lld exceeds the model's max_position_embeddings %lld", (long long)o->seq, (long long)t->model->cfg.max_positions);
+    if (!s) s = check_tokenizer(t);
     if (!s) s = lt_model_set_dtype(t->model, o->dtype);
     if (!s) s = open_data(t);
     if (!s) s = open_optimizer(t);
     if (!s) s = alloc_buffers(t);
     if (!s && resume_dir) s = lt_trainer_restore_state(t, resume_dir);
+    if (!s && resume_dir) t->saved_step = t->step;
+    if (!s) s = make_folders(t);
     lt_free(resume_dir);
     return s;
 }
 
-static lt_status run(lt_trainer *t, lt_train_log_fn log, void *user) {
+static lt_status run(lt_trainer *t, lt_train_log_fn log, void *user, bool *stopped) {
     const lt_train_opts *o = t->opts;
     char *metrics = lt_path_join(o->out_dir, "metrics.jsonl");
     if (!metrics) return lt_error(LT_ERR_NOMEM, "out of memory");
@@ -426,6 +490,10 @@ static lt_status run(lt_trainer *t, lt_train_log_fn log, void *user) {
     int64_t first = t->step, stop = o->steps;
     if (o->stop_after > 0 && first + o->stop_after < stop) stop = first + o->stop_after;
     while (!s && t->step < stop) {
+        if (o->stop && *o->stop) {
+            *stopped = true;
+            break;
+        }
         lt_train_event ev = {0};
         bool stats = o->grad_stats_every > 0 && (t->step + 1) % o->grad_stats_every == 0;
         t->acts->collect_grad_stats = stats;
@@ -464,15 +532,31 @@ static lt_status run(lt_trainer *t, lt_train_log_fn log, void *user) {
         }
         if (!s && ((o->save_every > 0 && t->step % o->save_every == 0) || last || pause)) s = lt_trainer_save(t);
     }
+    // Stopped: the steps done since the last checkpoint are saved before returning.
+    if (!s && *stopped && t->step > 0 && t->saved_step != t->step) s = lt_trainer_save(t);
     lt_free(metrics);
     return s;
 }
 
-lt_status lt_train(const lt_train_opts *opts, lt_train_log_fn log, void *user) {
+lt_status lt_train_run(const lt_train_opts *opts, lt_train_log_fn log, void *user, lt_train_result *result) {
     if (opts->threads > 0) lt_threads_set(opts->threads);
     lt_trainer t;
+    bool stopped = false;
     lt_status s = open_trainer(&t, opts);
-    if (!s) s = run(&t, log, user);
+    if (!s) s = run(&t, log, user, &stopped);
+    if (t.saved_step < 0) remove_empty_folders(&t);
+    if (result) {
+        memset(result, 0, sizeof *result);
+        result->step = t.step;
+        result->stopped = stopped;
+        result->saved = t.saved_step >= 0;
+        if (result->saved)
+            snprintf(result->checkpoint, sizeof result->checkpoint, "checkpoints/step-%08lld", (long long)t.saved_step);
+    }
     trainer_free(&t);
     return s;
+}
+
+lt_status lt_train(const lt_train_opts *opts, lt_train_log_fn log, void *user) {
+    return lt_train_run(opts, log, user, NULL);
 }

@@ -147,6 +147,7 @@ lt_status lt_trainer_save(lt_trainer *t) {
     if (!s) s = lt_fsync_dir(t->opts->out_dir);
     if (!s) s = prune(t);
     if (!s) lt_fault_point("checkpoint:saved");
+    if (!s) t->saved_step = t->step;
     lt_free(final_dir);
     lt_free(tmp_dir);
     lt_free(state);

@@ -25,6 +25,9 @@ typedef struct {
     // One optimizer step's micro-batches: (accum, B, T) each.
     int32_t *ids, *targets, *segments, *positions;
     char *checkpoints_dir; // <out>/checkpoints
+    char *created_dir;     // the outermost folder of out_dir this run created (NULL: none)
+    bool created_checkpoints; // this run created checkpoints_dir
+    int64_t saved_step;    // the step of the newest checkpoint (-1: none yet)
 } lt_trainer;
 
 // Writes <out>/checkpoints/step-NNNNNNNN (model directory + train_state.bin),
