@@ -124,6 +124,64 @@ static void test_resume_exact(void) {
     free(shard), free(a), free(b), free(wa), free(wb), free(sa), free(sb);
 }
 
+// A stop request (what the CLI's Ctrl-C handler sets), raised from the log
+// callback during step 13: the run saves step 13 and returns; resumed, it ends
+// bit-identical to an uninterrupted 40-step run.
+typedef struct {
+    run_log log;
+    int64_t stop_at;
+    volatile sig_atomic_t stop;
+} stopping_log;
+
+static void record_and_stop(void *user, const lt_train_event *ev) {
+    stopping_log *r = user;
+    record(&r->log, ev);
+    if (!ev->has_val && ev->step == r->stop_at) r->stop = 1;
+}
+
+static void test_stop_request(void) {
+    const char *dir = lt_test_tmpdir();
+    char *shard = join(dir, "corpus.bin"), *a = join(dir, "a"), *b = join(dir, "b"), *c = join(dir, "c");
+    make_shard(shard, 512, 64, 100);
+    lt_train_opts o;
+    run_log ra = {0};
+    base_opts(&o, a, shard);
+    LT_CHECK_OK(lt_train(&o, record, &ra));
+    stopping_log rb = {.stop_at = 13};
+    base_opts(&o, b, shard);
+    o.stop = &rb.stop;
+    lt_train_result res;
+    LT_CHECK_OK(lt_train_run(&o, record_and_stop, &rb, &res));
+    LT_CHECK(res.stopped && res.saved);
+    LT_CHECK_INT(res.step, 13);
+    LT_CHECK_STR(res.checkpoint, "checkpoints/step-00000013");
+    char *latest = NULL, *latest_path = join(b, "latest"), *want = join(b, "checkpoints/step-00000013");
+    size_t latest_len = 0;
+    LT_CHECK(!lt_file_read_all(latest_path, &latest, &latest_len, 4096) && strstr(latest, "step-00000013"));
+    LT_CHECK(lt_path_is_dir(want));
+    rb.stop = 0;
+    o.resume = true;
+    LT_CHECK_OK(lt_train_run(&o, record_and_stop, &rb, &res));
+    LT_CHECK(!res.stopped && res.saved);
+    LT_CHECK_INT(res.step, 40);
+    LT_CHECK_INT(rb.log.n, 40);
+    int differing = 0;
+    for (int i = 0; i < 40; i++) differing += ra.losses[i] != rb.log.losses[i];
+    LT_CHECK_INT(differing, 0);
+    char *wa = join(a, "checkpoints/step-00000040/model.safetensors"), *wb = join(b, "checkpoints/step-00000040/model.safetensors");
+    LT_CHECK_MSG(same_file(wa, wb), "weights after a stop and resume differ from the uninterrupted run's");
+    // Stopped before its first step, a fresh run has nothing to save and leaves no folder.
+    stopping_log rc = {.stop = 1};
+    base_opts(&o, c, shard);
+    o.stop = &rc.stop;
+    LT_CHECK_OK(lt_train_run(&o, record_and_stop, &rc, &res));
+    LT_CHECK(res.stopped && !res.saved);
+    LT_CHECK_INT(rc.log.n, 0);
+    LT_CHECK(!lt_path_exists(c));
+    lt_free(latest);
+    free(shard), free(a), free(b), free(c), free(want), free(wa), free(wb), free(latest_path);
+}
+
 // Gradient accumulation: 4 micro-batches of 2 rows equal 1 batch of 8 rows
 // (the loader draws rows one at a time, so both see the same rows). Only the
 // summation order differs: losses agree to 1e-5 relative over 10 steps.
@@ -158,6 +216,15 @@ static void test_bad_setups(void) {
     LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_RANGE, "1024"); // shard vocab > model vocab 512
     base_opts(&o, out, "/nonexistent/shard.bin");
     LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_IO, "/nonexistent/shard.bin");
+    LT_CHECK_MSG(!lt_path_exists(out), "a run that failed to start left %s behind", out);
+    char *nested = join(dir, "new/deeper/run"), *parent = join(dir, "new");
+    base_opts(&o, nested, "/nonexistent/shard.bin");
+    LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_IO, "/nonexistent/shard.bin");
+    LT_CHECK_MSG(!lt_path_exists(parent), "a run that failed to start left %s behind", parent);
+    base_opts(&o, out, shard);
+    o.tokenizer_dir = dir; // no tokenizer.json there
+    LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_ARG, "has no tokenizer.json");
+    LT_CHECK(!lt_path_exists(out));
     base_opts(&o, out, shard);
     o.global_batch_tokens = 100;
     LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_ARG, "not a multiple of batch x seq = 128");
@@ -190,7 +257,7 @@ static void test_bad_setups(void) {
     // The directory now holds a run: starting afresh there is refused.
     base_opts(&o, out, shard);
     LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_ARG, "already holds a run");
-    free(shard), free(big), free(out), free(latest);
+    free(shard), free(big), free(out), free(latest), free(nested), free(parent);
 }
 
 int main(void) {
@@ -199,6 +266,7 @@ int main(void) {
     LT_RUN(test_overfit_bf16);
     LT_RUN(test_overfit_f16);
     LT_RUN(test_resume_exact);
+    LT_RUN(test_stop_request);
     LT_RUN(test_grad_accumulation);
     LT_RUN(test_bad_setups);
     return lt_test_finish();
