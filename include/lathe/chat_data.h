@@ -67,6 +67,7 @@ typedef struct {
     uint64_t n_lines;       // lines read, blank ones included
     uint64_t n_examples;    // conversations kept
     uint64_t n_skipped;     // bad lines skipped (skip_bad)
+    uint64_t n_too_long;    // of which examples longer than max_tokens
     uint64_t n_tokens;      // tokens of all kept examples
     uint64_t n_loss_tokens; // of which learned (mask 1)
 } lt_chat_read_stats;
@@ -84,7 +85,9 @@ lt_status lt_chat_dataset_add(lt_chat_dataset *d, const lt_chat_message *message
 // Reads a chat JSONL file. Without skip_bad, the first bad line fails the
 // whole load ("file:line: why") and nothing is returned; with it, bad lines
 // are counted in stats->n_skipped and (if not NULL) the first one's message is
-// kept in *first_skip (lt_free it). A file with no usable example fails.
+// kept in *first_skip (lt_free it): the first malformed line's, or, when every
+// skipped line was too long, the first too-long example's. A file with no
+// usable example fails.
 lt_status lt_chat_dataset_load(lt_chat_dataset **out, const char *path,
                                const lt_chat_read_opts *opts, lt_chat_read_stats *stats,
                                char **first_skip);

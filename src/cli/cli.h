@@ -111,6 +111,8 @@ int lt_cli_train_parse(const char *cmd, int argc, char **argv, lt_train_opts *o,
 void lt_cli_train_log(void *user, const lt_train_event *ev); // one log line per step or evaluation
 int lt_cli_train_dry_run(const lt_train_opts *o);             // prints the memory plan
 void lt_cli_train_done(const lt_train_opts *o);               // where the run went, peak RSS
+// What --skip-bad left out of chat data: too-long examples (raise --seq) apart from malformed lines.
+void lt_cli_report_skipped(const lt_chat_read_stats *st, int64_t seq, const char *first_skip);
 // Ctrl-C / SIGTERM for the trainers: sets o->stop (the first signal stops the
 // run at the next step boundary, with a checkpoint; the second exits with 130).
 void lt_cli_train_catch_signals(lt_train_opts *o);

@@ -37,7 +37,8 @@ static void help(void) {
            "                       student's layer count and hidden size to equal the teacher's\n"
            "  --hidden-layers L,.. hidden states compared (0 = embeddings, 1..n_layers = block\n"
            "                       outputs; default every block output)\n"
-           "  --skip-bad           chat data: skip bad lines (counted) instead of failing\n"
+           "  --skip-bad           chat data: skip malformed lines and examples longer than --seq\n"
+           "                       (each kind counted) instead of failing\n"
            "  --val SHARD|CHAT.jsonl  held-out data: the student's loss and KL to the teacher\n"
            "  --batch, --seq, --global-batch, --steps, --lr, --min-lr, --warmup, --schedule,\n"
            "  --decay-frac, --beta1, --beta2, --eps, --weight-decay, --clip, --dtype, --loss-scale,\n"
@@ -273,9 +274,7 @@ static lt_status open_chat(const lt_train_opts *o, const char *tok_dir, bool ski
     LT_TRY(lt_train_data_chat(src, &co, &st, &first_skip));
     fprintf(stderr, "read %llu conversations: %llu tokens, %llu learned (assistant)\n", (unsigned long long)st.n_examples,
             (unsigned long long)st.n_tokens, (unsigned long long)st.n_loss_tokens);
-    if (st.n_skipped > 0)
-        fprintf(stderr, "skipped %llu bad line%s; the first: %s\n", (unsigned long long)st.n_skipped, st.n_skipped > 1 ? "s" : "",
-                first_skip ? first_skip : "?");
+    lt_cli_report_skipped(&st, o->seq, first_skip);
     lt_free(first_skip);
     return NULL;
 }

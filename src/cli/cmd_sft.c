@@ -19,7 +19,8 @@ static void help(void) {
            "Writes DIR/checkpoints/step-N/ (a model directory with the tokenizer files, ready for\n"
            "`lathe generate`, `chat` and `serve`, + train_state.bin), DIR/latest and DIR/metrics.jsonl.\n\n"
            "  --val CHAT.jsonl     held-out conversations: mean loss over their assistant tokens\n"
-           "  --skip-bad           skip bad lines (counted, the first one reported) instead of failing\n"
+           "  --skip-bad           skip malformed lines and examples longer than --seq instead of failing\n"
+           "                       (each kind counted, the first malformed line reported)\n"
            "  --batch B            rows per micro-batch (default 8)\n"
            "  --seq T              tokens per row, the longest example allowed (default 256)\n"
            "  --global-batch N     tokens per optimizer step, a multiple of B*T (gradient accumulation)\n"
@@ -54,9 +55,7 @@ static lt_status open_chat(const lt_train_opts *o, lt_tokenizer *tok, bool skip_
     fprintf(stderr, "read %llu conversations from %d file%s: %llu tokens, %llu learned (assistant)\n",
             (unsigned long long)st.n_examples, o->n_data + (o->val_data != NULL), o->n_data + (o->val_data != NULL) > 1 ? "s" : "",
             (unsigned long long)st.n_tokens, (unsigned long long)st.n_loss_tokens);
-    if (st.n_skipped > 0)
-        fprintf(stderr, "skipped %llu bad line%s; the first: %s\n", (unsigned long long)st.n_skipped, st.n_skipped > 1 ? "s" : "",
-                first_skip ? first_skip : "?");
+    lt_cli_report_skipped(&st, o->seq, first_skip);
     lt_free(first_skip);
     return NULL;
 }

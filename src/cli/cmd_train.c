@@ -191,6 +191,16 @@ void lt_cli_train_done(const lt_train_opts *o) {
     printf("peak memory (RSS): %.1f MiB\n", (double)usage.ru_maxrss / 1024.0);
 }
 
+void lt_cli_report_skipped(const lt_chat_read_stats *st, int64_t seq, const char *first_skip) {
+    uint64_t too_long = st->n_too_long, bad = st->n_skipped - st->n_too_long;
+    if (too_long > 0)
+        fprintf(stderr, "skipped %llu example%s longer than the context of %lld tokens (raise --seq to keep them)\n",
+                (unsigned long long)too_long, too_long > 1 ? "s" : "", (long long)seq);
+    if (bad > 0)
+        fprintf(stderr, "skipped %llu bad line%s; the first: %s\n", (unsigned long long)bad, bad > 1 ? "s" : "",
+                first_skip ? first_skip : "?");
+}
+
 // ---------------------------------------------------------------- interrupts
 
 static volatile sig_atomic_t stop_requested = 0;

@@ -137,6 +137,7 @@ static lt_status load_text(lt_chat_dataset *d, const char *path, const char *tex
                            const lt_chat_read_opts *opts, lt_chat_read_stats *stats,
                            char **first_skip) {
     uint64_t line_no = 0;
+    bool first_is_long = false; // *first_skip holds a too-long example's message
     for (size_t pos = 0; pos < n;) {
         const char *nl = memchr(text + pos, '\n', n - pos);
         size_t end = nl ? (size_t)(nl - text) : n;
@@ -145,7 +146,13 @@ static lt_status load_text(lt_chat_dataset *d, const char *path, const char *tex
             lt_status st = load_line(d, path, line_no, text + pos, end - pos);
             if (st && !opts->skip_bad) return st;
             if (st) {
-                if (first_skip && !*first_skip) *first_skip = lt_strdup(lt_status_message(st));
+                bool too_long = lt_status_code(st) == LT_ERR_RANGE; // the only range error of a line
+                if (first_skip && (!*first_skip || (first_is_long && !too_long))) {
+                    lt_free(*first_skip);
+                    *first_skip = lt_strdup(lt_status_message(st));
+                    first_is_long = too_long;
+                }
+                stats->n_too_long += too_long;
                 stats->n_skipped++;
                 lt_status_free(st);
             }

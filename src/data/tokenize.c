@@ -204,9 +204,13 @@ static lt_status finish(run *r) {
     if (r->val)
         lt_shard_writer_counts(r->val, &st->val.n_docs, &st->val.n_tokens, &st->val.n_text_bytes);
     uint64_t all = st->train.n_docs + st->val.n_docs;
-    if (all == 0)
-        return lt_error(LT_ERR_ARG, "tokenize: the inputs hold no documents (%llu empty ones "
-                        "skipped)", (unsigned long long)st->n_empty);
+    if (all == 0) {
+        const char *const *in = r->o->inputs;
+        int n = r->o->n_inputs;
+        return lt_error(LT_ERR_ARG, "tokenize: the inputs hold no documents (%llu empty ones skipped): "
+                        "%s%s%s%s%s has no text to tokenize", (unsigned long long)st->n_empty, in[0],
+                        n > 1 ? ", " : "", n > 1 ? in[1] : "", n > 2 ? ", ..." : "", n > 1 ? " each" : "");
+    }
     if (r->val && (st->val.n_docs == 0 || st->train.n_docs == 0))
         return lt_error(LT_ERR_ARG, "tokenize: --val-fraction %g put %s of the %llu documents in "
                         "the validation shard (use more documents or another fraction)",

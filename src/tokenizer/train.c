@@ -474,7 +474,8 @@ lt_status lt_tokenizer_train(lt_tokenizer **out, const char *const *files, int n
         lt_mmap m;
         st = lt_mmap_open(&m, files[i]);
         if (st) break;
-        st = lt_error_prefix(lt_bpe_trainer_feed(tr, m.data, m.size), "%s", files[i]);
+        if (m.size == 0) st = lt_error(LT_ERR_FORMAT, "%s: the file is empty: a tokenizer learns from text", files[i]);
+        else st = lt_error_prefix(lt_bpe_trainer_feed(tr, m.data, m.size), "%s", files[i]);
         done += (double)m.size;
         lt_mmap_close(&m);
         lt_progress_report(&opts->progress, "count", done, total, "bytes");

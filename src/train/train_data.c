@@ -186,6 +186,7 @@ static lt_status load_chat(lt_chat_dataset **out, const char *path, const lt_cha
     char *skip = NULL;
     LT_TRY(lt_chat_dataset_load(out, path, ro, &st, &skip));
     stats->n_lines += st.n_lines, stats->n_examples += st.n_examples, stats->n_skipped += st.n_skipped;
+    stats->n_too_long += st.n_too_long;
     stats->n_tokens += st.n_tokens, stats->n_loss_tokens += st.n_loss_tokens;
     if (skip && first_skip && !*first_skip) *first_skip = skip;
     else lt_free(skip);
