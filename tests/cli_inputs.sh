@@ -55,7 +55,7 @@ interrupt() {
   kill -s "$sig" $pid 2>/dev/null
   wait $pid; rc=$?
 }
-resume_line() { grep -A1 '^resume with:' "$1" | tail -1 | sed "s|^  lathe |\"\$LATHE\" |"; }
+resume_line() { grep -A1 '^resume with:' "$1" | tail -1 | sed 's/^  //'; }
 
 # lathe sft: SIGTERM mid-run, resumed with the printed command (--skip-bad kept).
 args=(--init-from "$tmp/m0" --data "$tmp/on.jsonl" --skip-bad --batch 4 --seq 128 --steps 150 --lr 3e-3
@@ -75,7 +75,7 @@ same "$tmp/sft/checkpoints/step-00000150/model.safetensors" "$tmp/sft_int/checkp
 interrupt INT 5 "$tmp/kd" "$tmp/kd.log" -- "$LATHE" distill --teacher "$tmp/m0" --init-from "$tmp/m0" \
   --data "$tmp/on.jsonl" --batch 4 --seq 128 --steps 300 --log-every 1 --save-every 0 --out "$tmp/kd"
 check; [ "$rc" = 130 ] || fail "distill after Ctrl-C: exit $rc, expected 130: $(tail -3 "$tmp/kd.log")"
-check; grep -qE "^  lathe distill --teacher .* --out $tmp/kd --resume$" "$tmp/kd.log" || fail "distill resume command: $(tail -1 "$tmp/kd.log")"
+check; grep -qE "^  $LATHE distill --teacher .* --out $tmp/kd --resume$" "$tmp/kd.log" || fail "distill resume command: $(tail -1 "$tmp/kd.log")"
 ck=$tmp/kd/$(cat "$tmp/kd/latest" 2>/dev/null)
 check; [ -f "$ck/train_state.bin" ] || fail "no distill checkpoint"
 same "$tmp/tok/tokenizer.json" "$ck/tokenizer.json" "the interrupted distill checkpoint carries the tokenizer"

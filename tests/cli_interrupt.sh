@@ -31,8 +31,8 @@ interrupt() {
   wait $pid; rc=$?
 }
 
-# resume_line LOG: the command the interrupted run printed, with this build's binary.
-resume_line() { grep -A1 '^resume with:' "$1" | tail -1 | sed "s|^  lathe |\"\$LATHE\" |"; }
+# resume_line LOG: the command the interrupted run printed (it names the binary as it was run).
+resume_line() { grep -A1 '^resume with:' "$1" | tail -1 | sed 's/^  //'; }
 
 # lathe train: uninterrupted, then Ctrl-C at step 20 of 300 and resumed.
 args=(--init-from "$tmp/m0" --data "$tmp/d.bin" --tokenizer "$tmp/tok" --batch 4 --seq 32 --steps 300 --lr 3e-3
@@ -48,7 +48,7 @@ check; [ -f "$ck/train_state.bin" ] && [ "$ck" != "$tmp/int/checkpoints/step-000
 same "$tmp/tok/tokenizer.json" "$ck/tokenizer.json" "the interrupted checkpoint carries the tokenizer"
 same "$tmp/tok/tokenizer_config.json" "$ck/tokenizer_config.json" "the interrupted checkpoint carries tokenizer_config.json"
 cmd=$(resume_line "$tmp/int.log")
-check; [[ "$cmd" == *" train "*"--out $tmp/int --resume" ]] || fail "resume command: $cmd"
+check; [[ "$cmd" == "$LATHE train "*"--out $tmp/int --resume" ]] || fail "resume command: $cmd"
 eval "$cmd" >"$tmp/resume.log" 2>&1 || fail "the printed resume command failed: $(tail -3 "$tmp/resume.log")"
 same "$tmp/straight/checkpoints/step-00000300/model.safetensors" "$tmp/int/checkpoints/step-00000300/model.safetensors" \
   "weights after Ctrl-C and resume differ from the uninterrupted run"

@@ -116,7 +116,8 @@ void lt_cli_report_skipped(const lt_chat_read_stats *st, int64_t seq, const char
 // Ctrl-C / SIGTERM for the trainers: sets o->stop (the first signal stops the
 // run at the next step boundary, with a checkpoint; the second exits with 130).
 void lt_cli_train_catch_signals(lt_train_opts *o);
-// "lathe CMD ARGS... --resume", shell-quoted, from the unparsed argv (free it; NULL: out of memory).
+// "PROGRAM CMD ARGS... --resume", shell-quoted, from the unparsed argv, PROGRAM as
+// the user ran it (lathe, build/lathe) (free it; NULL: out of memory).
 char *lt_cli_train_resume_command(int argc, char **argv);
 // The exit code of a finished run: after a stop, 130 with the resume command
 // printed; otherwise lt_cli_train_done or the error (s is freed).

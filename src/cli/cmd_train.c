@@ -1,6 +1,8 @@
 // cmd_train.c: `lathe train` — pretraining a fresh model or continuing to
 // train an existing one, rendering progress and log lines. Its flags, log
-// lines and dry run are shared with `lathe sft` (cmd_sft.c).
+// lines, dry run and Ctrl-C handling are shared with `lathe sft` and `lathe distill`.
+#define _GNU_SOURCE // program_invocation_name
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -244,11 +246,13 @@ static void append_quoted(char *buf, size_t cap, size_t *n, const char *arg) {
 }
 
 char *lt_cli_train_resume_command(int argc, char **argv) {
-    size_t cap = 64;
+    size_t cap = 64 + 4 * strlen(program_invocation_name);
     for (int i = 0; i < argc; i++) cap += 4 * strlen(argv[i]) + 4;
     char *buf = malloc(cap);
     if (!buf) return NULL;
-    size_t n = (size_t)snprintf(buf, cap, "lathe");
+    size_t n = 0;
+    append_quoted(buf, cap, &n, program_invocation_name); // as the user ran it: lathe, build/lathe
+    memmove(buf, buf + 1, n--);                            // without the separating space
     bool resume = false;
     for (int i = 0; i < argc; i++) {
         append_quoted(buf, cap, &n, argv[i]);
