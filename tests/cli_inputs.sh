@@ -25,6 +25,10 @@ cp "$tmp/tok/tokenizer.json" "$tmp/tok/tokenizer_config.json" "$tmp/m0/"
 expect 1 "empty.jsonl: no usable conversation \(0 lines" -- \
   "$LATHE" sft --init-from "$tmp/m0" --data "$tmp/empty.jsonl" --out "$tmp/esft" --steps 2
 check; [ -e "$tmp/esft" ] && fail "sft on an empty file left $tmp/esft"
+"$LATHE" init --preset tiny --out "$tmp/bare" >/dev/null || fail "init"
+expect 2 "bare has no tokenizer.json: .*copy tokenizer.json and tokenizer_config.json from the tokenizer you trained with" -- \
+  "$LATHE" sft --init-from "$tmp/bare" --data "$tmp/on.jsonl" --out "$tmp/bare_sft"
+check; [ -e "$tmp/bare_sft" ] && fail "sft without a tokenizer left $tmp/bare_sft"
 expect 2 "--n: 0 is outside" -- "$LATHE" tasks gen --task add --n 0 --out-on "$tmp/none.jsonl"
 check; [ -e "$tmp/none.jsonl" ] && fail "tasks gen --n 0 wrote a file"
 

@@ -80,7 +80,9 @@ static int run_sft(int argc, char **argv, const char *resume) {
     bool has_tok = lt_path_exists(tok_path);
     lt_free(tok_path);
     if (!has_tok)
-        return lt_cli_report(lt_error(LT_ERR_ARG, "%s has no tokenizer.json: sft renders the chat template with the model's tokenizer", o.init_from));
+        return lt_cli_report(lt_error(LT_ERR_ARG, "%s has no tokenizer.json: sft renders the chat template with the model's tokenizer "
+                                      "(copy tokenizer.json and tokenizer_config.json from the tokenizer you trained with, "
+                                      "or pretrain with lathe train --tokenizer DIR)", o.init_from));
     lt_tokenizer *tok = NULL;
     lt_train_data src = {0};
     lt_train_result r = {0};
