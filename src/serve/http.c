@@ -83,6 +83,7 @@ static int route_of(const char *path) {
         {"/v1/embeddings", ROUTE_EMBEDDINGS}};
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++)
         if (strcmp(path, routes[i].path) == 0) return routes[i].route;
+    if (strncmp(path, "/vendor/", 8) == 0) path += 7; // the page's libraries (scripts/fetch-web-deps.sh)
     return strcmp(path, "/") == 0 || (path[0] == '/' && path[1] != '.' && !strchr(path + 1, '/')) ? ROUTE_STATIC : ROUTE_NONE;
 }
 
@@ -138,9 +139,13 @@ static bool authorized(const server *srv, struct MHD_Connection *conn) {
     return diff == 0;
 }
 
+// A page file: web/NAME, or web/vendor/NAME for /vendor/NAME. Browsers ask for
+// /favicon.ico whatever the page says, so it is the page's SVG icon.
 static enum MHD_Result send_static(request *rq) {
     const char *name = strcmp(rq->path, "/") == 0 ? "index.html" : rq->path + 1;
-    const char *type = static_type(name);
+    if (strcmp(name, "favicon.ico") == 0) name = "favicon.svg";
+    bool vendor = strncmp(name, "vendor/", 7) == 0;
+    const char *type = static_type(vendor ? name + 7 : name);
     char *path = type ? lt_path_join(rq->srv->web_dir, name) : NULL, *data = NULL;
     size_t size = 0;
     lt_status s = path ? lt_file_read_all(path, &data, &size, 8u << 20) : lt_error(LT_ERR_ARG, "not a page file");
@@ -187,6 +192,7 @@ static enum MHD_Result send_models(request *rq) {
     cJSON_AddNumberToObject(m, "created", (double)time(NULL));
     cJSON_AddStringToObject(m, "owned_by", "lathe");
     cJSON_AddNumberToObject(m, "context_length", (double)rq->srv->model.context);
+    cJSON_AddNumberToObject(m, "max_tokens", (double)rq->srv->model.max_tokens); // the page caps its setting
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return send_text(rq, 200, "application/json", text);
