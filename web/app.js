@@ -337,6 +337,21 @@ async function ask() {
   controller = new AbortController();
   setBusy(true);
   let content = '', thinking = '', first = null, usage = null, finish = null, failure = null;
+  // The text is drawn at most once a frame: parsing the whole answer again for every token
+  // would cost the browser more than the model costs the server.
+  let frame = 0;
+  const paint = () => {
+    frame = 0;
+    if (thinking) {
+      ui.thinking.hidden = false;
+      ui.thinkText.textContent = thinking;
+    }
+    if (content) {
+      renderMarkdown(ui.answer, content);
+      if (ui.thinking.open && thinking) ui.thinking.open = false; // the answer began: fold the thinking
+    }
+    log.scrollTop = log.scrollHeight;
+  };
   const start = performance.now();
   try {
     const post = () => fetch('v1/chat/completions', { method: 'POST', headers: headers(), body: JSON.stringify(body),
@@ -356,22 +371,16 @@ async function ask() {
       if (!choice) return;
       const d = choice.delta || {};
       if ((d.reasoning_content || d.content) && first === null) first = performance.now();
-      if (d.reasoning_content) {
-        thinking += d.reasoning_content;
-        ui.thinking.hidden = false;
-        ui.thinkText.textContent = thinking;
-      }
-      if (d.content) {
-        content += d.content;
-        renderMarkdown(ui.answer, content);
-        if (ui.thinking.open && thinking) ui.thinking.open = false; // the answer began: fold the thinking
-      }
+      if (d.reasoning_content) thinking += d.reasoning_content;
+      if (d.content) content += d.content;
       if (choice.finish_reason) finish = choice.finish_reason;
-      log.scrollTop = log.scrollHeight;
+      if (!frame) frame = requestAnimationFrame(paint);
     });
   } catch (e) {
     failure = e.name === 'AbortError' ? '(stopped)' : 'Error: ' + e.message;
   } finally {
+    cancelAnimationFrame(frame);
+    paint();
     controller = null;
     setBusy(false);
     input.focus();
