@@ -105,6 +105,7 @@ async function send(page, text) {
     await send(page, 'Hello there');
     await waitAnswers(page, 1);
     out.user = await page.textContent('.msg.user .body');
+    out.classes = await page.evaluate(() => [...document.querySelectorAll('.msg')].map((m) => m.className));
     out.answer = (await page.textContent('.msg.assistant .answer')).length > 0;
     out.thinking = await page.evaluate(() => { const t = document.querySelector('.msg.assistant .thinking'); return t.tagName; });
     out.stats = await page.textContent('.msg.assistant .stats');
@@ -244,6 +245,7 @@ is "marked and DOMPurify loaded from /vendor/" "$(j "j['libraries']")" "['object
 is "favicon" "$(j "j['favicon']")" "[200, 'image/svg+xml', 'favicon.svg']"
 is "no request failed (no 404)" "$(j "j['missing']")" "[]"
 is "thinking section" "$(j "j['thinking']")" "DETAILS"
+is "message classes" "$(j "j['classes']")" "['msg user', 'msg assistant']"
 is "sampling settings in the request" "$(j "j['sampling']")" "[0, 0.9, 30, True]"
 is "system prompt as plain text" "$(j "j['system']")" "[6, 'system', 'You are a whale.', 'off']"
 is "copy" "$(j "j['copied']")" "True"
