@@ -58,7 +58,6 @@ function fakeStream(text) {
     chunk({}, 'stop') + 'data: ' + JSON.stringify({ choices: [], usage: { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 } }) +
     '\n\ndata: [DONE]\n\n';
 }
-const statsCount = () => document.querySelectorAll('.msg.assistant .stats').length;
 async function waitAnswers(page, n) {
   await page.waitForFunction((k) => {
     const s = document.querySelectorAll('.msg.assistant .stats');
