@@ -208,8 +208,9 @@ async function send(page, text) {
 
     // without marked/DOMPurify the same output is plain text
     const bare = await browser.newPage({ viewport: { width: 390, height: 844 } });
-    const bareDialogs = [];
+    const bareDialogs = [], bareErrors = [];
     bare.on('dialog', (d) => { bareDialogs.push(d.message()); d.dismiss(); });
+    bare.on('pageerror', (e) => bareErrors.push(String(e)));
     await bare.route('**/vendor/*', (r) => r.fulfill({ status: 404, body: '' }));
     await bare.route('**/v1/chat/completions', (r) => r.fulfill({ status: 200, contentType: 'text/event-stream', body: fakeStream(XSS) }));
     await bare.goto(base);
@@ -224,6 +225,7 @@ async function send(page, text) {
       return [a.classList.contains('plain'), a.textContent === xss, a.children.length, document.querySelectorAll('img').length];
     }, XSS);
     out.plainDialogs = bareDialogs;
+    out.plainErrors = bareErrors;
   } finally {
     await browser.close();
   }
@@ -258,7 +260,7 @@ is "delete" "$(j "j['afterDelete'], j['stored']")" "['Whale talk'] ['Whale talk'
 is "raw HTML in model output is inert" "$(j "j['xss'], j['dialogs']")" \
   "{'onerror': 0, 'scripts': 0, 'imgs': 1, 'strong': 1, 'code': 1} []"
 is "desktop: the list beside the chat, no overflow" "$(j "j['desktop']")" "[True, True]"
-is "without the libraries: plain text, inert" "$(j "j['plain'], j['plainDialogs']")" "[True, True, 0, 0] []"
+is "without the libraries: plain text, inert, no script error" "$(j "j['plain'], j['plainDialogs'], j['plainErrors']")" "[True, True, 0, 0] [] []"
 for s in phone_welcome phone phone_list desktop; do
   check; [ -s "$shots/serve_browser_$s.png" ] || fail "no screenshot at $shots/serve_browser_$s.png"
 done
