@@ -499,14 +499,14 @@ static void test_loader_epochs(void) {
     for (int i = 0; i < N; i++) answers[i] = 1 + (i * 37) % 60;
     lt_chat_dataset *d = sized_dataset(tok, answers, N);
     if (!d) goto out;
-    lt_chat_loader *l = NULL, *again = NULL;
+    lt_loader *l = NULL, *again = NULL;
     lt_chat_loader_opts o = {.datasets = &d, .n_sources = 1, .B = B, .T = T, .seed = 11,
                              .pad_id = PAD};
     LT_CHECK_OK(lt_chat_loader_open(&l, &o));
     LT_CHECK_OK(lt_chat_loader_open(&again, &o));
     if (!l || !again) goto close;
     // One epoch's rows hold every example's tokens once: count learned targets.
-    size_t rows = lt_chat_loader_epoch_rows(l, 0);
+    size_t rows = lt_loader_epoch_rows(l, 0);
     uint64_t want_targets = 0;
     for (size_t i = 0; i < N; i++) {
         size_t n;
@@ -518,8 +518,8 @@ static void test_loader_epochs(void) {
     int32_t ids2[B * T], targets2[B * T];
     uint64_t got_targets = 0, got_rows = 0, same = 1;
     while (got_rows < rows) {
-        LT_CHECK_OK(lt_chat_loader_next(l, ids, targets, seg, pos));
-        LT_CHECK_OK(lt_chat_loader_next(again, ids2, targets2, NULL, NULL));
+        LT_CHECK_OK(lt_loader_next(l, ids, targets, seg, pos));
+        LT_CHECK_OK(lt_loader_next(again, ids2, targets2, NULL, NULL));
         same &= memcmp(ids, ids2, sizeof ids) == 0 && memcmp(targets, targets2, sizeof ids) == 0;
         for (int b = 0; b < B && got_rows < rows; b++, got_rows++)
             for (int t = 0; t < T; t++) got_targets += targets[b * T + t] != LT_CHAT_IGNORE;
@@ -527,14 +527,14 @@ static void test_loader_epochs(void) {
     LT_CHECK(same); // the same seed gives the same batches
     // The highest id is the end-of-turn token (259): a 259-row model is too small.
     LT_CHECK_INT(lt_chat_dataset_max_id(d), EOT);
-    LT_CHECK_OK(lt_chat_loader_check_vocab(l, EOT + 1));
-    LT_CHECK_ERR(lt_chat_loader_check_vocab(l, EOT), LT_ERR_RANGE, "sized: token id 259");
+    LT_CHECK_OK(lt_loader_check_vocab(l, EOT + 1));
+    LT_CHECK_ERR(lt_loader_check_vocab(l, EOT), LT_ERR_RANGE, "sized: token id 259");
     LT_CHECK_INT(got_targets, want_targets);
-    LT_CHECK_INT(lt_chat_loader_epoch(l, 0), rows % B == 0 ? 0 : 1);
-    LT_CHECK_INT(lt_chat_loader_rows_drawn(l), ((rows + B - 1) / B) * B);
+    LT_CHECK_INT(lt_loader_epoch(l, 0), rows % B == 0 ? 0 : 1);
+    LT_CHECK_INT(lt_loader_rows_drawn(l), ((rows + B - 1) / B) * B);
 close:
-    lt_chat_loader_free(l);
-    lt_chat_loader_free(again);
+    lt_loader_free(l);
+    lt_loader_free(again);
     // A dataset with an example longer than T cannot be loaded at that T.
     o.T = 40;
     l = NULL;
@@ -559,25 +559,25 @@ static void test_blend_proportions(void) {
     lt_free(path_off);
     const int a_len[] = {5, 10, 15}, b_len[] = {3, 30};
     lt_chat_dataset *ds[2] = {sized_dataset(tok, a_len, 3), sized_dataset(tok, b_len, 2)};
-    lt_chat_loader *l = NULL;
+    lt_loader *l = NULL;
     enum { B = 50, T = 64, BATCHES = 400 };
     lt_chat_loader_opts o = {.datasets = ds, .weights = w, .n_sources = 2, .B = B, .T = T,
                              .seed = 3, .pad_id = PAD};
     if (ds[0] && ds[1]) LT_CHECK_OK(lt_chat_loader_open(&l, &o));
     if (l) {
-        LT_CHECK_CLOSE(lt_chat_loader_weight(l, 0), 0.3, 1e-12, 0);
+        LT_CHECK_CLOSE(lt_loader_weight(l, 0), 0.3, 1e-12, 0);
         static int32_t ids[B * T], targets[B * T];
         long count = 0, n = (long)B * BATCHES;
         for (int k = 0; k < BATCHES; k++) {
-            LT_CHECK_OK(lt_chat_loader_next(l, ids, targets, NULL, NULL));
-            for (int b = 0; b < B; b++) count += lt_chat_loader_row_sources(l)[b] == 0;
+            LT_CHECK_OK(lt_loader_next(l, ids, targets, NULL, NULL));
+            for (int b = 0; b < B; b++) count += lt_loader_row_sources(l)[b] == 0;
         }
         double mean = 0.3 * (double)n, sd = sqrt((double)n * 0.3 * 0.7);
         LT_CHECK_MSG(fabs((double)count - mean) <= 5 * sd, "source 0 drew %ld of %ld rows, "
                      "expected %.0f +- %.0f", count, n, mean, 5 * sd);
-        LT_CHECK(lt_chat_loader_epoch(l, 0) > 100); // many epochs of the small sources
+        LT_CHECK(lt_loader_epoch(l, 0) > 100); // many epochs of the small sources
     }
-    lt_chat_loader_free(l);
+    lt_loader_free(l);
     o.weights = (double[]){0.5, 0};
     LT_CHECK_ERR(lt_chat_loader_open(&l, &o), LT_ERR_ARG, "weight 0 must be a finite number");
     lt_chat_dataset_free(ds[0]);
@@ -597,7 +597,7 @@ static void test_loader_resume(void) {
     double w[2] = {0.6, 0.4};
     lt_chat_loader_opts o = {.datasets = ds, .weights = w, .n_sources = 2, .B = 3, .T = T,
                              .seed = 5, .pad_id = PAD};
-    lt_chat_loader *l = NULL, *r = NULL;
+    lt_loader *l = NULL, *r = NULL;
     uint8_t *state = NULL;
     size_t len = 0;
     static int32_t ids[ROWS * T], tg[ROWS * T], seg[ROWS * T], ids2[ROWS * T], tg2[ROWS * T],
@@ -607,17 +607,17 @@ static void test_loader_resume(void) {
     o.B = 2;
     LT_CHECK_OK(lt_chat_loader_open(&r, &o));
     if (!l || !r) goto out;
-    for (int k = 0; k < 5; k++) LT_CHECK_OK(lt_chat_loader_next(l, ids, tg, seg, NULL));
-    LT_CHECK_ERR(lt_chat_loader_state_save(l, NULL, 0, &len), LT_ERR_RANGE, "needs");
-    LT_CHECK_INT(len, lt_chat_loader_state_size(l));
+    for (int k = 0; k < 5; k++) LT_CHECK_OK(lt_loader_next(l, ids, tg, seg, NULL));
+    LT_CHECK_ERR(lt_loader_state_save(l, NULL, 0, &len), LT_ERR_RANGE, "needs");
+    LT_CHECK_INT(len, lt_loader_state_size(l));
     state = malloc(len);
-    LT_CHECK_OK(lt_chat_loader_state_save(l, state, len, &len));
+    LT_CHECK_OK(lt_loader_state_save(l, state, len, &len));
     for (int k = 0; k < ROWS / 3; k++)
-        LT_CHECK_OK(lt_chat_loader_next(l, ids + k * 3 * T, tg + k * 3 * T, seg + k * 3 * T, NULL));
-    LT_CHECK_OK(lt_chat_loader_state_load(r, state, len));
-    LT_CHECK_INT(lt_chat_loader_rows_drawn(r), 15);
+        LT_CHECK_OK(lt_loader_next(l, ids + k * 3 * T, tg + k * 3 * T, seg + k * 3 * T, NULL));
+    LT_CHECK_OK(lt_loader_state_load(r, state, len));
+    LT_CHECK_INT(lt_loader_rows_drawn(r), 15);
     for (int k = 0; k < ROWS / 2; k++)
-        LT_CHECK_OK(lt_chat_loader_next(r, ids2 + k * 2 * T, tg2 + k * 2 * T, seg2 + k * 2 * T,
+        LT_CHECK_OK(lt_loader_next(r, ids2 + k * 2 * T, tg2 + k * 2 * T, seg2 + k * 2 * T,
                                         NULL));
     LT_CHECK(memcmp(ids, ids2, sizeof ids) == 0);
     LT_CHECK(memcmp(tg, tg2, sizeof tg) == 0);
@@ -625,25 +625,25 @@ static void test_loader_resume(void) {
 
     // Refusals, each leaving r where it was: it still draws what l draws next.
     state[len - 9] ^= 1;
-    LT_CHECK_ERR(lt_chat_loader_state_load(r, state, len), LT_ERR_FORMAT, "checksum mismatch");
+    LT_CHECK_ERR(lt_loader_state_load(r, state, len), LT_ERR_FORMAT, "checksum mismatch");
     state[len - 9] ^= 1;
-    LT_CHECK_ERR(lt_chat_loader_state_load(r, state, len - 1), LT_ERR_FORMAT, "truncated");
+    LT_CHECK_ERR(lt_loader_state_load(r, state, len - 1), LT_ERR_FORMAT, "truncated");
     // Source 1 (4 examples of 26..55 tokens: at most 3 rows of 64) at row 4:
     // found only after source 0 has been moved, which must be undone.
     uint8_t *bad = malloc(len);
     memcpy(bad, state, len);
     lt_store_u64(bad + 72 + 48 + 40, 4);
     lt_store_u64(bad + len - 8, lt_fnv1a64(LT_FNV_OFFSET, bad, len - 8));
-    LT_CHECK_ERR(lt_chat_loader_state_load(r, bad, len), LT_ERR_FORMAT,
+    LT_CHECK_ERR(lt_loader_state_load(r, bad, len), LT_ERR_FORMAT,
                  "dataset 1 (sized) is at row 4 of an epoch of");
     free(bad);
-    lt_chat_loader *other = NULL;
+    lt_loader *other = NULL;
     o.weights = (double[]){0.5, 0.5};
     LT_CHECK_OK(lt_chat_loader_open(&other, &o));
     if (other)
-        LT_CHECK_ERR(lt_chat_loader_state_load(other, state, len), LT_ERR_ARG,
+        LT_CHECK_ERR(lt_loader_state_load(other, state, len), LT_ERR_ARG,
                      "had weight 0.6 of the blend, now 0.5");
-    lt_chat_loader_free(other);
+    lt_loader_free(other);
     other = NULL;
     const int c_len[] = {5, 10, 15, 20, 25, 30, 36};
     lt_chat_dataset *changed = sized_dataset(tok, c_len, 7);
@@ -652,18 +652,18 @@ static void test_loader_resume(void) {
     o.datasets = ds2;
     if (changed) LT_CHECK_OK(lt_chat_loader_open(&other, &o));
     if (other)
-        LT_CHECK_ERR(lt_chat_loader_state_load(other, state, len), LT_ERR_ARG,
+        LT_CHECK_ERR(lt_loader_state_load(other, state, len), LT_ERR_ARG,
                      "dataset 0 (sized) was 7 examples of");
-    lt_chat_loader_free(other);
+    lt_loader_free(other);
     lt_chat_dataset_free(changed);
-    LT_CHECK_OK(lt_chat_loader_next(l, ids, tg, NULL, NULL));
-    LT_CHECK_OK(lt_chat_loader_next(r, ids2, tg2, NULL, NULL));
-    LT_CHECK_OK(lt_chat_loader_next(r, ids2 + 2 * T, tg2 + 2 * T, NULL, NULL));
+    LT_CHECK_OK(lt_loader_next(l, ids, tg, NULL, NULL));
+    LT_CHECK_OK(lt_loader_next(r, ids2, tg2, NULL, NULL));
+    LT_CHECK_OK(lt_loader_next(r, ids2 + 2 * T, tg2 + 2 * T, NULL, NULL));
     LT_CHECK(memcmp(ids, ids2, 3 * T * sizeof *ids) == 0);
 out:
     free(state);
-    lt_chat_loader_free(l);
-    lt_chat_loader_free(r);
+    lt_loader_free(l);
+    lt_loader_free(r);
     lt_chat_dataset_free(ds[0]);
     lt_chat_dataset_free(ds[1]);
     lt_tokenizer_free(tok);

@@ -3,7 +3,8 @@
 // into conversations, rendering them through a chat template into token ids
 // with a loss mask, packing examples into rows of T tokens whose segments keep
 // attention inside each example, and a loader that draws (B, T) batches from
-// several datasets blended by weight, in a seeded order over epochs.
+// several datasets blended by weight, in a seeded order over epochs (the
+// blending loader of data.h, with a chat dataset as its source).
 //
 // The reasoning toggle follows the rule in chat.h: the system message's first
 // line says "detailed thinking on|off" (no toggle: off). Thinking given for an
@@ -19,6 +20,7 @@
 
 #include "lathe/base.h"
 #include "lathe/chat.h"
+#include "lathe/data.h"
 #include "lathe/tokenizer.h"
 
 #ifdef __cplusplus
@@ -133,6 +135,13 @@ void lt_chat_fill_row(const lt_chat_dataset *d, const lt_chat_packing *p, size_t
 
 // ---------------------------------------------------------------- loader
 
+// A dataset as a source of the blending loader (data.h): each epoch is a
+// permutation of its examples packed first-fit into rows, and the loader
+// shuffles the rows, all from a stream seeded by (seed, source, epoch); so
+// every example is seen once per epoch of its source, and the order is
+// reproducible. The dataset is borrowed; pad_id fills the rows' tails.
+lt_status lt_data_source_chat(lt_data_source *out, const lt_chat_dataset *d, int32_t pad_id);
+
 typedef struct {
     lt_chat_dataset *const *datasets; // (n_sources) borrowed, kept alive by the caller
     const double *weights;            // (n_sources) > 0, normalised; NULL: all equal
@@ -142,36 +151,11 @@ typedef struct {
     int32_t pad_id;                   // the id of padding tokens (never learned)
 } lt_chat_loader_opts;
 
-// Sampling, as the pretraining loader does: each row picks a source with
-// probability weight / sum(weights), then takes that source's next packed
-// row. A source's epoch is a permutation of its examples and of the rows they
-// pack into, both from a stream seeded by (seed, source, epoch); so every
-// example is seen once per epoch of its source, and the order is reproducible.
-typedef struct lt_chat_loader lt_chat_loader;
-lt_status lt_chat_loader_open(lt_chat_loader **out, const lt_chat_loader_opts *opts);
-void lt_chat_loader_free(lt_chat_loader *l); // NULL is fine
-// Draws the next batch: ids, targets (B, T); segments, positions (B, T) may be NULL.
-lt_status lt_chat_loader_next(lt_chat_loader *l, int32_t *ids, int32_t *targets,
-                              int32_t *segments, int32_t *positions);
-const int32_t *lt_chat_loader_row_sources(const lt_chat_loader *l); // (B) of the last batch
-int lt_chat_loader_n_sources(const lt_chat_loader *l);
-double lt_chat_loader_weight(const lt_chat_loader *l, int i); // normalised
-uint64_t lt_chat_loader_epoch(const lt_chat_loader *l, int i); // of source i's latest row
-size_t lt_chat_loader_epoch_rows(const lt_chat_loader *l, int i); // rows in that epoch
-uint64_t lt_chat_loader_rows_drawn(const lt_chat_loader *l);
-// Every token id (and the pad id) must be below the model's vocabulary size.
-lt_status lt_chat_loader_check_vocab(const lt_chat_loader *l, int64_t model_vocab);
-
-// The cursor, for checkpoints: seed, RNG, rows drawn and each source's epoch
-// and position, with each dataset's example count, token count, checksum and
-// weight so a cursor is never restored onto other data. A loader opened with
-// the same options and given a saved state draws exactly the rows the saving
-// loader would have drawn next (B may differ: rows are drawn one at a time).
-size_t lt_chat_loader_state_size(const lt_chat_loader *l);
-// Fails with LT_ERR_RANGE (and *len = the size needed) when cap is too small.
-lt_status lt_chat_loader_state_save(const lt_chat_loader *l, void *buf, size_t cap, size_t *len);
-// Restores a state; on failure the loader is unchanged.
-lt_status lt_chat_loader_state_load(lt_chat_loader *l, const void *buf, size_t len);
+// A blending loader (lt_loader_next, lt_loader_state_save, ... in data.h)
+// over chat datasets, with cursor magic "LTCHATCR". Its fingerprint of a
+// dataset is (examples, tokens, checksum); lt_loader_check_vocab also checks
+// the pad id.
+lt_status lt_chat_loader_open(lt_loader **out, const lt_chat_loader_opts *opts);
 
 #ifdef __cplusplus
 }

@@ -136,7 +136,97 @@ lt_status lt_data_tokenize(const lt_tokenize_opts *opts, lt_tokenize_stats *stat
 // naming the value.
 lt_status lt_data_spec_parse(const char *spec, char **path, double *weight);
 
-// ---------------------------------------------------------------- loader
+// ---------------------------------------------------------------- the blending loader
+
+// One loader core serves every kind of training data (token shards here, chat
+// JSONL in chat_data.h, and whatever comes next): it blends sources by
+// weight, shuffles each source's rows per epoch, keeps an exact cursor with
+// one versioned state codec, and checks vocabularies. A source only says how
+// many rows an epoch has and how to fill one: the table below. docs/DATA.md
+// shows how to add a source, in a few dozen lines.
+typedef struct lt_loader lt_loader;
+
+#define LT_DATA_MAX_FINGERPRINT 4 // words a source's fingerprint may have, its checksum included
+
+typedef struct {
+    // What the source and one of its rows are called in messages
+    // ("data source" and "chunk", "dataset" and "row").
+    const char *source_noun, *row_noun;
+    // The names of the counts that, followed by a checksum, identify the data
+    // in a cursor: {"tokens", NULL} makes the fingerprint (n_tokens, checksum).
+    // At most LT_DATA_MAX_FINGERPRINT - 1 names. Their number fixes the
+    // source's record in the cursor: 8 bytes per word + 24.
+    const char *const *fingerprint_names;
+    // The source's name in messages (a path).
+    const char *(*name)(const void *ctx);
+    // The counts named above, then the checksum.
+    void (*fingerprint)(const void *ctx, uint64_t *words);
+    // Prepares one epoch of rows of T tokens and says how many (>= 1, < 2^32).
+    // Its randomness comes from rng, seeded by (seed, source index, epoch)
+    // alone; the loader then shuffles the rows with the same rng. So any epoch
+    // can be rebuilt from the cursor without storing it.
+    lt_status (*plan_epoch)(void *ctx, int64_t T, lt_rng *rng, uint64_t *n_rows);
+    // Fills row `row` (< n_rows) of the planned epoch: ids, targets (T) with
+    // negative targets ignored by the loss; segments, positions (T) may be NULL.
+    lt_status (*fill_row)(void *ctx, int64_t T, uint64_t row, int32_t *ids, int32_t *targets,
+                          int32_t *segments, int32_t *positions);
+    // Fails unless every id fits a model with model_vocab embedding rows.
+    lt_status (*check_vocab)(const void *ctx, int64_t model_vocab);
+    void (*free)(void *ctx); // NULL is fine
+} lt_data_source_ops;
+
+typedef struct {
+    const lt_data_source_ops *ops;
+    void *ctx;
+} lt_data_source;
+
+typedef struct {
+    const lt_data_source *sources; // (n_sources) the loader owns each ctx from here on
+    const double *weights;         // (n_sources) > 0, normalised by the loader; NULL: all equal
+    int n_sources;
+    int64_t B, T;                  // batch rows, tokens per row
+    uint64_t seed;
+    const char *magic;             // 8 bytes naming the cursor's kind; NULL: "LTCURSOR"
+    const char *label;             // the loader in messages; NULL: "loader"
+} lt_loader_source_opts;
+
+// Opens a loader over any sources; on failure it frees every source's ctx.
+lt_status lt_loader_open_sources(lt_loader **out, const lt_loader_source_opts *opts);
+void lt_loader_free(lt_loader *l); // NULL is fine
+
+// Draws the next batch: ids, targets (B, T); segments, positions (B, T) may be NULL.
+// Each row picks a source with probability weight / sum(weights) (the
+// loader's RNG), then takes that source's next row of its epoch's shuffled
+// order; a source whose epoch is used up plans its next one first.
+lt_status lt_loader_next(lt_loader *l, int32_t *ids, int32_t *targets, int32_t *segments,
+                         int32_t *positions);
+// The source each row of the last batch came from (B).
+const int32_t *lt_loader_row_sources(const lt_loader *l);
+
+int lt_loader_n_sources(const lt_loader *l);
+const lt_data_source *lt_loader_source(const lt_loader *l, int i);
+double lt_loader_weight(const lt_loader *l, int i); // normalised
+// The epoch (0 for the first) that source i's latest row came from.
+uint64_t lt_loader_epoch(const lt_loader *l, int i);
+uint64_t lt_loader_epoch_rows(const lt_loader *l, int i); // rows in that epoch
+uint64_t lt_loader_rows_drawn(const lt_loader *l);
+// Every source must fit the model's vocabulary.
+lt_status lt_loader_check_vocab(const lt_loader *l, int64_t model_vocab);
+
+// The cursor: RNG, seed, rows drawn and each source's epoch and position, with
+// T, the weights and every source's fingerprint, so a cursor is never
+// restored onto different data. A loader opened with the same options and
+// given a saved state draws exactly the batches the saving loader would have
+// drawn next (B may differ: rows are drawn one at a time). The layout is in
+// docs/DATA.md.
+size_t lt_loader_state_size(const lt_loader *l);
+// Writes the state into buf; when cap is too small fails with LT_ERR_RANGE
+// and sets *len to the size needed.
+lt_status lt_loader_state_save(const lt_loader *l, void *buf, size_t cap, size_t *len);
+// Restores a state; on failure the loader is unchanged.
+lt_status lt_loader_state_load(lt_loader *l, const void *buf, size_t len);
+
+// ---------------------------------------------------------------- token shard sources
 
 typedef struct {
     const char *const *paths; // shards to blend
@@ -146,43 +236,17 @@ typedef struct {
     uint64_t seed;
 } lt_loader_opts;
 
-// Sampling: each row picks a source with probability weight / sum(weights)
-// (the loader's RNG), then takes that source's next chunk. A source is cut
-// into non-overlapping chunks of T + 1 tokens (T new targets each) starting at
-// an offset in [0, T) drawn per epoch, and each epoch visits its chunks in a
-// fresh random order; so within an epoch every target token is seen once,
-// unlike random window starts that repeat some tokens and miss others. Chunks
-// run across document boundaries (segments/positions mark them).
-typedef struct lt_loader lt_loader;
+// A shard as a source: it is cut into non-overlapping chunks of T + 1 tokens
+// (T new targets each) starting at an offset in [0, T) drawn per epoch, and
+// each epoch visits its chunks in a fresh random order; so within an epoch
+// every target token is seen once, unlike random window starts that repeat
+// some tokens and miss others. Chunks run across document boundaries
+// (segments/positions mark them). The source owns the opened shard.
+lt_status lt_data_source_shard(lt_data_source *out, const char *path);
+// Opens the shards and a loader over them (cursor magic "LTCURSOR").
 lt_status lt_loader_open(lt_loader **out, const lt_loader_opts *opts);
-void lt_loader_free(lt_loader *l); // NULL is fine
-
-// Draws the next batch: ids, targets (B, T); segments, positions (B, T) may be NULL.
-lt_status lt_loader_next(lt_loader *l, int32_t *ids, int32_t *targets, int32_t *segments,
-                         int32_t *positions);
-// The source each row of the last batch came from (B).
-const int32_t *lt_loader_row_sources(const lt_loader *l);
-
-int lt_loader_n_sources(const lt_loader *l);
+// The shard of source i, or NULL when source i is not a token shard.
 const lt_shard *lt_loader_shard(const lt_loader *l, int i);
-double lt_loader_weight(const lt_loader *l, int i); // normalised
-// The epoch (0 for the first) that source i's latest chunk came from.
-uint64_t lt_loader_epoch(const lt_loader *l, int i);
-uint64_t lt_loader_rows_drawn(const lt_loader *l);
-// Every source must fit the model's vocabulary (see lt_shard_check_vocab).
-lt_status lt_loader_check_vocab(const lt_loader *l, int64_t model_vocab);
-
-// The cursor: RNG, seed, rows drawn and each source's epoch and position, with
-// a fingerprint of T, the weights and every shard (token count, checksum) so a
-// cursor is never restored onto different data. A loader opened with the same
-// options and given a saved state draws exactly the batches the saving loader
-// would have drawn next (B may differ: rows are drawn one at a time).
-size_t lt_loader_state_size(const lt_loader *l);
-// Writes the state into buf; when cap is too small fails with LT_ERR_RANGE
-// and sets *len to the size needed.
-lt_status lt_loader_state_save(const lt_loader *l, void *buf, size_t cap, size_t *len);
-// Restores a state; on failure the loader is unchanged.
-lt_status lt_loader_state_load(lt_loader *l, const void *buf, size_t len);
 
 // ---------------------------------------------------------------- validation
 

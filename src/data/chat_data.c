@@ -1,6 +1,6 @@
 // chat_data.c: chat datasets in memory (rendered ids + loss masks), first-fit
-// packing of examples into rows of T tokens with per-example segments, and the
-// SFT loader that blends datasets by weight over seeded epochs.
+// packing of examples into rows of T tokens with per-example segments, and a
+// chat dataset as a source of the blending loader (blend.c) for SFT.
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -310,309 +310,129 @@ void lt_chat_fill_row(const lt_chat_dataset *d, const lt_chat_packing *p, size_t
     }
 }
 
-// ---------------------------------------------------------------- loader
+// ---------------------------------------------------------------- chat source
 
+// A chat dataset as a source of the blending loader (blend.c): an epoch is
+// its examples in a fresh order, packed first-fit into rows.
 typedef struct {
-    const lt_chat_dataset *data;
-    double weight, cumulative; // normalised; sum up to and including this source
-    uint64_t epoch;
-    size_t pos;                // next index into row_order
-    lt_chat_packing packing;   // this epoch's rows
-    uint32_t *row_order;       // (packing.n_rows) this epoch's row order
-    uint32_t *order;           // (n examples) scratch: this epoch's example order
+    const lt_chat_dataset *data; // borrowed
+    int32_t pad_id;
+    lt_chat_packing packing;     // this epoch's rows
+    uint32_t *order;             // (n examples) this epoch's example order
 } chat_source;
 
-struct lt_chat_loader {
-    int n_sources;
-    chat_source *src;
-    int64_t B, T;
-    uint64_t seed;
-    int32_t pad_id;
-    lt_rng rng;
-    uint64_t rows_drawn;
-    int32_t *row_source; // (B)
+static const char *chat_name(const void *ctx) { return ((const chat_source *)ctx)->data->name; }
+
+static void chat_fingerprint(const void *ctx, uint64_t *words) {
+    const lt_chat_dataset *d = ((const chat_source *)ctx)->data;
+    words[0] = d->n;
+    words[1] = d->ids.n;
+    words[2] = d->checksum;
+}
+
+static lt_status chat_plan_epoch(void *ctx, int64_t T, lt_rng *rng, uint64_t *n_rows) {
+    chat_source *s = ctx;
+    size_t n = s->data->n;
+    for (size_t k = 0; k < n; k++) s->order[k] = (uint32_t)k;
+    for (size_t k = n; k > 1; k--) { // Fisher-Yates
+        uint32_t j = lt_rng_below(rng, (uint32_t)k), tmp = s->order[k - 1];
+        s->order[k - 1] = s->order[j];
+        s->order[j] = tmp;
+    }
+    lt_chat_packing_free(&s->packing);
+    LT_TRY(lt_chat_pack(s->data, s->order, n, T, &s->packing));
+    *n_rows = s->packing.n_rows;
+    return NULL;
+}
+
+static lt_status chat_fill_row(void *ctx, int64_t T, uint64_t row, int32_t *ids,
+                               int32_t *targets, int32_t *segments, int32_t *positions) {
+    (void)T; // the packing was made for this T
+    chat_source *s = ctx;
+    lt_chat_fill_row(s->data, &s->packing, (size_t)row, s->pad_id, ids, targets, segments,
+                     positions);
+    return NULL;
+}
+
+static lt_status chat_check_vocab(const void *ctx, int64_t model_vocab) {
+    const chat_source *s = ctx;
+    if (s->pad_id >= model_vocab)
+        return lt_error(LT_ERR_RANGE, "chat loader: pad id %d does not fit a model vocabulary of "
+                        "%lld", (int)s->pad_id, (long long)model_vocab);
+    if (s->data->max_id >= model_vocab)
+        return lt_error(LT_ERR_RANGE, "%s: token id %d does not fit a model vocabulary of %lld "
+                        "(the tokenizer and the model do not match)", s->data->name,
+                        (int)s->data->max_id, (long long)model_vocab);
+    return NULL;
+}
+
+static void chat_free(void *ctx) {
+    chat_source *s = ctx;
+    if (!s) return;
+    lt_chat_packing_free(&s->packing);
+    lt_free(s->order);
+    lt_free(s);
+}
+
+static const char *const chat_fingerprint_names[] = {"examples", "tokens", NULL};
+
+static const lt_data_source_ops chat_ops = {
+    .source_noun = "dataset",
+    .row_noun = "row",
+    .fingerprint_names = chat_fingerprint_names,
+    .name = chat_name,
+    .fingerprint = chat_fingerprint,
+    .plan_epoch = chat_plan_epoch,
+    .fill_row = chat_fill_row,
+    .check_vocab = chat_check_vocab,
+    .free = chat_free,
 };
 
-static void shuffle(uint32_t *v, size_t n, lt_rng *r) {
-    for (size_t k = 0; k < n; k++) v[k] = (uint32_t)k;
-    for (size_t k = n; k > 1; k--) { // Fisher-Yates
-        uint32_t j = lt_rng_below(r, (uint32_t)k), tmp = v[k - 1];
-        v[k - 1] = v[j];
-        v[j] = tmp;
+lt_status lt_data_source_chat(lt_data_source *out, const lt_chat_dataset *d, int32_t pad_id) {
+    *out = (lt_data_source){0};
+    if (d->n == 0) return lt_error(LT_ERR_ARG, "%s: no examples", d->name);
+    if (d->n > UINT32_MAX)
+        return lt_error(LT_ERR_RANGE, "%s: %zu examples, more than 2^32", d->name, d->n);
+    chat_source *s;
+    LT_TRY(lt_calloc((void **)&s, 1, sizeof *s, "chat source"));
+    s->data = d;
+    s->pad_id = pad_id;
+    lt_status st = lt_alloc((void **)&s->order, d->n * sizeof *s->order, d->name);
+    if (st) {
+        lt_free(s);
+        return st;
     }
-}
-
-// Epoch `epoch` of source i: examples shuffled, packed first-fit, rows
-// shuffled, all from a stream seeded by (seed, i, epoch) alone.
-static lt_status start_epoch(lt_chat_loader *l, int i, uint64_t epoch) {
-    chat_source *s = &l->src[i];
-    uint64_t key[3] = {l->seed, (uint64_t)i, epoch};
-    lt_rng r;
-    lt_rng_seed(&r, lt_mix64(lt_fnv1a64(LT_FNV_OFFSET, key, sizeof key)));
-    size_t n = lt_chat_dataset_n_examples(s->data);
-    shuffle(s->order, n, &r);
-    lt_chat_packing_free(&s->packing);
-    lt_free(s->row_order);
-    s->row_order = NULL;
-    LT_TRY(lt_chat_pack(s->data, s->order, n, l->T, &s->packing));
-    LT_TRY(lt_alloc((void **)&s->row_order, s->packing.n_rows * sizeof *s->row_order,
-                    "chat loader"));
-    shuffle(s->row_order, s->packing.n_rows, &r);
-    s->epoch = epoch;
-    s->pos = 0;
+    *out = (lt_data_source){.ops = &chat_ops, .ctx = s};
     return NULL;
 }
 
-static lt_status open_sources(lt_chat_loader *l, const lt_chat_loader_opts *o) {
-    double total = 0, cumulative = 0;
+static lt_status make_chat_sources(lt_data_source *sources, const lt_chat_loader_opts *o) {
     for (int i = 0; i < o->n_sources; i++) {
-        double w = o->weights ? o->weights[i] : 1.0;
-        const lt_chat_dataset *d = o->datasets[i];
-        if (!d) return lt_error(LT_ERR_ARG, "chat loader: source %d has no dataset", i);
-        if (!(w > 0) || !isfinite(w))
-            return lt_error(LT_ERR_ARG, "%s: weight %g must be a finite number above 0", d->name,
-                            w);
-        if (d->n == 0) return lt_error(LT_ERR_ARG, "%s: no examples", d->name);
-        if (d->n > UINT32_MAX)
-            return lt_error(LT_ERR_RANGE, "%s: %zu examples, more than 2^32", d->name, d->n);
-        total += w;
-    }
-    for (int i = 0; i < o->n_sources; i++) {
-        chat_source *s = &l->src[i];
-        s->data = o->datasets[i];
-        s->weight = (o->weights ? o->weights[i] : 1.0) / total;
-        cumulative += s->weight;
-        s->cumulative = i == o->n_sources - 1 ? 1.0 : cumulative;
-        LT_TRY(lt_alloc((void **)&s->order, s->data->n * sizeof *s->order, "chat loader"));
-        LT_TRY(start_epoch(l, i, 0));
+        if (!o->datasets[i])
+            return lt_error(LT_ERR_ARG, "chat loader: source %d has no dataset", i);
+        LT_TRY(lt_data_source_chat(&sources[i], o->datasets[i], o->pad_id));
     }
     return NULL;
 }
 
-lt_status lt_chat_loader_open(lt_chat_loader **out, const lt_chat_loader_opts *o) {
+lt_status lt_chat_loader_open(lt_loader **out, const lt_chat_loader_opts *o) {
     *out = NULL;
     if (o->n_sources < 1)
         return lt_error(LT_ERR_ARG, "the chat loader needs at least one dataset (--data)");
-    if (o->B < 1 || o->T < 1 || o->B > INT32_MAX || o->T > INT32_MAX)
-        return lt_error(LT_ERR_ARG, "chat loader batch %lld x %lld: both must be positive",
-                        (long long)o->B, (long long)o->T);
     if (o->pad_id < 0)
         return lt_error(LT_ERR_ARG, "chat loader: pad id %d must be a token id", (int)o->pad_id);
-    lt_chat_loader *l;
-    LT_TRY(lt_calloc((void **)&l, 1, sizeof *l, "chat loader"));
-    l->n_sources = o->n_sources;
-    l->B = o->B;
-    l->T = o->T;
-    l->seed = o->seed;
-    l->pad_id = o->pad_id;
-    lt_rng_seed(&l->rng, o->seed);
-    lt_status st = lt_calloc((void **)&l->src, (size_t)o->n_sources, sizeof *l->src, "chat loader");
-    if (!st) st = lt_calloc((void **)&l->row_source, (size_t)o->B, sizeof *l->row_source,
-                            "chat loader");
-    if (!st) st = open_sources(l, o);
+    lt_data_source *sources;
+    LT_TRY(lt_calloc((void **)&sources, (size_t)o->n_sources, sizeof *sources, "chat loader"));
+    lt_status st = make_chat_sources(sources, o);
     if (st) {
-        lt_chat_loader_free(l);
-        return st;
-    }
-    *out = l;
-    return NULL;
-}
-
-void lt_chat_loader_free(lt_chat_loader *l) {
-    if (!l) return;
-    for (int i = 0; l->src && i < l->n_sources; i++) {
-        lt_chat_packing_free(&l->src[i].packing);
-        lt_free(l->src[i].row_order);
-        lt_free(l->src[i].order);
-    }
-    lt_free(l->src);
-    lt_free(l->row_source);
-    lt_free(l);
-}
-
-static int pick_source(lt_chat_loader *l) {
-    if (l->n_sources == 1) return 0;
-    double u = lt_rng_uniform(&l->rng);
-    for (int i = 0; i < l->n_sources - 1; i++)
-        if (u < l->src[i].cumulative) return i;
-    return l->n_sources - 1;
-}
-
-lt_status lt_chat_loader_next(lt_chat_loader *l, int32_t *ids, int32_t *targets,
-                              int32_t *segments, int32_t *positions) {
-    int64_t T = l->T;
-    for (int64_t b = 0; b < l->B; b++) {
-        int i = pick_source(l);
-        chat_source *s = &l->src[i];
-        if (s->pos == s->packing.n_rows) LT_TRY(start_epoch(l, i, s->epoch + 1));
-        lt_chat_fill_row(s->data, &s->packing, s->row_order[s->pos++], l->pad_id, ids + b * T,
-                         targets + b * T, segments ? segments + b * T : NULL,
-                         positions ? positions + b * T : NULL);
-        l->row_source[b] = i;
-        l->rows_drawn++;
-    }
-    return NULL;
-}
-
-const int32_t *lt_chat_loader_row_sources(const lt_chat_loader *l) { return l->row_source; }
-int lt_chat_loader_n_sources(const lt_chat_loader *l) { return l->n_sources; }
-double lt_chat_loader_weight(const lt_chat_loader *l, int i) { return l->src[i].weight; }
-uint64_t lt_chat_loader_epoch(const lt_chat_loader *l, int i) { return l->src[i].epoch; }
-size_t lt_chat_loader_epoch_rows(const lt_chat_loader *l, int i) {
-    return l->src[i].packing.n_rows;
-}
-uint64_t lt_chat_loader_rows_drawn(const lt_chat_loader *l) { return l->rows_drawn; }
-
-lt_status lt_chat_loader_check_vocab(const lt_chat_loader *l, int64_t model_vocab) {
-    if (l->pad_id >= model_vocab)
-        return lt_error(LT_ERR_RANGE, "chat loader: pad id %d does not fit a model vocabulary of "
-                        "%lld", (int)l->pad_id, (long long)model_vocab);
-    for (int i = 0; i < l->n_sources; i++) {
-        const lt_chat_dataset *d = l->src[i].data;
-        if (d->max_id >= model_vocab)
-            return lt_error(LT_ERR_RANGE, "%s: token id %d does not fit a model vocabulary of "
-                            "%lld (the tokenizer and the model do not match)", d->name,
-                            (int)d->max_id, (long long)model_vocab);
-    }
-    return NULL;
-}
-
-// ---------------------------------------------------------------- cursor state
-
-// Layout (little-endian, docs/DATA.md): a 72-byte head, 48 bytes per source,
-// then the FNV-1a 64 of everything before it. An epoch's packing is rebuilt
-// from (seed, source, epoch), so only the epoch and the position are kept.
-static const char chat_state_magic[8] = {'L', 'T', 'C', 'H', 'A', 'T', 'C', 'R'};
-#define CHAT_STATE_VERSION 1
-#define CHAT_STATE_HEAD 72
-#define CHAT_STATE_PER_SOURCE 48
-
-static size_t chat_state_size(uint64_t n_sources) {
-    return CHAT_STATE_HEAD + CHAT_STATE_PER_SOURCE * (size_t)n_sources + 8;
-}
-
-size_t lt_chat_loader_state_size(const lt_chat_loader *l) {
-    return chat_state_size((uint64_t)l->n_sources);
-}
-
-lt_status lt_chat_loader_state_save(const lt_chat_loader *l, void *buf, size_t cap, size_t *len) {
-    size_t need = lt_chat_loader_state_size(l);
-    *len = need;
-    if (cap < need)
-        return lt_error(LT_ERR_RANGE, "chat loader state needs %zu bytes, the buffer has %zu",
-                        need, cap);
-    uint8_t *p = buf;
-    memset(p, 0, need);
-    memcpy(p, chat_state_magic, 8);
-    lt_store_u32(p + 8, CHAT_STATE_VERSION);
-    lt_store_u32(p + 12, (uint32_t)l->n_sources);
-    lt_store_u64(p + 16, (uint64_t)l->T);
-    lt_store_u64(p + 24, l->seed);
-    for (int k = 0; k < 4; k++) lt_store_u64(p + 32 + 8 * k, l->rng.s[k]);
-    lt_store_u64(p + 64, l->rows_drawn);
-    for (int i = 0; i < l->n_sources; i++) {
-        const chat_source *s = &l->src[i];
-        uint8_t *r = p + CHAT_STATE_HEAD + CHAT_STATE_PER_SOURCE * (size_t)i;
-        uint64_t weight_bits;
-        memcpy(&weight_bits, &s->weight, 8);
-        lt_store_u64(r, s->data->n);
-        lt_store_u64(r + 8, s->data->ids.n);
-        lt_store_u64(r + 16, s->data->checksum);
-        lt_store_u64(r + 24, weight_bits);
-        lt_store_u64(r + 32, s->epoch);
-        lt_store_u64(r + 40, s->pos);
-    }
-    lt_store_u64(p + need - 8, lt_fnv1a64(LT_FNV_OFFSET, p, need - 8));
-    return NULL;
-}
-
-static lt_status check_chat_state(const lt_chat_loader *l, const uint8_t *p, size_t len) {
-    if (len < 8 || memcmp(p, chat_state_magic, 8) != 0)
-        return lt_error(LT_ERR_FORMAT, "chat loader state: bad magic (not a lathe chat cursor)");
-    if (len < chat_state_size(0))
-        return lt_error(LT_ERR_FORMAT, "chat loader state: truncated (%zu bytes)", len);
-    uint32_t version = lt_load_u32(p + 8), n = lt_load_u32(p + 12);
-    if (version != CHAT_STATE_VERSION)
-        return lt_error(LT_ERR_UNSUPPORTED, "chat loader state: version %u, this lathe reads %d",
-                        version, CHAT_STATE_VERSION);
-    if (len != chat_state_size(n))
-        return lt_error(LT_ERR_FORMAT, "chat loader state: %zu bytes, %zu expected for %u "
-                        "sources (truncated?)", len, chat_state_size(n), n);
-    if (lt_fnv1a64(LT_FNV_OFFSET, p, len - 8) != lt_load_u64(p + len - 8))
-        return lt_error(LT_ERR_FORMAT, "chat loader state: checksum mismatch (corrupt)");
-    if ((int)n != l->n_sources)
-        return lt_error(LT_ERR_ARG, "chat loader state was saved for %u datasets, this loader "
-                        "has %d (give the same --data as the run that saved it)", n,
-                        l->n_sources);
-    if (lt_load_u64(p + 16) != (uint64_t)l->T)
-        return lt_error(LT_ERR_ARG, "chat loader state was saved for rows of %llu tokens, this "
-                        "loader uses %lld", (unsigned long long)lt_load_u64(p + 16),
-                        (long long)l->T);
-    for (int i = 0; i < l->n_sources; i++) {
-        const chat_source *s = &l->src[i];
-        const uint8_t *r = p + CHAT_STATE_HEAD + CHAT_STATE_PER_SOURCE * (size_t)i;
-        double weight;
-        memcpy(&weight, r + 24, 8);
-        if (lt_load_u64(r) != s->data->n || lt_load_u64(r + 8) != s->data->ids.n ||
-            lt_load_u64(r + 16) != s->data->checksum)
-            return lt_error(LT_ERR_ARG, "chat loader state: dataset %d (%s) was %llu examples "
-                            "of %llu tokens with checksum %016llx, this one is %zu examples of "
-                            "%zu tokens with checksum %016llx (not the same data)", i,
-                            s->data->name, (unsigned long long)lt_load_u64(r),
-                            (unsigned long long)lt_load_u64(r + 8),
-                            (unsigned long long)lt_load_u64(r + 16), s->data->n,
-                            s->data->ids.n, (unsigned long long)s->data->checksum);
-        if (weight != s->weight)
-            return lt_error(LT_ERR_ARG, "chat loader state: dataset %d (%s) had weight %.6g of "
-                            "the blend, now %.6g (give the same --data weights as the run that "
-                            "saved it)", i, s->data->name, weight, s->weight);
-        if (lt_load_u64(r + 40) > s->data->n) // a position past any epoch's row count
-            return lt_error(LT_ERR_FORMAT, "chat loader state: dataset %d (%s) is at row %llu "
-                            "of an epoch of at most %zu rows (corrupt)", i, s->data->name,
-                            (unsigned long long)lt_load_u64(r + 40), s->data->n);
-    }
-    return NULL;
-}
-
-lt_status lt_chat_loader_state_load(lt_chat_loader *l, const void *buf, size_t len) {
-    const uint8_t *p = buf;
-    LT_TRY(check_chat_state(l, p, len));
-    uint64_t *old; // (2 n_sources) each source's epoch and position before
-    LT_TRY(lt_alloc((void **)&old, 2 * (size_t)l->n_sources * sizeof *old, "chat loader"));
-    for (int i = 0; i < l->n_sources; i++) {
-        old[2 * i] = l->src[i].epoch;
-        old[2 * i + 1] = l->src[i].pos;
-    }
-    uint64_t old_seed = l->seed;
-    l->seed = lt_load_u64(p + 24);
-    lt_status st = NULL;
-    int i = 0;
-    for (; !st && i < l->n_sources; i++) {
-        const uint8_t *r = p + CHAT_STATE_HEAD + CHAT_STATE_PER_SOURCE * (size_t)i;
-        uint64_t pos = lt_load_u64(r + 40);
-        st = start_epoch(l, i, lt_load_u64(r + 32));
-        if (!st && pos > l->src[i].packing.n_rows)
-            st = lt_error(LT_ERR_FORMAT, "chat loader state: dataset %d (%s) is at row %llu of "
-                          "an epoch of %zu rows (corrupt)", i, l->src[i].data->name,
-                          (unsigned long long)pos, l->src[i].packing.n_rows);
-        if (!st) l->src[i].pos = (size_t)pos;
-    }
-    if (st) { // on failure the loader is as it was
-        l->seed = old_seed;
-        for (int k = 0; k < i; k++) {
-            lt_status back = start_epoch(l, k, old[2 * k]);
-            if (back) {
-                st = lt_error_prefix(st, "(and the loader could not be restored: %s)",
-                                     lt_status_message(back));
-                lt_status_free(back);
-                break;
-            }
-            l->src[k].pos = (size_t)old[2 * k + 1];
-        }
+        for (int i = 0; i < o->n_sources; i++) chat_free(sources[i].ctx);
     } else {
-        for (int k = 0; k < 4; k++) l->rng.s[k] = lt_load_u64(p + 32 + 8 * k);
-        l->rows_drawn = lt_load_u64(p + 64);
+        lt_loader_source_opts so = {.sources = sources, .weights = o->weights,
+                                    .n_sources = o->n_sources, .B = o->B, .T = o->T,
+                                    .seed = o->seed, .magic = "LTCHATCR",
+                                    .label = "chat loader"};
+        st = lt_loader_open_sources(out, &so);
     }
-    lt_free(old);
+    lt_free(sources);
     return st;
 }

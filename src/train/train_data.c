@@ -1,7 +1,8 @@
-// train_data.c: the trainer's data sources (lt_train_data). Token shards feed
-// pretraining through the blended shard loader and an in-order validation
-// walk; chat JSONL feeds SFT through the chat loader, with the held-out file
-// packed once and walked row by row. The trainer sees only the table.
+// train_data.c: the trainer's data sources (lt_train_data). Both kinds draw
+// their batches and keep their cursor through one blending loader (data.h);
+// token shards (pretraining) add an in-order validation walk, chat JSONL
+// (SFT) a held-out file packed once and walked row by row. The trainer sees
+// only the table.
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,33 +29,52 @@ static void free_specs(char **paths, double *weights, int n) {
     lt_free(weights);
 }
 
+// ---------------------------------------------------------------- the loader, for both kinds
+
+// Training batches and the cursor come from one blending loader whatever the
+// data; each kind adds its validation walk. The loader is the first member
+// of both contexts below, so a context points to it (C11 6.7.2.1) and these
+// take either.
+static lt_loader *ctx_loader(void *ctx) { return *(lt_loader **)ctx; }
+
+static lt_status loader_next(void *ctx, int32_t *ids, int32_t *targets, int32_t *segments,
+                             int32_t *positions) {
+    return lt_loader_next(ctx_loader(ctx), ids, targets, segments, positions);
+}
+
+static size_t loader_state_size(void *ctx) {
+    return lt_loader_state_size(ctx_loader(ctx));
+}
+
+static lt_status loader_state_save(void *ctx, void *buf, size_t cap, size_t *len) {
+    return lt_loader_state_save(ctx_loader(ctx), buf, cap, len);
+}
+
+static lt_status loader_state_load(void *ctx, const void *buf, size_t len) {
+    return lt_loader_state_load(ctx_loader(ctx), buf, len);
+}
+
+// The table over ctx, with the kind's own vocabulary check and free.
+static lt_train_data loader_table(void *ctx, lt_status (*check_vocab)(void *, int64_t),
+                                  void (*free_ctx)(void *)) {
+    return (lt_train_data){.ctx = ctx, .next = loader_next, .check_vocab = check_vocab,
+                           .state_size = loader_state_size, .state_save = loader_state_save,
+                           .state_load = loader_state_load, .free = free_ctx};
+}
+
 // ---------------------------------------------------------------- token shards
 
 typedef struct {
-    lt_loader *loader;
+    lt_loader *loader; // first: see ctx_loader
     lt_shard *val;     // NULL without validation data
     lt_val_iter it;
     int64_t B, T;
 } shard_source;
 
-static lt_status shard_next(void *ctx, int32_t *ids, int32_t *targets, int32_t *segments, int32_t *positions) {
-    return lt_loader_next(((shard_source *)ctx)->loader, ids, targets, segments, positions);
-}
-
 static lt_status shard_check_vocab(void *ctx, int64_t vocab) {
     shard_source *s = ctx;
     LT_TRY(lt_loader_check_vocab(s->loader, vocab));
     return s->val ? lt_shard_check_vocab(s->val, vocab) : NULL;
-}
-
-static size_t shard_state_size(void *ctx) { return lt_loader_state_size(((shard_source *)ctx)->loader); }
-
-static lt_status shard_state_save(void *ctx, void *buf, size_t cap, size_t *len) {
-    return lt_loader_state_save(((shard_source *)ctx)->loader, buf, cap, len);
-}
-
-static lt_status shard_state_load(void *ctx, const void *buf, size_t len) {
-    return lt_loader_state_load(((shard_source *)ctx)->loader, buf, len);
 }
 
 static lt_status shard_val_begin(void *ctx) {
@@ -80,9 +100,7 @@ lt_status lt_train_data_shards(lt_train_data *out, const char *const *data, int 
     memset(out, 0, sizeof *out);
     shard_source *src;
     LT_TRY(lt_calloc((void **)&src, 1, sizeof *src, "shard source"));
-    *out = (lt_train_data){.ctx = src, .next = shard_next, .check_vocab = shard_check_vocab,
-                           .state_size = shard_state_size, .state_save = shard_state_save,
-                           .state_load = shard_state_load, .free = shard_free};
+    *out = loader_table(src, shard_check_vocab, shard_free);
     src->B = B, src->T = T;
     char **paths = NULL;
     double *weights = NULL;
@@ -107,9 +125,9 @@ lt_status lt_train_data_shards(lt_train_data *out, const char *const *data, int 
 // ---------------------------------------------------------------- chat JSONL
 
 typedef struct {
+    lt_loader *loader;       // first: see ctx_loader
     lt_chat_dataset **train; // (n_train)
     int n_train;
-    lt_chat_loader *loader;
     lt_chat_dataset *val;    // NULL without validation data
     lt_chat_packing val_rows;
     size_t val_next_row;
@@ -117,27 +135,13 @@ typedef struct {
     int32_t pad_id;
 } chat_source;
 
-static lt_status chat_next(void *ctx, int32_t *ids, int32_t *targets, int32_t *segments, int32_t *positions) {
-    return lt_chat_loader_next(((chat_source *)ctx)->loader, ids, targets, segments, positions);
-}
-
 static lt_status chat_check_vocab(void *ctx, int64_t vocab) {
     chat_source *c = ctx;
-    LT_TRY(lt_chat_loader_check_vocab(c->loader, vocab));
+    LT_TRY(lt_loader_check_vocab(c->loader, vocab));
     if (c->val && lt_chat_dataset_max_id(c->val) >= vocab)
         return lt_error(LT_ERR_ARG, "%s: token id %d is outside the model's vocabulary of %lld", lt_chat_dataset_name(c->val),
                         lt_chat_dataset_max_id(c->val), (long long)vocab);
     return NULL;
-}
-
-static size_t chat_state_size(void *ctx) { return lt_chat_loader_state_size(((chat_source *)ctx)->loader); }
-
-static lt_status chat_state_save(void *ctx, void *buf, size_t cap, size_t *len) {
-    return lt_chat_loader_state_save(((chat_source *)ctx)->loader, buf, cap, len);
-}
-
-static lt_status chat_state_load(void *ctx, const void *buf, size_t len) {
-    return lt_chat_loader_state_load(((chat_source *)ctx)->loader, buf, len);
 }
 
 static lt_status chat_val_begin(void *ctx) {
@@ -171,7 +175,7 @@ static lt_status chat_val_next(void *ctx, int32_t *ids, int32_t *targets, int32_
 static void chat_free(void *ctx) {
     chat_source *c = ctx;
     if (!c) return;
-    lt_chat_loader_free(c->loader);
+    lt_loader_free(c->loader);
     for (int i = 0; c->train && i < c->n_train; i++) lt_chat_dataset_free(c->train[i]);
     lt_free(c->train);
     lt_chat_packing_free(&c->val_rows);
@@ -236,9 +240,7 @@ lt_status lt_train_data_chat(lt_train_data *out, const lt_train_chat_opts *o, lt
     if (o->n_data < 1) return lt_error(LT_ERR_ARG, "give at least one --data CHAT.jsonl[:WEIGHT]");
     chat_source *c;
     LT_TRY(lt_calloc((void **)&c, 1, sizeof *c, "chat source"));
-    *out = (lt_train_data){.ctx = c, .next = chat_next, .check_vocab = chat_check_vocab,
-                           .state_size = chat_state_size, .state_save = chat_state_save,
-                           .state_load = chat_state_load, .free = chat_free};
+    *out = loader_table(c, chat_check_vocab, chat_free);
     c->B = o->B, c->T = o->T;
     // Padding is never learned; the end-of-text token keeps it inside the vocabulary.
     int32_t pad = lt_tokenizer_pad(o->tokenizer);
