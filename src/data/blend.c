@@ -143,12 +143,9 @@ lt_status lt_loader_open_sources(lt_loader **out, const lt_loader_source_opts *o
     l->label = label;
     lt_rng_seed(&l->rng, o->seed);
     st = init_loader(l, o);
-    if (st) {
-        lt_loader_free(l);
-        return st;
-    }
-    *out = l;
-    return NULL;
+    if (!st) *out = l;
+    else lt_loader_free(l);
+    return st;
 }
 
 void lt_loader_free(lt_loader *l) {

@@ -40,12 +40,9 @@ lt_status lt_chat_dataset_new(lt_chat_dataset **out, const lt_chat_read_opts *op
     d->max_id = -1;
     lt_status st = d->name ? NULL : lt_error(LT_ERR_NOMEM, "chat dataset name");
     if (!st) st = lt_calloc((void **)&d->start, 1, sizeof *d->start, "chat dataset");
-    if (st) {
-        lt_chat_dataset_free(d);
-        return st;
-    }
-    *out = d;
-    return NULL;
+    if (!st) *out = d;
+    else lt_chat_dataset_free(d);
+    return st;
 }
 
 void lt_chat_dataset_free(lt_chat_dataset *d) {
@@ -374,19 +371,11 @@ static void chat_free(void *ctx) {
     lt_free(s);
 }
 
-static const char *const chat_fingerprint_names[] = {"examples", "tokens", NULL};
-
 static const lt_data_source_ops chat_ops = {
-    .source_noun = "dataset",
-    .row_noun = "row",
-    .fingerprint_names = chat_fingerprint_names,
-    .name = chat_name,
-    .fingerprint = chat_fingerprint,
-    .plan_epoch = chat_plan_epoch,
-    .fill_row = chat_fill_row,
-    .check_vocab = chat_check_vocab,
-    .free = chat_free,
-};
+    .source_noun = "dataset", .row_noun = "row",
+    .fingerprint_names = (const char *const[]){"examples", "tokens", NULL}, .name = chat_name,
+    .fingerprint = chat_fingerprint, .plan_epoch = chat_plan_epoch, .fill_row = chat_fill_row,
+    .check_vocab = chat_check_vocab, .free = chat_free};
 
 lt_status lt_data_source_chat(lt_data_source *out, const lt_chat_dataset *d, int32_t pad_id) {
     *out = (lt_data_source){0};
@@ -398,12 +387,9 @@ lt_status lt_data_source_chat(lt_data_source *out, const lt_chat_dataset *d, int
     s->data = d;
     s->pad_id = pad_id;
     lt_status st = lt_alloc((void **)&s->order, d->n * sizeof *s->order, d->name);
-    if (st) {
-        lt_free(s);
-        return st;
-    }
-    *out = (lt_data_source){.ops = &chat_ops, .ctx = s};
-    return NULL;
+    if (!st) *out = (lt_data_source){.ops = &chat_ops, .ctx = s};
+    else lt_free(s);
+    return st;
 }
 
 static lt_status make_chat_sources(lt_data_source *sources, const lt_chat_loader_opts *o) {

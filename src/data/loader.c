@@ -105,31 +105,20 @@ static void shard_free(void *ctx) {
     lt_free(s);
 }
 
-static const char *const shard_fingerprint_names[] = {"tokens", NULL};
-
 static const lt_data_source_ops shard_ops = {
-    .source_noun = "data source",
-    .row_noun = "chunk",
-    .fingerprint_names = shard_fingerprint_names,
-    .name = shard_name,
-    .fingerprint = shard_fingerprint,
-    .plan_epoch = shard_plan_epoch,
-    .fill_row = shard_fill_row,
-    .check_vocab = shard_check_vocab,
-    .free = shard_free,
-};
+    .source_noun = "data source", .row_noun = "chunk",
+    .fingerprint_names = (const char *const[]){"tokens", NULL}, .name = shard_name,
+    .fingerprint = shard_fingerprint, .plan_epoch = shard_plan_epoch, .fill_row = shard_fill_row,
+    .check_vocab = shard_check_vocab, .free = shard_free};
 
 lt_status lt_data_source_shard(lt_data_source *out, const char *path) {
     *out = (lt_data_source){0};
     shard_source *s;
     LT_TRY(lt_calloc((void **)&s, 1, sizeof *s, "shard source"));
     lt_status st = lt_shard_open(&s->shard, path);
-    if (st) {
-        lt_free(s);
-        return st;
-    }
-    *out = (lt_data_source){.ops = &shard_ops, .ctx = s};
-    return NULL;
+    if (!st) *out = (lt_data_source){.ops = &shard_ops, .ctx = s};
+    else lt_free(s);
+    return st;
 }
 
 lt_status lt_loader_open(lt_loader **out, const lt_loader_opts *o) {
