@@ -1,9 +1,10 @@
 // data.h: training data — token shards (a small checksummed binary format,
 // written crash-safely and read through mmap with full validation), turning
-// text and JSONL into shards, and the loader that draws (B, T) batches of ids
-// and next-token targets from one or more shards blended by weight, with a
-// cursor that can be saved into a checkpoint and restored exactly. The format
-// is specified byte by byte in docs/DATA.md.
+// text and JSONL into shards, and the one blending loader that draws (B, T)
+// batches of ids and next-token targets from sources blended by weight (token
+// shards here, chat datasets in chat_data.h, any other through a small table
+// of functions), with a cursor that can be saved into a checkpoint and
+// restored exactly. The formats are specified byte by byte in docs/DATA.md.
 #ifndef LATHE_DATA_H
 #define LATHE_DATA_H
 
