@@ -214,10 +214,10 @@ int lt_cli_bench_infer(int argc, char **argv) {
     const char *model = NULL, *preset = NULL, *dtype = NULL, *pp = "512", *tg = "128", *reps = "3",
                *threads = NULL, *batch = NULL;
     bool profile = false, json = false;
-    const lt_cli_opt opts[] = {{"--model", &model, NULL}, {"--preset", &preset, NULL}, {"--dtype", &dtype, NULL},
-                               {"--pp", &pp, NULL}, {"--tg", &tg, NULL}, {"--reps", &reps, NULL},
-                               {"--threads", &threads, NULL}, {"--batch", &batch, NULL},
-                               {"--profile", NULL, &profile}, {"--json", NULL, &json}, {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{"--model", .value = &model}, {"--preset", .value = &preset}, {"--dtype", .value = &dtype},
+                               {"--pp", .value = &pp}, {"--tg", .value = &tg}, {"--reps", .value = &reps},
+                               {"--threads", .value = &threads}, {"--batch", .value = &batch},
+                               {"--profile", .present = &profile}, {"--json", .present = &json}, {0}};
     int rc = lt_cli_parse("bench infer", argc, argv, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;
     if (!model == !preset) return lt_cli_usage_error("bench infer", "give one of --model and --preset");

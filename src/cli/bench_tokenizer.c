@@ -107,10 +107,10 @@ int lt_cli_bench_tokenizer(int argc, char **argv) {
     const char *tok_path = "cache/llama3", *text_path = "cache/text/sotu.txt", *reps_text = "5",
                *vocab_text = NULL, *heldout = NULL;
     bool json = false;
-    const lt_cli_opt opts[] = {{"--tokenizer", &tok_path, NULL}, {"--text", &text_path, NULL},
-                               {"--reps", &reps_text, NULL},     {"--train-vocab", &vocab_text, NULL},
-                               {"--heldout", &heldout, NULL},    {"--json", NULL, &json},
-                               {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{"--tokenizer", .value = &tok_path}, {"--text", .value = &text_path},
+                               {"--reps", .value = &reps_text},     {"--train-vocab", .value = &vocab_text},
+                               {"--heldout", .value = &heldout},    {"--json", .present = &json},
+                               {0}};
     int rc = lt_cli_parse("bench tokenizer", argc, argv, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;
     int64_t reps = 5, vocab = 0;

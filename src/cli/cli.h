@@ -4,6 +4,7 @@
 #define LATHE_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "lathe/base.h"
@@ -54,9 +55,6 @@ int lt_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 
 // True when argv[i] is -h or --help.
 bool lt_cli_is_help(const char *arg);
-// If argv[*i] is `flag`, stores the next argument in *value, advances *i and
-// returns true; when the value is missing stores NULL (callers report it).
-bool lt_cli_flag(int argc, char **argv, int *i, const char *flag, const char **value);
 // Strict number parsing for flag values: the whole string must parse.
 lt_status lt_cli_parse_int(const char *flag, const char *text, int64_t min, int64_t max,
                            int64_t *out);
@@ -64,28 +62,59 @@ lt_status lt_cli_parse_double(const char *flag, const char *text, double *out);
 // Parses "1,5,9" into a new int32 array (lt_free it).
 lt_status lt_cli_parse_ids(const char *flag, const char *text, int32_t **ids, int64_t *n);
 
-// A table-driven flag parser. Each option is a flag taking a value (value !=
-// NULL) or a boolean switch (present != NULL). The table ends with {NULL}.
+// The values of a repeatable or list option, in the order given: items[0..n),
+// NULL-terminated, pointing into argv. Free with lt_cli_list_free.
 typedef struct {
+    const char **items;
+    int n;
+} lt_cli_list;
+void lt_cli_list_free(lt_cli_list *l);
+
+// The one flag parser of every command: a table of options, each one of
+//   a value    {"--flag", &text}              "--flag V" or "--flag=V"; the last one wins
+//   a switch   {"--flag", NULL, &present}     no value
+//   repeatable {"--flag", .list = &l}         every "--flag V" appended to l
+//   a list     {"--flag", .list = &l, .many = true}   "--flag A B C": the arguments up to
+//              the next flag appended to l (and repeatable too)
+// .alias holds other accepted spellings, space-separated ("--task -t"). The table
+// ends with an entry whose flag is NULL; its .more may name a further table to
+// search (the flags a command shares with others).
+typedef struct lt_cli_opt {
     const char *flag;
     const char **value;
     bool *present;
+    lt_cli_list *list;
+    bool many;
+    const char *alias;
+    const struct lt_cli_opt *more;
 } lt_cli_opt;
-// Parses argv[1..argc): flags per the table ("--flag V" or "--flag=V"), other
-// arguments into positional[0..max_positional). Returns -1 when the command
-// should go on, otherwise the exit code to return at once (after --help: 0;
-// after a usage error, already printed: 2).
-// Takes every "FLAG VALUE" / "FLAG=VALUE" of a repeatable flag out of argv
-// (compacting it, *argc updated) into values[0..max) (*n of them); returns -1
-// or, after a usage error already printed, its exit code.
-// Takes every occurrence of the valueless FLAG out of argv[1..) (compacting
-// it, *argc updated); true when there was one.
-bool lt_cli_take_switch(int *argc, char **argv, const char *flag);
-int lt_cli_take_repeated(const char *cmd, int *argc, char **argv, const char *flag,
-                         const char **values, int max, int *n);
+
+// Parses argv[1..argc): flags per the table, other arguments into
+// positional[0..max_positional) (*n_positional of them). Returns -1 when the
+// command should go on (the caller frees the lists: lt_cli_opts_free), otherwise
+// the exit code to return at once, lists already freed: after --help, 0; after
+// a usage error, printed with a "did you mean" where one is close, 2; out of
+// memory, 1. Arguments after "--" are all positional.
 int lt_cli_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *opts,
                  const char **positional, int max_positional, int *n_positional,
                  void (*help)(void));
+// Old helpers, going as the commands move to the table parser.
+bool lt_cli_flag(int argc, char **argv, int *i, const char *flag, const char **value);
+bool lt_cli_take_switch(int *argc, char **argv, const char *flag);
+int lt_cli_take_repeated(const char *cmd, int *argc, char **argv, const char *flag,
+                         const char **values, int max, int *n);
+// Frees the lists of every option in the table (and the tables it chains to).
+void lt_cli_opts_free(const lt_cli_opt *opts);
+
+// "Did you mean": the candidate nearest to `typed` by edit distance, when near
+// enough to be a likely typo (or when `typed` is a prefix of it); NULL otherwise.
+typedef struct {
+    const char *typed, *best;
+    size_t distance;
+} lt_cli_suggest;
+void lt_cli_suggest_init(lt_cli_suggest *s, const char *typed);
+void lt_cli_suggest_add(lt_cli_suggest *s, const char *candidate);
+const char *lt_cli_suggest_best(const lt_cli_suggest *s);
 
 // The task-selection flags of `lathe tasks` and `lathe eval` (task_flags.c):
 // a comma list of task names or "all" into a bit set (1u << lt_task_kind),

@@ -130,9 +130,9 @@ static lt_status bench_train(const bench_args *ba) {
 static int cmd_bench_train(int argc, char **argv) {
     const char *preset = NULL, *dtype = "f32", *steps = "5", *batch = NULL, *seq = NULL, *threads = NULL;
     bool profile = false, json = false;
-    const lt_cli_opt opts[] = {{"--preset", &preset, NULL}, {"--dtype", &dtype, NULL}, {"--steps", &steps, NULL},
-                               {"--batch", &batch, NULL}, {"--seq", &seq, NULL}, {"--threads", &threads, NULL},
-                               {"--profile", NULL, &profile}, {"--json", NULL, &json}, {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{"--preset", .value = &preset}, {"--dtype", .value = &dtype}, {"--steps", .value = &steps},
+                               {"--batch", .value = &batch}, {"--seq", .value = &seq}, {"--threads", .value = &threads},
+                               {"--profile", .present = &profile}, {"--json", .present = &json}, {0}};
     int rc = lt_cli_parse("bench train", argc, argv, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;
     if (!preset) return lt_cli_usage_error("bench train", "--preset is required");

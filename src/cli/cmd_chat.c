@@ -216,8 +216,8 @@ int cmd_chat(int argc, char **argv) {
     const char *think = NULL, *system = NULL, *pos[1];
     bool hide = false, stats = false;
     lt_cli_opt opts[LT_CLI_GEN_N_OPTS + 8] = {
-        {"--think", &think, NULL}, {"--system", &system, NULL},
-        {"--hide-thinking", NULL, &hide}, {"--stats", NULL, &stats}};
+        {"--think", .value = &think}, {"--system", .value = &system},
+        {"--hide-thinking", .present = &hide}, {"--stats", .present = &stats}};
     int n_opts = 4, n_pos = 0;
     lt_cli_gen_opts(&f, opts, &n_opts);
     int rc = lt_cli_gen_take_repeated("chat", &argc, argv, &f);

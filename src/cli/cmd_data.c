@@ -86,15 +86,15 @@ static int tokenize_cmd(int argc, char **argv) {
     const char *tok_path = NULL, *out = NULL, *val = NULL, *val_fraction = NULL, *seed = NULL,
                *split = NULL, *text_key = NULL;
     bool special = false;
-    const lt_cli_opt opts[] = {{"--tokenizer", &tok_path, NULL},
-                               {"--out", &out, NULL},
-                               {"--val", &val, NULL},
-                               {"--val-fraction", &val_fraction, NULL},
-                               {"--seed", &seed, NULL},
-                               {"--split", &split, NULL},
-                               {"--text-key", &text_key, NULL},
-                               {"--special", NULL, &special},
-                               {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{"--tokenizer", .value = &tok_path},
+                               {"--out", .value = &out},
+                               {"--val", .value = &val},
+                               {"--val-fraction", .value = &val_fraction},
+                               {"--seed", .value = &seed},
+                               {"--split", .value = &split},
+                               {"--text-key", .value = &text_key},
+                               {"--special", .present = &special},
+                               {0}};
     const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
     if (!inputs) return lt_cli_report(lt_error(LT_ERR_NOMEM, "out of memory"));
     int n_inputs = 0;

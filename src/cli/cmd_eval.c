@@ -309,9 +309,9 @@ int cmd_eval(int argc, char **argv) {
     f.seed = "2";
     const char *pos[1], *tasks = NULL, *levels = NULL, *n = NULL, *mode = NULL, *samples = NULL;
     lt_cli_opt opts[LT_CLI_GEN_N_OPTS + 16] = {
-        {"--tasks", &tasks, NULL}, {"--levels", &levels, NULL}, {"--n", &n, NULL},
-        {"--mode", &mode, NULL}, {"--samples", &samples, NULL}, {"--parallel", &ef.parallel, NULL},
-        {"--json", &ef.json, NULL}, {"--dump", &ef.dump, NULL}, {"--text", &ef.text, NULL}};
+        {"--tasks", .value = &tasks}, {"--levels", .value = &levels}, {"--n", .value = &n},
+        {"--mode", .value = &mode}, {"--samples", .value = &samples}, {"--parallel", .value = &ef.parallel},
+        {"--json", .value = &ef.json}, {"--dump", .value = &ef.dump}, {"--text", .value = &ef.text}};
     int n_opts = 9, n_pos = 0;
     lt_cli_gen_opts(&f, opts, &n_opts);
     rc = lt_cli_parse("eval", argc, argv, opts, pos, 1, &n_pos, help);

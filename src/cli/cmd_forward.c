@@ -128,9 +128,9 @@ static lt_status run(const char *dir, const char *ids_text, const char *targets_
 int cmd_forward(int argc, char **argv) {
     const char *dir = NULL, *ids = NULL, *targets = NULL, *dump = NULL, *dtype = "f32", *top_text = "5";
     bool backward = false;
-    const lt_cli_opt opts[] = {{"--ids", &ids, NULL}, {"--targets", &targets, NULL}, {"--dump", &dump, NULL},
-                               {"--dtype", &dtype, NULL}, {"--top", &top_text, NULL}, {"--backward", NULL, &backward},
-                               {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{"--ids", .value = &ids}, {"--targets", .value = &targets}, {"--dump", .value = &dump},
+                               {"--dtype", .value = &dtype}, {"--top", .value = &top_text}, {"--backward", .present = &backward},
+                               {0}};
     int rc = lt_cli_parse("forward", argc, argv, opts, &dir, 1, NULL, help);
     if (rc >= 0) return rc;
     if (!dir) return lt_cli_usage_error("forward", "give a model directory");

@@ -76,10 +76,10 @@ int cmd_generate(int argc, char **argv) {
     const char *prompt_file = NULL, *think = NULL, *system = NULL, *pos[2];
     bool ids_mode = false, chat = false, hide = false, logprobs = false, stats = false;
     lt_cli_opt opts[LT_CLI_GEN_N_OPTS + 16] = {
-        {"--prompt-file", &prompt_file, NULL}, {"--think", &think, NULL},
-        {"--system", &system, NULL}, {"--ids", NULL, &ids_mode},
-        {"--chat", NULL, &chat}, {"--hide-thinking", NULL, &hide},
-        {"--logprobs", NULL, &logprobs}, {"--stats", NULL, &stats}};
+        {"--prompt-file", .value = &prompt_file}, {"--think", .value = &think},
+        {"--system", .value = &system}, {"--ids", .present = &ids_mode},
+        {"--chat", .present = &chat}, {"--hide-thinking", .present = &hide},
+        {"--logprobs", .present = &logprobs}, {"--stats", .present = &stats}};
     int n_opts = 8, n_pos = 0;
     lt_cli_gen_opts(&f, opts, &n_opts);
     int rc = lt_cli_gen_take_repeated("generate", &argc, argv, &f);

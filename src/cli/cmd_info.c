@@ -83,8 +83,8 @@ static void print_config(const lt_config *c, const char *name, int64_t B, int64_
 
 int cmd_info(int argc, char **argv) {
     const char *preset = NULL, *seq_text = NULL, *batch_text = "1", *path = NULL;
-    const lt_cli_opt opts[] = {{"--preset", &preset, NULL}, {"--seq", &seq_text, NULL}, {"--batch", &batch_text, NULL},
-                               {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{"--preset", .value = &preset}, {"--seq", .value = &seq_text}, {"--batch", .value = &batch_text},
+                               {0}};
     int n_pos = 0;
     int rc = lt_cli_parse("info", argc, argv, opts, &path, 1, &n_pos, help);
     if (rc >= 0) return rc;

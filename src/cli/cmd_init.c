@@ -19,8 +19,8 @@ static void help(void) {
 
 int cmd_init(int argc, char **argv) {
     const char *preset = NULL, *config = NULL, *out = NULL, *seed_text = "1", *dtype_text = "f32";
-    const lt_cli_opt opts[] = {{"--preset", &preset, NULL}, {"--config", &config, NULL}, {"--out", &out, NULL},
-                               {"--seed", &seed_text, NULL}, {"--dtype", &dtype_text, NULL}, {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{"--preset", .value = &preset}, {"--config", .value = &config}, {"--out", .value = &out},
+                               {"--seed", .value = &seed_text}, {"--dtype", .value = &dtype_text}, {0}};
     int rc = lt_cli_parse("init", argc, argv, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;
     if (!preset == !config) return lt_cli_usage_error("init", "give exactly one of --preset or --config");

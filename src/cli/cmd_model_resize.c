@@ -22,11 +22,11 @@ static void help(void) {
 
 int lt_cli_model_resize_vocab(int argc, char **argv) {
     const char *model_dir = NULL, *tok_dir = NULL, *out = NULL, *dtype_text = "f32";
-    const lt_cli_opt opts[] = {{"--model", &model_dir, NULL},
-                               {"--tokenizer", &tok_dir, NULL},
-                               {"--out", &out, NULL},
-                               {"--dtype", &dtype_text, NULL},
-                               {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{"--model", .value = &model_dir},
+                               {"--tokenizer", .value = &tok_dir},
+                               {"--out", .value = &out},
+                               {"--dtype", .value = &dtype_text},
+                               {0}};
     int rc = lt_cli_parse("model resize-vocab", argc, argv, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;
     if (!model_dir || !tok_dir || !out)

@@ -32,9 +32,9 @@ int cmd_perplexity(int argc, char **argv) {
                *threads = NULL, *pos[1];
     bool json = false;
     int n_pos = 0;
-    const lt_cli_opt opts[] = {{"--text", &text, NULL}, {"--ref", &ref_path, NULL}, {"--ctx", &ctx_s, NULL},
-                               {"--step", &step_s, NULL}, {"--dtype", &dtype, NULL}, {"--max-tokens", &max_s, NULL},
-                               {"--threads", &threads, NULL}, {"--json", NULL, &json}, {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{"--text", .value = &text}, {"--ref", .value = &ref_path}, {"--ctx", .value = &ctx_s},
+                               {"--step", .value = &step_s}, {"--dtype", .value = &dtype}, {"--max-tokens", .value = &max_s},
+                               {"--threads", .value = &threads}, {"--json", .present = &json}, {0}};
     int rc = lt_cli_parse("perplexity", argc, argv, opts, pos, 1, &n_pos, help);
     if (rc >= 0) return rc;
     if (n_pos != 1) return lt_cli_usage_error("perplexity", "give one MODEL");

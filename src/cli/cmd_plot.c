@@ -83,10 +83,10 @@ static void disambiguate_names(lt_plot_run *runs, const char **paths, int n) {
 int cmd_plot(int argc, char **argv) {
     const char *out = NULL, *x = "step", *y = "both", *title = NULL, *smooth = NULL;
     bool log_y = false;
-    const lt_cli_opt opts[] = {{"-o", &out, NULL},        {"--out", &out, NULL},
-                               {"--x", &x, NULL},         {"--y", &y, NULL},
-                               {"--title", &title, NULL}, {"--smooth", &smooth, NULL},
-                               {"--log-y", NULL, &log_y}, {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{"-o", .value = &out},        {"--out", .value = &out},
+                               {"--x", .value = &x},         {"--y", .value = &y},
+                               {"--title", .value = &title}, {"--smooth", .value = &smooth},
+                               {"--log-y", .present = &log_y}, {0}};
     const char **paths = NULL;
     lt_status s = lt_alloc((void **)&paths, (size_t)argc * sizeof *paths, "arguments");
     if (s) return lt_cli_report(s);

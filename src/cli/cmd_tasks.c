@@ -76,11 +76,11 @@ static int tasks_gen(int argc, char **argv) {
     const char *task = NULL, *level = "all", *n = NULL, *seed = "1", *on = NULL, *off = NULL,
                *tpl_name = "llama3";
     bool eval = false;
-    const lt_cli_opt opts[] = {{"--task", &task, NULL},      {"--level", &level, NULL},
-                               {"--n", &n, NULL},            {"--seed", &seed, NULL},
-                               {"--out-on", &on, NULL},      {"--out-off", &off, NULL},
-                               {"--template", &tpl_name, NULL}, {"--eval", NULL, &eval},
-                               {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{"--task", .value = &task},      {"--level", .value = &level},
+                               {"--n", .value = &n},            {"--seed", .value = &seed},
+                               {"--out-on", .value = &on},      {"--out-off", .value = &off},
+                               {"--template", .value = &tpl_name}, {"--eval", .present = &eval},
+                               {0}};
     rc = lt_cli_parse("tasks gen", argc, argv, opts, NULL, 0, NULL, gen_help);
     if (rc >= 0) return rc;
     if (!task) return lt_cli_usage_error("tasks gen", "--task is required (add, sub, mul, word, sort, bool or all)");
@@ -113,9 +113,9 @@ static int tasks_gen(int argc, char **argv) {
 
 static int tasks_sample(int argc, char **argv) {
     const char *task = "all", *level = "1", *seed = "1", *n = "1";
-    const lt_cli_opt opts[] = {{"--task", &task, NULL}, {"--level", &level, NULL},
-                               {"--seed", &seed, NULL}, {"--n", &n, NULL},
-                               {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{"--task", .value = &task}, {"--level", .value = &level},
+                               {"--seed", .value = &seed}, {"--n", .value = &n},
+                               {0}};
     int rc = lt_cli_parse("tasks sample", argc, argv, opts, NULL, 0, NULL, sample_help);
     if (rc >= 0) return rc;
     unsigned kinds;
@@ -178,7 +178,7 @@ static lt_status verify_line(const char *line, size_t len, const char *source,
 
 static int tasks_verify(int argc, char **argv) {
     const char *mode = NULL, *path = NULL;
-    const lt_cli_opt opts[] = {{"--mode", &mode, NULL}, {NULL, NULL, NULL}};
+    const lt_cli_opt opts[] = {{"--mode", .value = &mode}, {0}};
     int n_pos = 0;
     int rc = lt_cli_parse("tasks verify", argc, argv, opts, &path, 1, &n_pos, verify_help);
     if (rc >= 0) return rc;

@@ -165,16 +165,16 @@ int lt_cli_train_parse(const char *cmd, int argc, char **argv, lt_train_opts *o,
         }
     }
     const lt_cli_opt opts[] = {
-        {"--preset", &o->preset, NULL}, {"--config", &o->config, NULL}, {"--init-from", &o->init_from, NULL}, {"--out", &o->out_dir, NULL},
-        {"--val", &o->val_data, NULL}, {"--batch", &f.batch, NULL}, {"--seq", &f.seq, NULL}, {"--global-batch", &f.global, NULL},
-        {"--steps", &f.steps, NULL}, {"--lr", &f.lr, NULL}, {"--min-lr", &f.min_lr, NULL}, {"--warmup", &f.warmup, NULL},
-        {"--schedule", &o->schedule, NULL}, {"--decay-frac", &f.decay, NULL}, {"--beta1", &f.beta1, NULL}, {"--beta2", &f.beta2, NULL},
-        {"--eps", &f.eps, NULL}, {"--weight-decay", &f.wd, NULL}, {"--clip", &f.clip, NULL}, {"--dtype", &f.dtype, NULL},
-        {"--seed", &f.seed, NULL}, {"--init-seed", &f.init_seed, NULL}, {"--log-every", &f.log_every, NULL},
-        {"--eval-every", &f.eval_every, NULL}, {"--eval-batches", &f.eval_batches, NULL}, {"--save-every", &f.save_every, NULL},
-        {"--keep-last", &f.keep_last, NULL}, {"--threads", &f.threads, NULL}, {"--run-name", &o->run_name, NULL}, {"--stop-after", &f.stop_after, NULL},
-        {"--loss-scale", &o->loss_scale, NULL}, {"--grad-stats-every", &f.grad_stats, NULL},
-        {"--resume", NULL, &resume}, {"--dry-run", NULL, dry}, {NULL, NULL, NULL}};
+        {"--preset", .value = &o->preset}, {"--config", .value = &o->config}, {"--init-from", .value = &o->init_from}, {"--out", .value = &o->out_dir},
+        {"--val", .value = &o->val_data}, {"--batch", .value = &f.batch}, {"--seq", .value = &f.seq}, {"--global-batch", .value = &f.global},
+        {"--steps", .value = &f.steps}, {"--lr", .value = &f.lr}, {"--min-lr", .value = &f.min_lr}, {"--warmup", .value = &f.warmup},
+        {"--schedule", .value = &o->schedule}, {"--decay-frac", .value = &f.decay}, {"--beta1", .value = &f.beta1}, {"--beta2", .value = &f.beta2},
+        {"--eps", .value = &f.eps}, {"--weight-decay", .value = &f.wd}, {"--clip", .value = &f.clip}, {"--dtype", .value = &f.dtype},
+        {"--seed", .value = &f.seed}, {"--init-seed", .value = &f.init_seed}, {"--log-every", .value = &f.log_every},
+        {"--eval-every", .value = &f.eval_every}, {"--eval-batches", .value = &f.eval_batches}, {"--save-every", .value = &f.save_every},
+        {"--keep-last", .value = &f.keep_last}, {"--threads", .value = &f.threads}, {"--run-name", .value = &o->run_name}, {"--stop-after", .value = &f.stop_after},
+        {"--loss-scale", .value = &o->loss_scale}, {"--grad-stats-every", .value = &f.grad_stats},
+        {"--resume", .present = &resume}, {"--dry-run", .present = dry}, {0}};
     int rc = lt_cli_parse(cmd, n_rest, rest, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;
     o->data = data;

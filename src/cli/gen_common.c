@@ -32,15 +32,15 @@ void lt_cli_gen_flags_init(lt_cli_gen_flags *f) {
 // Appends the shared flags to a table at *n (room for LT_CLI_GEN_N_OPTS entries).
 void lt_cli_gen_opts(lt_cli_gen_flags *f, lt_cli_opt *opts, int *n) {
     const lt_cli_opt add[] = {
-        {"--dtype", &f->dtype, NULL}, {"--ctx", &f->ctx, NULL},
-        {"--threads", &f->threads, NULL}, {"--max-tokens", &f->max_tokens, NULL},
-        {"--temperature", &f->temperature, NULL}, {"--top-k", &f->top_k, NULL},
-        {"--top-p", &f->top_p, NULL}, {"--min-p", &f->min_p, NULL},
-        {"--repeat-penalty", &f->repeat_penalty, NULL},
-        {"--presence-penalty", &f->presence_penalty, NULL},
-        {"--frequency-penalty", &f->frequency_penalty, NULL},
-        {"--seed", &f->seed, NULL},
-        {"--think-budget", &f->think_budget, NULL},
+        {"--dtype", .value = &f->dtype}, {"--ctx", .value = &f->ctx},
+        {"--threads", .value = &f->threads}, {"--max-tokens", .value = &f->max_tokens},
+        {"--temperature", .value = &f->temperature}, {"--top-k", .value = &f->top_k},
+        {"--top-p", .value = &f->top_p}, {"--min-p", .value = &f->min_p},
+        {"--repeat-penalty", .value = &f->repeat_penalty},
+        {"--presence-penalty", .value = &f->presence_penalty},
+        {"--frequency-penalty", .value = &f->frequency_penalty},
+        {"--seed", .value = &f->seed},
+        {"--think-budget", .value = &f->think_budget},
     };
     for (size_t i = 0; i < sizeof add / sizeof add[0]; i++) opts[(*n)++] = add[i];
 }

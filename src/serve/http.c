@@ -537,12 +537,12 @@ int cmd_serve(int argc, char **argv) {
                      .max_body = "1048576", .timeout = "600", .api_key = getenv("LATHE_API_KEY")};
     const char *pos[1];
     lt_cli_opt opts[] = {
-        {"--host", &f.host, NULL}, {"--port", &f.port, NULL}, {"--model-name", &f.name, NULL},
-        {"--parallel", &f.parallel, NULL}, {"--queue", &f.queue, NULL}, {"--ctx", &f.ctx, NULL},
-        {"--max-tokens", &f.max_tokens, NULL}, {"--max-body", &f.max_body, NULL},
-        {"--timeout", &f.timeout, NULL}, {"--api-key", &f.api_key, NULL}, {"--dtype", &f.dtype, NULL},
-        {"--threads", &f.threads, NULL}, {"--web", &f.web, NULL}, {"--verbose", NULL, &f.verbose},
-        {NULL, NULL, NULL}};
+        {"--host", .value = &f.host}, {"--port", .value = &f.port}, {"--model-name", .value = &f.name},
+        {"--parallel", .value = &f.parallel}, {"--queue", .value = &f.queue}, {"--ctx", .value = &f.ctx},
+        {"--max-tokens", .value = &f.max_tokens}, {"--max-body", .value = &f.max_body},
+        {"--timeout", .value = &f.timeout}, {"--api-key", .value = &f.api_key}, {"--dtype", .value = &f.dtype},
+        {"--threads", .value = &f.threads}, {"--web", .value = &f.web}, {"--verbose", .present = &f.verbose},
+        {0}};
     int n_pos = 0;
     int rc = lt_cli_parse("serve", argc, argv, opts, pos, 1, &n_pos, help);
     if (rc >= 0) return rc;
