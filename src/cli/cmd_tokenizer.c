@@ -9,75 +9,6 @@
 #include "cli/cli.h"
 #include "lathe/tokenizer.h"
 
-// ---------------------------------------------------------------- argument parsing
-
-// Flags of the tokenizer subcommands: a value, a switch, or a list (every
-// following argument up to the next flag).
-typedef enum { OPT_VALUE, OPT_SWITCH, OPT_LIST } opt_kind;
-typedef struct {
-    const char *flag;
-    opt_kind kind;
-    const char **value; // OPT_VALUE
-    bool *present;      // OPT_SWITCH
-    const char ***list; // OPT_LIST: argv pointers, NULL-terminated (lt_free it)
-    int *count;         // OPT_LIST
-} tok_opt;
-
-static void free_lists(const tok_opt *opts) {
-    for (const tok_opt *o = opts; o->flag; o++)
-        if (o->kind == OPT_LIST) {
-            lt_free((void *)*o->list);
-            *o->list = NULL;
-        }
-}
-
-// Returns -1 to go on, or an exit code (help printed: 0, usage error: 2).
-static int parse_opts(const char *cmd, int argc, char **argv, const tok_opt *opts,
-                      void (*help)(void)) {
-    for (const tok_opt *o = opts; o->flag; o++)
-        if (o->kind == OPT_LIST) {
-            *o->count = 0;
-            if (lt_alloc((void **)o->list, (size_t)(argc + 1) * sizeof(char *), "arguments")) {
-                free_lists(opts);
-                return lt_cli_usage_error(cmd, "out of memory");
-            }
-        }
-    for (int i = 1; i < argc; i++) {
-        if (lt_cli_is_help(argv[i])) {
-            help();
-            free_lists(opts);
-            return LT_EXIT_OK;
-        }
-        const tok_opt *o = opts;
-        const char *value = NULL;
-        for (; o->flag; o++) {
-            if (o->kind == OPT_VALUE ? lt_cli_flag(argc, argv, &i, o->flag, &value)
-                                     : strcmp(argv[i], o->flag) == 0)
-                break;
-        }
-        if (!o->flag) {
-            free_lists(opts);
-            return lt_cli_usage_error(cmd, "%s '%s'",
-                                      argv[i][0] == '-' ? "unknown option" : "unexpected argument",
-                                      argv[i]);
-        }
-        if (o->kind == OPT_VALUE) {
-            if (!value) {
-                free_lists(opts);
-                return lt_cli_usage_error(cmd, "%s needs a value", o->flag);
-            }
-            *o->value = value;
-        } else if (o->kind == OPT_SWITCH) {
-            *o->present = true;
-        } else {
-            while (i + 1 < argc && !(argv[i + 1][0] == '-' && argv[i + 1][1] == '-'))
-                (*o->list)[(*o->count)++] = argv[++i];
-            (*o->list)[*o->count] = NULL;
-        }
-    }
-    return -1;
-}
-
 // ---------------------------------------------------------------- input / output
 
 static lt_status read_stream(FILE *f, const char *name, lt_bytes *out) {
@@ -164,15 +95,15 @@ static lt_status encode_run(lt_tokenizer *tok, const lt_bytes *text, unsigned fl
 static int encode_cmd(int argc, char **argv) {
     const char *path = NULL, *text_arg = NULL;
     bool json = false, bos = false, eos = false, lines = false, no_special = false;
-    const tok_opt opts[] = {{"--tokenizer", OPT_VALUE, &path, NULL, NULL, NULL},
-                            {"--text", OPT_VALUE, &text_arg, NULL, NULL, NULL},
-                            {"--json", OPT_SWITCH, NULL, &json, NULL, NULL},
-                            {"--bos", OPT_SWITCH, NULL, &bos, NULL, NULL},
-                            {"--eos", OPT_SWITCH, NULL, &eos, NULL, NULL},
-                            {"--lines", OPT_SWITCH, NULL, &lines, NULL, NULL},
-                            {"--no-special", OPT_SWITCH, NULL, &no_special, NULL, NULL},
-                            {NULL, 0, NULL, NULL, NULL, NULL}};
-    int rc = parse_opts("tokenizer encode", argc, argv, opts, encode_help);
+    const lt_cli_opt opts[] = {{"--tokenizer", .value = &path},
+                            {"--text", .value = &text_arg},
+                            {"--json", .present = &json},
+                            {"--bos", .present = &bos},
+                            {"--eos", .present = &eos},
+                            {"--lines", .present = &lines},
+                            {"--no-special", .present = &no_special},
+                            {0}};
+    int rc = lt_cli_parse("tokenizer encode", argc, argv, opts, NULL, 0, NULL, encode_help);
     if (rc >= 0) return rc;
     if (!path) return lt_cli_usage_error("tokenizer encode", "--tokenizer FILE_OR_DIR is required");
     lt_tokenizer *tok = NULL;
@@ -252,12 +183,12 @@ static lt_status decode_run(lt_tokenizer *tok, const char *text, size_t n, unsig
 static int decode_cmd(int argc, char **argv) {
     const char *path = NULL, *ids_arg = NULL;
     bool lines = false, skip = false;
-    const tok_opt opts[] = {{"--tokenizer", OPT_VALUE, &path, NULL, NULL, NULL},
-                            {"--ids", OPT_VALUE, &ids_arg, NULL, NULL, NULL},
-                            {"--lines", OPT_SWITCH, NULL, &lines, NULL, NULL},
-                            {"--skip-special", OPT_SWITCH, NULL, &skip, NULL, NULL},
-                            {NULL, 0, NULL, NULL, NULL, NULL}};
-    int rc = parse_opts("tokenizer decode", argc, argv, opts, decode_help);
+    const lt_cli_opt opts[] = {{"--tokenizer", .value = &path},
+                            {"--ids", .value = &ids_arg},
+                            {"--lines", .present = &lines},
+                            {"--skip-special", .present = &skip},
+                            {0}};
+    int rc = lt_cli_parse("tokenizer decode", argc, argv, opts, NULL, 0, NULL, decode_help);
     if (rc >= 0) return rc;
     if (!path) return lt_cli_usage_error("tokenizer decode", "--tokenizer FILE_OR_DIR is required");
     lt_tokenizer *tok = NULL;
@@ -281,39 +212,30 @@ static void stats_help(void) {
 }
 
 static int stats_cmd(int argc, char **argv) {
-    const char **paths = NULL, **files = NULL;
-    int n_paths = 0, n_files = 0;
-    // "--tokenizer A --tokenizer B f1 f2": collect by hand (the flag repeats).
-    if (lt_alloc((void **)&paths, (size_t)argc * sizeof *paths, "arguments") ||
-        lt_alloc((void **)&files, (size_t)argc * sizeof *files, "arguments"))
-        return lt_cli_report(lt_error(LT_ERR_NOMEM, "stats: out of memory"));
-    int rc = -1;
-    for (int i = 1; i < argc && rc < 0; i++) {
-        const char *value;
-        if (lt_cli_is_help(argv[i])) {
-            stats_help();
-            rc = LT_EXIT_OK;
-        } else if (lt_cli_flag(argc, argv, &i, "--tokenizer", &value)) {
-            if (!value) rc = lt_cli_usage_error("tokenizer stats", "--tokenizer needs a value");
-            paths[n_paths++] = value;
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            rc = lt_cli_usage_error("tokenizer stats", "unknown option '%s'", argv[i]);
-        } else {
-            files[n_files++] = argv[i];
-        }
-    }
-    if (rc < 0 && n_paths == 0) rc = lt_cli_usage_error("tokenizer stats", "--tokenizer is required");
-    if (rc < 0 && n_files == 0) rc = lt_cli_usage_error("tokenizer stats", "give one or more FILES");
+    lt_cli_list tokenizers = {0};
+    const lt_cli_opt opts[] = {{"--tokenizer", .list = &tokenizers}, {0}};
+    const char **files = NULL;
+    int n_files = 0;
+    lt_status st = lt_alloc((void **)&files, (size_t)argc * sizeof *files, "file names");
+    if (st) return lt_cli_report(st);
+    int rc = lt_cli_parse("tokenizer stats", argc, argv, opts, files, argc, &n_files, stats_help);
+    if (rc < 0 && tokenizers.n == 0)
+        rc = lt_cli_usage_error("tokenizer stats", "--tokenizer is required");
+    if (rc < 0 && n_files == 0)
+        rc = lt_cli_usage_error("tokenizer stats", "give one or more FILES");
     if (rc >= 0) {
-        lt_free(paths);
+        lt_cli_opts_free(opts);
         lt_free(files);
         return rc;
     }
-    lt_status st = NULL;
+    const char **paths = tokenizers.items;
+    int n_paths = tokenizers.n;
     lt_tokenizer **toks = calloc((size_t)n_paths, sizeof *toks);
     uint64_t *total_tokens = calloc((size_t)n_paths, sizeof *total_tokens);
     uint64_t total_bytes = 0;
-    if (!toks || !total_tokens) st = lt_error(LT_ERR_NOMEM, "stats: out of memory");
+    if (!toks || !total_tokens)
+        st = lt_error(LT_ERR_NOMEM, "tokenizer stats: out of memory for the counts of %d tokenizers",
+                      n_paths);
     for (int t = 0; t < n_paths && !st; t++) st = lt_tokenizer_load(&toks[t], paths[t]);
     int width = 5;
     for (int f = 0; f < n_files; f++)
@@ -352,7 +274,7 @@ static int stats_cmd(int argc, char **argv) {
     for (int t = 0; toks && t < n_paths; t++) lt_tokenizer_free(toks[t]);
     free(toks);
     free(total_tokens);
-    lt_free(paths);
+    lt_cli_opts_free(opts);
     lt_free(files);
     return lt_cli_report(st);
 }
@@ -375,9 +297,9 @@ static void print_special(const lt_tokenizer *tok, const char *name, int32_t id)
 
 static int info_cmd(int argc, char **argv) {
     const char *path = NULL;
-    const tok_opt opts[] = {{"--tokenizer", OPT_VALUE, &path, NULL, NULL, NULL},
-                            {NULL, 0, NULL, NULL, NULL, NULL}};
-    int rc = parse_opts("tokenizer info", argc, argv, opts, info_help);
+    const lt_cli_opt opts[] = {{"--tokenizer", .value = &path},
+                            {0}};
+    int rc = lt_cli_parse("tokenizer info", argc, argv, opts, NULL, 0, NULL, info_help);
     if (rc >= 0) return rc;
     lt_tokenizer *tok = NULL;
     lt_status st = load_tokenizer(&tok, path);
@@ -412,22 +334,21 @@ static void train_help(void) {
 
 static int train_cmd(int argc, char **argv) {
     const char *vocab_text = NULL, *out = NULL, *min_text = "2", *pattern = NULL;
-    const char **inputs = NULL, **specials = NULL;
-    int n_inputs = 0, n_specials = 0;
-    const tok_opt opts[] = {{"--vocab", OPT_VALUE, &vocab_text, NULL, NULL, NULL},
-                            {"--out", OPT_VALUE, &out, NULL, NULL, NULL},
-                            {"--min-frequency", OPT_VALUE, &min_text, NULL, NULL, NULL},
-                            {"--pattern", OPT_VALUE, &pattern, NULL, NULL, NULL},
-                            {"--input", OPT_LIST, NULL, NULL, &inputs, &n_inputs},
-                            {"--special", OPT_LIST, NULL, NULL, &specials, &n_specials},
-                            {NULL, 0, NULL, NULL, NULL, NULL}};
-    int rc = parse_opts("tokenizer train", argc, argv, opts, train_help);
+    lt_cli_list inputs = {0}, specials = {0};
+    const lt_cli_opt opts[] = {{"--vocab", .value = &vocab_text},
+                            {"--out", .value = &out},
+                            {"--min-frequency", .value = &min_text},
+                            {"--pattern", .value = &pattern},
+                            {"--input", .list = &inputs, .many = true},
+                            {"--special", .list = &specials, .many = true},
+                            {0}};
+    int rc = lt_cli_parse("tokenizer train", argc, argv, opts, NULL, 0, NULL, train_help);
     if (rc >= 0) return rc;
     if (!vocab_text) rc = lt_cli_usage_error("tokenizer train", "--vocab N is required");
-    else if (n_inputs == 0) rc = lt_cli_usage_error("tokenizer train", "--input FILES... is required");
+    else if (inputs.n == 0) rc = lt_cli_usage_error("tokenizer train", "--input FILES... is required");
     else if (!out) rc = lt_cli_usage_error("tokenizer train", "--out DIR is required");
     if (rc >= 0) {
-        free_lists(opts);
+        lt_cli_opts_free(opts);
         return rc;
     }
     int64_t vocab = 0, min_frequency = 0;
@@ -439,10 +360,10 @@ static int train_cmd(int argc, char **argv) {
         lt_bpe_train_opts o = {.vocab_size = (int32_t)vocab,
                                .min_frequency = min_frequency,
                                .pattern = pattern,
-                               .extra_specials = specials,
-                               .n_extra_specials = n_specials,
+                               .extra_specials = specials.items,
+                               .n_extra_specials = specials.n,
                                .progress = {lt_cli_progress, NULL}};
-        st = lt_tokenizer_train(&tok, inputs, n_inputs, &o);
+        st = lt_tokenizer_train(&tok, inputs.items, inputs.n, &o);
     }
     double seconds = lt_time_now() - t0;
     if (!st) st = lt_tokenizer_save(tok, out);
@@ -455,7 +376,7 @@ static int train_cmd(int argc, char **argv) {
                    (long long)min_frequency, (long long)vocab);
     }
     lt_tokenizer_free(tok);
-    free_lists(opts);
+    lt_cli_opts_free(opts);
     return lt_cli_report(st);
 }
 
@@ -501,24 +422,23 @@ static void augment_help(void) {
 static int augment_cmd(int argc, char **argv) {
     const char *base_path = NULL, *add_text = NULL, *out = NULL, *dv_text = "0", *mc_text = "2",
                *ratio_text = "0.1";
-    const char **domain = NULL, **general = NULL;
-    int n_domain = 0, n_general = 0;
-    const tok_opt opts[] = {{"--base", OPT_VALUE, &base_path, NULL, NULL, NULL},
-                            {"--add", OPT_VALUE, &add_text, NULL, NULL, NULL},
-                            {"--out", OPT_VALUE, &out, NULL, NULL, NULL},
-                            {"--domain-vocab", OPT_VALUE, &dv_text, NULL, NULL, NULL},
-                            {"--min-count", OPT_VALUE, &mc_text, NULL, NULL, NULL},
-                            {"--max-general-ratio", OPT_VALUE, &ratio_text, NULL, NULL, NULL},
-                            {"--domain", OPT_LIST, NULL, NULL, &domain, &n_domain},
-                            {"--general", OPT_LIST, NULL, NULL, &general, &n_general},
-                            {NULL, 0, NULL, NULL, NULL, NULL}};
-    int rc = parse_opts("tokenizer augment", argc, argv, opts, augment_help);
+    lt_cli_list domain = {0}, general = {0};
+    const lt_cli_opt opts[] = {{"--base", .value = &base_path},
+                            {"--add", .value = &add_text},
+                            {"--out", .value = &out},
+                            {"--domain-vocab", .value = &dv_text},
+                            {"--min-count", .value = &mc_text},
+                            {"--max-general-ratio", .value = &ratio_text},
+                            {"--domain", .list = &domain, .many = true},
+                            {"--general", .list = &general, .many = true},
+                            {0}};
+    int rc = lt_cli_parse("tokenizer augment", argc, argv, opts, NULL, 0, NULL, augment_help);
     if (rc >= 0) return rc;
-    const char *missing = !base_path ? "--base DIR" : n_domain == 0 ? "--domain FILES..."
-                        : n_general == 0 ? "--general FILES..." : !add_text ? "--add N"
+    const char *missing = !base_path ? "--base DIR" : domain.n == 0 ? "--domain FILES..."
+                        : general.n == 0 ? "--general FILES..." : !add_text ? "--add N"
                         : !out ? "--out DIR" : NULL;
     if (missing) {
-        free_lists(opts);
+        lt_cli_opts_free(opts);
         return lt_cli_usage_error("tokenizer augment", "%s is required", missing);
     }
     int64_t add = 0, domain_vocab = 0, min_count = 0;
@@ -537,7 +457,8 @@ static int augment_cmd(int argc, char **argv) {
                              .min_count = min_count,
                              .max_general_ratio = ratio,
                              .progress = {lt_cli_progress, NULL}};
-        st = lt_tokenizer_augment_files(&aug, &map, base, domain, n_domain, general, n_general, &o);
+        st = lt_tokenizer_augment_files(&aug, &map, base, domain.items, domain.n, general.items,
+                                        general.n, &o);
     }
     if (!st) st = lt_tokenizer_save(aug, out);
     char *map_path = out ? lt_path_join(out, "vocab_augment.json") : NULL;
@@ -563,7 +484,7 @@ static int augment_cmd(int argc, char **argv) {
     lt_augment_map_free(&map);
     lt_tokenizer_free(aug);
     lt_tokenizer_free(base);
-    free_lists(opts);
+    lt_cli_opts_free(opts);
     return lt_cli_report(st);
 }
 
