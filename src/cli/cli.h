@@ -132,11 +132,13 @@ int lt_cli_model_resize_vocab(int argc, char **argv);
 int lt_cli_bench_tokenizer(int argc, char **argv);
 int lt_cli_bench_infer(int argc, char **argv); // bench_infer.c
 
-// The training flags of `lathe train`, shared with `lathe sft` (cmd_train.c):
-// fills *o from argv (--data values into data[0..max_data), *n_data of them);
-// returns -1 when the command should go on, else its exit code (printed).
-int lt_cli_train_parse(const char *cmd, int argc, char **argv, lt_train_opts *o, const char **data, int max_data,
-                       int *n_data, bool *dry, void (*help)(void));
+// The training flags of `lathe train`, shared with `lathe sft` and `lathe distill`
+// (cmd_train.c): fills *o from argv, the --data values into *data, the command's
+// own flags through the table `extra` (or NULL). Returns -1 when the command
+// should go on (then lt_cli_list_free(data) and lt_cli_opts_free(extra) after
+// the run), else its exit code (printed, lists freed).
+int lt_cli_train_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *extra,
+                       lt_train_opts *o, lt_cli_list *data, bool *dry, void (*help)(void));
 void lt_cli_train_log(void *user, const lt_train_event *ev); // one log line per step or evaluation
 int lt_cli_train_dry_run(const lt_train_opts *o);             // prints the memory plan
 void lt_cli_train_done(const lt_train_opts *o);               // where the run went, peak RSS

@@ -213,16 +213,6 @@ static lt_status open_teacher(distill *d, const char *dir, const lt_train_opts *
     return NULL;
 }
 
-// Takes "FLAG VALUE" / "FLAG=VALUE" out of argv (compacting it); the last one wins.
-static int take_flag(int *argc, char **argv, const char *flag, const char **value) {
-    const char *found[16];
-    int n = 0;
-    int rc = lt_cli_take_repeated("distill", argc, argv, flag, found, 16, &n);
-    if (rc >= 0) return rc;
-    if (n > 0) *value = found[n - 1];
-    return -1;
-}
-
 static bool is_jsonl(const char *spec) {
     const char *p = strstr(spec, ".jsonl");
     while (p && p[6] && p[6] != ':') p = strstr(p + 1, ".jsonl");
@@ -286,21 +276,11 @@ static void print_bytes(const char *label, double bytes) {
     printf("  %-22s %9.2f %s\n", label, bytes, unit[u]);
 }
 
-static int run_distill(int argc, char **argv, const char *resume) {
-    // This command's own flags come out first; the rest are the training flags.
-    const char *teacher_dir = NULL, *text[5] = {NULL};
-    const char *names[] = {"--temperature", "--top-k", "--ce-weight", "--hidden-weight", "--hidden-layers"};
-    int rc = take_flag(&argc, argv, "--teacher", &teacher_dir);
-    for (int i = 0; rc < 0 && i < 5; i++) rc = take_flag(&argc, argv, names[i], &text[i]);
-    if (rc >= 0) return rc;
-    int n = argc;
-    bool skip_bad = lt_cli_take_switch(&n, argv, "--skip-bad");
-    lt_train_opts o;
-    const char *data[64];
-    int n_data;
-    bool dry;
-    rc = lt_cli_train_parse("distill", n, argv, &o, data, 64, &n_data, &dry, help);
-    if (rc >= 0) return rc;
+// Checks the flags, opens the teacher (and the chat data) and trains the student.
+static int distill_run(lt_train_opts o, const char *teacher_dir, const char *const *text,
+                       bool skip_bad, bool dry, const char *resume) {
+    int n_data = o.n_data;
+    const char *const *data = o.data;
     if (o.preset || o.config) return lt_cli_usage_error("distill", "--preset and --config do not apply: the student starts from --init-from STUDENT_DIR");
     if (!teacher_dir) return lt_cli_usage_error("distill", "--teacher DIR is required");
     if (!o.init_from) return lt_cli_usage_error("distill", "--init-from STUDENT_DIR is required (the student model directory)");
@@ -359,7 +339,7 @@ static int run_distill(int argc, char **argv, const char *resume) {
     lt_train_result r = {0};
     if (!s) lt_cli_train_catch_signals(&o);
     if (!s) s = lt_train_run(&o, lt_cli_train_log, NULL, &r);
-    rc = lt_cli_train_finish(&o, s, &r, resume);
+    int rc = lt_cli_train_finish(&o, s, &r, resume);
     lt_config_free(&tc), lt_config_free(&sc);
     distill_free(&d);
     lt_train_data_free(&src);
@@ -367,9 +347,22 @@ static int run_distill(int argc, char **argv, const char *resume) {
     return rc;
 }
 
+
 int cmd_distill(int argc, char **argv) {
-    char *resume = lt_cli_train_resume_command(argc, argv); // before flags are taken out of argv
-    int rc = run_distill(argc, argv, resume);
+    const char *teacher_dir = NULL, *text[5] = {NULL};
+    bool skip_bad = false;
+    const lt_cli_opt own[] = {
+        {"--teacher", .value = &teacher_dir},     {"--temperature", .value = &text[0]},
+        {"--top-k", .value = &text[1]},           {"--ce-weight", .value = &text[2]},
+        {"--hidden-weight", .value = &text[3]},   {"--hidden-layers", .value = &text[4]},
+        {"--skip-bad", .present = &skip_bad},     {0}};
+    lt_train_opts o;
+    lt_cli_list data = {0};
+    bool dry;
+    char *resume = lt_cli_train_resume_command(argc, argv); // argv as typed
+    int rc = lt_cli_train_parse("distill", argc, argv, own, &o, &data, &dry, help);
+    if (rc < 0) rc = distill_run(o, teacher_dir, text, skip_bad, dry, resume);
+    lt_cli_list_free(&data);
     free(resume);
     return rc;
 }

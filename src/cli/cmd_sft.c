@@ -60,49 +60,48 @@ static lt_status open_chat(const lt_train_opts *o, lt_tokenizer *tok, bool skip_
     return NULL;
 }
 
-static int run_sft(int argc, char **argv, const char *resume) {
-    // --skip-bad is this command's own flag: take it out before the training flags.
-    int n = argc;
-    bool skip_bad = lt_cli_take_switch(&n, argv, "--skip-bad");
-    lt_train_opts o;
-    const char *data[64];
-    int n_data;
-    bool dry;
-    int rc = lt_cli_train_parse("sft", n, argv, &o, data, 64, &n_data, &dry, help);
-    if (rc >= 0) return rc;
-    if (o.preset || o.config) return lt_cli_usage_error("sft", "--preset and --config do not apply: fine-tuning starts from --init-from MODEL_DIR");
-    if (!o.init_from) return lt_cli_usage_error("sft", "--init-from MODEL_DIR is required (a model directory with tokenizer.json)");
-    if (n_data < 1) return lt_cli_usage_error("sft", "give at least one --data CHAT.jsonl[:WEIGHT]");
-    if (!o.out_dir) return lt_cli_usage_error("sft", "--out DIR is required");
-    if (dry) return lt_cli_train_dry_run(&o);
-    char *tok_path = lt_path_join(o.init_from, "tokenizer.json");
-    if (!tok_path) return lt_cli_report(lt_error(LT_ERR_NOMEM, "out of memory"));
+// Checks the flags, reads the chat data and trains.
+static int sft_run(lt_train_opts *o, bool skip_bad, bool dry, const char *resume) {
+    if (o->preset || o->config) return lt_cli_usage_error("sft", "--preset and --config do not apply: fine-tuning starts from --init-from MODEL_DIR");
+    if (!o->init_from) return lt_cli_usage_error("sft", "--init-from MODEL_DIR is required (a model directory with tokenizer.json)");
+    if (o->n_data < 1) return lt_cli_usage_error("sft", "give at least one --data CHAT.jsonl[:WEIGHT]");
+    if (!o->out_dir) return lt_cli_usage_error("sft", "--out DIR is required");
+    if (dry) return lt_cli_train_dry_run(o);
+    char *tok_path = lt_path_join(o->init_from, "tokenizer.json");
+    if (!tok_path) return lt_cli_report(lt_error(LT_ERR_NOMEM, "out of memory for a path"));
     bool has_tok = lt_path_exists(tok_path);
     lt_free(tok_path);
     if (!has_tok)
         return lt_cli_report(lt_error(LT_ERR_ARG, "%s has no tokenizer.json: sft renders the chat template with the model's tokenizer "
                                       "(copy tokenizer.json and tokenizer_config.json from the tokenizer you trained with, "
-                                      "or pretrain with lathe train --tokenizer DIR)", o.init_from));
+                                      "or pretrain with lathe train --tokenizer DIR)", o->init_from));
     lt_tokenizer *tok = NULL;
     lt_train_data src = {0};
     lt_train_result r = {0};
-    lt_status s = lt_tokenizer_load(&tok, o.init_from);
-    if (!s) s = open_chat(&o, tok, skip_bad, &src);
+    lt_status s = lt_tokenizer_load(&tok, o->init_from);
+    if (!s) s = open_chat(o, tok, skip_bad, &src);
     if (!s) {
-        o.source = &src;
-        o.tokenizer_dir = o.init_from;
-        lt_cli_train_catch_signals(&o);
-        s = lt_train_run(&o, lt_cli_train_log, NULL, &r);
+        o->source = &src;
+        o->tokenizer_dir = o->init_from;
+        lt_cli_train_catch_signals(o);
+        s = lt_train_run(o, lt_cli_train_log, NULL, &r);
     }
-    rc = lt_cli_train_finish(&o, s, &r, resume);
+    int rc = lt_cli_train_finish(o, s, &r, resume);
     lt_train_data_free(&src);
     lt_tokenizer_free(tok);
     return rc;
 }
 
 int cmd_sft(int argc, char **argv) {
-    char *resume = lt_cli_train_resume_command(argc, argv); // before flags are taken out of argv
-    int rc = run_sft(argc, argv, resume);
+    char *resume = lt_cli_train_resume_command(argc, argv); // argv as typed
+    bool skip_bad = false;
+    const lt_cli_opt own[] = {{"--skip-bad", .present = &skip_bad}, {0}};
+    lt_train_opts o;
+    lt_cli_list data = {0};
+    bool dry;
+    int rc = lt_cli_train_parse("sft", argc, argv, own, &o, &data, &dry, help);
+    if (rc < 0) rc = sft_run(&o, skip_bad, dry, resume);
+    lt_cli_list_free(&data);
     free(resume);
     return rc;
 }

@@ -143,45 +143,42 @@ int lt_cli_train_dry_run(const lt_train_opts *o) {
     return LT_EXIT_OK;
 }
 
-int lt_cli_train_parse(const char *cmd, int argc, char **argv, lt_train_opts *o, const char **data, int max_data,
-                       int *n_data, bool *dry, void (*help)(void)) {
+int lt_cli_train_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *extra,
+                       lt_train_opts *o, lt_cli_list *data, bool *dry, void (*help)(void)) {
     lt_train_opts_default(o);
     flag_text f = {0};
     bool resume = false;
-    *n_data = 0;
     *dry = false;
-    // --data repeats: collect those first, then parse the rest with the table.
-    char *rest[256];
-    int n_rest = 0;
-    rest[n_rest++] = argv[0];
-    for (int i = 1; i < argc && n_rest < 255; i++) {
-        const char *v;
-        if (lt_cli_flag(argc, argv, &i, "--data", &v)) {
-            if (!v) return lt_cli_usage_error(cmd, "--data needs a value");
-            if (*n_data == max_data) return lt_cli_usage_error(cmd, "at most %d --data files", max_data);
-            data[(*n_data)++] = v;
-        } else {
-            rest[n_rest++] = argv[i];
-        }
-    }
     const lt_cli_opt opts[] = {
-        {"--preset", .value = &o->preset}, {"--config", .value = &o->config}, {"--init-from", .value = &o->init_from}, {"--out", .value = &o->out_dir},
-        {"--val", .value = &o->val_data}, {"--batch", .value = &f.batch}, {"--seq", .value = &f.seq}, {"--global-batch", .value = &f.global},
-        {"--steps", .value = &f.steps}, {"--lr", .value = &f.lr}, {"--min-lr", .value = &f.min_lr}, {"--warmup", .value = &f.warmup},
-        {"--schedule", .value = &o->schedule}, {"--decay-frac", .value = &f.decay}, {"--beta1", .value = &f.beta1}, {"--beta2", .value = &f.beta2},
-        {"--eps", .value = &f.eps}, {"--weight-decay", .value = &f.wd}, {"--clip", .value = &f.clip}, {"--dtype", .value = &f.dtype},
-        {"--seed", .value = &f.seed}, {"--init-seed", .value = &f.init_seed}, {"--log-every", .value = &f.log_every},
-        {"--eval-every", .value = &f.eval_every}, {"--eval-batches", .value = &f.eval_batches}, {"--save-every", .value = &f.save_every},
-        {"--keep-last", .value = &f.keep_last}, {"--threads", .value = &f.threads}, {"--run-name", .value = &o->run_name}, {"--stop-after", .value = &f.stop_after},
-        {"--loss-scale", .value = &o->loss_scale}, {"--grad-stats-every", .value = &f.grad_stats},
-        {"--resume", .present = &resume}, {"--dry-run", .present = dry}, {0}};
-    int rc = lt_cli_parse(cmd, n_rest, rest, opts, NULL, 0, NULL, help);
+        {"--preset", .value = &o->preset},          {"--config", .value = &o->config},
+        {"--init-from", .value = &o->init_from},    {"--out", .value = &o->out_dir},
+        {"--data", .list = data},                   {"--val", .value = &o->val_data},
+        {"--batch", .value = &f.batch},             {"--seq", .value = &f.seq},
+        {"--global-batch", .value = &f.global},     {"--steps", .value = &f.steps},
+        {"--lr", .value = &f.lr},                   {"--min-lr", .value = &f.min_lr},
+        {"--warmup", .value = &f.warmup},           {"--schedule", .value = &o->schedule},
+        {"--decay-frac", .value = &f.decay},        {"--beta1", .value = &f.beta1},
+        {"--beta2", .value = &f.beta2},             {"--eps", .value = &f.eps},
+        {"--weight-decay", .value = &f.wd},         {"--clip", .value = &f.clip},
+        {"--dtype", .value = &f.dtype},             {"--loss-scale", .value = &o->loss_scale},
+        {"--seed", .value = &f.seed},               {"--init-seed", .value = &f.init_seed},
+        {"--log-every", .value = &f.log_every},     {"--eval-every", .value = &f.eval_every},
+        {"--eval-batches", .value = &f.eval_batches}, {"--save-every", .value = &f.save_every},
+        {"--keep-last", .value = &f.keep_last},     {"--stop-after", .value = &f.stop_after},
+        {"--threads", .value = &f.threads},         {"--run-name", .value = &o->run_name},
+        {"--grad-stats-every", .value = &f.grad_stats},
+        {"--resume", .present = &resume},           {"--dry-run", .present = dry},
+        {.more = extra}};
+    int rc = lt_cli_parse(cmd, argc, argv, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;
-    o->data = data;
-    o->n_data = *n_data;
+    o->data = data->items;
+    o->n_data = data->n;
     o->resume = resume;
     lt_status s = parse_numbers(o, &f);
-    if (s) return lt_cli_report(s);
+    if (s) {
+        lt_cli_opts_free(opts);
+        return lt_cli_report(s);
+    }
     o->progress = (lt_progress){.fn = isatty(STDERR_FILENO) ? lt_cli_progress : NULL};
     return -1;
 }
@@ -291,21 +288,22 @@ static void pick_tokenizer(lt_train_opts *o, const char *flag) {
 }
 
 int cmd_train(int argc, char **argv) {
-    char *resume = lt_cli_train_resume_command(argc, argv); // before flags are taken out of argv
-    const char *tokenizer[16], *data[64];
-    int n_tokenizer = 0, n_data;
+    char *resume = lt_cli_train_resume_command(argc, argv); // argv as typed
+    const char *tokenizer = NULL;
+    const lt_cli_opt own[] = {{"--tokenizer", .value = &tokenizer}, {0}};
     lt_train_opts o;
+    lt_cli_list data = {0};
     bool dry;
-    int rc = lt_cli_take_repeated("train", &argc, argv, "--tokenizer", tokenizer, 16, &n_tokenizer);
-    if (rc < 0) rc = lt_cli_train_parse("train", argc, argv, &o, data, 64, &n_data, &dry, help);
+    int rc = lt_cli_train_parse("train", argc, argv, own, &o, &data, &dry, help);
     if (rc < 0 && dry) rc = lt_cli_train_dry_run(&o);
     if (rc < 0) {
-        pick_tokenizer(&o, n_tokenizer > 0 ? tokenizer[n_tokenizer - 1] : NULL);
+        pick_tokenizer(&o, tokenizer);
         lt_cli_train_catch_signals(&o);
         lt_train_result r;
         lt_status s = lt_train_run(&o, lt_cli_train_log, NULL, &r);
         rc = lt_cli_train_finish(&o, s, &r, resume);
     }
+    lt_cli_list_free(&data);
     free(resume);
     return rc;
 }
