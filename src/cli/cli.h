@@ -53,7 +53,7 @@ int lt_cli_report(lt_status st);
 // Prints "lathe <cmd>: <message>\n(try 'lathe <cmd> --help')" and returns LT_EXIT_USAGE.
 int lt_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-// True when argv[i] is -h or --help.
+// True when arg is -h or --help.
 bool lt_cli_is_help(const char *arg);
 // Strict number parsing for flag values: the whole string must parse.
 lt_status lt_cli_parse_int(const char *flag, const char *text, int64_t min, int64_t max,
@@ -98,11 +98,6 @@ typedef struct lt_cli_opt {
 int lt_cli_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *opts,
                  const char **positional, int max_positional, int *n_positional,
                  void (*help)(void));
-// Old helpers, going as the commands move to the table parser.
-bool lt_cli_flag(int argc, char **argv, int *i, const char *flag, const char **value);
-bool lt_cli_take_switch(int *argc, char **argv, const char *flag);
-int lt_cli_take_repeated(const char *cmd, int *argc, char **argv, const char *flag,
-                         const char **values, int max, int *n);
 // Frees the lists of every option in the table (and the tables it chains to).
 void lt_cli_opts_free(const lt_cli_opt *opts);
 

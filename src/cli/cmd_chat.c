@@ -215,21 +215,25 @@ int cmd_chat(int argc, char **argv) {
     f.max_tokens = "1024";
     const char *think = NULL, *system = NULL, *pos[1];
     bool hide = false, stats = false;
-    lt_cli_opt opts[LT_CLI_GEN_N_OPTS + 8] = {
-        {"--think", .value = &think}, {"--system", .value = &system},
-        {"--hide-thinking", .present = &hide}, {"--stats", .present = &stats}};
-    int n_opts = 4, n_pos = 0;
-    lt_cli_gen_opts(&f, opts, &n_opts);
-    int rc = lt_cli_gen_take_repeated("chat", &argc, argv, &f);
+    const lt_cli_opt opts[] = {
+        {"--think", .value = &think},         {"--system", .value = &system},
+        {"--hide-thinking", .present = &hide}, {"--stats", .present = &stats},
+        {.more = f.opts}};
+    int n_pos = 0;
+    int rc = lt_cli_parse("chat", argc, argv, opts, pos, 1, &n_pos, help);
     if (rc >= 0) return rc;
-    rc = lt_cli_parse("chat", argc, argv, opts, pos, 1, &n_pos, help);
-    if (rc >= 0) return rc;
-    if (n_pos != 1) return lt_cli_usage_error("chat", "give MODEL");
-    if (think && strcmp(think, "on") != 0 && strcmp(think, "off") != 0)
-        return lt_cli_usage_error("chat", "--think: '%s' (on or off)", think);
     lt_engine_opts eo;
     lt_gen_params gp;
     lt_status s = lt_cli_gen_parse(&f, &eo, &gp);
+    lt_cli_opts_free(opts);
+    if (n_pos != 1) {
+        lt_status_free(s);
+        return lt_cli_usage_error("chat", "give MODEL");
+    }
+    if (think && strcmp(think, "on") != 0 && strcmp(think, "off") != 0) {
+        lt_status_free(s);
+        return lt_cli_usage_error("chat", "--think: '%s' (on or off)", think);
+    }
     if (s) return lt_cli_report(s);
     if (!eo.max_context) {
         eo.max_context = 4096;

@@ -10,8 +10,6 @@
 #include "lathe/eval.h"
 #include "lathe/json.h"
 
-#define MAX_EXCLUDE 16
-
 static void help(void) {
     printf("usage: lathe eval MODEL [--tasks T] [--levels L] [--n N] [--seed S] [--exclude F]...\n"
            "                  [--mode on|off|both] [--samples K --temperature T]\n"
@@ -50,8 +48,7 @@ static void help(void) {
 
 typedef struct {
     const char *tasks, *levels, *n, *mode, *samples, *parallel, *json, *dump, *text;
-    const char *exclude[MAX_EXCLUDE];
-    int n_exclude;
+    lt_cli_list exclude;
 } eval_flags;
 
 // ---------------------------------------------------------------- flag values
@@ -262,7 +259,7 @@ static lt_status eval_tasks_run(const char *model, const eval_flags *ef, const e
                                 lt_eval_opts *o, lt_engine_opts *eo, lt_task_keys *keys) {
     lt_task_spec spec = {.kinds = su->kinds, .level_min = su->level_lo, .level_max = su->level_hi,
                          .n_per = su->n_per, .seed = su->seed, .unique = true,
-                         .exclude = ef->n_exclude ? keys : NULL};
+                         .exclude = ef->exclude.n ? keys : NULL};
     lt_task_set set = {0};
     lt_eval_table t = {0}, totals = {0};
     lt_engine *e = NULL;
@@ -278,7 +275,7 @@ static lt_status eval_tasks_run(const char *model, const eval_flags *ef, const e
     }
     if (!s) {
         fprintf(stderr, "eval: %zu problems%s, %d slots, context %lld\n", set.n,
-                ef->n_exclude ? " (training keys excluded)" : "", lt_engine_max_seqs(e),
+                ef->exclude.n ? " (training keys excluded)" : "", lt_engine_max_seqs(e),
                 (long long)lt_engine_max_context(e));
         o->progress = (lt_progress){lt_cli_progress, NULL};
         s = lt_eval_run(e, &set, o, &t);
@@ -301,25 +298,31 @@ static lt_status eval_tasks_run(const char *model, const eval_flags *ef, const e
 int cmd_eval(int argc, char **argv) {
     eval_flags ef = {.tasks = "all", .levels = "all", .n = "20", .mode = "both", .samples = "1",
                      .parallel = "8"};
-    int rc = lt_cli_take_repeated("eval", &argc, argv, "--exclude", ef.exclude, MAX_EXCLUDE, &ef.n_exclude);
-    if (rc >= 0) return rc;
     lt_cli_gen_flags f;
     lt_cli_gen_flags_init(&f);
     f.max_tokens = "512";
     f.seed = "2";
     const char *pos[1], *tasks = NULL, *levels = NULL, *n = NULL, *mode = NULL, *samples = NULL;
-    lt_cli_opt opts[LT_CLI_GEN_N_OPTS + 16] = {
-        {"--tasks", .value = &tasks}, {"--levels", .value = &levels}, {"--n", .value = &n},
-        {"--mode", .value = &mode}, {"--samples", .value = &samples}, {"--parallel", .value = &ef.parallel},
-        {"--json", .value = &ef.json}, {"--dump", .value = &ef.dump}, {"--text", .value = &ef.text}};
-    int n_opts = 9, n_pos = 0;
-    lt_cli_gen_opts(&f, opts, &n_opts);
-    rc = lt_cli_parse("eval", argc, argv, opts, pos, 1, &n_pos, help);
+    const lt_cli_opt opts[] = {
+        {"--tasks", .value = &tasks},         {"--levels", .value = &levels},
+        {"--n", .value = &n},                 {"--mode", .value = &mode},
+        {"--samples", .value = &samples},     {"--parallel", .value = &ef.parallel},
+        {"--json", .value = &ef.json},        {"--dump", .value = &ef.dump},
+        {"--text", .value = &ef.text},        {"--exclude", .list = &ef.exclude},
+        {.more = f.opts}};
+    int n_pos = 0;
+    int rc = lt_cli_parse("eval", argc, argv, opts, pos, 1, &n_pos, help);
     if (rc >= 0) return rc;
-    if (n_pos != 1) return lt_cli_usage_error("eval", "give one MODEL");
-    if (ef.text) {
-        if (tasks || levels || n || mode || samples || ef.n_exclude || ef.dump || f.think_budget)
-            return lt_cli_usage_error("eval", "--text scores perplexity: task flags do not go with it");
+    const char *usage = NULL;
+    if (n_pos != 1) usage = "give one MODEL";
+    else if (f.stop.n || f.stop_id.n)
+        usage = "--stop and --stop-id do not apply: answers end at the model's end tokens";
+    else if (ef.text && (tasks || levels || n || mode || samples || ef.exclude.n || ef.dump ||
+                         f.think_budget))
+        usage = "--text scores perplexity: task flags do not go with it";
+    if (usage || ef.text) {
+        lt_cli_opts_free(opts);
+        if (usage) return lt_cli_usage_error("eval", "%s", usage);
         return eval_text(pos[0], ef.text, f.ctx, ef.json);
     }
     ef.tasks = tasks ? tasks : ef.tasks, ef.levels = levels ? levels : ef.levels, ef.n = n ? n : ef.n;
@@ -328,11 +331,15 @@ int cmd_eval(int argc, char **argv) {
     lt_eval_opts o = {0};
     lt_engine_opts eo;
     lt_status s = parse_task_flags(&ef, &f, &su, &o, &eo);
-    if (s) return lt_cli_report(lt_error_prefix(s, "eval"));
+    if (s) {
+        lt_cli_opts_free(opts);
+        return lt_cli_report(lt_error_prefix(s, "eval"));
+    }
     lt_task_keys keys = {0};
-    for (int i = 0; i < ef.n_exclude && !s; i++) s = lt_tasks_keys_read_jsonl(&keys, ef.exclude[i]);
+    for (int i = 0; i < ef.exclude.n && !s; i++) s = lt_tasks_keys_read_jsonl(&keys, ef.exclude.items[i]);
     su.excluded_keys = keys.n;
     if (!s) s = eval_tasks_run(pos[0], &ef, &su, &o, &eo, &keys);
     lt_tasks_keys_free(&keys);
+    lt_cli_opts_free(opts);
     return lt_cli_report(s);
 }

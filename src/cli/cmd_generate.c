@@ -75,24 +75,28 @@ int cmd_generate(int argc, char **argv) {
     lt_cli_gen_flags_init(&f);
     const char *prompt_file = NULL, *think = NULL, *system = NULL, *pos[2];
     bool ids_mode = false, chat = false, hide = false, logprobs = false, stats = false;
-    lt_cli_opt opts[LT_CLI_GEN_N_OPTS + 16] = {
+    int n_pos = 0;
+    const lt_cli_opt opts[] = {
         {"--prompt-file", .value = &prompt_file}, {"--think", .value = &think},
-        {"--system", .value = &system}, {"--ids", .present = &ids_mode},
-        {"--chat", .present = &chat}, {"--hide-thinking", .present = &hide},
-        {"--logprobs", .present = &logprobs}, {"--stats", .present = &stats}};
-    int n_opts = 8, n_pos = 0;
-    lt_cli_gen_opts(&f, opts, &n_opts);
-    int rc = lt_cli_gen_take_repeated("generate", &argc, argv, &f);
+        {"--system", .value = &system},           {"--ids", .present = &ids_mode},
+        {"--chat", .present = &chat},             {"--hide-thinking", .present = &hide},
+        {"--logprobs", .present = &logprobs},     {"--stats", .present = &stats},
+        {.more = f.opts}};
+    int rc = lt_cli_parse("generate", argc, argv, opts, pos, 2, &n_pos, help);
     if (rc >= 0) return rc;
-    rc = lt_cli_parse("generate", argc, argv, opts, pos, 2, &n_pos, help);
-    if (rc >= 0) return rc;
-    if (n_pos < 1) return lt_cli_usage_error("generate", "give MODEL");
-    if (n_pos == 2 && prompt_file) return lt_cli_usage_error("generate", "give PROMPT or --prompt-file, not both");
-    if ((think || system) && !chat) return lt_cli_usage_error("generate", "--think and --system go with --chat");
-    if (ids_mode && chat) return lt_cli_usage_error("generate", "--ids and --chat do not go together");
     lt_engine_opts eo;
     lt_gen_params gp;
     lt_status s = lt_cli_gen_parse(&f, &eo, &gp);
+    lt_cli_opts_free(opts);
+    const char *usage = n_pos < 1                   ? "give MODEL"
+                      : n_pos == 2 && prompt_file   ? "give PROMPT or --prompt-file, not both"
+                      : (think || system) && !chat  ? "--think and --system go with --chat"
+                      : ids_mode && chat            ? "--ids and --chat do not go together"
+                                                    : NULL;
+    if (usage) {
+        lt_status_free(s);
+        return lt_cli_usage_error("generate", "%s", usage);
+    }
     if (s) return lt_cli_report(s);
     lt_bytes text = {0};
     if (n_pos == 2) s = lt_bytes_append(&text, pos[1], strlen(pos[1]));

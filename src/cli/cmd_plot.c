@@ -83,7 +83,7 @@ static void disambiguate_names(lt_plot_run *runs, const char **paths, int n) {
 int cmd_plot(int argc, char **argv) {
     const char *out = NULL, *x = "step", *y = "both", *title = NULL, *smooth = NULL;
     bool log_y = false;
-    const lt_cli_opt opts[] = {{"-o", .value = &out},        {"--out", .value = &out},
+    const lt_cli_opt opts[] = {{"--out", .value = &out, .alias = "-o"},
                                {"--x", .value = &x},         {"--y", .value = &y},
                                {"--title", .value = &title}, {"--smooth", .value = &smooth},
                                {"--log-y", .present = &log_y}, {0}};

@@ -9,8 +9,6 @@
 #include "lathe/json.h"
 #include "lathe/tasks.h"
 
-#define MAX_EXCLUDE 16
-
 static void gen_help(void) {
     printf("usage: lathe tasks gen --task T --n COUNT [--level L] [--seed S]\n"
            "                      --out-on ON.jsonl --out-off OFF.jsonl [--eval] [--exclude F]...\n\n"
@@ -67,22 +65,10 @@ static int gen_run(const lt_task_spec *spec, const lt_chat_template *tpl, const 
     return lt_cli_report(st);
 }
 
-static int tasks_gen(int argc, char **argv) {
-    const char *excludes[MAX_EXCLUDE];
-    int n_exclude = 0;
-    int rc = lt_cli_take_repeated("tasks gen", &argc, argv, "--exclude", excludes, MAX_EXCLUDE,
-                                  &n_exclude);
-    if (rc >= 0) return rc;
-    const char *task = NULL, *level = "all", *n = NULL, *seed = "1", *on = NULL, *off = NULL,
-               *tpl_name = "llama3";
-    bool eval = false;
-    const lt_cli_opt opts[] = {{"--task", .value = &task},      {"--level", .value = &level},
-                               {"--n", .value = &n},            {"--seed", .value = &seed},
-                               {"--out-on", .value = &on},      {"--out-off", .value = &off},
-                               {"--template", .value = &tpl_name}, {"--eval", .present = &eval},
-                               {0}};
-    rc = lt_cli_parse("tasks gen", argc, argv, opts, NULL, 0, NULL, gen_help);
-    if (rc >= 0) return rc;
+// Checks the flags of `tasks gen` and runs it.
+static int gen_checked(const char *task, const char *level, const char *n, const char *seed,
+                       const char *on, const char *off, const char *tpl_name, bool eval,
+                       const lt_cli_list *excludes) {
     if (!task) return lt_cli_usage_error("tasks gen", "--task is required (add, sub, mul, word, sort, bool or all)");
     if (!n) return lt_cli_usage_error("tasks gen", "--n COUNT is required (problems per task and level)");
     if (!on && !off) return lt_cli_usage_error("tasks gen", "give --out-on and/or --out-off");
@@ -100,14 +86,32 @@ static int tasks_gen(int argc, char **argv) {
     spec.seed = (uint64_t)seed_value;
 
     lt_task_keys keys = {0};
-    for (int i = 0; i < n_exclude && !st; i++) st = lt_tasks_keys_read_jsonl(&keys, excludes[i]);
+    for (int i = 0; i < excludes->n && !st; i++)
+        st = lt_tasks_keys_read_jsonl(&keys, excludes->items[i]);
     if (st) {
         lt_tasks_keys_free(&keys);
         return lt_cli_report(st);
     }
-    if (n_exclude) spec.exclude = &keys;
-    rc = gen_run(&spec, tpl, on, off);
+    if (excludes->n) spec.exclude = &keys;
+    int rc = gen_run(&spec, tpl, on, off);
     lt_tasks_keys_free(&keys);
+    return rc;
+}
+
+static int tasks_gen(int argc, char **argv) {
+    const char *task = NULL, *level = "all", *n = NULL, *seed = "1", *on = NULL, *off = NULL,
+               *tpl_name = "llama3";
+    bool eval = false;
+    lt_cli_list excludes = {0};
+    const lt_cli_opt opts[] = {{"--task", .value = &task},      {"--level", .value = &level},
+                               {"--n", .value = &n},            {"--seed", .value = &seed},
+                               {"--out-on", .value = &on},      {"--out-off", .value = &off},
+                               {"--template", .value = &tpl_name}, {"--eval", .present = &eval},
+                               {"--exclude", .list = &excludes}, {0}};
+    int rc = lt_cli_parse("tasks gen", argc, argv, opts, NULL, 0, NULL, gen_help);
+    if (rc >= 0) return rc;
+    rc = gen_checked(task, level, n, seed, on, off, tpl_name, eval, &excludes);
+    lt_cli_list_free(&excludes);
     return rc;
 }
 

@@ -56,48 +56,6 @@ bool lt_cli_is_help(const char *arg) {
     return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0;
 }
 
-bool lt_cli_flag(int argc, char **argv, int *i, const char *flag, const char **value) {
-    const char *arg = argv[*i];
-    size_t n = strlen(flag);
-    if (strncmp(arg, flag, n) != 0) return false;
-    if (arg[n] == '=') { // --flag=value
-        *value = arg + n + 1;
-        return true;
-    }
-    if (arg[n] != 0) return false;
-    *value = (*i + 1 < argc) ? argv[++*i] : NULL;
-    return true;
-}
-
-bool lt_cli_take_switch(int *argc, char **argv, const char *flag) {
-    bool seen = false;
-    int n = 0;
-    for (int i = 0; i < *argc; i++) {
-        if (i > 0 && strcmp(argv[i], flag) == 0) seen = true;
-        else argv[n++] = argv[i];
-    }
-    *argc = n;
-    return seen;
-}
-
-int lt_cli_take_repeated(const char *cmd, int *argc, char **argv, const char *flag,
-                         const char **values, int max, int *n) {
-    int out = 1;
-    *n = 0;
-    for (int i = 1; i < *argc; i++) {
-        const char *v;
-        if (lt_cli_flag(*argc, argv, &i, flag, &v)) {
-            if (!v) return lt_cli_usage_error(cmd, "%s needs a value", flag);
-            if (*n == max) return lt_cli_usage_error(cmd, "%s may be given at most %d times", flag, max);
-            values[(*n)++] = v;
-            continue;
-        }
-        argv[out++] = argv[i];
-    }
-    *argc = out;
-    return -1;
-}
-
 // ---------------------------------------------------------------- did you mean
 
 // Optimal string alignment distance (edits: insert, delete, replace, swap two

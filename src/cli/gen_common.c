@@ -27,37 +27,34 @@ const char *const lt_cli_gen_help =
 void lt_cli_gen_flags_init(lt_cli_gen_flags *f) {
     memset(f, 0, sizeof *f);
     f->max_tokens = "256";
-}
-
-// Appends the shared flags to a table at *n (room for LT_CLI_GEN_N_OPTS entries).
-void lt_cli_gen_opts(lt_cli_gen_flags *f, lt_cli_opt *opts, int *n) {
-    const lt_cli_opt add[] = {
-        {"--dtype", .value = &f->dtype}, {"--ctx", .value = &f->ctx},
-        {"--threads", .value = &f->threads}, {"--max-tokens", .value = &f->max_tokens},
-        {"--temperature", .value = &f->temperature}, {"--top-k", .value = &f->top_k},
-        {"--top-p", .value = &f->top_p}, {"--min-p", .value = &f->min_p},
+    const lt_cli_opt opts[] = {
+        {"--dtype", .value = &f->dtype},
+        {"--ctx", .value = &f->ctx},
+        {"--threads", .value = &f->threads},
+        {"--max-tokens", .value = &f->max_tokens},
+        {"--temperature", .value = &f->temperature},
+        {"--top-k", .value = &f->top_k},
+        {"--top-p", .value = &f->top_p},
+        {"--min-p", .value = &f->min_p},
         {"--repeat-penalty", .value = &f->repeat_penalty},
         {"--presence-penalty", .value = &f->presence_penalty},
         {"--frequency-penalty", .value = &f->frequency_penalty},
         {"--seed", .value = &f->seed},
         {"--think-budget", .value = &f->think_budget},
-    };
-    for (size_t i = 0; i < sizeof add / sizeof add[0]; i++) opts[(*n)++] = add[i];
-}
-
-int lt_cli_gen_take_repeated(const char *cmd, int *argc, char **argv, lt_cli_gen_flags *f) {
-    int rc = lt_cli_take_repeated(cmd, argc, argv, "--stop", f->stop, LT_GEN_MAX_STOP, &f->n_stop);
-    if (rc >= 0) return rc;
-    return lt_cli_take_repeated(cmd, argc, argv, "--stop-id", f->stop_id, LT_GEN_MAX_STOP, &f->n_stop_id);
+        {"--stop", .list = &f->stop},
+        {"--stop-id", .list = &f->stop_id},
+        {0}};
+    _Static_assert(sizeof opts == sizeof f->opts, "lt_cli_gen_flags.opts has room for the table");
+    memcpy(f->opts, opts, sizeof opts);
 }
 
 // "\n" and "\t" escapes of a --stop value, into f->stop_buf.
 static lt_status unescape(lt_cli_gen_flags *f, int i) {
-    const char *s = f->stop[i];
+    const char *s = f->stop.items[i];
     char *d = f->stop_buf[i];
     size_t n = 0;
     for (; *s; s++) {
-        if (n + 1 >= sizeof f->stop_buf[i]) return lt_error(LT_ERR_ARG, "--stop: '%s' is longer than %zu bytes", f->stop[i], sizeof f->stop_buf[i] - 1);
+        if (n + 1 >= sizeof f->stop_buf[i]) return lt_error(LT_ERR_ARG, "--stop: '%s' is longer than %zu bytes", f->stop.items[i], sizeof f->stop_buf[i] - 1);
         if (s[0] == '\\' && (s[1] == 'n' || s[1] == 't' || s[1] == '\\')) {
             d[n++] = s[1] == 'n' ? '\n' : s[1] == 't' ? '\t' : '\\';
             s++;
@@ -105,16 +102,19 @@ lt_status lt_cli_gen_parse(lt_cli_gen_flags *f, lt_engine_opts *eo, lt_gen_param
         LT_TRY(lt_cli_parse_int("--seed", f->seed, 0, INT64_MAX, &v));
         gp->sampling.seed = (uint64_t)v;
     }
-    for (int i = 0; i < f->n_stop; i++) {
+    if (f->stop.n > LT_GEN_MAX_STOP || f->stop_id.n > LT_GEN_MAX_STOP)
+        return lt_error(LT_ERR_ARG, "--stop and --stop-id: at most %d of each (%d and %d given)",
+                        LT_GEN_MAX_STOP, f->stop.n, f->stop_id.n);
+    for (int i = 0; i < f->stop.n; i++) {
         LT_TRY(unescape(f, i));
         gp->stop[i] = f->stop_buf[i];
     }
-    gp->n_stop = f->n_stop;
-    for (int i = 0; i < f->n_stop_id; i++) {
-        LT_TRY(lt_cli_parse_int("--stop-id", f->stop_id[i], 0, INT32_MAX, &v));
+    gp->n_stop = f->stop.n;
+    for (int i = 0; i < f->stop_id.n; i++) {
+        LT_TRY(lt_cli_parse_int("--stop-id", f->stop_id.items[i], 0, INT32_MAX, &v));
         gp->stop_ids[i] = (int32_t)v;
     }
-    gp->n_stop_ids = f->n_stop_id;
+    gp->n_stop_ids = f->stop_id.n;
     if (f->think_budget) LT_TRY(lt_cli_parse_int("--think-budget", f->think_budget, 0, 1 << 30, &gp->think_budget));
     LT_TRY(lt_sampler_params_check(&gp->sampling));
     return NULL;

@@ -9,23 +9,18 @@
 #include "cli/cli.h"
 #include "lathe/generate.h"
 
-enum { LT_CLI_GEN_N_OPTS = 14 };
-
 typedef struct {
     const char *dtype, *ctx, *threads, *max_tokens, *temperature, *top_k, *top_p, *min_p,
         *repeat_penalty, *presence_penalty, *frequency_penalty, *seed, *think_budget;
-    const char *stop[LT_GEN_MAX_STOP];
-    int n_stop;
-    const char *stop_id[LT_GEN_MAX_STOP];
-    int n_stop_id;
+    lt_cli_list stop, stop_id; // repeatable, at most LT_GEN_MAX_STOP each
     char stop_buf[LT_GEN_MAX_STOP][256];
+    lt_cli_opt opts[16]; // the table of these flags, for a command's table to chain to
 } lt_cli_gen_flags;
 
 extern const char *const lt_cli_gen_help;
+// Sets the defaults and fills f->opts (chain it: {.more = f->opts}; after parsing,
+// lt_cli_opts_free(f->opts) frees the --stop lists).
 void lt_cli_gen_flags_init(lt_cli_gen_flags *f);
-void lt_cli_gen_opts(lt_cli_gen_flags *f, lt_cli_opt *opts, int *n);
-// Takes the repeatable flags (--stop, --stop-id) out of argv; -1 or an exit code.
-int lt_cli_gen_take_repeated(const char *cmd, int *argc, char **argv, lt_cli_gen_flags *f);
 lt_status lt_cli_gen_parse(lt_cli_gen_flags *f, lt_engine_opts *eo, lt_gen_params *gp);
 // Opens a model for generation; it must come with a tokenizer.
 lt_status lt_cli_open_engine(const char *path, lt_engine_opts *eo, lt_engine **e);
