@@ -214,9 +214,9 @@ int lt_cli_bench_infer(int argc, char **argv) {
     const char *model = NULL, *preset = NULL, *dtype = NULL, *pp = "512", *tg = "128", *reps = "3",
                *threads = NULL, *batch = NULL;
     bool profile = false, json = false;
-    const lt_cli_opt opts[] = {{"--model", .value = &model}, {"--preset", .value = &preset}, {"--dtype", .value = &dtype},
+    const lt_cli_opt opts[] = {{"--model", .value = &model, .alias = "-m"}, {"--preset", .value = &preset}, {"--dtype", .value = &dtype},
                                {"--pp", .value = &pp}, {"--tg", .value = &tg}, {"--reps", .value = &reps},
-                               {"--threads", .value = &threads}, {"--batch", .value = &batch},
+                               {"--threads", .value = &threads, .alias = "-t"}, {"--batch", .value = &batch},
                                {"--profile", .present = &profile}, {"--json", .present = &json}, {0}};
     int rc = lt_cli_parse("bench infer", argc, argv, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;

@@ -101,6 +101,10 @@ int lt_cli_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *opts,
 // Frees the lists of every option in the table (and the tables it chains to).
 void lt_cli_opts_free(const lt_cli_opt *opts);
 
+// Inserts a flag's value among the positional arguments at index `at` (≤ *n):
+// `-m MODEL` where MODEL may also come first. False when all max are taken.
+bool lt_cli_insert(const char **positional, int *n, int max, int at, const char *value);
+
 // "Did you mean": the candidate nearest to `typed` by edit distance, when near
 // enough to be a likely typo (or when `typed` is a prefix of it); NULL otherwise.
 typedef struct {

@@ -131,7 +131,7 @@ static int cmd_bench_train(int argc, char **argv) {
     const char *preset = NULL, *dtype = "f32", *steps = "5", *batch = NULL, *seq = NULL, *threads = NULL;
     bool profile = false, json = false;
     const lt_cli_opt opts[] = {{"--preset", .value = &preset}, {"--dtype", .value = &dtype}, {"--steps", .value = &steps},
-                               {"--batch", .value = &batch}, {"--seq", .value = &seq}, {"--threads", .value = &threads},
+                               {"--batch", .value = &batch}, {"--seq", .value = &seq}, {"--threads", .value = &threads, .alias = "-t"},
                                {"--profile", .present = &profile}, {"--json", .present = &json}, {0}};
     int rc = lt_cli_parse("bench train", argc, argv, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;
@@ -150,16 +150,13 @@ static int cmd_bench_train(int argc, char **argv) {
     return lt_cli_report(s);
 }
 
+static const lt_cli_command benchmarks[] = {
+    {"train", cmd_bench_train, "forward+backward tokens/s and MFU of a preset"},
+    {"infer", lt_cli_bench_infer, "prompt and generation tokens/s against the bandwidth bound"},
+    {"tokenizer", lt_cli_bench_tokenizer, "encode (and training) throughput"},
+};
+
+// The server's throughput under load is measured from outside: bench/serve_load.py.
 int cmd_bench(int argc, char **argv) {
-    if (argc < 2 || lt_cli_is_help(argv[1])) {
-        printf("usage: lathe bench train|infer|tokenizer ...   (lathe bench train --help)\n"
-               "Benchmarks: train (forward+backward tokens/s and MFU), infer (prompt and\n"
-               "generation tokens/s against the bandwidth bound), tokenizer (encode\n"
-               "throughput). serve arrives with the server.\n");
-        return argc < 2 ? LT_EXIT_USAGE : LT_EXIT_OK;
-    }
-    if (strcmp(argv[1], "train") == 0) return cmd_bench_train(argc - 1, argv + 1);
-    if (strcmp(argv[1], "infer") == 0) return lt_cli_bench_infer(argc - 1, argv + 1);
-    if (strcmp(argv[1], "tokenizer") == 0) return lt_cli_bench_tokenizer(argc - 1, argv + 1);
-    return lt_cli_usage_error("bench", "unknown benchmark '%s' (available: train, infer, tokenizer)", argv[1]);
+    return lt_cli_dispatch("bench", benchmarks, sizeof benchmarks / sizeof *benchmarks, argc, argv);
 }

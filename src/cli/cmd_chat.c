@@ -213,9 +213,10 @@ int cmd_chat(int argc, char **argv) {
     lt_cli_gen_flags f;
     lt_cli_gen_flags_init(&f);
     f.max_tokens = "1024";
-    const char *think = NULL, *system = NULL, *pos[1];
+    const char *think = NULL, *system = NULL, *model = NULL, *pos[1];
     bool hide = false, stats = false;
     const lt_cli_opt opts[] = {
+        {"--model", .value = &model, .alias = "-m"},
         {"--think", .value = &think},         {"--system", .value = &system},
         {"--hide-thinking", .present = &hide}, {"--stats", .present = &stats},
         {.more = f.opts}};
@@ -226,9 +227,9 @@ int cmd_chat(int argc, char **argv) {
     lt_gen_params gp;
     lt_status s = lt_cli_gen_parse(&f, &eo, &gp);
     lt_cli_opts_free(opts);
-    if (n_pos != 1) {
+    if ((model && !lt_cli_insert(pos, &n_pos, 1, 0, model)) || n_pos != 1) {
         lt_status_free(s);
-        return lt_cli_usage_error("chat", "give MODEL");
+        return lt_cli_usage_error("chat", "give MODEL (once: as an argument or with -m)");
     }
     if (think && strcmp(think, "on") != 0 && strcmp(think, "off") != 0) {
         lt_status_free(s);

@@ -87,7 +87,7 @@ static int tokenize_cmd(int argc, char **argv) {
                *split = NULL, *text_key = NULL;
     bool special = false;
     const lt_cli_opt opts[] = {{"--tokenizer", .value = &tok_path},
-                               {"--out", .value = &out},
+                               {"--out", .value = &out, .alias = "-o"},
                                {"--val", .value = &val},
                                {"--val-fraction", .value = &val_fraction},
                                {"--seed", .value = &seed},

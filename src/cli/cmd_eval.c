@@ -302,19 +302,24 @@ int cmd_eval(int argc, char **argv) {
     lt_cli_gen_flags_init(&f);
     f.max_tokens = "512";
     f.seed = "2";
-    const char *pos[1], *tasks = NULL, *levels = NULL, *n = NULL, *mode = NULL, *samples = NULL;
+    const char *pos[1], *model = NULL, *tasks = NULL, *levels = NULL, *n = NULL, *mode = NULL, *samples = NULL;
     const lt_cli_opt opts[] = {
-        {"--tasks", .value = &tasks},         {"--levels", .value = &levels},
+        {"--tasks", .value = &tasks, .alias = "--task"}, {"--levels", .value = &levels, .alias = "--level"},
         {"--n", .value = &n},                 {"--mode", .value = &mode},
         {"--samples", .value = &samples},     {"--parallel", .value = &ef.parallel},
         {"--json", .value = &ef.json},        {"--dump", .value = &ef.dump},
         {"--text", .value = &ef.text},        {"--exclude", .list = &ef.exclude},
+        {"--model", .value = &model, .alias = "-m"},
         {.more = f.opts}};
+    // -n would read as --n (problems per task and level): --max-tokens keeps --n-predict only.
+    for (lt_cli_opt *o = f.opts; o->flag; o++)
+        if (strcmp(o->flag, "--max-tokens") == 0) o->alias = "--n-predict";
     int n_pos = 0;
     int rc = lt_cli_parse("eval", argc, argv, opts, pos, 1, &n_pos, help);
     if (rc >= 0) return rc;
     const char *usage = NULL;
-    if (n_pos != 1) usage = "give one MODEL";
+    if ((model && !lt_cli_insert(pos, &n_pos, 1, 0, model)) || n_pos != 1)
+        usage = "give one MODEL (as an argument or with -m)";
     else if (f.stop.n || f.stop_id.n)
         usage = "--stop and --stop-id do not apply: answers end at the model's end tokens";
     else if (ef.text && (tasks || levels || n || mode || samples || ef.exclude.n || ef.dump ||

@@ -73,11 +73,13 @@ static lt_status build_prompt(lt_tokenizer *tok, const char *text, size_t len, b
 int cmd_generate(int argc, char **argv) {
     lt_cli_gen_flags f;
     lt_cli_gen_flags_init(&f);
-    const char *prompt_file = NULL, *think = NULL, *system = NULL, *pos[2];
+    const char *prompt_file = NULL, *think = NULL, *system = NULL, *model = NULL, *prompt = NULL;
+    const char *pos[2];
     bool ids_mode = false, chat = false, hide = false, logprobs = false, stats = false;
     int n_pos = 0;
     const lt_cli_opt opts[] = {
-        {"--prompt-file", .value = &prompt_file}, {"--think", .value = &think},
+        {"--model", .value = &model, .alias = "-m"}, {"--prompt", .value = &prompt, .alias = "-p"},
+        {"--prompt-file", .value = &prompt_file, .alias = "-f"}, {"--think", .value = &think},
         {"--system", .value = &system},           {"--ids", .present = &ids_mode},
         {"--chat", .present = &chat},             {"--hide-thinking", .present = &hide},
         {"--logprobs", .present = &logprobs},     {"--stats", .present = &stats},
@@ -88,7 +90,10 @@ int cmd_generate(int argc, char **argv) {
     lt_gen_params gp;
     lt_status s = lt_cli_gen_parse(&f, &eo, &gp);
     lt_cli_opts_free(opts);
-    const char *usage = n_pos < 1                   ? "give MODEL"
+    bool room = (!model || lt_cli_insert(pos, &n_pos, 2, 0, model)) &&
+                (!prompt || lt_cli_insert(pos, &n_pos, 2, 1, prompt));
+    const char *usage = !room                       ? "MODEL or PROMPT given twice (flag and argument)"
+                      : n_pos < 1                   ? "give MODEL"
                       : n_pos == 2 && prompt_file   ? "give PROMPT or --prompt-file, not both"
                       : (think || system) && !chat  ? "--think and --system go with --chat"
                       : ids_mode && chat            ? "--ids and --chat do not go together"

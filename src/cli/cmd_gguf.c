@@ -16,12 +16,12 @@ static lt_status parse_type(const char *flag, const char *text, lt_dtype *out) {
 // ---------------------------------------------------------------- export gguf
 
 static void export_help(void) {
-    printf("usage: lathe export gguf MODEL_DIR OUT.gguf [--type f32|f16|bf16|q8_0]\n\n"
+    printf("usage: lathe export gguf MODEL_DIR OUT.gguf [--dtype f32|f16|bf16|q8_0]\n\n"
            "Writes the model as a GGUF file that llama.cpp runs: architecture 'llama' when\n"
            "every layer has the same shape, 'deci' (per-layer head counts and FFN widths)\n"
            "otherwise, with the tokenizer and the chat template. MODEL_DIR holds config.json,\n"
            "the safetensors weights, tokenizer.json and tokenizer_config.json.\n\n"
-           "  --type T   storage of the matrices and the embedding (default f32); norms stay\n"
+           "  --dtype T  storage of the matrices and the embedding (default f32); norms stay\n"
            "             f32; q8_0 falls back to f16 for a matrix whose rows are not a\n"
            "             multiple of 32\n\n"
            "llama.cpp cannot represent a linear-replacement FFN, a layer with attention but\n"
@@ -32,12 +32,12 @@ static void export_help(void) {
 static int export_gguf(int argc, char **argv) {
     const char *type_text = "f32", *pos[2];
     int n_pos = 0;
-    const lt_cli_opt opts[] = {{.flag = "--type", .value = &type_text}, {.flag = NULL}};
+    const lt_cli_opt opts[] = {{"--dtype", .value = &type_text, .alias = "--type"}, {0}};
     int rc = lt_cli_parse("export gguf", argc, argv, opts, pos, 2, &n_pos, export_help);
     if (rc >= 0) return rc;
     if (n_pos != 2) return lt_cli_usage_error("export gguf", "give MODEL_DIR and OUT.gguf");
     lt_dtype type;
-    lt_status st = parse_type("--type", type_text, &type);
+    lt_status st = parse_type("--dtype", type_text, &type);
     if (!st) st = lt_gguf_export_dir(pos[0], pos[1], type);
     if (!st) printf("wrote %s (%s)\n", pos[1], lt_dtype_name(type));
     return lt_cli_report(st);
@@ -91,8 +91,8 @@ int cmd_import(int argc, char **argv) {
 // ---------------------------------------------------------------- quantize
 
 static void quantize_help(void) {
-    printf("usage: lathe quantize IN OUT.gguf --type q8_0|bf16|f16|f32\n\n"
-           "Writes a GGUF file with the model's matrices and embedding stored as --type\n"
+    printf("usage: lathe quantize IN OUT.gguf --dtype q8_0|bf16|f16|f32\n\n"
+           "Writes a GGUF file with the model's matrices and embedding stored as --dtype\n"
            "(norms stay f32). IN is a model directory or a .gguf file; q8_0 is GGUF's Q8_0\n"
            "(blocks of 32 int8 values with one f16 scale), computed as llama.cpp does.\n");
 }
@@ -100,13 +100,13 @@ static void quantize_help(void) {
 int cmd_quantize(int argc, char **argv) {
     const char *type_text = NULL, *pos[2];
     int n_pos = 0;
-    const lt_cli_opt opts[] = {{.flag = "--type", .value = &type_text}, {.flag = NULL}};
+    const lt_cli_opt opts[] = {{"--dtype", .value = &type_text, .alias = "--type"}, {0}};
     int rc = lt_cli_parse("quantize", argc, argv, opts, pos, 2, &n_pos, quantize_help);
     if (rc >= 0) return rc;
     if (n_pos != 2) return lt_cli_usage_error("quantize", "give IN and OUT.gguf");
-    if (!type_text) return lt_cli_usage_error("quantize", "--type is required");
+    if (!type_text) return lt_cli_usage_error("quantize", "--dtype is required");
     lt_dtype type;
-    lt_status st = parse_type("--type", type_text, &type);
+    lt_status st = parse_type("--dtype", type_text, &type);
     if (!st)
         st = lt_path_is_dir(pos[0]) ? lt_gguf_export_dir(pos[0], pos[1], type)
                                     : lt_gguf_requantize(pos[0], pos[1], type);

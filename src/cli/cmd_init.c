@@ -19,7 +19,7 @@ static void help(void) {
 
 int cmd_init(int argc, char **argv) {
     const char *preset = NULL, *config = NULL, *out = NULL, *seed_text = "1", *dtype_text = "f32";
-    const lt_cli_opt opts[] = {{"--preset", .value = &preset}, {"--config", .value = &config}, {"--out", .value = &out},
+    const lt_cli_opt opts[] = {{"--preset", .value = &preset}, {"--config", .value = &config}, {"--out", .value = &out, .alias = "-o"},
                                {"--seed", .value = &seed_text}, {"--dtype", .value = &dtype_text}, {0}};
     int rc = lt_cli_parse("init", argc, argv, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;

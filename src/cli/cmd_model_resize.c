@@ -24,7 +24,7 @@ int lt_cli_model_resize_vocab(int argc, char **argv) {
     const char *model_dir = NULL, *tok_dir = NULL, *out = NULL, *dtype_text = "f32";
     const lt_cli_opt opts[] = {{"--model", .value = &model_dir},
                                {"--tokenizer", .value = &tok_dir},
-                               {"--out", .value = &out},
+                               {"--out", .value = &out, .alias = "-o"},
                                {"--dtype", .value = &dtype_text},
                                {0}};
     int rc = lt_cli_parse("model resize-vocab", argc, argv, opts, NULL, 0, NULL, help);

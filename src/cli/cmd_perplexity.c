@@ -29,15 +29,17 @@ static void help(void) {
 
 int cmd_perplexity(int argc, char **argv) {
     const char *text = NULL, *ref_path = NULL, *ctx_s = "256", *step_s = NULL, *dtype = NULL, *max_s = NULL,
-               *threads = NULL, *pos[1];
+               *threads = NULL, *model = NULL, *pos[1];
     bool json = false;
     int n_pos = 0;
-    const lt_cli_opt opts[] = {{"--text", .value = &text}, {"--ref", .value = &ref_path}, {"--ctx", .value = &ctx_s},
+    const lt_cli_opt opts[] = {{"--text", .value = &text}, {"--ref", .value = &ref_path}, {"--ctx", .value = &ctx_s, .alias = "-c --ctx-size"},
                                {"--step", .value = &step_s}, {"--dtype", .value = &dtype}, {"--max-tokens", .value = &max_s},
-                               {"--threads", .value = &threads}, {"--json", .present = &json}, {0}};
+                               {"--threads", .value = &threads, .alias = "-t"}, {"--json", .present = &json},
+                               {"--model", .value = &model, .alias = "-m"}, {0}};
     int rc = lt_cli_parse("perplexity", argc, argv, opts, pos, 1, &n_pos, help);
     if (rc >= 0) return rc;
-    if (n_pos != 1) return lt_cli_usage_error("perplexity", "give one MODEL");
+    if ((model && !lt_cli_insert(pos, &n_pos, 1, 0, model)) || n_pos != 1)
+        return lt_cli_usage_error("perplexity", "give one MODEL (as an argument or with -m)");
     if (!text) return lt_cli_usage_error("perplexity", "--text is required");
     int64_t ctx = 0, step = 0, max_tokens = INT64_MAX, n_threads = 0;
     lt_engine_opts o = {0};

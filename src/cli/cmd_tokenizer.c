@@ -336,7 +336,7 @@ static int train_cmd(int argc, char **argv) {
     const char *vocab_text = NULL, *out = NULL, *min_text = "2", *pattern = NULL;
     lt_cli_list inputs = {0}, specials = {0};
     const lt_cli_opt opts[] = {{"--vocab", .value = &vocab_text},
-                            {"--out", .value = &out},
+                            {"--out", .value = &out, .alias = "-o"},
                             {"--min-frequency", .value = &min_text},
                             {"--pattern", .value = &pattern},
                             {"--input", .list = &inputs, .many = true},
@@ -425,7 +425,7 @@ static int augment_cmd(int argc, char **argv) {
     lt_cli_list domain = {0}, general = {0};
     const lt_cli_opt opts[] = {{"--base", .value = &base_path},
                             {"--add", .value = &add_text},
-                            {"--out", .value = &out},
+                            {"--out", .value = &out, .alias = "-o"},
                             {"--domain-vocab", .value = &dv_text},
                             {"--min-count", .value = &mc_text},
                             {"--max-general-ratio", .value = &ratio_text},

@@ -151,7 +151,7 @@ int lt_cli_train_parse(const char *cmd, int argc, char **argv, const lt_cli_opt 
     *dry = false;
     const lt_cli_opt opts[] = {
         {"--preset", .value = &o->preset},          {"--config", .value = &o->config},
-        {"--init-from", .value = &o->init_from},    {"--out", .value = &o->out_dir},
+        {"--init-from", .value = &o->init_from},    {"--out", .value = &o->out_dir, .alias = "-o"},
         {"--data", .list = data},                   {"--val", .value = &o->val_data},
         {"--batch", .value = &f.batch},             {"--seq", .value = &f.seq},
         {"--global-batch", .value = &f.global},     {"--steps", .value = &f.steps},
@@ -165,7 +165,7 @@ int lt_cli_train_parse(const char *cmd, int argc, char **argv, const lt_cli_opt 
         {"--log-every", .value = &f.log_every},     {"--eval-every", .value = &f.eval_every},
         {"--eval-batches", .value = &f.eval_batches}, {"--save-every", .value = &f.save_every},
         {"--keep-last", .value = &f.keep_last},     {"--stop-after", .value = &f.stop_after},
-        {"--threads", .value = &f.threads},         {"--run-name", .value = &o->run_name},
+        {"--threads", .value = &f.threads, .alias = "-t"},         {"--run-name", .value = &o->run_name},
         {"--grad-stats-every", .value = &f.grad_stats},
         {"--resume", .present = &resume},           {"--dry-run", .present = dry},
         {.more = extra}};

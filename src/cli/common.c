@@ -27,11 +27,25 @@ int lt_cli_dispatch(const char *prog, const lt_cli_command *commands, size_t n, 
         group_usage(stdout, prog, commands, n);
         return LT_EXIT_OK;
     }
-    for (size_t i = 0; i < n; i++)
+    lt_cli_suggest s;
+    lt_cli_suggest_init(&s, argv[1]);
+    for (size_t i = 0; i < n; i++) {
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "lathe %s: unknown command '%s'\n\n", prog, argv[1]);
+        lt_cli_suggest_add(&s, commands[i].name);
+    }
+    fprintf(stderr, "lathe %s: unknown command '%s'", prog, argv[1]);
+    if (s.best) fprintf(stderr, " (did you mean %s?)", s.best);
+    fprintf(stderr, "\n\n");
     group_usage(stderr, prog, commands, n);
     return LT_EXIT_USAGE;
+}
+
+bool lt_cli_insert(const char **positional, int *n, int max, int at, const char *value) {
+    if (*n == max) return false;
+    memmove(positional + at + 1, positional + at, (size_t)(*n - at) * sizeof *positional);
+    positional[at] = value;
+    (*n)++;
+    return true;
 }
 
 int lt_cli_report(lt_status st) {
@@ -204,7 +218,7 @@ static int take_flag(const char *cmd, int argc, char **argv, int *i, const lt_cl
     const char *arg = argv[*i];
     const char *inline_value = arg[n] == '=' ? arg + n + 1 : NULL;
     if (o->present) {
-        if (inline_value) return lt_cli_usage_error(cmd, "%s takes no value", o->flag);
+        if (inline_value) return lt_cli_usage_error(cmd, "%.*s takes no value", (int)n, arg);
         *o->present = true;
         return -1;
     }
@@ -214,11 +228,12 @@ static int take_flag(const char *cmd, int argc, char **argv, int *i, const lt_cl
         while (*i + 1 < argc && !looks_like_flag(argv[*i + 1]))
             o->list->items[o->list->n++] = argv[++*i];
         o->list->items[o->list->n] = NULL;
-        if (o->list->n == before) return lt_cli_usage_error(cmd, "%s needs one or more values", o->flag);
+        if (o->list->n == before)
+            return lt_cli_usage_error(cmd, "%.*s needs one or more values", (int)n, arg);
         return -1;
     }
     const char *value = inline_value ? inline_value : *i + 1 < argc ? argv[++*i] : NULL;
-    if (!value) return lt_cli_usage_error(cmd, "%s needs a value", o->flag);
+    if (!value) return lt_cli_usage_error(cmd, "%.*s needs a value", (int)n, arg);
     if (o->list) {
         o->list->items[o->list->n++] = value;
         o->list->items[o->list->n] = NULL;

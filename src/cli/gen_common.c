@@ -29,9 +29,9 @@ void lt_cli_gen_flags_init(lt_cli_gen_flags *f) {
     f->max_tokens = "256";
     const lt_cli_opt opts[] = {
         {"--dtype", .value = &f->dtype},
-        {"--ctx", .value = &f->ctx},
-        {"--threads", .value = &f->threads},
-        {"--max-tokens", .value = &f->max_tokens},
+        {"--ctx", .value = &f->ctx, .alias = "-c --ctx-size"},
+        {"--threads", .value = &f->threads, .alias = "-t"},
+        {"--max-tokens", .value = &f->max_tokens, .alias = "-n --n-predict"},
         {"--temperature", .value = &f->temperature},
         {"--top-k", .value = &f->top_k},
         {"--top-p", .value = &f->top_p},

@@ -9,17 +9,11 @@
 #include "cli/cli.h"
 #include "lathe/gemm.h"
 
-typedef struct {
-    const char *name;
-    lt_cli_fn fn;
-    const char *summary;
-} lt_command;
-
-static const lt_command commands[] = {
+static const lt_cli_command commands[] = {
     {"init", cmd_init, "create a randomly initialised model directory from a preset or config"},
     {"info", cmd_info, "describe a model: architecture, per-layer blocks, parameters, memory"},
     {"forward", cmd_forward, "run one forward pass and print the top logits (and loss)"},
-    {"bench", cmd_bench, "measure speed: lathe bench train|..."},
+    {"bench", cmd_bench, "measure speed: lathe bench train|infer|tokenizer"},
     {"tokenizer", cmd_tokenizer, "train, inspect and run tokenizers"},
     {"data", cmd_data, "tokenize text / JSONL into token shards; inspect shards"},
     {"train", cmd_train, "pretrain or continue training a model on token shards"},
@@ -77,9 +71,15 @@ int main(int argc, char **argv) {
         printf("lathe 0.1.0\n");
         return LT_EXIT_OK;
     }
-    for (size_t i = 0; i < n_commands; i++)
+    lt_cli_suggest s;
+    lt_cli_suggest_init(&s, argv[1]);
+    for (size_t i = 0; i < n_commands; i++) {
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
-    fprintf(stderr, "lathe: unknown command '%s'\n\n", argv[1]);
+        lt_cli_suggest_add(&s, commands[i].name);
+    }
+    fprintf(stderr, "lathe: unknown command '%s'", argv[1]);
+    if (s.best) fprintf(stderr, " (did you mean %s?)", s.best);
+    fprintf(stderr, "\n\n");
     usage(stderr);
     return LT_EXIT_USAGE;
 }

@@ -535,18 +535,20 @@ static lt_status run(server *srv, const char *host, int64_t port, struct MHD_Dae
 int cmd_serve(int argc, char **argv) {
     serve_flags f = {.host = "127.0.0.1", .port = "8080", .parallel = "4", .queue = "64",
                      .max_body = "1048576", .timeout = "600", .api_key = getenv("LATHE_API_KEY")};
-    const char *pos[1];
+    const char *pos[1], *model = NULL;
     lt_cli_opt opts[] = {
+        {"--model", .value = &model, .alias = "-m"},
         {"--host", .value = &f.host}, {"--port", .value = &f.port}, {"--model-name", .value = &f.name},
-        {"--parallel", .value = &f.parallel}, {"--queue", .value = &f.queue}, {"--ctx", .value = &f.ctx},
-        {"--max-tokens", .value = &f.max_tokens}, {"--max-body", .value = &f.max_body},
+        {"--parallel", .value = &f.parallel}, {"--queue", .value = &f.queue}, {"--ctx", .value = &f.ctx, .alias = "-c --ctx-size"},
+        {"--max-tokens", .value = &f.max_tokens, .alias = "-n --n-predict"}, {"--max-body", .value = &f.max_body},
         {"--timeout", .value = &f.timeout}, {"--api-key", .value = &f.api_key}, {"--dtype", .value = &f.dtype},
-        {"--threads", .value = &f.threads}, {"--web", .value = &f.web}, {"--verbose", .present = &f.verbose},
+        {"--threads", .value = &f.threads, .alias = "-t"}, {"--web", .value = &f.web}, {"--verbose", .present = &f.verbose},
         {0}};
     int n_pos = 0;
     int rc = lt_cli_parse("serve", argc, argv, opts, pos, 1, &n_pos, help);
     if (rc >= 0) return rc;
-    if (n_pos != 1) return lt_cli_usage_error("serve", "give MODEL");
+    if ((model && !lt_cli_insert(pos, &n_pos, 1, 0, model)) || n_pos != 1)
+        return lt_cli_usage_error("serve", "give MODEL (once: as an argument or with -m)");
     if (f.api_key && !f.api_key[0]) return lt_cli_usage_error("serve", "--api-key: an empty key");
     server srv = {.api_key = f.api_key, .verbose = f.verbose, .web_dir = f.web ? f.web : LATHE_WEB_DIR};
     lt_engine_opts eo;
