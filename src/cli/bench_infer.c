@@ -23,13 +23,13 @@ static void help(void) {
            "compares decode with its bandwidth bound: the memory read bandwidth measured in\n"
            "this run over the bytes one token reads (matmul weights with the LM head, one\n"
            "embedding row, the KV cache at the mean context of the run).\n\n"
-           "  --model PATH   a model directory or a .gguf file\n"
+           "  -m, --model PATH a model directory or a .gguf file\n"
            "  --preset NAME  a randomly initialised preset (bench-m, bench-l, ...)\n"
            "  --dtype T      weight storage (default: f32 for directories and presets, the\n"
            "                 file's types for GGUF)\n"
            "  --pp P         prompt tokens (default 512)    --tg G   generated tokens (default 128)\n"
            "  --reps N       repetitions (default 3)\n"
-           "  --threads N    OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
+           "  -t, --threads N OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
            "  --batch B      also time decode of B sequences at once (aggregate tokens/s)\n"
            "  --profile      per-op time breakdown of prompt processing and decode\n"
            "  --json         one JSON line instead of text\n");
@@ -237,5 +237,5 @@ int lt_cli_bench_infer(int argc, char **argv) {
     results r = {0};
     if (!s) s = run(&a, &r);
     if (!s) print(&a, &r, lt_dtype_name(r.wdtype));
-    return lt_cli_report(s);
+    return lt_cli_report("bench infer", s);
 }

@@ -142,5 +142,5 @@ int lt_cli_bench_tokenizer(int argc, char **argv) {
         }
     }
     lt_mmap_close(&text);
-    return lt_cli_report(st);
+    return lt_cli_report("bench tokenizer", st);
 }

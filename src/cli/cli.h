@@ -48,8 +48,10 @@ int lt_cli_dispatch(const char *prog, const lt_cli_command *commands, size_t n, 
 // Exit codes: 0 ok, 1 runtime failure, 2 usage error.
 enum { LT_EXIT_OK = 0, LT_EXIT_FAIL = 1, LT_EXIT_USAGE = 2 };
 
-// Prints "lathe: <message>" to stderr, frees st, returns the exit code for it.
-int lt_cli_report(lt_status st);
+// Prints "lathe: <message>" to stderr, frees st, returns the exit code for it:
+// a bad argument (LT_ERR_ARG) is a usage error, 2, and ends with "(try 'lathe
+// <cmd> --help')"; every other failure is 1.
+int lt_cli_report(const char *cmd, lt_status st);
 // Prints "lathe <cmd>: <message>\n(try 'lathe <cmd> --help')" and returns LT_EXIT_USAGE.
 int lt_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -139,7 +141,7 @@ int lt_cli_bench_infer(int argc, char **argv); // bench_infer.c
 int lt_cli_train_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *extra,
                        lt_train_opts *o, lt_cli_list *data, bool *dry, void (*help)(void));
 void lt_cli_train_log(void *user, const lt_train_event *ev); // one log line per step or evaluation
-int lt_cli_train_dry_run(const lt_train_opts *o);             // prints the memory plan
+int lt_cli_train_dry_run(const char *cmd, const lt_train_opts *o);             // prints the memory plan
 void lt_cli_train_done(const lt_train_opts *o);               // where the run went, peak RSS
 // What --skip-bad left out of chat data: too-long examples (raise --seq) apart from malformed lines.
 void lt_cli_report_skipped(const lt_chat_read_stats *st, int64_t seq, const char *first_skip);
@@ -151,6 +153,7 @@ void lt_cli_train_catch_signals(lt_train_opts *o);
 char *lt_cli_train_resume_command(int argc, char **argv);
 // The exit code of a finished run: after a stop, 130 with the resume command
 // printed; otherwise lt_cli_train_done or the error (s is freed).
-int lt_cli_train_finish(const lt_train_opts *o, lt_status s, const lt_train_result *r, const char *resume_command);
+int lt_cli_train_finish(const char *cmd, const lt_train_opts *o, lt_status s, const lt_train_result *r,
+                        const char *resume_command);
 
 #endif

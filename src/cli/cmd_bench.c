@@ -21,7 +21,7 @@ static void help(void) {
            "are mixed precision: 16-bit weight copy and activations, f32 accumulation.\n"
            "  --steps N     timed steps after one warm-up (default 5); the median is reported\n"
            "  --batch/--seq override the preset's benchmark shape (DESIGN.md)\n"
-           "  --threads N   OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
+           "  -t, --threads N OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
            "  --profile     per-op time breakdown\n"
            "  --json        one JSON line instead of text\n");
 }
@@ -147,7 +147,7 @@ static int cmd_bench_train(int argc, char **argv) {
     if (!s && threads) s = lt_cli_parse_int("--threads", threads, 1, 1024, &n_threads);
     if (!s && n_threads) lt_threads_set((int)n_threads);
     if (!s) s = bench_train(&ba);
-    return lt_cli_report(s);
+    return lt_cli_report("bench train", s);
 }
 
 static const lt_cli_command benchmarks[] = {

@@ -26,11 +26,14 @@ static void help(void) {
            "Ctrl-C stops the answer being generated. The thinking section is shown dimmed\n"
            "(inside <think>...</think> when stdout is not a terminal). When the history no\n"
            "longer fits the context, the oldest exchanges are dropped, with a notice.\n\n"
+           "  -m, --model M    MODEL as a flag\n"
            "  --think on|off   reasoning at the start (default off)\n"
            "  --system TEXT    system text at the start\n"
            "  --hide-thinking  do not show the thinking section\n"
-           "  --stats          tokens and tokens/s after each answer\n\n%s",
-           lt_cli_gen_help);
+           "  --stats          tokens and tokens/s after each answer\n"
+           "  -n, --max-tokens N  tokens per answer at most (default 1024; 0: until the\n"
+           "                   context is full)\n\n");
+    lt_cli_gen_print_help("--max-tokens");
 }
 
 typedef struct {
@@ -235,7 +238,7 @@ int cmd_chat(int argc, char **argv) {
         lt_status_free(s);
         return lt_cli_usage_error("chat", "--think: '%s' (on or off)", think);
     }
-    if (s) return lt_cli_report(s);
+    if (s) return lt_cli_report("chat", s);
     if (!eo.max_context) {
         eo.max_context = 4096;
         eo.context_at_most = true;
@@ -253,5 +256,5 @@ int cmd_chat(int argc, char **argv) {
     lt_free(c.system);
     lt_gen_free(g);
     lt_engine_free(e);
-    return lt_cli_report(s);
+    return lt_cli_report("chat", s);
 }

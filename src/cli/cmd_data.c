@@ -29,7 +29,7 @@ static void tokenize_help(void) {
         "Tokenizes text files and JSONL files into a token shard (docs/DATA.md). Every\n"
         "document becomes BOS + its tokens + EOS; empty documents are skipped.\n\n"
         "  --tokenizer P       tokenizer directory (or tokenizer.json) with BOS and EOS tokens\n"
-        "  --out OUT.bin       the training shard to write\n"
+        "  -o, --out OUT.bin   the training shard to write\n"
         "  INPUT...            files ending in .jsonl hold one {\"text\": ...} object per line\n"
         "                      (blank lines skipped); any other file is plain text\n"
         "  --split MODE        how plain text is cut into documents: file (default: one\n"
@@ -66,7 +66,7 @@ static void print_counts(const char *path, const lt_shard_counts *c, int32_t voc
     printf("\n");
 }
 
-static int tokenize_run(const char *tok_path, lt_tokenize_opts *o) {
+static int tokenize_run(const char *cmd, const char *tok_path, lt_tokenize_opts *o) {
     lt_tokenizer *tok = NULL;
     lt_tokenize_stats stats;
     lt_status st = lt_tokenizer_load(&tok, tok_path);
@@ -74,7 +74,7 @@ static int tokenize_run(const char *tok_path, lt_tokenize_opts *o) {
     if (!st) st = lt_data_tokenize(o, &stats);
     int32_t vocab = tok ? lt_tokenizer_n_vocab(tok) : 0;
     lt_tokenizer_free(tok);
-    if (st) return lt_cli_report(st);
+    if (st) return lt_cli_report(cmd, st);
     print_counts(o->out_path, &stats.train, vocab);
     if (o->val_path) print_counts(o->val_path, &stats.val, vocab);
     if (stats.n_empty) printf("skipped %llu empty documents\n", (unsigned long long)stats.n_empty);
@@ -96,7 +96,7 @@ static int tokenize_cmd(int argc, char **argv) {
                                {"--special", .present = &special},
                                {0}};
     const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
-    if (!inputs) return lt_cli_report(lt_error(LT_ERR_NOMEM, "out of memory"));
+    if (!inputs) return lt_cli_report(cmd, lt_error(LT_ERR_NOMEM, "out of memory"));
     int n_inputs = 0;
     int rc = lt_cli_parse(cmd, argc, argv, opts, inputs, argc, &n_inputs, tokenize_help);
     if (rc < 0 && !tok_path) rc = lt_cli_usage_error(cmd, "--tokenizer FILE_OR_DIR is required");
@@ -113,16 +113,16 @@ static int tokenize_cmd(int argc, char **argv) {
         st = lt_cli_parse_double("--val-fraction", val_fraction, &o.val_fraction);
     if (rc < 0 && !st && seed) st = lt_cli_parse_int("--seed", seed, 0, INT64_MAX, &seed_value);
     if (rc < 0 && !st && split) st = lt_text_split_parse(split, &o.split);
-    if (st) rc = lt_cli_report(st);
+    if (st) rc = lt_cli_report(cmd, st);
     char *val_default = NULL;
     if (rc < 0 && o.val_fraction > 0 && !val) {
         val = val_default = default_val_path(out);
-        if (!val) rc = lt_cli_report(lt_error(LT_ERR_NOMEM, "out of memory"));
+        if (!val) rc = lt_cli_report(cmd, lt_error(LT_ERR_NOMEM, "out of memory"));
     }
     if (rc < 0) {
         o.seed = (uint64_t)seed_value;
         o.val_path = val;
-        rc = tokenize_run(tok_path, &o);
+        rc = tokenize_run(cmd, tok_path, &o);
     }
     free(val_default);
     free(inputs);
@@ -163,7 +163,7 @@ static void print_shard(const lt_shard *s) {
 
 static int info_cmd(int argc, char **argv) {
     const char **paths = calloc((size_t)argc + 1, sizeof *paths);
-    if (!paths) return lt_cli_report(lt_error(LT_ERR_NOMEM, "out of memory"));
+    if (!paths) return lt_cli_report("data info", lt_error(LT_ERR_NOMEM, "out of memory for %d paths", argc));
     int n = 0;
     int rc = lt_cli_parse("data info", argc, argv, NULL, paths, argc, &n, info_help);
     if (rc < 0 && n == 0) rc = lt_cli_usage_error("data info", "no SHARD given");
@@ -171,7 +171,7 @@ static int info_cmd(int argc, char **argv) {
         lt_shard *s = NULL;
         lt_status st = lt_shard_open(&s, paths[i]);
         if (st) {
-            rc = lt_cli_report(st);
+            rc = lt_cli_report("data info", st);
             break;
         }
         if (i) printf("\n");

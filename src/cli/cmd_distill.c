@@ -323,7 +323,7 @@ static int distill_run(lt_train_opts o, const char *teacher_dir, const char *con
     }
     if (!s && dry) {
         lt_config_free(&tc), lt_config_free(&sc), distill_free(&d);
-        return lt_cli_train_dry_run(&o);
+        return lt_cli_train_dry_run("distill", &o);
     }
     if (!s) {
         char *tp = lt_path_join(o.init_from, "tokenizer.json"), *tt = lt_path_join(teacher_dir, "tokenizer.json");
@@ -339,7 +339,7 @@ static int distill_run(lt_train_opts o, const char *teacher_dir, const char *con
     lt_train_result r = {0};
     if (!s) lt_cli_train_catch_signals(&o);
     if (!s) s = lt_train_run(&o, lt_cli_train_log, NULL, &r);
-    int rc = lt_cli_train_finish(&o, s, &r, resume);
+    int rc = lt_cli_train_finish("distill", &o, s, &r, resume);
     lt_config_free(&tc), lt_config_free(&sc);
     distill_free(&d);
     lt_train_data_free(&src);

@@ -22,6 +22,7 @@ static void help(void) {
            "in batches and scores every answer with the task verifier. Prints one row per\n"
            "task, level, mode (and budget): accuracy, format compliance, unparseable rate,\n"
            "mean generated and thinking tokens, answers cut by --max-tokens.\n\n"
+           "  -m, --model M       MODEL as a flag\n"
            "  --tasks T           add, sub, mul, word, sort, bool, a comma list, or all (default)\n"
            "  --levels L          1..4, a range such as 2-4, or all (default)\n"
            "  --n N               problems per task and level (default 20)\n"
@@ -35,15 +36,14 @@ static void help(void) {
            "  --think-budget L    thinking budgets to sweep, e.g. 0,32,128: one row per budget\n"
            "                      for reasoning-on (reasoning-off runs once)\n"
            "  --parallel P        answers generated at once (engine slots, default 8)\n"
-           "  --max-tokens M      tokens per answer at most (default 512)\n"
-           "  --ctx N             context per slot (default 1024, at most the model's); with\n"
+           "  --max-tokens M      tokens per answer at most (default 512; also --n-predict)\n"
+           "  -c, --ctx N         context per slot (default 1024, at most the model's); with\n"
            "                      --text: the window (default 256)\n"
            "  --json OUT.json     write the results as JSON\n"
            "  --dump OUT.jsonl    write every problem with its answer, verdict and tokens\n"
            "  --text FILE         perplexity and bits per byte of FILE instead of tasks\n\n"
-           "Of the flags below, --seed and --think-budget mean what is said above, and --stop\n"
-           "and --stop-id do not apply (answers end at the model's end tokens).\n%s",
-           lt_cli_gen_help);
+           "--stop and --stop-id do not apply: answers end at the model's end tokens.\n\n");
+    lt_cli_gen_print_help("--seed --max-tokens --ctx --think-budget --stop --stop-id");
 }
 
 typedef struct {
@@ -190,7 +190,7 @@ static lt_status dump_output(void *user, const lt_eval_output *o, const lt_task_
 static int eval_text(const char *model, const char *path, const char *ctx_s, const char *json) {
     int64_t ctx = 256;
     lt_status s = ctx_s ? lt_cli_parse_int("--ctx", ctx_s, 2, 1 << 20, &ctx) : NULL;
-    if (s) return lt_cli_report(s);
+    if (s) return lt_cli_report("eval", s);
     lt_engine_opts eo = {.max_context = ctx, .max_step_tokens = ctx};
     lt_engine *e = NULL;
     lt_mmap file = {0};
@@ -222,7 +222,7 @@ static int eval_text(const char *model, const char *path, const char *ctx_s, con
     lt_ids_free(&ids);
     lt_mmap_close(&file);
     lt_engine_free(e);
-    return lt_cli_report(s);
+    return lt_cli_report("eval", s);
 }
 
 // ---------------------------------------------------------------- tasks
@@ -338,7 +338,7 @@ int cmd_eval(int argc, char **argv) {
     lt_status s = parse_task_flags(&ef, &f, &su, &o, &eo);
     if (s) {
         lt_cli_opts_free(opts);
-        return lt_cli_report(lt_error_prefix(s, "eval"));
+        return lt_cli_report("eval", lt_error_prefix(s, "eval"));
     }
     lt_task_keys keys = {0};
     for (int i = 0; i < ef.exclude.n && !s; i++) s = lt_tasks_keys_read_jsonl(&keys, ef.exclude.items[i]);
@@ -346,5 +346,5 @@ int cmd_eval(int argc, char **argv) {
     if (!s) s = eval_tasks_run(pos[0], &ef, &su, &o, &eo, &keys);
     lt_tasks_keys_free(&keys);
     lt_cli_opts_free(opts);
-    return lt_cli_report(s);
+    return lt_cli_report("eval", s);
 }

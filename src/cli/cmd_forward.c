@@ -139,5 +139,5 @@ int cmd_forward(int argc, char **argv) {
     int64_t top;
     lt_status s = lt_cli_parse_int("--top", top_text, 1, 64, &top);
     if (!s) s = run(dir, ids, targets, dump, dtype, top, backward);
-    return lt_cli_report(s);
+    return lt_cli_report("forward", s);
 }

@@ -10,11 +10,14 @@
 #include "lathe/chat.h"
 
 static void help(void) {
-    printf("usage: lathe generate MODEL [PROMPT] [--prompt-file F] [--ids] [--chat]\n"
+    printf("usage: lathe generate MODEL [PROMPT] [-f FILE] [--ids] [--chat]\n"
            "                      [--think on|off] [--system TEXT] [--hide-thinking]\n"
            "                      [--logprobs] [--stats] [sampling flags]\n\n"
            "Continues PROMPT (or the text of --prompt-file, or stdin when neither is given)\n"
            "with MODEL (a model directory or a .gguf file) and streams the text to stdout.\n\n"
+           "  -m, --model M    MODEL as a flag\n"
+           "  -p, --prompt P   PROMPT as a flag\n"
+           "  -f, --prompt-file F  the prompt is the text of F\n"
            "  --ids            PROMPT is token ids (\"1,2,3\"); the output is ids too\n"
            "  --chat           treat PROMPT as a user message: render it with the chat\n"
            "                   template and print the assistant's answer\n"
@@ -24,8 +27,8 @@ static void help(void) {
            "  --hide-thinking  leave the <think> section out of the output\n"
            "  --logprobs       print each generated token's id, text and log-probability\n"
            "                   on stderr\n"
-           "  --stats          tokens, time to first token and tokens/s on stderr\n\n%s",
-           lt_cli_gen_help);
+           "  --stats          tokens, time to first token and tokens/s on stderr\n\n");
+    lt_cli_gen_print_help(NULL);
 }
 
 static lt_status read_all(FILE *f, lt_bytes *out) {
@@ -102,7 +105,7 @@ int cmd_generate(int argc, char **argv) {
         lt_status_free(s);
         return lt_cli_usage_error("generate", "%s", usage);
     }
-    if (s) return lt_cli_report(s);
+    if (s) return lt_cli_report("generate", s);
     lt_bytes text = {0};
     if (n_pos == 2) s = lt_bytes_append(&text, pos[1], strlen(pos[1]));
     else if (prompt_file) {
@@ -147,5 +150,5 @@ int cmd_generate(int argc, char **argv) {
     lt_bytes_free(&text);
     lt_gen_free(g);
     lt_engine_free(e);
-    return lt_cli_report(s);
+    return lt_cli_report("generate", s);
 }

@@ -40,7 +40,7 @@ static int export_gguf(int argc, char **argv) {
     lt_status st = parse_type("--dtype", type_text, &type);
     if (!st) st = lt_gguf_export_dir(pos[0], pos[1], type);
     if (!st) printf("wrote %s (%s)\n", pos[1], lt_dtype_name(type));
-    return lt_cli_report(st);
+    return lt_cli_report("export gguf", st);
 }
 
 static const lt_cli_command export_commands[] = {
@@ -76,7 +76,7 @@ static int import_gguf(int argc, char **argv) {
         st = lt_error(LT_ERR_ARG, "--dtype: safetensors weights are f32, bf16 or f16");
     if (!st) st = lt_gguf_import(pos[0], pos[1], dtype);
     if (!st) printf("wrote %s (%s)\n", pos[1], lt_dtype_name(dtype));
-    return lt_cli_report(st);
+    return lt_cli_report("import gguf", st);
 }
 
 static const lt_cli_command import_commands[] = {
@@ -111,5 +111,5 @@ int cmd_quantize(int argc, char **argv) {
         st = lt_path_is_dir(pos[0]) ? lt_gguf_export_dir(pos[0], pos[1], type)
                                     : lt_gguf_requantize(pos[0], pos[1], type);
     if (!st) printf("wrote %s (%s)\n", pos[1], lt_dtype_name(type));
-    return lt_cli_report(st);
+    return lt_cli_report("quantize", st);
 }

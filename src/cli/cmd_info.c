@@ -91,11 +91,11 @@ int cmd_info(int argc, char **argv) {
     if (!preset == !path) return lt_cli_usage_error("info", "give a model directory, a config.json, or --preset NAME");
     lt_config c;
     lt_status s = preset ? lt_config_preset(&c, preset) : lt_config_load(&c, path);
-    if (s) return lt_cli_report(s);
+    if (s) return lt_cli_report("info", s);
     int64_t T = c.max_positions < 2048 ? c.max_positions : 2048, B = 1;
     if (seq_text) s = lt_cli_parse_int("--seq", seq_text, 1, c.max_positions, &T);
     if (!s) s = lt_cli_parse_int("--batch", batch_text, 1, 1 << 20, &B);
     if (!s) print_config(&c, preset ? preset : path, B, T);
     lt_config_free(&c);
-    return lt_cli_report(s);
+    return lt_cli_report("info", s);
 }

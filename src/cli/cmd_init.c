@@ -12,7 +12,7 @@ static void help(void) {
            "norm weights 1).\n\n"
            "  --preset NAME   tiny, tiny-hetero, bench-m, bench-m-hetero or bench-l\n"
            "  --config FILE   a LlamaForCausalLM or DeciLMForCausalLM config.json (or its directory)\n"
-           "  --out DIR       output directory (created if needed)\n"
+           "  -o, --out DIR   output directory (created if needed)\n"
            "  --seed S        random seed (default 1)\n"
            "  --dtype T       storage dtype of model.safetensors: f32, bf16 or f16 (default f32)\n");
 }
@@ -29,11 +29,11 @@ int cmd_init(int argc, char **argv) {
     lt_dtype dtype;
     lt_status s = lt_cli_parse_int("--seed", seed_text, 0, INT64_MAX, &seed);
     if (!s) s = lt_dtype_parse(dtype_text, &dtype);
-    if (s) return lt_cli_report(lt_error_prefix(s, "init"));
+    if (s) return lt_cli_report("init", lt_error_prefix(s, "init"));
 
     lt_config cfg;
     s = preset ? lt_config_preset(&cfg, preset) : lt_config_load(&cfg, config);
-    if (s) return lt_cli_report(s);
+    if (s) return lt_cli_report("init", s);
     lt_model *m = NULL;
     s = lt_model_init(&m, &cfg);
     lt_config_free(&cfg);
@@ -46,5 +46,5 @@ int cmd_init(int argc, char **argv) {
                m->cfg.arch == LT_ARCH_DECILM ? "DeciLMForCausalLM" : "LlamaForCausalLM",
                (double)m->n_params / 1e6, lt_dtype_name(dtype));
     lt_model_free(m);
-    return lt_cli_report(s);
+    return lt_cli_report("init", s);
 }

@@ -16,7 +16,7 @@ static void help(void) {
            "`lathe tokenizer augment`). Writes the model and the tokenizer to --out.\n\n"
            "  --model DIR      the checkpoint (config.json + model.safetensors)\n"
            "  --tokenizer DIR  the augmented tokenizer directory\n"
-           "  --out DIR        output checkpoint directory\n"
+           "  -o, --out DIR    output checkpoint directory\n"
            "  --dtype T        storage dtype of model.safetensors (default f32)\n");
 }
 
@@ -52,5 +52,5 @@ int lt_cli_model_resize_vocab(int argc, char **argv) {
     lt_tokenizer_free(tok);
     lt_model_free(m);
     lt_model_free(grown);
-    return lt_cli_report(st);
+    return lt_cli_report("model resize-vocab", st);
 }

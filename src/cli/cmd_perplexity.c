@@ -17,13 +17,13 @@ static void help(void) {
            "the mean and largest KL(ref || model) of the next-token distributions and the\n"
            "fraction of positions where both pick the same top token.\n\n"
            "  MODEL, --ref    model directories or .gguf files\n"
-           "  --ctx N         window length (default 256)\n"
+           "  -c, --ctx N     window length (default 256)\n"
            "  --step N        tokens per engine step (default: the window). --step 1 scores\n"
            "                  token by token through the decode path (for q8_0 that also\n"
            "                  rounds activations to 8 bits, as generation does)\n"
            "  --dtype T       store MODEL's weights as f32|bf16|f16|q8_0 (default: as given)\n"
            "  --max-tokens N  score at most the first N tokens of the text\n"
-           "  --threads N     OpenMP threads\n"
+           "  -t, --threads N OpenMP threads\n"
            "  --json          one JSON line instead of text\n");
 }
 
@@ -51,7 +51,7 @@ int cmd_perplexity(int argc, char **argv) {
     if (!s && step_s) s = lt_cli_parse_int("--step", step_s, 1, 1 << 20, &step);
     if (!s && max_s) s = lt_cli_parse_int("--max-tokens", max_s, 2, INT64_MAX, &max_tokens);
     if (!s && threads) s = lt_cli_parse_int("--threads", threads, 1, 1024, &n_threads);
-    if (s) return lt_cli_report(s);
+    if (s) return lt_cli_report("perplexity", s);
     if (n_threads) lt_threads_set((int)n_threads);
     o.max_step_tokens = step && step < ctx ? step : ctx;
     o.max_context = ctx;
@@ -87,5 +87,5 @@ int cmd_perplexity(int argc, char **argv) {
     lt_mmap_close(&file);
     lt_engine_free(ref);
     lt_engine_free(e);
-    return lt_cli_report(s);
+    return lt_cli_report("perplexity", s);
 }

@@ -48,7 +48,7 @@ static int parse_options(lt_plot_options *opt, const char *x, const char *y, con
     if (smooth) {
         int64_t n;
         lt_status s = lt_cli_parse_int("--smooth", smooth, 1, 1000000, &n);
-        if (s) return lt_cli_report(lt_error_prefix(s, "plot"));
+        if (s) return lt_cli_report("plot", lt_error_prefix(s, "plot"));
         opt->smooth = (int)n;
     }
     return -1;
@@ -89,7 +89,7 @@ int cmd_plot(int argc, char **argv) {
                                {"--log-y", .present = &log_y}, {0}};
     const char **paths = NULL;
     lt_status s = lt_alloc((void **)&paths, (size_t)argc * sizeof *paths, "arguments");
-    if (s) return lt_cli_report(s);
+    if (s) return lt_cli_report("plot", s);
     int n_paths = 0;
     int rc = lt_cli_parse("plot", argc, argv, opts, paths, argc, &n_paths, help);
     lt_plot_options opt = {.title = title, .log_y = log_y};
@@ -119,5 +119,5 @@ int cmd_plot(int argc, char **argv) {
     for (int i = 0; runs && i < n_paths; i++) lt_plot_run_free(&runs[i]);
     lt_free(runs);
     lt_free(paths);
-    return lt_cli_report(s);
+    return lt_cli_report("plot", s);
 }

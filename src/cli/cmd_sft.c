@@ -39,7 +39,7 @@ static void help(void) {
            "  --save-every N       checkpoint every N steps (default 500); --keep-last K (default 3)\n"
            "  --resume             continue the run in --out from its latest checkpoint, bit for bit\n"
            "  --stop-after N       train N steps in this session, save a checkpoint and stop\n"
-           "  --threads N          OpenMP threads\n"
+           "  -t, --threads N      OpenMP threads\n"
            "  --run-name NAME      the run's name in metrics.jsonl (default: DIR's name)\n"
            "  --grad-stats-every N log the activation gradients' magnitudes every N steps\n"
            "  --dry-run            print the memory the run needs and exit\n");
@@ -66,13 +66,13 @@ static int sft_run(lt_train_opts *o, bool skip_bad, bool dry, const char *resume
     if (!o->init_from) return lt_cli_usage_error("sft", "--init-from MODEL_DIR is required (a model directory with tokenizer.json)");
     if (o->n_data < 1) return lt_cli_usage_error("sft", "give at least one --data CHAT.jsonl[:WEIGHT]");
     if (!o->out_dir) return lt_cli_usage_error("sft", "--out DIR is required");
-    if (dry) return lt_cli_train_dry_run(o);
+    if (dry) return lt_cli_train_dry_run("sft", o);
     char *tok_path = lt_path_join(o->init_from, "tokenizer.json");
-    if (!tok_path) return lt_cli_report(lt_error(LT_ERR_NOMEM, "out of memory for a path"));
+    if (!tok_path) return lt_cli_report("sft", lt_error(LT_ERR_NOMEM, "out of memory for a path"));
     bool has_tok = lt_path_exists(tok_path);
     lt_free(tok_path);
     if (!has_tok)
-        return lt_cli_report(lt_error(LT_ERR_ARG, "%s has no tokenizer.json: sft renders the chat template with the model's tokenizer "
+        return lt_cli_report("sft", lt_error(LT_ERR_ARG, "%s has no tokenizer.json: sft renders the chat template with the model's tokenizer "
                                       "(copy tokenizer.json and tokenizer_config.json from the tokenizer you trained with, "
                                       "or pretrain with lathe train --tokenizer DIR)", o->init_from));
     lt_tokenizer *tok = NULL;
@@ -86,7 +86,7 @@ static int sft_run(lt_train_opts *o, bool skip_bad, bool dry, const char *resume
         lt_cli_train_catch_signals(o);
         s = lt_train_run(o, lt_cli_train_log, NULL, &r);
     }
-    int rc = lt_cli_train_finish(o, s, &r, resume);
+    int rc = lt_cli_train_finish("sft", o, s, &r, resume);
     lt_train_data_free(&src);
     lt_tokenizer_free(tok);
     return rc;

@@ -10,14 +10,15 @@
 #include "lathe/tasks.h"
 
 static void gen_help(void) {
-    printf("usage: lathe tasks gen --task T --n COUNT [--level L] [--seed S]\n"
+    printf("usage: lathe tasks gen --tasks T --n COUNT [--levels L] [--seed S]\n"
            "                      --out-on ON.jsonl --out-off OFF.jsonl [--eval] [--exclude F]...\n\n"
            "Generates reasoning problems and writes each one as a chat example in OpenAI\n"
            "'messages' JSONL: to --out-on with system 'detailed thinking on' and the working in a\n"
            "<think> section, to --out-off with 'detailed thinking off' and the answer only.\n"
            "Both files hold the same problems in the same order (give one or both).\n\n"
-           "  --task T        add, sub, mul, word, sort, bool, a comma list of them, or all\n"
-           "  --level L       1..4, a range such as 2-4, or all (default)\n"
+           "  --tasks T       add, sub, mul, word, sort, bool, a comma list of them, or all\n"
+           "                  (--task is accepted too)\n"
+           "  --levels L      1..4, a range such as 2-4, or all (default; --level too)\n"
            "  --n COUNT       problems per task and level\n"
            "  --seed S        the seed (default 1); the same flags give the same files\n"
            "  --eval          an evaluation set: no problem twice\n"
@@ -27,7 +28,7 @@ static void gen_help(void) {
 }
 
 static void sample_help(void) {
-    printf("usage: lathe tasks sample [--task T] [--level L] [--seed S] [--n COUNT]\n\n"
+    printf("usage: lathe tasks sample [--tasks T] [--levels L] [--seed S] [--n COUNT]\n\n"
            "Prints problems with their reasoning-on and reasoning-off answers (defaults:\n"
            "all tasks, level 1, seed 1, one per task).\n");
 }
@@ -50,7 +51,7 @@ static int gen_run(const lt_task_spec *spec, const lt_chat_template *tpl, const 
                    const char *off) {
     lt_task_set set;
     lt_status st = lt_tasks_set_generate(&set, spec);
-    if (st) return lt_cli_report(st);
+    if (st) return lt_cli_report("tasks gen", st);
     if (on) st = lt_tasks_write_jsonl(&set, tpl, LT_REASONING_ON, on);
     if (!st && off) st = lt_tasks_write_jsonl(&set, tpl, LT_REASONING_OFF, off);
     if (!st) {
@@ -62,7 +63,7 @@ static int gen_run(const lt_task_spec *spec, const lt_chat_template *tpl, const 
             printf("excluded %zu known problem keys\n", spec->exclude->n);
     }
     lt_tasks_set_free(&set);
-    return lt_cli_report(st);
+    return lt_cli_report("tasks gen", st);
 }
 
 // Checks the flags of `tasks gen` and runs it.
@@ -81,7 +82,7 @@ static int gen_checked(const char *task, const char *level, const char *n, const
     if (!st) st = lt_cli_parse_int("--n", n, 1, 100000000, &count);
     if (!st) st = lt_cli_parse_int("--seed", seed, 0, INT64_MAX, &seed_value);
     if (!st) st = template_named(tpl_name, &tpl);
-    if (st) return lt_cli_report(lt_error_prefix(st, "tasks gen"));
+    if (st) return lt_cli_report("tasks gen", lt_error_prefix(st, "tasks gen"));
     spec.n_per = count;
     spec.seed = (uint64_t)seed_value;
 
@@ -90,7 +91,7 @@ static int gen_checked(const char *task, const char *level, const char *n, const
         st = lt_tasks_keys_read_jsonl(&keys, excludes->items[i]);
     if (st) {
         lt_tasks_keys_free(&keys);
-        return lt_cli_report(st);
+        return lt_cli_report("tasks gen", st);
     }
     if (excludes->n) spec.exclude = &keys;
     int rc = gen_run(&spec, tpl, on, off);
@@ -131,7 +132,7 @@ static int tasks_sample(int argc, char **argv) {
     if (!st) st = lt_cli_parse_task_levels("--levels", level, &lo, &hi);
     if (!st) st = lt_cli_parse_int("--seed", seed, 0, INT64_MAX, &seed_value);
     if (!st) st = lt_cli_parse_int("--n", n, 1, 1000, &count);
-    if (st) return lt_cli_report(lt_error_prefix(st, "tasks sample"));
+    if (st) return lt_cli_report("tasks sample", lt_error_prefix(st, "tasks sample"));
     const lt_chat_template *tpl = lt_chat_template_get("llama3");
     lt_rng rng;
     lt_rng_seed(&rng, (uint64_t)seed_value);
@@ -153,7 +154,7 @@ static int tasks_sample(int argc, char **argv) {
             }
         }
     }
-    return lt_cli_report(st);
+    return lt_cli_report("tasks sample", st);
 }
 
 // Scores one line of a verify file into counts[verdict] and *format_ok.
@@ -206,7 +207,7 @@ static int tasks_verify(int argc, char **argv) {
         at = end + 1;
     }
     lt_free(text);
-    if (st) return lt_cli_report(st);
+    if (st) return lt_cli_report("tasks verify", st);
     int64_t total = counts[0] + counts[1] + counts[2];
     double pct = total ? 100.0 / (double)total : 0;
     printf("%lld outputs: correct %lld (%.1f%%), wrong %lld, unparseable %lld; format ok %lld "

@@ -116,7 +116,7 @@ static int encode_cmd(int argc, char **argv) {
     if (!st) st = encode_run(tok, &text, flags, json, lines);
     lt_bytes_free(&text);
     lt_tokenizer_free(tok);
-    return lt_cli_report(st);
+    return lt_cli_report("tokenizer encode", st);
 }
 
 // ---------------------------------------------------------------- decode
@@ -199,7 +199,7 @@ static int decode_cmd(int argc, char **argv) {
     if (!st) st = decode_run(tok, text.data, text.n, skip ? LT_DECODE_SKIP_SPECIAL : 0, lines);
     lt_bytes_free(&text);
     lt_tokenizer_free(tok);
-    return lt_cli_report(st);
+    return lt_cli_report("tokenizer decode", st);
 }
 
 // ---------------------------------------------------------------- stats
@@ -217,7 +217,7 @@ static int stats_cmd(int argc, char **argv) {
     const char **files = NULL;
     int n_files = 0;
     lt_status st = lt_alloc((void **)&files, (size_t)argc * sizeof *files, "file names");
-    if (st) return lt_cli_report(st);
+    if (st) return lt_cli_report("tokenizer stats", st);
     int rc = lt_cli_parse("tokenizer stats", argc, argv, opts, files, argc, &n_files, stats_help);
     if (rc < 0 && tokenizers.n == 0)
         rc = lt_cli_usage_error("tokenizer stats", "--tokenizer is required");
@@ -276,7 +276,7 @@ static int stats_cmd(int argc, char **argv) {
     free(total_tokens);
     lt_cli_opts_free(opts);
     lt_free(files);
-    return lt_cli_report(st);
+    return lt_cli_report("tokenizer stats", st);
 }
 
 // ---------------------------------------------------------------- info
@@ -311,7 +311,7 @@ static int info_cmd(int argc, char **argv) {
         print_special(tok, "pad", lt_tokenizer_pad(tok));
     }
     lt_tokenizer_free(tok);
-    return lt_cli_report(st);
+    return lt_cli_report("tokenizer info", st);
 }
 
 // ---------------------------------------------------------------- train
@@ -326,7 +326,7 @@ static void train_help(void) {
            "<|eot_id|> <think> </think> (and any --special ones). Deterministic.\n\n"
            "  --vocab N           all ids, special tokens included\n"
            "  --input FILES...    training text\n"
-           "  --out DIR           output directory (created if needed)\n"
+           "  -o, --out DIR       output directory (created if needed)\n"
            "  --min-frequency F   merge only pairs seen at least F times (default 2)\n"
            "  --special TOKENS... extra special tokens, after the default ones\n"
            "  --pattern RE        pre-tokenizer regex (default: Llama 3's, llama-bpe)\n");
@@ -377,7 +377,7 @@ static int train_cmd(int argc, char **argv) {
     }
     lt_tokenizer_free(tok);
     lt_cli_opts_free(opts);
-    return lt_cli_report(st);
+    return lt_cli_report("tokenizer train", st);
 }
 
 // ---------------------------------------------------------------- augment
@@ -412,7 +412,7 @@ static void augment_help(void) {
            "  --domain FILES...     domain text (e.g. Verilog, specifications)\n"
            "  --general FILES...    general text the new tokens must be rare in\n"
            "  --add N               tokens to add, at most\n"
-           "  --out DIR             output directory\n"
+           "  -o, --out DIR         output directory\n"
            "  --domain-vocab V      size of the domain BPE (default max(2000, 264 + 4N))\n"
            "  --min-count C         a new token occurs at least C times in the domain text (2)\n"
            "  --max-general-ratio R its rate in general text is at most R times its rate in\n"
@@ -485,7 +485,7 @@ static int augment_cmd(int argc, char **argv) {
     lt_tokenizer_free(aug);
     lt_tokenizer_free(base);
     lt_cli_opts_free(opts);
-    return lt_cli_report(st);
+    return lt_cli_report("tokenizer augment", st);
 }
 
 // ---------------------------------------------------------------- dispatch

@@ -48,7 +48,7 @@ static void help(void) {
            "  --resume             continue the run in --out from its latest checkpoint, bit for bit\n"
            "  --stop-after N       train N steps in this session, save a checkpoint and stop\n"
            "                       (continue later with --resume)\n"
-           "  --threads N          OpenMP threads\n"
+           "  -t, --threads N      OpenMP threads\n"
            "  --run-name NAME      the run's name in metrics.jsonl (default: DIR's name)\n"
            "  --grad-stats-every N log the activation gradients' magnitudes every N steps (their\n"
            "                       log2 histogram and the share f16 would flush to zero)\n"
@@ -126,10 +126,10 @@ static lt_status parse_numbers(lt_train_opts *o, const flag_text *f) {
     return NULL;
 }
 
-int lt_cli_train_dry_run(const lt_train_opts *o) {
+int lt_cli_train_dry_run(const char *cmd, const lt_train_opts *o) {
     lt_train_memory mem;
     lt_status s = lt_train_plan_memory(o, &mem);
-    if (s) return lt_cli_report(s);
+    if (s) return lt_cli_report(cmd, s);
     printf("memory for batch %lld x %lld (%s):\n", (long long)o->batch, (long long)o->seq, lt_dtype_name(o->dtype));
     print_bytes("weights (f32 master)", (double)mem.weights);
     if (mem.weights_lowp) print_bytes("weights (16-bit copy)", (double)mem.weights_lowp);
@@ -177,7 +177,7 @@ int lt_cli_train_parse(const char *cmd, int argc, char **argv, const lt_cli_opt 
     lt_status s = parse_numbers(o, &f);
     if (s) {
         lt_cli_opts_free(opts);
-        return lt_cli_report(s);
+        return lt_cli_report(cmd, s);
     }
     o->progress = (lt_progress){.fn = isatty(STDERR_FILENO) ? lt_cli_progress : NULL};
     return -1;
@@ -259,10 +259,11 @@ char *lt_cli_train_resume_command(int argc, char **argv) {
     return buf;
 }
 
-int lt_cli_train_finish(const lt_train_opts *o, lt_status s, const lt_train_result *r, const char *resume_command) {
+int lt_cli_train_finish(const char *cmd, const lt_train_opts *o, lt_status s, const lt_train_result *r,
+                        const char *resume_command) {
     if (s || !r->stopped) {
         if (!s) lt_cli_train_done(o);
-        return lt_cli_report(s);
+        return lt_cli_report(cmd, s);
     }
     if (r->saved) {
         fprintf(stderr, "lathe: interrupted at step %lld of %lld; saved %s/%s\nresume with:\n  %s\n", (long long)r->step,
@@ -295,13 +296,13 @@ int cmd_train(int argc, char **argv) {
     lt_cli_list data = {0};
     bool dry;
     int rc = lt_cli_train_parse("train", argc, argv, own, &o, &data, &dry, help);
-    if (rc < 0 && dry) rc = lt_cli_train_dry_run(&o);
+    if (rc < 0 && dry) rc = lt_cli_train_dry_run("train", &o);
     if (rc < 0) {
         pick_tokenizer(&o, tokenizer);
         lt_cli_train_catch_signals(&o);
         lt_train_result r;
         lt_status s = lt_train_run(&o, lt_cli_train_log, NULL, &r);
-        rc = lt_cli_train_finish(&o, s, &r, resume);
+        rc = lt_cli_train_finish("train", &o, s, &r, resume);
     }
     lt_cli_list_free(&data);
     free(resume);

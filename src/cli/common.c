@@ -48,12 +48,13 @@ bool lt_cli_insert(const char **positional, int *n, int max, int at, const char 
     return true;
 }
 
-int lt_cli_report(lt_status st) {
+int lt_cli_report(const char *cmd, lt_status st) {
     if (!st) return LT_EXIT_OK;
     fprintf(stderr, "lathe: %s\n", lt_status_message(st));
-    int code = lt_status_code(st) == LT_ERR_ARG ? LT_EXIT_USAGE : LT_EXIT_FAIL;
+    bool usage = lt_status_code(st) == LT_ERR_ARG;
+    if (usage) fprintf(stderr, "(try 'lathe %s --help')\n", cmd);
     lt_status_free(st);
-    return code;
+    return usage ? LT_EXIT_USAGE : LT_EXIT_FAIL;
 }
 
 int lt_cli_usage_error(const char *cmd, const char *fmt, ...) {
@@ -249,7 +250,7 @@ int lt_cli_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *opts,
     lt_status st = alloc_lists(opts, argc);
     if (st) {
         lt_cli_opts_free(opts);
-        return lt_cli_report(st);
+        return lt_cli_report(cmd, st);
     }
     int n_pos = 0, rc = -1;
     bool only_positional = false;

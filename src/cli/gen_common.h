@@ -17,7 +17,9 @@ typedef struct {
     lt_cli_opt opts[16]; // the table of these flags, for a command's table to chain to
 } lt_cli_gen_flags;
 
-extern const char *const lt_cli_gen_help;
+// Prints the help of the shared flags, but for those in `skip` (space-separated:
+// the flags a command describes itself).
+void lt_cli_gen_print_help(const char *skip);
 // Sets the defaults and fills f->opts (chain it: {.more = f->opts}; after parsing,
 // lt_cli_opts_free(f->opts) frees the --stop lists).
 void lt_cli_gen_flags_init(lt_cli_gen_flags *f);

@@ -30,17 +30,19 @@ static void help(void) {
            "  GET  /v1/models             the model;  GET /health  slots and batch sizes\n"
            "  POST /v1/embeddings         501 (no embedding model yet)\n"
            "Requests share the engine through continuous batching over --parallel slots.\n\n"
+           "  -m, --model M     MODEL as a flag\n"
            "  --host H          address to bind (default 127.0.0.1; 0.0.0.0 for every interface)\n"
            "  --port P          TCP port (default 8080; 0 picks a free one, printed on stderr)\n"
            "  --model-name S    the model id clients use (default: MODEL's base name)\n"
            "  --parallel N      sequence slots decoded together (default 4)\n"
            "  --queue N         requests waiting for a slot at most (default 64; beyond: 503)\n"
-           "  --ctx N           context per slot (default: the model's, at most 4096)\n"
-           "  --max-tokens N    the most tokens one request may generate (default: the context)\n"
+           "  -c, --ctx N       context per slot (default: the model's, at most 4096)\n"
+           "  -n, --max-tokens N the most tokens one request may generate (default: the context)\n"
            "  --max-body BYTES  request body limit (default 1048576; beyond: 413)\n"
            "  --timeout S       seconds a request may take, queue included (default 600)\n"
            "  --api-key KEY     require 'Authorization: Bearer KEY' on /v1/ (LATHE_API_KEY too)\n"
-           "  --dtype T  --threads N   as for lathe generate\n"
+           "  --dtype T         store weights as f32|bf16|f16|q8_0 (default: as given)\n"
+           "  -t, --threads N   OpenMP threads\n"
            "  --web DIR         the chat page's files, served at / (default: the source tree's web/)\n"
            "  --verbose         more in the access log (finish reason, time to first token)\n");
 }
@@ -606,5 +608,5 @@ int cmd_serve(int argc, char **argv) {
     }
     lt_tokenizer_free(handler_tok);
     lt_engine_free(e);
-    return lt_cli_report(s);
+    return lt_cli_report("serve", s);
 }
