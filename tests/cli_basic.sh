@@ -10,7 +10,7 @@ expect 2 "unknown command 'frobnicate'" -- "$LATHE" frobnicate
 for cmd in init info forward; do
   expect 0 "usage: lathe $cmd" -- "$LATHE" $cmd --help
 done
-expect 0 "usage: lathe bench train" -- "$LATHE" bench --help
+expect 0 "usage: lathe bench COMMAND" -- "$LATHE" bench --help
 expect 0 "usage: lathe bench train" -- "$LATHE" bench train --help
 
 # The happy path on both architectures.
@@ -49,7 +49,7 @@ expect 2 "--seed: 'abc' is not an integer" -- "$LATHE" init --preset tiny --out 
 expect 2 "--ids: item 2 of '1,x' is not an integer" -- "$LATHE" forward "$tmp/tiny" --ids 1,x
 expect 2 "--targets has 2 ids, --ids has 3" -- "$LATHE" forward "$tmp/tiny" --ids 1,2,3 --targets 1,2
 expect 2 "--backward needs --targets" -- "$LATHE" forward "$tmp/tiny" --ids 1,2 --backward
-expect 2 "unknown benchmark 'fly'" -- "$LATHE" bench fly
+expect 2 "lathe bench: unknown command 'fly'" -- "$LATHE" bench fly
 # Runtime errors: exit 1, naming the file or value at fault.
 expect 1 "token id 999 at position 1 is outside the vocabulary" -- "$LATHE" forward "$tmp/tiny" --ids 1,999
 expect 1 "/nonexistent: not a model directory" -- "$LATHE" forward /nonexistent --ids 1

@@ -58,7 +58,7 @@ ls "$tmp" | grep -q '^hetero.gguf' && fail "a refused export left a file"
 # Usage errors (exit 2) and runtime errors (exit 1).
 expect 2 "give MODEL_DIR and OUT.gguf" -- "$LATHE" export gguf "$tmp/tiny"
 expect 2 "unknown dtype 'q4_0'" -- "$LATHE" export gguf "$tmp/tiny" "$tmp/x.gguf" --type q4_0
-expect 2 "--type is required" -- "$LATHE" quantize "$tmp/tiny" "$tmp/x.gguf"
+expect 2 "--dtype is required" -- "$LATHE" quantize "$tmp/tiny" "$tmp/x.gguf"
 expect 2 "safetensors weights are f32, bf16 or f16" -- "$LATHE" import gguf "$tmp/tiny.gguf" "$tmp/x" --dtype q8_0
 expect 2 "unknown option '--bogus'" -- "$LATHE" import gguf "$tmp/tiny.gguf" "$tmp/x" --bogus
 expect 1 "config.json: not a GGUF file" -- "$LATHE" import gguf "$tmp/tiny/config.json" "$tmp/x"

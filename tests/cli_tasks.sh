@@ -76,7 +76,7 @@ expect 0 "<think>" -- "$LATHE" tasks sample --task sort
 expect 0 "Answer: (true|false)" -- "$LATHE" tasks sample --task bool --level 3
 
 # Usage errors.
-expect 2 "--task is required" -- "$LATHE" tasks gen --n 3 --out-on "$tmp/x.jsonl"
+expect 2 "--tasks is required" -- "$LATHE" tasks gen --n 3 --out-on "$tmp/x.jsonl"
 expect 2 "--n COUNT is required" -- "$LATHE" tasks gen --task add --out-on "$tmp/x.jsonl"
 expect 2 "give --out-on and/or --out-off" -- "$LATHE" tasks gen --task add --n 3
 expect 2 "unknown task 'divide'" -- "$LATHE" tasks gen --task add,divide --n 3 --out-on "$tmp/x.jsonl"

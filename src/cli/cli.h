@@ -78,7 +78,8 @@ void lt_cli_list_free(lt_cli_list *l);
 //   repeatable {"--flag", .list = &l}         every "--flag V" appended to l
 //   a list     {"--flag", .list = &l, .many = true}   "--flag A B C": the arguments up to
 //              the next flag appended to l (and repeatable too)
-// .alias holds other accepted spellings, space-separated ("--task -t"). The table
+// .alias holds other accepted spellings, space-separated ("--task -t"); .spelling,
+// when set, receives the spelling typed, for messages that name it. The table
 // ends with an entry whose flag is NULL; its .more may name a further table to
 // search (the flags a command shares with others).
 typedef struct lt_cli_opt {
@@ -88,6 +89,7 @@ typedef struct lt_cli_opt {
     lt_cli_list *list;
     bool many;
     const char *alias;
+    const char **spelling;
     const struct lt_cli_opt *more;
 } lt_cli_opt;
 

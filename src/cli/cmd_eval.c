@@ -47,6 +47,7 @@ static void help(void) {
 }
 
 typedef struct {
+    const char *tasks_flag, *levels_flag; // as typed: --tasks or --task, --levels or --level
     const char *tasks, *levels, *n, *mode, *samples, *parallel, *json, *dump, *text;
     lt_cli_list exclude;
 } eval_flags;
@@ -234,8 +235,8 @@ static lt_status parse_task_flags(const eval_flags *ef, lt_cli_gen_flags *f, eva
     f->think_budget = f->seed = NULL; // lists and the problem seed, read here
     LT_TRY(lt_cli_gen_parse(f, eo, &o->gen));
     int64_t v;
-    LT_TRY(lt_cli_parse_task_kinds("--tasks", ef->tasks, &su->kinds));
-    LT_TRY(lt_cli_parse_task_levels("--levels", ef->levels, &su->level_lo, &su->level_hi));
+    LT_TRY(lt_cli_parse_task_kinds(ef->tasks_flag, ef->tasks, &su->kinds));
+    LT_TRY(lt_cli_parse_task_levels(ef->levels_flag, ef->levels, &su->level_lo, &su->level_hi));
     LT_TRY(lt_cli_parse_int("--n", ef->n, 1, 100000000, &su->n_per));
     LT_TRY(lt_cli_parse_int("--seed", seed, 0, INT64_MAX, &v));
     su->seed = (uint64_t)v;
@@ -296,7 +297,7 @@ static lt_status eval_tasks_run(const char *model, const eval_flags *ef, const e
 }
 
 int cmd_eval(int argc, char **argv) {
-    eval_flags ef = {.tasks = "all", .levels = "all", .n = "20", .mode = "both", .samples = "1",
+    eval_flags ef = {.tasks_flag = "--tasks", .levels_flag = "--levels", .tasks = "all", .levels = "all", .n = "20", .mode = "both", .samples = "1",
                      .parallel = "8"};
     lt_cli_gen_flags f;
     lt_cli_gen_flags_init(&f);
@@ -304,7 +305,8 @@ int cmd_eval(int argc, char **argv) {
     f.seed = "2";
     const char *pos[1], *model = NULL, *tasks = NULL, *levels = NULL, *n = NULL, *mode = NULL, *samples = NULL;
     const lt_cli_opt opts[] = {
-        {"--tasks", .value = &tasks, .alias = "--task"}, {"--levels", .value = &levels, .alias = "--level"},
+        {"--tasks", .value = &tasks, .alias = "--task", .spelling = &ef.tasks_flag},
+        {"--levels", .value = &levels, .alias = "--level", .spelling = &ef.levels_flag},
         {"--n", .value = &n},                 {"--mode", .value = &mode},
         {"--samples", .value = &samples},     {"--parallel", .value = &ef.parallel},
         {"--json", .value = &ef.json},        {"--dump", .value = &ef.dump},

@@ -67,9 +67,9 @@ static int gen_run(const lt_task_spec *spec, const lt_chat_template *tpl, const 
 }
 
 // Checks the flags of `tasks gen` and runs it.
-static int gen_checked(const char *task, const char *level, const char *n, const char *seed,
-                       const char *on, const char *off, const char *tpl_name, bool eval,
-                       const lt_cli_list *excludes) {
+static int gen_checked(const char *const flags[2], const char *task, const char *level,
+                       const char *n, const char *seed, const char *on, const char *off,
+                       const char *tpl_name, bool eval, const lt_cli_list *excludes) {
     if (!task) return lt_cli_usage_error("tasks gen", "--tasks is required (add, sub, mul, word, sort, bool or all)");
     if (!n) return lt_cli_usage_error("tasks gen", "--n COUNT is required (problems per task and level)");
     if (!on && !off) return lt_cli_usage_error("tasks gen", "give --out-on and/or --out-off");
@@ -77,8 +77,8 @@ static int gen_checked(const char *task, const char *level, const char *n, const
     lt_task_spec spec = {.unique = eval};
     int64_t count, seed_value;
     const lt_chat_template *tpl;
-    lt_status st = lt_cli_parse_task_kinds("--tasks", task, &spec.kinds);
-    if (!st) st = lt_cli_parse_task_levels("--levels", level, &spec.level_min, &spec.level_max);
+    lt_status st = lt_cli_parse_task_kinds(flags[0], task, &spec.kinds);
+    if (!st) st = lt_cli_parse_task_levels(flags[1], level, &spec.level_min, &spec.level_max);
     if (!st) st = lt_cli_parse_int("--n", n, 1, 100000000, &count);
     if (!st) st = lt_cli_parse_int("--seed", seed, 0, INT64_MAX, &seed_value);
     if (!st) st = template_named(tpl_name, &tpl);
@@ -104,32 +104,36 @@ static int tasks_gen(int argc, char **argv) {
                *tpl_name = "llama3";
     bool eval = false;
     lt_cli_list excludes = {0};
-    const lt_cli_opt opts[] = {{"--tasks", .value = &task, .alias = "--task"},
-                               {"--levels", .value = &level, .alias = "--level"},
-                               {"--n", .value = &n},            {"--seed", .value = &seed},
-                               {"--out-on", .value = &on},      {"--out-off", .value = &off},
-                               {"--template", .value = &tpl_name}, {"--eval", .present = &eval},
-                               {"--exclude", .list = &excludes}, {0}};
+    const char *flags[2] = {"--tasks", "--levels"}; // as typed, for the messages
+    const lt_cli_opt opts[] = {
+        {"--tasks", .value = &task, .alias = "--task", .spelling = &flags[0]},
+        {"--levels", .value = &level, .alias = "--level", .spelling = &flags[1]},
+        {"--n", .value = &n},                 {"--seed", .value = &seed},
+        {"--out-on", .value = &on},           {"--out-off", .value = &off},
+        {"--template", .value = &tpl_name},   {"--eval", .present = &eval},
+        {"--exclude", .list = &excludes},     {0}};
     int rc = lt_cli_parse("tasks gen", argc, argv, opts, NULL, 0, NULL, gen_help);
     if (rc >= 0) return rc;
-    rc = gen_checked(task, level, n, seed, on, off, tpl_name, eval, &excludes);
+    rc = gen_checked(flags, task, level, n, seed, on, off, tpl_name, eval, &excludes);
     lt_cli_list_free(&excludes);
     return rc;
 }
 
 static int tasks_sample(int argc, char **argv) {
     const char *task = "all", *level = "1", *seed = "1", *n = "1";
-    const lt_cli_opt opts[] = {{"--tasks", .value = &task, .alias = "--task"},
-                               {"--levels", .value = &level, .alias = "--level"},
-                               {"--seed", .value = &seed}, {"--n", .value = &n},
-                               {0}};
+    const char *flags[2] = {"--tasks", "--levels"}; // as typed, for the messages
+    const lt_cli_opt opts[] = {
+        {"--tasks", .value = &task, .alias = "--task", .spelling = &flags[0]},
+        {"--levels", .value = &level, .alias = "--level", .spelling = &flags[1]},
+        {"--seed", .value = &seed},           {"--n", .value = &n},
+        {0}};
     int rc = lt_cli_parse("tasks sample", argc, argv, opts, NULL, 0, NULL, sample_help);
     if (rc >= 0) return rc;
     unsigned kinds;
     int lo, hi;
     int64_t seed_value, count;
-    lt_status st = lt_cli_parse_task_kinds("--tasks", task, &kinds);
-    if (!st) st = lt_cli_parse_task_levels("--levels", level, &lo, &hi);
+    lt_status st = lt_cli_parse_task_kinds(flags[0], task, &kinds);
+    if (!st) st = lt_cli_parse_task_levels(flags[1], level, &lo, &hi);
     if (!st) st = lt_cli_parse_int("--seed", seed, 0, INT64_MAX, &seed_value);
     if (!st) st = lt_cli_parse_int("--n", n, 1, 1000, &count);
     if (st) return lt_cli_report("tasks sample", lt_error_prefix(st, "tasks sample"));

@@ -216,8 +216,12 @@ static int unknown_flag(const char *cmd, const lt_cli_opt *opts, const char *arg
 // Returns -1, or the exit code of a usage error (printed).
 static int take_flag(const char *cmd, int argc, char **argv, int *i, const lt_cli_opt *o,
                      size_t n) {
-    const char *arg = argv[*i];
+    char *arg = argv[*i];
     const char *inline_value = arg[n] == '=' ? arg + n + 1 : NULL;
+    if (o->spelling) {
+        arg[n] = 0; // "--flag=V": the name ends here now (argv is the program's to change)
+        *o->spelling = arg;
+    }
     if (o->present) {
         if (inline_value) return lt_cli_usage_error(cmd, "%.*s takes no value", (int)n, arg);
         *o->present = true;

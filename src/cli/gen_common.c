@@ -12,24 +12,30 @@
 static const struct {
     const char *flag, *text;
 } gen_help[] = {
-    {"--dtype", "  --dtype T            store weights as f32|bf16|f16|q8_0 (default: as given; q8_0\n"
-                "                       normally comes from a GGUF made by lathe quantize)\n"},
+    {"--dtype",
+     "  --dtype T            store weights as f32|bf16|f16|q8_0 (default: as given; q8_0\n"
+     "                       normally comes from a GGUF made by lathe quantize)\n"},
     {"--ctx", "  -c, --ctx N          context length (default: the model's, at most 4096)\n"},
     {"--threads", "  -t, --threads N      OpenMP threads\n"},
-    {"--max-tokens", "  -n, --max-tokens N   generated tokens at most (default 256; 0: until the context\n"
-                     "                       is full)\n"},
+    {"--max-tokens",
+     "  -n, --max-tokens N   generated tokens at most (default 256; 0: until the context\n"
+     "                       is full)\n"},
     {"--temperature", "  --temperature T      0 is greedy (the default)\n"},
     {"--top-k", "  --top-k K            keep the K most likely tokens (0: off, the default)\n"},
     {"--top-p", "  --top-p P            nucleus filter (1: off, the default)\n"},
     {"--min-p", "  --min-p P            drop tokens below P times the top probability (0: off)\n"},
     {"--repeat-penalty", "  --repeat-penalty R   penalise tokens already seen (1: off)\n"},
-    {"--presence-penalty", "  --presence-penalty P OpenAI-style presence penalty (0: off, the default)\n"},
-    {"--frequency-penalty", "  --frequency-penalty F OpenAI-style frequency penalty (0: off, the default)\n"},
+    {"--presence-penalty",
+     "  --presence-penalty P OpenAI-style presence penalty (0: off, the default)\n"},
+    {"--frequency-penalty",
+     "  --frequency-penalty F OpenAI-style frequency penalty (0: off, the default)\n"},
     {"--seed", "  --seed S             random seed of the sampler (default 0)\n"},
     {"--stop", "  --stop TEXT          stop string (repeatable, \\n and \\t understood)\n"},
-    {"--stop-id", "  --stop-id ID         stop token id (repeatable), besides the model's end tokens\n"},
-    {"--think-budget", "  --think-budget N     at most N tokens inside <think>...</think>; then the section\n"
-                       "                       is closed and the model answers\n"},
+    {"--stop-id",
+     "  --stop-id ID         stop token id (repeatable), besides the model's end tokens\n"},
+    {"--think-budget",
+     "  --think-budget N     at most N tokens inside <think>...</think>; then the section\n"
+     "                       is closed and the model answers\n"},
 };
 
 void lt_cli_gen_print_help(const char *skip) {
