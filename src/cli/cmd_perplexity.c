@@ -17,6 +17,7 @@ static void help(void) {
            "the mean and largest KL(ref || model) of the next-token distributions and the\n"
            "fraction of positions where both pick the same top token.\n\n"
            "  MODEL, --ref    model directories or .gguf files\n"
+           "  -m, --model M   MODEL as a flag\n"
            "  -c, --ctx N     window length (default 256)\n"
            "  --step N        tokens per engine step (default: the window). --step 1 scores\n"
            "                  token by token through the decode path (for q8_0 that also\n"
