@@ -23,7 +23,7 @@ static void export_help(void) {
            "the safetensors weights, tokenizer.json and tokenizer_config.json.\n\n"
            "  --dtype T  storage of the matrices and the embedding (default f32); norms stay\n"
            "             f32; q8_0 falls back to f16 for a matrix whose rows are not a\n"
-           "             multiple of 32\n\n"
+           "             multiple of 32 (--type T is accepted too)\n\n"
            "llama.cpp cannot represent a linear-replacement FFN, a layer with attention but\n"
            "a no-op FFN, a no-op last layer, or a no-op attention in layer 0: such a model\n"
            "is refused with the layer named (docs/FORMATS.md).\n");
@@ -94,7 +94,8 @@ static void quantize_help(void) {
     printf("usage: lathe quantize IN OUT.gguf --dtype q8_0|bf16|f16|f32\n\n"
            "Writes a GGUF file with the model's matrices and embedding stored as --dtype\n"
            "(norms stay f32). IN is a model directory or a .gguf file; q8_0 is GGUF's Q8_0\n"
-           "(blocks of 32 int8 values with one f16 scale), computed as llama.cpp does.\n");
+           "(blocks of 32 int8 values with one f16 scale), computed as llama.cpp does.\n"
+           "--type T is accepted for --dtype T.\n");
 }
 
 int cmd_quantize(int argc, char **argv) {

@@ -30,7 +30,8 @@ static void gen_help(void) {
 static void sample_help(void) {
     printf("usage: lathe tasks sample [--tasks T] [--levels L] [--seed S] [--n COUNT]\n\n"
            "Prints problems with their reasoning-on and reasoning-off answers (defaults:\n"
-           "all tasks, level 1, seed 1, one per task).\n");
+           "all tasks, level 1, seed 1, one per task). --tasks and --levels are written as\n"
+           "for lathe tasks gen (--task and --level are accepted too).\n");
 }
 
 static void verify_help(void) {
