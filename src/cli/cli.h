@@ -73,12 +73,12 @@ typedef struct {
 void lt_cli_list_free(lt_cli_list *l);
 
 // The one flag parser of every command: a table of options, each one of
-//   a value    {"--flag", &text}              "--flag V" or "--flag=V"; the last one wins
-//   a switch   {"--flag", NULL, &present}     no value
+//   a value    {"--flag", .value = &text}     "--flag V" or "--flag=V"; the last one wins
+//   a switch   {"--flag", .present = &b}      no value
 //   repeatable {"--flag", .list = &l}         every "--flag V" appended to l
 //   a list     {"--flag", .list = &l, .many = true}   "--flag A B C": the arguments up to
 //              the next flag appended to l (and repeatable too)
-// .alias holds other accepted spellings, space-separated ("--task -t"); .spelling,
+// .alias holds other accepted spellings, space-separated ("-c --ctx-size"); .spelling,
 // when set, receives the spelling typed, for messages that name it. The table
 // ends with an entry whose flag is NULL; its .more may name a further table to
 // search (the flags a command shares with others).
@@ -105,19 +105,19 @@ int lt_cli_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *opts,
 // Frees the lists of every option in the table (and the tables it chains to).
 void lt_cli_opts_free(const lt_cli_opt *opts);
 
-// Inserts a flag's value among the positional arguments at index `at` (≤ *n):
+// Inserts a flag's value among the positional arguments at index `at` (<= *n):
 // `-m MODEL` where MODEL may also come first. False when all max are taken.
 bool lt_cli_insert(const char **positional, int *n, int max, int at, const char *value);
 
-// "Did you mean": the candidate nearest to `typed` by edit distance, when near
-// enough to be a likely typo (or when `typed` is a prefix of it); NULL otherwise.
+// "Did you mean": after lt_cli_suggest_add of every candidate, .best is the one
+// nearest to `typed` by edit distance when near enough to be a likely typo (or
+// when `typed` is a prefix of it), else NULL.
 typedef struct {
     const char *typed, *best;
     size_t distance;
 } lt_cli_suggest;
 void lt_cli_suggest_init(lt_cli_suggest *s, const char *typed);
 void lt_cli_suggest_add(lt_cli_suggest *s, const char *candidate);
-const char *lt_cli_suggest_best(const lt_cli_suggest *s);
 
 // The task-selection flags of `lathe tasks` and `lathe eval` (task_flags.c):
 // a comma list of task names or "all" into a bit set (1u << lt_task_kind),
@@ -143,7 +143,7 @@ int lt_cli_bench_infer(int argc, char **argv); // bench_infer.c
 int lt_cli_train_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *extra,
                        lt_train_opts *o, lt_cli_list *data, bool *dry, void (*help)(void));
 void lt_cli_train_log(void *user, const lt_train_event *ev); // one log line per step or evaluation
-int lt_cli_train_dry_run(const char *cmd, const lt_train_opts *o);             // prints the memory plan
+int lt_cli_train_dry_run(const char *cmd, const lt_train_opts *o); // prints the memory plan
 void lt_cli_train_done(const lt_train_opts *o);               // where the run went, peak RSS
 // What --skip-bad left out of chat data: too-long examples (raise --seq) apart from malformed lines.
 void lt_cli_report_skipped(const lt_chat_read_stats *st, int64_t seq, const char *first_skip);

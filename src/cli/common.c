@@ -106,6 +106,7 @@ void lt_cli_suggest_init(lt_cli_suggest *s, const char *typed) {
 
 void lt_cli_suggest_add(lt_cli_suggest *s, const char *candidate) {
     size_t n = strlen(s->typed), dashes = strspn(s->typed, "-");
+    if (n - dashes < 2) return; // "-x" is no typo of "-t"
     size_t d = edit_distance(s->typed, candidate);
     // A prefix of three or more letters ("--max-tok") is as good as one typo.
     if (n >= dashes + 3 && strncmp(candidate, s->typed, n) == 0 && d > 1) d = 1;
@@ -115,8 +116,6 @@ void lt_cli_suggest_add(lt_cli_suggest *s, const char *candidate) {
         s->distance = d;
     }
 }
-
-const char *lt_cli_suggest_best(const lt_cli_suggest *s) { return s->best; }
 
 // ---------------------------------------------------------------- the flag parser
 
