@@ -142,6 +142,7 @@ int lt_cli_bench_infer(int argc, char **argv); // bench_infer.c
 // the run), else its exit code (printed, lists freed).
 int lt_cli_train_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *extra,
                        lt_train_opts *o, lt_cli_list *data, bool *dry, void (*help)(void));
+extern const char *const lt_cli_train_optimizer_help; // --global-batch ... --clip
 void lt_cli_train_log(void *user, const lt_train_event *ev); // one log line per step or evaluation
 int lt_cli_train_dry_run(const char *cmd, const lt_train_opts *o); // prints the memory plan
 void lt_cli_train_done(const lt_train_opts *o);               // where the run went, peak RSS

@@ -23,14 +23,7 @@ static void help(void) {
            "                       (each kind counted, the first malformed line reported)\n"
            "  --batch B            rows per micro-batch (default 8)\n"
            "  --seq T              tokens per row, the longest example allowed (default 256)\n"
-           "  --global-batch N     tokens per optimizer step, a multiple of B*T (gradient accumulation)\n"
-           "  --steps N            optimizer steps in total (default 1000)\n"
-           "  --lr X, --min-lr X   peak and final learning rate (default 3e-4, 3e-5)\n"
-           "  --warmup N           linear warmup steps (default 0)\n"
-           "  --schedule S         cosine | linear | constant | wsd (default cosine)\n"
-           "  --decay-frac F       wsd: fraction of steps spent decaying (default 0.2)\n"
-           "  --beta1/--beta2/--eps/--weight-decay  AdamW (default 0.9, 0.95, 1e-8, 0.1)\n"
-           "  --clip X             global gradient-norm clipping, 0 to disable (default 1.0)\n"
+           "%s"
            "  --dtype T            f32 | bf16 | f16 (mixed precision, as in lathe train) (default f32)\n"
            "  --loss-scale S       f16: dynamic (default), none, or a fixed scale\n"
            "  --seed S             data order (default 1)\n"
@@ -42,7 +35,8 @@ static void help(void) {
            "  -t, --threads N      OpenMP threads\n"
            "  --run-name NAME      the run's name in metrics.jsonl (default: DIR's name)\n"
            "  --grad-stats-every N log the activation gradients' magnitudes every N steps\n"
-           "  --dry-run            print the memory the run needs and exit\n");
+           "  --dry-run            print the memory the run needs and exit\n",
+           lt_cli_train_optimizer_help);
 }
 
 // Loads the chat files and says what was read (and skipped) before training.

@@ -13,6 +13,18 @@
 #include "cli/cli.h"
 #include "lathe/train.h"
 
+// The optimizer flags' help, shared by train and sft.
+const char *const lt_cli_train_optimizer_help =
+    "  --global-batch N     tokens per optimizer step, a multiple of B*T (gradient\n"
+    "                       accumulation)\n"
+    "  --steps N            optimizer steps in total (default 1000)\n"
+    "  --lr X, --min-lr X   peak and final learning rate (default 3e-4, 3e-5)\n"
+    "  --warmup N           linear warmup steps (default 0)\n"
+    "  --schedule S         cosine | linear | constant | wsd (default cosine)\n"
+    "  --decay-frac F       wsd: fraction of steps spent decaying (default 0.2)\n"
+    "  --beta1/--beta2/--eps/--weight-decay  AdamW (default 0.9, 0.95, 1e-8, 0.1)\n"
+    "  --clip X             global gradient-norm clipping, 0 to disable (default 1.0)\n";
+
 static void help(void) {
     printf("usage: lathe train (--preset NAME | --config FILE | --init-from DIR) --data SHARD[:WEIGHT]...\n"
            "                   --out DIR [options]\n\n"
@@ -29,14 +41,7 @@ static void help(void) {
            "  --val SHARD          held-out shard: validation loss, perplexity and bits per byte\n"
            "  --batch B            sequences per micro-batch (default 8)\n"
            "  --seq T              tokens per sequence (default 256)\n"
-           "  --global-batch N     tokens per optimizer step, a multiple of B*T (gradient accumulation)\n"
-           "  --steps N            optimizer steps in total (default 1000)\n"
-           "  --lr X, --min-lr X   peak and final learning rate (default 3e-4, 3e-5)\n"
-           "  --warmup N           linear warmup steps (default 0)\n"
-           "  --schedule S         cosine | linear | constant | wsd (default cosine)\n"
-           "  --decay-frac F       wsd: fraction of steps spent decaying (default 0.2)\n"
-           "  --beta1/--beta2/--eps/--weight-decay  AdamW (default 0.9, 0.95, 1e-8, 0.1)\n"
-           "  --clip X             global gradient-norm clipping, 0 to disable (default 1.0)\n"
+           "%s"
            "  --dtype T            f32, or mixed precision: bf16 | f16 (f32 master weights, 16-bit\n"
            "                       weight copy and activations, f32 accumulation) (default f32)\n"
            "  --loss-scale S       f16: dynamic (default; x2 after 2000 finite steps, x0.5 and skip\n"
@@ -52,7 +57,8 @@ static void help(void) {
            "  --run-name NAME      the run's name in metrics.jsonl (default: DIR's name)\n"
            "  --grad-stats-every N log the activation gradients' magnitudes every N steps (their\n"
            "                       log2 histogram and the share f16 would flush to zero)\n"
-           "  --dry-run            print the memory the run needs and exit\n");
+           "  --dry-run            print the memory the run needs and exit\n",
+           lt_cli_train_optimizer_help);
 }
 
 static void print_bytes(const char *label, double bytes) {
