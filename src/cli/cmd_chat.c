@@ -229,7 +229,6 @@ int cmd_chat(int argc, char **argv) {
     lt_engine_opts eo;
     lt_gen_params gp;
     lt_status s = lt_cli_gen_parse(&f, &eo, &gp);
-    lt_cli_opts_free(opts);
     if ((model && !lt_cli_insert(pos, &n_pos, 1, 0, model)) || n_pos != 1) {
         lt_status_free(s);
         return lt_cli_usage_error("chat", "give MODEL (once: as an argument or with -m)");

@@ -92,7 +92,6 @@ int cmd_generate(int argc, char **argv) {
     lt_engine_opts eo;
     lt_gen_params gp;
     lt_status s = lt_cli_gen_parse(&f, &eo, &gp);
-    lt_cli_opts_free(opts);
     bool room = (!model || lt_cli_insert(pos, &n_pos, 2, 0, model)) &&
                 (!prompt || lt_cli_insert(pos, &n_pos, 2, 1, prompt));
     const char *usage = !room                       ? "MODEL or PROMPT given twice (flag and argument)"

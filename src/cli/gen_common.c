@@ -103,7 +103,7 @@ static lt_status parse_float(const char *flag, const char *text, float *out) {
     return NULL;
 }
 
-lt_status lt_cli_gen_parse(lt_cli_gen_flags *f, lt_engine_opts *eo, lt_gen_params *gp) {
+static lt_status gen_parse(lt_cli_gen_flags *f, lt_engine_opts *eo, lt_gen_params *gp) {
     *gp = lt_gen_params_default();
     memset(eo, 0, sizeof *eo);
     int64_t v;
@@ -147,6 +147,12 @@ lt_status lt_cli_gen_parse(lt_cli_gen_flags *f, lt_engine_opts *eo, lt_gen_param
     if (f->think_budget) LT_TRY(lt_cli_parse_int("--think-budget", f->think_budget, 0, 1 << 30, &gp->think_budget));
     LT_TRY(lt_sampler_params_check(&gp->sampling));
     return NULL;
+}
+
+lt_status lt_cli_gen_parse(lt_cli_gen_flags *f, lt_engine_opts *eo, lt_gen_params *gp) {
+    lt_status s = gen_parse(f, eo, gp);
+    lt_cli_opts_free(f->opts); // the stop strings live on in f->stop_buf, the ids in gp
+    return s;
 }
 
 lt_status lt_cli_open_engine(const char *path, lt_engine_opts *eo, lt_engine **e) {

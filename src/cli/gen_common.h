@@ -20,9 +20,10 @@ typedef struct {
 // Prints the help of the shared flags, but for those in `skip` (space-separated:
 // the flags a command describes itself).
 void lt_cli_gen_print_help(const char *skip);
-// Sets the defaults and fills f->opts (chain it: {.more = f->opts}; after parsing,
-// lt_cli_opts_free(f->opts) frees the --stop lists).
+// Sets the defaults and fills f->opts (chain it: {.more = f->opts}).
 void lt_cli_gen_flags_init(lt_cli_gen_flags *f);
+// The flags' values into engine options and generation parameters; frees the
+// --stop/--stop-id lists (call it once the command line is parsed, on every path).
 lt_status lt_cli_gen_parse(lt_cli_gen_flags *f, lt_engine_opts *eo, lt_gen_params *gp);
 // Opens a model for generation; it must come with a tokenizer.
 lt_status lt_cli_open_engine(const char *path, lt_engine_opts *eo, lt_engine **e);
