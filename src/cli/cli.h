@@ -36,7 +36,8 @@ int cmd_distill(int argc, char **argv);
 
 // A command group's table of subcommands, and the dispatch over it: runs the
 // subcommand argv[1] names, or prints "usage: lathe PROG COMMAND ..." with the
-// table (to stdout after --help, exit 0; to stderr when missing or unknown, 2).
+// table (to stdout after --help, exit 0; to stderr when missing or unknown, 2,
+// with the nearest name as "did you mean"). PROG NULL: the top level, `lathe`.
 typedef struct {
     const char *name;
     lt_cli_fn fn;

@@ -11,9 +11,12 @@
 
 #include "cli/cli.h"
 
+// prog: "tokenizer" for `lathe tokenizer COMMAND`, NULL for `lathe COMMAND`.
 static void group_usage(FILE *f, const char *prog, const lt_cli_command *commands, size_t n) {
-    fprintf(f, "usage: lathe %s COMMAND [ARGS...]   (lathe %s COMMAND --help for details)\n\n"
-               "commands:\n", prog, prog);
+    const char *space = prog ? " " : "";
+    if (!prog) prog = "";
+    fprintf(f, "usage: lathe %s%sCOMMAND [ARGS...]   (lathe %s%sCOMMAND --help for details)\n\n"
+               "commands:\n", prog, space, prog, space);
     for (size_t i = 0; i < n; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
 
@@ -33,7 +36,7 @@ int lt_cli_dispatch(const char *prog, const lt_cli_command *commands, size_t n, 
         if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
         lt_cli_suggest_add(&s, commands[i].name);
     }
-    fprintf(stderr, "lathe %s: unknown command '%s'", prog, argv[1]);
+    fprintf(stderr, "lathe%s%s: unknown command '%s'", prog ? " " : "", prog ? prog : "", argv[1]);
     if (s.best) fprintf(stderr, " (did you mean %s?)", s.best);
     fprintf(stderr, "\n\n");
     group_usage(stderr, prog, commands, n);

@@ -33,14 +33,6 @@ static const lt_cli_command commands[] = {
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
-static void usage(FILE *f) {
-    fprintf(f, "lathe: build small reasoning language models on a CPU\n\n"
-               "usage: lathe COMMAND [ARGS...]   (lathe COMMAND --help for details)\n\n"
-               "commands:\n");
-    for (size_t i = 0; i < n_commands; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-}
-
 // OpenBLAS 0.3.21 (Debian 12) does not recognise recent AVX-512 CPUs and
 // falls back to its SSE3 "Prescott" kernels, 5x slower. It picks kernels when
 // it loads, before main, so the only cure is the environment: on a CPU with
@@ -59,27 +51,13 @@ static void fix_openblas_kernel(char **argv) {
 
 int main(int argc, char **argv) {
     fix_openblas_kernel(argv);
-    if (argc < 2) {
-        usage(stderr);
-        return LT_EXIT_USAGE;
-    }
-    if (lt_cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0) {
-        usage(stdout);
-        return LT_EXIT_OK;
-    }
-    if (strcmp(argv[1], "--version") == 0) {
+    if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("lathe 0.1.0\n");
         return LT_EXIT_OK;
     }
-    lt_cli_suggest s;
-    lt_cli_suggest_init(&s, argv[1]);
-    for (size_t i = 0; i < n_commands; i++) {
-        if (strcmp(argv[1], commands[i].name) == 0) return commands[i].fn(argc - 1, argv + 1);
-        lt_cli_suggest_add(&s, commands[i].name);
-    }
-    fprintf(stderr, "lathe: unknown command '%s'", argv[1]);
-    if (s.best) fprintf(stderr, " (did you mean %s?)", s.best);
-    fprintf(stderr, "\n\n");
-    usage(stderr);
-    return LT_EXIT_USAGE;
+    bool help = argc >= 2 && (lt_cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0);
+    if (argc < 2 || help)
+        fprintf(help ? stdout : stderr, "lathe: build small reasoning language models on a CPU\n\n");
+    if (help) argv[1] = "--help";
+    return lt_cli_dispatch(NULL, commands, n_commands, argc, argv);
 }
