@@ -24,6 +24,10 @@
 extern "C" {
 #endif
 
+// Token ids are kept below this bound so id arrays stay a sane size whatever a file says
+// (tokenizer files, GGUF vocabularies, augmentation maps).
+#define LT_TOK_MAX_ID (1 << 24)
+
 // ---------------------------------------------------------------- buffers
 
 // A growable array of token ids. Zero-initialise, append with the lathe

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "infer/infer_internal.h"
-#include "kernels/kernels_internal.h"
+#include "lathe/kernels.h"
 #include "lathe/gemm.h"
 
 static const char *const op_names[LT_INFER_OP_COUNT] = {

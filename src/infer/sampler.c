@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kernels/kernels_internal.h"
+#include "lathe/kernels.h"
 
 enum {
     LT_SAMPLER_BLOCK = 512,        // weights summed per block (draw, mass passes)

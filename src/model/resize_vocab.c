@@ -1,10 +1,10 @@
 // resize_vocab.c: growing a model's vocabulary rows for an augmented
-// tokenizer (lathe model resize-vocab). It sits with the augmentation it
-// serves; the model itself is only used through model.h.
+// tokenizer (lathe model resize-vocab) — model surgery, so it lives in
+// src/model/. From the tokenizer it reads only the augmentation map, a plain
+// public struct of tokenizer.h (ids and their pieces).
 #include <string.h>
 
 #include "lathe/resize_vocab.h"
-#include "tokenizer/tok_internal.h"
 
 // Rows of a (V, C) matrix: dst rows [0, V0) copied from src, each mapped id
 // set to the mean of its pieces' rows, other new rows to the mean of all rows.

@@ -15,8 +15,6 @@
 
 #include "lathe/tokenizer.h"
 
-// Ids are kept below this bound so id arrays stay a sane size whatever a file says.
-#define LT_TOK_MAX_ID (1 << 24)
 // Llama 3's pre-tokenizer regex (also cl100k_base's), the default for training.
 #define LT_TOK_LLAMA3_PATTERN                                                                     \
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "                   \

@@ -8,7 +8,7 @@
 #include <omp.h>
 #include <string.h>
 
-#include "kernels/kernels_internal.h"
+#include "lathe/kernels.h"
 #include "lathe/objective.h"
 
 // The teacher's kept set S of one row, as a predicate the vectorised loops
