@@ -2,7 +2,7 @@
 // SIMD, and known values), RNG determinism, crash-safe files, JSON getters.
 #include <unistd.h>
 
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lt_test.h"
 
 static float from_bits(uint32_t u) {

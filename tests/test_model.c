@@ -4,7 +4,7 @@
 // `tiny-hetero`; finite differences of the loss for every parameter tensor;
 // bf16 mode running only bf16 GEMMs; checkpoint round trips and bad inputs.
 #include "lathe/gemm.h"
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lathe/model.h"
 #include "lathe/objective.h"
 #include "lathe/safetensors.h"

@@ -6,7 +6,7 @@
 #include <math.h>
 #include <omp.h>
 
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lathe/optim.h"
 #include "lt_test.h"
 

@@ -3,7 +3,7 @@
 // rope.json), with and without Llama 3 rope_scaling. The packed-sequence
 // golden model test cannot pin absolute positions (RoPE only sees position
 // differences inside a segment), so this test does.
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lathe/kernels.h"
 #include "lt_test.h"
 

@@ -8,7 +8,7 @@
 #include <ctype.h>
 
 #include "lathe/chat_data.h"
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lathe/tasks.h"
 #include "lt_test.h"
 

@@ -8,7 +8,7 @@
 // close; the three thinking modes; and, as an independent check, whole texts
 // parsed in one go by a separate function here against the same texts fed
 // one byte per token and as encoded tokens.
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lathe/textstream.h"
 #include "lt_test.h"
 #include "tokenizer/tok_internal.h"

@@ -4,7 +4,7 @@
 // tokens (longest match, lstrip/rstrip), invalid UTF-8, round trips on random
 // bytes, the heap merge loop against the linear one, save/load, and one test
 // per malformed tokenizer.json.
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lt_test.h"
 #include "tokenizer/tok_internal.h"
 

@@ -5,7 +5,7 @@
 // tokens, each new token's pieces are its base encoding, the mapping file
 // round-trips and malformed ones are refused. With the real Llama 3 tokenizer
 // (when fetched) the same properties hold.
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lt_test.h"
 #include "tokenizer/tok_internal.h"
 

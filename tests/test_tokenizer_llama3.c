@@ -4,7 +4,7 @@
 // `tokenizers` does: the known answers, the Rust-generated fixture
 // (tests/tokenizer/gen_llama3_fixture.js), invalid UTF-8 by hand-written ids,
 // round trips on random bytes, long runs, and save + reload.
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lt_test.h"
 #include "tokenizer/tok_internal.h"
 

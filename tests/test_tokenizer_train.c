@@ -5,7 +5,7 @@
 // Rust library's trainer learns the same merges, and that the Rust library
 // encodes a trained tokenizer.json as lathe does, is checked by
 // tests/cli_tokenizer_train.sh.)
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lt_test.h"
 #include "tokenizer/tok_internal.h"
 

@@ -1,5 +1,5 @@
 // json.c: typed JSON field access on cJSON with messages naming the field.
-#include "lathe/json.h"
+#include "base/json.h"
 
 #include <math.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 
 #include "cli/gen_common.h"
 #include "lathe/eval.h"
-#include "lathe/json.h"
+#include "base/json.h"
 
 static void help(void) {
     printf("usage: lathe eval MODEL [--tasks T] [--levels L] [--n N] [--seed S] [--exclude F]...\n"

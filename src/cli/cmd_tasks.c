@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lathe/tasks.h"
 
 static void gen_help(void) {

@@ -10,7 +10,7 @@
 
 #include "infer/infer_internal.h"
 #include "lathe/gguf.h"
-#include "lathe/json.h"
+#include "base/json.h"
 
 enum { ROW_BLOCK = 64, CONVERT_ROWS = 256 };
 

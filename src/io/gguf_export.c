@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "io/gguf_internal.h"
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lathe/model.h"
 #include "lathe/quant.h"
 #include "tokenizer/tok_internal.h"

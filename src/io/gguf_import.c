@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "io/gguf_internal.h"
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lathe/model.h"
 
 // Widens every weight into the model's f32 arena (the shapes were checked

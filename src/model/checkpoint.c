@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lathe/model.h"
 #include "lathe/safetensors.h"
 

@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "serve/serve.h"
-#include "lathe/json.h"
+#include "base/json.h"
 
 void lt_serve_error_set(lt_serve_error *err, int status, const char *type, const char *param,
                         const char *code, const char *fmt, ...) {

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lathe/json.h"
+#include "base/json.h"
 #include "tasks/tasks_internal.h"
 
 static const char *kind_names[LT_TASK_COUNT] = {"add", "sub", "mul", "word", "sort", "bool"};

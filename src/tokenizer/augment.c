@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lathe/json.h"
+#include "base/json.h"
 #include "tokenizer/tok_internal.h"
 
 void lt_augment_map_free(lt_augment_map *m) {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "lathe/chat.h"
-#include "lathe/json.h"
+#include "base/json.h"
 #include "tokenizer/tok_internal.h"
 
 #define MAX_TOKENIZER_JSON ((size_t)1 << 30)

@@ -10,7 +10,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "lathe/json.h"
+#include "base/json.h"
 #include "lathe/plot.h"
 
 // ---------------------------------------------------------------- parsing

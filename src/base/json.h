@@ -1,6 +1,10 @@
 // json.h: typed access to JSON documents on cJSON, with errors that name the
 // file and the field ("config.json: field 'hidden_size' must be an integer").
 // Writing goes through cJSON directly; lt_json_write_file saves crash-safely.
+//
+// Library-private (src/, not include/lathe/): any module of the library may use
+// it, but cJSON stays out of the public API, so a program built on lathe needs
+// no cJSON headers.
 #ifndef LATHE_JSON_H
 #define LATHE_JSON_H
 
