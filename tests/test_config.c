@@ -2,7 +2,7 @@
 // Llama-3.3-Nemotron-Super-49B config), presets, parameter counts, the
 // round trip through config.json, and malformed configs.
 #include "lathe/config.h"
-#include "base/json.h"
+#include "model/model_internal.h"
 #include "lt_test.h"
 
 static const char *NEMOTRON = "tests/fixtures/configs/Llama-3_3-Nemotron-Super-49B-v1.config.json";

@@ -5,7 +5,6 @@
 #ifndef LATHE_CONFIG_H
 #define LATHE_CONFIG_H
 
-#include <cjson/cJSON.h>
 
 #include "lathe/base.h"
 #include "lathe/kernels.h"
@@ -52,7 +51,8 @@ typedef struct {
     int n_eos;
     double initializer_range;
     lt_block_config *blocks; // (n_layers)
-    cJSON *source;      // the parsed config.json, kept so unknown fields survive a save
+    void *source;       // the parsed config.json (private to config.c), kept so unknown
+                        // fields survive a save; NULL for presets
 } lt_config;
 
 // DeciLM's FFN width: round_up(int(2 * ffn_mult * hidden / 3), 256).
@@ -60,14 +60,11 @@ int64_t lt_ffn_mult_to_dim(double ffn_mult, int64_t hidden);
 
 // Reads config.json (a file, or a directory holding one).
 lt_status lt_config_load(lt_config *c, const char *path);
-lt_status lt_config_from_json(lt_config *c, const cJSON *doc, const char *source);
 // Presets of DESIGN.md: tiny, tiny-hetero, bench-m, bench-m-hetero, bench-l.
 lt_status lt_config_preset(lt_config *c, const char *name);
 const char *const *lt_config_preset_names(void); // NULL-terminated
 // Checks internal consistency (divisibility, positive sizes); names the field at fault.
 lt_status lt_config_validate(const lt_config *c, const char *source);
-// Builds the config.json document (DeciLM block_configs when arch is DECILM).
-lt_status lt_config_to_json(const lt_config *c, cJSON **out);
 lt_status lt_config_save(const lt_config *c, const char *path);
 lt_status lt_config_copy(lt_config *dst, const lt_config *src);
 void lt_config_free(lt_config *c);

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/json.h"
+#include "model/model_internal.h"
 #include "lathe/model.h"
 #include "lathe/safetensors.h"
 

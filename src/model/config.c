@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/json.h"
+#include "model/model_internal.h"
 
 int64_t lt_ffn_mult_to_dim(double ffn_mult, int64_t hidden) {
     // Same float operations in the same order as DeciLM's Python:

@@ -7,6 +7,7 @@
 // line on stderr. The browser chat page (web/) is served at /.
 #define _GNU_SOURCE // POLLRDHUP
 #include <arpa/inet.h>
+#include <cjson/cJSON.h>
 #include <ctype.h>
 #include <microhttpd.h>
 #include <poll.h>
