@@ -19,6 +19,7 @@
 
 #include "lathe/config.h"
 #include "lathe/model.h"
+#include "lathe/profile.h"
 #include "lathe/quant.h"
 #include "lathe/tokenizer.h"
 
@@ -94,14 +95,9 @@ lt_status lt_engine_prefill(lt_engine *e, int seq, const int32_t *ids, int64_t n
 lt_status lt_engine_decode(lt_engine *e, const int *seqs, const int32_t *ids, int n,
                            float *logits);
 
-// Per-op time, summed over steps while profiling is on (seconds).
-typedef enum {
-    LT_INFER_EMBED, LT_INFER_NORM, LT_INFER_QKV, LT_INFER_ROPE, LT_INFER_ATTN, LT_INFER_OPROJ,
-    LT_INFER_FFN_IN, LT_INFER_SWIGLU, LT_INFER_FFN_OUT, LT_INFER_LINEAR, LT_INFER_HEAD,
-    LT_INFER_OP_COUNT
-} lt_infer_op;
-const char *lt_infer_op_name(lt_infer_op op);
-// Turning profiling on zeroes the sums; lt_engine_op_seconds reads them (LT_INFER_OP_COUNT).
+// Per-op time (profile.h's lt_op), summed over steps while profiling is on
+// (seconds). Turning profiling on zeroes the sums; lt_engine_op_seconds reads
+// them (LT_OP_COUNT values; ops the engine has no step for stay 0).
 void lt_engine_set_profile(lt_engine *e, bool on);
 const double *lt_engine_op_seconds(const lt_engine *e);
 

@@ -13,6 +13,7 @@
 #include "lathe/base.h"
 #include "lathe/config.h"
 #include "lathe/kernels.h"
+#include "lathe/profile.h"
 
 // One named tensor of the parameter arena.
 typedef struct {
@@ -130,14 +131,6 @@ typedef struct {
     uint64_t log2_hist[LT_GRAD_HIST_BINS];
 } lt_grad_stats;
 
-// Per-op time accumulators (seconds), for the benchmark's breakdown.
-typedef enum {
-    LT_OP_EMBED, LT_OP_NORM, LT_OP_QKV, LT_OP_ROPE, LT_OP_ATTN, LT_OP_OPROJ, LT_OP_FFN_IN,
-    LT_OP_SWIGLU, LT_OP_FFN_OUT, LT_OP_LINEAR_BLOCK, LT_OP_RESIDUAL, LT_OP_HEAD, LT_OP_LOSS,
-    LT_OP_CONVERT, LT_OP_COUNT
-} lt_op;
-const char *lt_op_name(lt_op op);
-
 typedef struct {
     int64_t B, T, N;
     lt_dtype dtype;         // the model's compute dtype when these were sized
@@ -159,8 +152,7 @@ typedef struct {
     float *dgate, *dup;     // (N, F)
     float *scratch;         // (N, C) output of a projection before the residual add
     size_t bytes;           // everything above, for memory accounting
-    bool profile;
-    double op_seconds[LT_OP_COUNT];
+    lt_profile profile;     // per-op time of forward, backward and the objective (--profile)
     bool collect_grad_stats; // when set, backward adds into grad_stats
     lt_grad_stats grad_stats;
 } lt_acts;

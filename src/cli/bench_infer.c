@@ -81,7 +81,7 @@ typedef struct {
     stat3 pp, tg, ttft, batch_tg;
     double bandwidth, bytes_per_token, peak_rss_mib;
     lt_dtype wdtype;
-    double ops[LT_INFER_OP_COUNT], pp_ops[LT_INFER_OP_COUNT], batch_ops[LT_INFER_OP_COUNT];
+    double ops[LT_OP_COUNT], pp_ops[LT_OP_COUNT], batch_ops[LT_OP_COUNT];
 } results;
 
 static lt_status run(const args *a, results *r) {
@@ -200,11 +200,11 @@ static void print(const args *a, const results *r, const char *dtype) {
         int64_t tokens[3] = {a->pp, a->tg, a->tg * a->batch};
         for (int k = 0; k < (a->batch > 1 ? 3 : 2); k++) {
             double total = 0;
-            for (int i = 0; i < LT_INFER_OP_COUNT; i++) total += ops[k][i];
+            for (int i = 0; i < LT_OP_COUNT; i++) total += ops[k][i];
             printf("  %s time by op (last repetition):\n", names[k]);
-            for (int i = 0; i < LT_INFER_OP_COUNT; i++)
+            for (int i = 0; i < LT_OP_COUNT; i++)
                 if (ops[k][i] > 0)
-                    printf("    %-14s %8.3f ms/token %5.1f%%\n", lt_infer_op_name((lt_infer_op)i),
+                    printf("    %-14s %8.3f ms/token %5.1f%%\n", lt_op_name((lt_op)i),
                            1e3 * ops[k][i] / (double)tokens[k], 100.0 * ops[k][i] / total);
         }
     }

@@ -77,11 +77,12 @@ static void report(const bench_args *ba, const lt_model *m, lt_acts *a, const do
     printf("  activations    %.1f MiB\n", (double)a->bytes / (1 << 20));
     if (!ba->profile) return;
     double total = 0;
-    for (int op = 0; op < LT_OP_COUNT; op++) total += a->op_seconds[op];
+    for (int op = 0; op < LT_OP_COUNT; op++) total += a->profile.seconds[op];
     printf("  per-op time (forward+backward, all timed steps):\n");
     for (int op = 0; op < LT_OP_COUNT; op++)
-        if (a->op_seconds[op] > 0)
-            printf("    %-14s %7.3f s  %5.1f%%\n", lt_op_name((lt_op)op), a->op_seconds[op], 100 * a->op_seconds[op] / total);
+        if (a->profile.seconds[op] > 0)
+            printf("    %-14s %7.3f s  %5.1f%%\n", lt_op_name((lt_op)op), a->profile.seconds[op],
+                   100 * a->profile.seconds[op] / total);
 }
 
 static lt_status bench_train(const bench_args *ba) {
@@ -110,7 +111,7 @@ static lt_status bench_train(const bench_args *ba) {
         lt_batch batch = {.B = ba->B, .T = ba->T, .ids = ids, .targets = targets};
         double warm;
         s = step(m, a, &batch, grads, &warm);
-        a->profile = ba->profile;
+        lt_profile_enable(&a->profile, ba->profile);
         for (int64_t i = 0; !s && i < ba->steps; i++) s = step(m, a, &batch, grads, &times[i]);
     }
     if (!s) {

@@ -16,25 +16,6 @@
 #include "lathe/kernels.h"
 #include "lathe/gemm.h"
 
-static const char *const op_names[LT_INFER_OP_COUNT] = {
-    "embedding", "rmsnorm", "qkv proj", "rope", "attention", "o proj", "ffn gate+up",
-    "swiglu", "ffn down", "linear blocks", "lm head"};
-const char *lt_infer_op_name(lt_infer_op op) { return op < LT_INFER_OP_COUNT ? op_names[op] : "?"; }
-
-#define TIMED(e, op, call)                                                                        \
-    do {                                                                                          \
-        double t0_ = (e)->profile ? lt_time_now() : 0;                                            \
-        call;                                                                                     \
-        if ((e)->profile) (e)->op_seconds[op] += lt_time_now() - t0_;                             \
-    } while (0)
-
-#define TIMED_TRY(e, op, call)                                                                    \
-    do {                                                                                          \
-        double t0_ = (e)->profile ? lt_time_now() : 0;                                            \
-        LT_TRY(call);                                                                             \
-        if ((e)->profile) (e)->op_seconds[op] += lt_time_now() - t0_;                             \
-    } while (0)
-
 enum { ROW_BLOCK = 64 }; // query rows per attention task (prefill)
 
 // ---------------------------------------------------------------- accessors
@@ -54,11 +35,8 @@ size_t lt_engine_weight_bytes(const lt_engine *e) { return e->weight_bytes; }
 size_t lt_engine_cache_bytes(const lt_engine *e) { return e->cache_bytes; }
 size_t lt_engine_scratch_bytes(const lt_engine *e) { return e->scratch_bytes; }
 
-void lt_engine_set_profile(lt_engine *e, bool on) {
-    e->profile = on;
-    if (on) memset(e->op_seconds, 0, sizeof e->op_seconds);
-}
-const double *lt_engine_op_seconds(const lt_engine *e) { return e->op_seconds; }
+void lt_engine_set_profile(lt_engine *e, bool on) { lt_profile_enable(&e->profile, on); }
+const double *lt_engine_op_seconds(const lt_engine *e) { return e->profile.seconds; }
 
 int64_t lt_engine_seq_len(const lt_engine *e, int seq) {
     return seq >= 0 && seq < e->max_seqs ? e->seq_len[seq] : -1;
@@ -248,28 +226,31 @@ static void attention(lt_engine *e, const eng_block *b, int n_items) {
 
 static lt_status block_step(lt_engine *e, const eng_block *b, int64_t T, int n_items) {
     const lt_config *c = &e->cfg;
+    lt_profile *prof = &e->profile;
     int64_t C = c->hidden;
     if (b->cfg.attn != LT_ATTN_NOOP) {
-        TIMED(e, LT_INFER_NORM, rmsnorm_rows(e, e->xn, e->x, b->attn_norm, T));
+        LT_TIMED(prof, LT_OP_NORM, rmsnorm_rows(e, e->xn, e->x, b->attn_norm, T));
         if (b->cfg.attn == LT_ATTN_LINEAR) {
-            TIMED_TRY(e, LT_INFER_LINEAR, lt_qmatmul(e->tmp, e->xn, &b->linear_attn, T));
+            LT_TIMED(prof, LT_OP_LINEAR_BLOCK,
+                     LT_TRY(lt_qmatmul(e->tmp, e->xn, &b->linear_attn, T)));
         } else {
-            TIMED_TRY(e, LT_INFER_QKV, lt_qmatmul(e->big, e->xn, &b->qkv, T));
-            TIMED(e, LT_INFER_ROPE, qkv_to_cache(e, b, e->big, T));
-            TIMED(e, LT_INFER_ATTN, attention(e, b, n_items));
-            TIMED_TRY(e, LT_INFER_OPROJ, lt_qmatmul(e->tmp, e->att, &b->o, T));
+            LT_TIMED(prof, LT_OP_QKV, LT_TRY(lt_qmatmul(e->big, e->xn, &b->qkv, T)));
+            LT_TIMED(prof, LT_OP_ROPE, qkv_to_cache(e, b, e->big, T));
+            LT_TIMED(prof, LT_OP_ATTN, attention(e, b, n_items));
+            LT_TIMED(prof, LT_OP_OPROJ, LT_TRY(lt_qmatmul(e->tmp, e->att, &b->o, T)));
         }
         add_rows(e->x, e->tmp, T * C);
     }
     if (b->cfg.ffn != LT_FFN_NOOP) {
-        TIMED(e, LT_INFER_NORM, rmsnorm_rows(e, e->xn, e->x, b->ffn_norm, T));
+        LT_TIMED(prof, LT_OP_NORM, rmsnorm_rows(e, e->xn, e->x, b->ffn_norm, T));
         if (b->cfg.ffn == LT_FFN_LINEAR) {
-            TIMED_TRY(e, LT_INFER_LINEAR, lt_qmatmul(e->tmp, e->xn, &b->linear_mlp, T));
+            LT_TIMED(prof, LT_OP_LINEAR_BLOCK,
+                     LT_TRY(lt_qmatmul(e->tmp, e->xn, &b->linear_mlp, T)));
         } else {
             int64_t F = b->cfg.ffn_dim;
-            TIMED_TRY(e, LT_INFER_FFN_IN, lt_qmatmul(e->big, e->xn, &b->gate_up, T));
-            TIMED(e, LT_INFER_SWIGLU, swiglu_rows(e->hid, e->big, T, F));
-            TIMED_TRY(e, LT_INFER_FFN_OUT, lt_qmatmul(e->tmp, e->hid, &b->down, T));
+            LT_TIMED(prof, LT_OP_FFN_IN, LT_TRY(lt_qmatmul(e->big, e->xn, &b->gate_up, T)));
+            LT_TIMED(prof, LT_OP_SWIGLU, swiglu_rows(e->hid, e->big, T, F));
+            LT_TIMED(prof, LT_OP_FFN_OUT, LT_TRY(lt_qmatmul(e->tmp, e->hid, &b->down, T)));
         }
         add_rows(e->x, e->tmp, T * C);
     }
@@ -283,6 +264,7 @@ static lt_status block_step(lt_engine *e, const eng_block *b, int64_t T, int n_i
 // of a prompt) are written in place; others go through a scratch block.
 static lt_status head_step(lt_engine *e, const lt_engine_item *items, int n_items) {
     const lt_config *c = &e->cfg;
+    lt_profile *prof = &e->profile;
     int64_t C = c->hidden, V = c->vocab, K = 0, t0 = 0;
     for (int i = 0; i < n_items; i++) {
         const lt_engine_item *it = &items[i];
@@ -300,11 +282,11 @@ static lt_status head_step(lt_engine *e, const lt_engine_item *items, int n_item
         if (!direct) m = K - k < e->head_rows ? K - k : e->head_rows;
         for (int64_t j = 0; j < m; j++)
             memcpy(e->xn + j * C, e->x + e->head_src[k + j] * C, (size_t)C * sizeof(float));
-        TIMED(e, LT_INFER_NORM, rmsnorm_rows(e, e->xn, e->xn, e->final_norm, m));
+        LT_TIMED(prof, LT_OP_NORM, rmsnorm_rows(e, e->xn, e->xn, e->final_norm, m));
         if (direct) {
-            TIMED_TRY(e, LT_INFER_HEAD, lt_qmatmul(e->head_dst[k], e->xn, &e->head, m));
+            LT_TIMED(prof, LT_OP_HEAD, LT_TRY(lt_qmatmul(e->head_dst[k], e->xn, &e->head, m)));
         } else {
-            TIMED_TRY(e, LT_INFER_HEAD, lt_qmatmul(e->head_out, e->xn, &e->head, m));
+            LT_TIMED(prof, LT_OP_HEAD, LT_TRY(lt_qmatmul(e->head_out, e->xn, &e->head, m)));
             for (int64_t j = 0; j < m; j++)
                 memcpy(e->head_dst[k + j], e->head_out + j * V, (size_t)V * sizeof(float));
         }
@@ -352,7 +334,9 @@ lt_status lt_engine_step(lt_engine *e, const lt_engine_item *items, int n_items)
         for (int64_t k = 0; k < it->n; k++) {
             e->tok_seq[t0 + k] = it->seq;
             e->tok_pos[t0 + k] = it->p0 + k;
-            TIMED(e, LT_INFER_EMBED, lt_qweight_rows_f32(e->x + (t0 + k) * C, &e->embed, items[i].ids[k], 1));
+            float *row = e->x + (t0 + k) * C;
+            int32_t id = items[i].ids[k];
+            LT_TIMED(&e->profile, LT_OP_EMBED, lt_qweight_rows_f32(row, &e->embed, id, 1));
         }
         t0 += it->n;
     }

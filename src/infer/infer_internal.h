@@ -72,8 +72,7 @@ struct lt_engine {
     eng_task *tasks;               // attention tasks of one layer
     lt_engine_item *decode_items;  // (max_seqs)
 
-    bool profile;
-    double op_seconds[LT_INFER_OP_COUNT];
+    lt_profile profile;
 };
 
 #endif

@@ -1,31 +1,13 @@
 // forward.c: the training forward and backward passes of a heterogeneous
 // Llama/DeciLM model, one straight sequence of kernel calls per block, and the
-// activation memory they keep.
+// activation memory they keep. Each op is timed under its lt_op (profile.h)
+// when a->profile is on; the helpers below time themselves, so the passes
+// read one op per line.
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "lathe/model.h"
-
-static const char *const op_names[LT_OP_COUNT] = {
-    "embedding", "rmsnorm", "qkv proj", "rope", "attention", "o proj", "ffn gate+up",
-    "swiglu", "ffn down", "linear blocks", "residual", "lm head", "loss", "16-bit storage"};
-const char *lt_op_name(lt_op op) { return op < LT_OP_COUNT ? op_names[op] : "?"; }
-
-// Times one kernel call into a->op_seconds[op] when profiling.
-#define TIMED(a, op, call)                                                                        \
-    do {                                                                                          \
-        double t0_ = (a)->profile ? lt_time_now() : 0;                                            \
-        call;                                                                                     \
-        if ((a)->profile) (a)->op_seconds[op] += lt_time_now() - t0_;                             \
-    } while (0)
-
-#define TIMED_TRY(a, op, call)                                                                    \
-    do {                                                                                          \
-        double t0_ = (a)->profile ? lt_time_now() : 0;                                            \
-        LT_TRY(call);                                                                             \
-        if ((a)->profile) (a)->op_seconds[op] += lt_time_now() - t0_;                             \
-    } while (0)
 
 // ---------------------------------------------------------------- activation memory
 
@@ -193,21 +175,59 @@ static lt_attention_shape attn_shape(const lt_model *m, const lt_acts *a, const 
 
 // Mixed precision: keeps x (n) as its 16-bit copy x16 and continues with the
 // rounded values, so forward and backward see the same numbers. f32 mode
-// (x16 NULL): nothing to do.
-static void keep16(const lt_acts *a, uint16_t *x16, float *x, int64_t n) {
-    if (!x16) return;
-    lt_lowp_store(a->dtype, x16, x, n);
-    lt_lowp_load(a->dtype, x, x16, n);
+// (x16 NULL): nothing to do (still timed, so the breakdown lists the op).
+static void keep16(lt_acts *a, uint16_t *x16, float *x, int64_t n) {
+    double t0 = lt_profile_begin(&a->profile);
+    if (x16) {
+        lt_lowp_store(a->dtype, x16, x, n);
+        lt_lowp_load(a->dtype, x, x16, n);
+    }
+    lt_profile_end(&a->profile, LT_OP_CONVERT, t0);
+}
+
+// Keeps only the 16-bit copy of x (attention probabilities: backward reloads them).
+static void store16(lt_acts *a, uint16_t *x16, const float *x, int64_t n) {
+    if (x16) LT_TIMED(&a->profile, LT_OP_CONVERT, lt_lowp_store(a->dtype, x16, x, n));
 }
 
 // Backward: refills the f32 view of a kept activation from its 16-bit copy.
-static void reload16(const lt_acts *a, float *x, const uint16_t *x16, int64_t n) {
+static void reload16(lt_acts *a, float *x, const uint16_t *x16, int64_t n) {
+    double t0 = lt_profile_begin(&a->profile);
     if (x16) lt_lowp_load(a->dtype, x, x16, n);
+    lt_profile_end(&a->profile, LT_OP_CONVERT, t0);
 }
 
-// A linear layer on a kept activation: the 16-bit copy feeds the GEMM directly.
-static lt_status linear_fwd(float *y, const float *x, const uint16_t *x16, const lt_linear_weight *w, int64_t N, int64_t in, int64_t out) {
-    return x16 ? lt_linear_forward16(y, x16, w, N, in, out) : lt_linear_forward(y, x, w, N, in, out);
+// RMSNorm of x (N, C) into y (N, C) with rstd (N), kept in 16 bits when y16 is set.
+static void norm_fwd(lt_acts *a, float *y, uint16_t *y16, float *rstd, const float *x,
+                     const float *w) {
+    const lt_config *c = &a->model->cfg;
+    LT_TIMED(&a->profile, LT_OP_NORM,
+             lt_rmsnorm_forward(y, rstd, x, w, a->N, c->hidden, (float)c->rms_eps));
+    keep16(a, y16, y, a->N * c->hidden);
+}
+
+// RoPE on q or k (N, n_heads * D) at this batch's positions, and its backward.
+static void rope_fwd(lt_acts *a, float *x, int64_t n_heads) {
+    const lt_model *m = a->model;
+    LT_TIMED(&a->profile, LT_OP_ROPE,
+             lt_rope_forward(x, m->rope_cos, m->rope_sin, a->positions, a->N, n_heads,
+                             m->cfg.head_dim));
+}
+static void rope_bwd(lt_acts *a, float *dx, int64_t n_heads) {
+    const lt_model *m = a->model;
+    LT_TIMED(&a->profile, LT_OP_ROPE,
+             lt_rope_backward(dx, m->rope_cos, m->rope_sin, a->positions, a->N, n_heads,
+                              m->cfg.head_dim));
+}
+
+// A linear layer y (N, out) = x (N, in) W^T on a kept activation, timed as op:
+// the 16-bit copy x16, when set, feeds the GEMM directly.
+static lt_status linear_fwd(lt_acts *a, lt_op op, float *y, const float *x, const uint16_t *x16,
+                            const lt_linear_weight *w, int64_t in, int64_t out) {
+    LT_TIMED(&a->profile, op,
+             LT_TRY(x16 ? lt_linear_forward16(y, x16, w, a->N, in, out)
+                        : lt_linear_forward(y, x, w, a->N, in, out)));
+    return NULL;
 }
 
 // Counts an activation gradient's magnitudes into the study of lt_grad_stats.
@@ -237,57 +257,70 @@ static void record_grad_stats(lt_grad_stats *gs, const float *dy, int64_t n) {
     for (int b = 0; b < LT_GRAD_HIST_BINS; b++) gs->log2_hist[b] += local.log2_hist[b];
 }
 
-static lt_status linear_bwd(lt_acts *a, float *dx, float *dw, const float *dy, const float *x, const uint16_t *x16, const lt_linear_weight *w, int64_t N, int64_t in, int64_t out) {
+// Its backward: dx (N, in) +=, dw (out, in) += from dy (N, out).
+static lt_status linear_bwd(lt_acts *a, lt_op op, float *dx, float *dw, const float *dy,
+                            const float *x, const uint16_t *x16, const lt_linear_weight *w,
+                            int64_t in, int64_t out) {
+    int64_t N = a->N;
+    double t0 = lt_profile_begin(&a->profile);
     if (a->collect_grad_stats) record_grad_stats(&a->grad_stats, dy, N * out);
-    return x16 ? lt_linear_backward16(dx, dw, dy, x16, w, N, in, out) : lt_linear_backward(dx, dw, dy, x, w, N, in, out);
-}
-
-
-static lt_status attention_part_forward(const lt_model *m, const lt_block_weights *w, lt_block_acts *ba, lt_acts *a, const float *x) {
-    const lt_config *c = &m->cfg;
-    const lt_block_config *bc = w->cfg;
-    int64_t N = a->N, C = c->hidden, HD = c->n_heads * c->head_dim, KVD = bc->n_kv_heads * c->head_dim;
-    TIMED(a, LT_OP_NORM, lt_rmsnorm_forward(ba->attn_norm_out, ba->attn_rstd, x, w->attn_norm, N, C, (float)c->rms_eps));
-    TIMED(a, LT_OP_CONVERT, keep16(a, ba->attn_norm_out16, ba->attn_norm_out, N * C));
-    if (bc->attn == LT_ATTN_LINEAR) {
-        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, linear_fwd(a->scratch, ba->attn_norm_out, ba->attn_norm_out16, &w->linear_attn, N, C, C));
-    } else {
-        TIMED_TRY(a, LT_OP_QKV, linear_fwd(ba->q, ba->attn_norm_out, ba->attn_norm_out16, &w->q, N, C, HD));
-        TIMED_TRY(a, LT_OP_QKV, linear_fwd(ba->k, ba->attn_norm_out, ba->attn_norm_out16, &w->k, N, C, KVD));
-        TIMED_TRY(a, LT_OP_QKV, linear_fwd(ba->v, ba->attn_norm_out, ba->attn_norm_out16, &w->v, N, C, KVD));
-        TIMED(a, LT_OP_ROPE, lt_rope_forward(ba->q, m->rope_cos, m->rope_sin, a->positions, N, c->n_heads, c->head_dim));
-        TIMED(a, LT_OP_ROPE, lt_rope_forward(ba->k, m->rope_cos, m->rope_sin, a->positions, N, bc->n_kv_heads, c->head_dim));
-        TIMED(a, LT_OP_CONVERT, keep16(a, ba->q16, ba->q, N * HD));
-        TIMED(a, LT_OP_CONVERT, keep16(a, ba->k16, ba->k, N * KVD));
-        TIMED(a, LT_OP_CONVERT, keep16(a, ba->v16, ba->v, N * KVD));
-        lt_attention_shape shape = attn_shape(m, a, bc);
-        TIMED_TRY(a, LT_OP_ATTN, lt_attention_forward(ba->attn_out, ba->probs, ba->q, ba->k, ba->v, &shape));
-        if (ba->probs16) TIMED(a, LT_OP_CONVERT, lt_lowp_store(a->dtype, ba->probs16, ba->probs, a->B * c->n_heads * a->T * a->T));
-        TIMED(a, LT_OP_CONVERT, keep16(a, ba->attn_out16, ba->attn_out, N * HD));
-        TIMED_TRY(a, LT_OP_OPROJ, linear_fwd(a->scratch, ba->attn_out, ba->attn_out16, &w->o, N, HD, C));
-    }
-    TIMED(a, LT_OP_RESIDUAL, residual_add(ba->mid, x, a->scratch, N * C));
+    LT_TRY(x16 ? lt_linear_backward16(dx, dw, dy, x16, w, N, in, out)
+               : lt_linear_backward(dx, dw, dy, x, w, N, in, out));
+    lt_profile_end(&a->profile, op, t0);
     return NULL;
 }
 
-static lt_status ffn_part_forward(const lt_model *m, const lt_block_weights *w, lt_block_acts *ba, lt_acts *a) {
+static lt_status attention_part_forward(const lt_model *m, const lt_block_weights *w,
+                                        lt_block_acts *ba, lt_acts *a, const float *x) {
     const lt_config *c = &m->cfg;
     const lt_block_config *bc = w->cfg;
-    int64_t N = a->N, C = c->hidden, F = bc->ffn_dim;
-    TIMED(a, LT_OP_NORM, lt_rmsnorm_forward(ba->ffn_norm_out, ba->ffn_rstd, ba->mid, w->ffn_norm, N, C, (float)c->rms_eps));
-    TIMED(a, LT_OP_CONVERT, keep16(a, ba->ffn_norm_out16, ba->ffn_norm_out, N * C));
-    if (bc->ffn == LT_FFN_LINEAR) {
-        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, linear_fwd(a->scratch, ba->ffn_norm_out, ba->ffn_norm_out16, &w->linear_mlp, N, C, C));
+    int64_t N = a->N, C = c->hidden, HD = c->n_heads * c->head_dim;
+    int64_t KVD = bc->n_kv_heads * c->head_dim;
+    const float *xn = ba->attn_norm_out; // (N, C) what every projection reads
+    const uint16_t *xn16 = ba->attn_norm_out16;
+    norm_fwd(a, ba->attn_norm_out, ba->attn_norm_out16, ba->attn_rstd, x, w->attn_norm);
+    if (bc->attn == LT_ATTN_LINEAR) {
+        LT_TRY(linear_fwd(a, LT_OP_LINEAR_BLOCK, a->scratch, xn, xn16, &w->linear_attn, C, C));
     } else {
-        TIMED_TRY(a, LT_OP_FFN_IN, linear_fwd(ba->gate, ba->ffn_norm_out, ba->ffn_norm_out16, &w->gate, N, C, F));
-        TIMED_TRY(a, LT_OP_FFN_IN, linear_fwd(ba->up, ba->ffn_norm_out, ba->ffn_norm_out16, &w->up, N, C, F));
-        TIMED(a, LT_OP_CONVERT, keep16(a, ba->gate16, ba->gate, N * F));
-        TIMED(a, LT_OP_CONVERT, keep16(a, ba->up16, ba->up, N * F));
-        TIMED(a, LT_OP_SWIGLU, lt_swiglu_forward(ba->ffn_hidden, ba->gate, ba->up, N * F));
-        TIMED(a, LT_OP_CONVERT, keep16(a, ba->ffn_hidden16, ba->ffn_hidden, N * F));
-        TIMED_TRY(a, LT_OP_FFN_OUT, linear_fwd(a->scratch, ba->ffn_hidden, ba->ffn_hidden16, &w->down, N, F, C));
+        LT_TRY(linear_fwd(a, LT_OP_QKV, ba->q, xn, xn16, &w->q, C, HD));
+        LT_TRY(linear_fwd(a, LT_OP_QKV, ba->k, xn, xn16, &w->k, C, KVD));
+        LT_TRY(linear_fwd(a, LT_OP_QKV, ba->v, xn, xn16, &w->v, C, KVD));
+        rope_fwd(a, ba->q, c->n_heads);
+        rope_fwd(a, ba->k, bc->n_kv_heads);
+        keep16(a, ba->q16, ba->q, N * HD);
+        keep16(a, ba->k16, ba->k, N * KVD);
+        keep16(a, ba->v16, ba->v, N * KVD);
+        lt_attention_shape shape = attn_shape(m, a, bc);
+        LT_TIMED(&a->profile, LT_OP_ATTN,
+                 LT_TRY(lt_attention_forward(ba->attn_out, ba->probs, ba->q, ba->k, ba->v, &shape)));
+        store16(a, ba->probs16, ba->probs, a->B * c->n_heads * a->T * a->T);
+        keep16(a, ba->attn_out16, ba->attn_out, N * HD);
+        LT_TRY(linear_fwd(a, LT_OP_OPROJ, a->scratch, ba->attn_out, ba->attn_out16, &w->o, HD, C));
     }
-    TIMED(a, LT_OP_RESIDUAL, residual_add(ba->out, ba->mid, a->scratch, N * C));
+    LT_TIMED(&a->profile, LT_OP_RESIDUAL, residual_add(ba->mid, x, a->scratch, N * C));
+    return NULL;
+}
+
+static lt_status ffn_part_forward(const lt_model *m, const lt_block_weights *w, lt_block_acts *ba,
+                                  lt_acts *a) {
+    const lt_block_config *bc = w->cfg;
+    int64_t N = a->N, C = m->cfg.hidden, F = bc->ffn_dim;
+    const float *xn = ba->ffn_norm_out; // (N, C)
+    const uint16_t *xn16 = ba->ffn_norm_out16;
+    norm_fwd(a, ba->ffn_norm_out, ba->ffn_norm_out16, ba->ffn_rstd, ba->mid, w->ffn_norm);
+    if (bc->ffn == LT_FFN_LINEAR) {
+        LT_TRY(linear_fwd(a, LT_OP_LINEAR_BLOCK, a->scratch, xn, xn16, &w->linear_mlp, C, C));
+    } else {
+        LT_TRY(linear_fwd(a, LT_OP_FFN_IN, ba->gate, xn, xn16, &w->gate, C, F));
+        LT_TRY(linear_fwd(a, LT_OP_FFN_IN, ba->up, xn, xn16, &w->up, C, F));
+        keep16(a, ba->gate16, ba->gate, N * F);
+        keep16(a, ba->up16, ba->up, N * F);
+        LT_TIMED(&a->profile, LT_OP_SWIGLU, lt_swiglu_forward(ba->ffn_hidden, ba->gate, ba->up, N * F));
+        keep16(a, ba->ffn_hidden16, ba->ffn_hidden, N * F);
+        LT_TRY(linear_fwd(a, LT_OP_FFN_OUT, a->scratch, ba->ffn_hidden, ba->ffn_hidden16, &w->down,
+                          F, C));
+    }
+    LT_TIMED(&a->profile, LT_OP_RESIDUAL, residual_add(ba->out, ba->mid, a->scratch, N * C));
     return NULL;
 }
 
@@ -322,15 +355,15 @@ lt_status lt_model_forward(const lt_model *m, lt_acts *a, const lt_batch *batch)
     for (int64_t i = 0; i < N; i++) a->positions[i] = batch->positions ? batch->positions[i] : (int32_t)(i % a->T);
     a->ids = batch->ids;
     a->segments = batch->segments;
-    TIMED(a, LT_OP_EMBED, lt_embedding_forward(a->x0, m->embed, batch->ids, N, C));
+    LT_TIMED(&a->profile, LT_OP_EMBED, lt_embedding_forward(a->x0, m->embed, batch->ids, N, C));
     const float *x = a->x0;
     for (int64_t l = 0; l < c->n_layers; l++) {
         LT_TRY(lt_block_forward(m, &m->blocks[l], &a->blocks[l], a, x));
         x = a->blocks[l].out;
     }
-    TIMED(a, LT_OP_NORM, lt_rmsnorm_forward(a->final_norm_out, a->final_rstd, x, m->final_norm, N, C, (float)c->rms_eps));
-    TIMED(a, LT_OP_CONVERT, keep16(a, a->final_norm_out16, a->final_norm_out, N * C));
-    TIMED_TRY(a, LT_OP_HEAD, linear_fwd(a->logits, a->final_norm_out, a->final_norm_out16, &m->lm_head, N, C, c->vocab));
+    norm_fwd(a, a->final_norm_out, a->final_norm_out16, a->final_rstd, x, m->final_norm);
+    LT_TRY(linear_fwd(a, LT_OP_HEAD, a->logits, a->final_norm_out, a->final_norm_out16, &m->lm_head,
+                      C, c->vocab));
     return NULL;
 }
 
@@ -338,53 +371,72 @@ lt_status lt_model_forward(const lt_model *m, lt_acts *a, const lt_batch *batch)
 
 static void zero(float *p, int64_t n) { memset(p, 0, (size_t)n * sizeof *p); }
 
-static lt_status ffn_part_backward(const lt_model *m, const lt_block_weights *w, const lt_block_acts *ba, lt_acts *a, float *dres, const lt_block_grads *g) {
-    const lt_config *c = &m->cfg;
-    int64_t N = a->N, C = c->hidden, F = w->cfg->ffn_dim;
-    zero(a->dnorm, N * C);
+static lt_status ffn_part_backward(const lt_model *m, const lt_block_weights *w,
+                                   const lt_block_acts *ba, lt_acts *a, float *dres,
+                                   const lt_block_grads *g) {
+    int64_t N = a->N, C = m->cfg.hidden, F = w->cfg->ffn_dim;
+    const float *xn = ba->ffn_norm_out; // (N, C) the forward's projection input
+    const uint16_t *xn16 = ba->ffn_norm_out16;
+    float *dxn = a->dnorm;
+    zero(dxn, N * C);
     if (w->cfg->ffn == LT_FFN_LINEAR) {
-        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, linear_bwd(a, a->dnorm, g->linear_mlp, dres, ba->ffn_norm_out, ba->ffn_norm_out16, &w->linear_mlp, N, C, C));
+        LT_TRY(linear_bwd(a, LT_OP_LINEAR_BLOCK, dxn, g->linear_mlp, dres, xn, xn16, &w->linear_mlp,
+                          C, C));
     } else {
         zero(a->dproj, N * F);
-        TIMED_TRY(a, LT_OP_FFN_OUT, linear_bwd(a, a->dproj, g->down, dres, ba->ffn_hidden, ba->ffn_hidden16, &w->down, N, F, C));
+        LT_TRY(linear_bwd(a, LT_OP_FFN_OUT, a->dproj, g->down, dres, ba->ffn_hidden,
+                          ba->ffn_hidden16, &w->down, F, C));
         zero(a->dgate, N * F);
         zero(a->dup, N * F);
-        TIMED(a, LT_OP_CONVERT, reload16(a, ba->gate, ba->gate16, N * F));
-        TIMED(a, LT_OP_CONVERT, reload16(a, ba->up, ba->up16, N * F));
-        TIMED(a, LT_OP_SWIGLU, lt_swiglu_backward(a->dgate, a->dup, a->dproj, ba->gate, ba->up, N * F));
-        TIMED_TRY(a, LT_OP_FFN_IN, linear_bwd(a, a->dnorm, g->gate, a->dgate, ba->ffn_norm_out, ba->ffn_norm_out16, &w->gate, N, C, F));
-        TIMED_TRY(a, LT_OP_FFN_IN, linear_bwd(a, a->dnorm, g->up, a->dup, ba->ffn_norm_out, ba->ffn_norm_out16, &w->up, N, C, F));
+        reload16(a, ba->gate, ba->gate16, N * F);
+        reload16(a, ba->up, ba->up16, N * F);
+        LT_TIMED(&a->profile, LT_OP_SWIGLU,
+                 lt_swiglu_backward(a->dgate, a->dup, a->dproj, ba->gate, ba->up, N * F));
+        LT_TRY(linear_bwd(a, LT_OP_FFN_IN, dxn, g->gate, a->dgate, xn, xn16, &w->gate, C, F));
+        LT_TRY(linear_bwd(a, LT_OP_FFN_IN, dxn, g->up, a->dup, xn, xn16, &w->up, C, F));
     }
-    TIMED(a, LT_OP_NORM, lt_rmsnorm_backward(dres, g->ffn_norm, a->dnorm, ba->mid, w->ffn_norm, ba->ffn_rstd, N, C));
+    LT_TIMED(&a->profile, LT_OP_NORM,
+             lt_rmsnorm_backward(dres, g->ffn_norm, dxn, ba->mid, w->ffn_norm, ba->ffn_rstd, N, C));
     return NULL;
 }
 
-static lt_status attention_part_backward(const lt_model *m, const lt_block_weights *w, const lt_block_acts *ba, lt_acts *a, const float *x, float *dres, const lt_block_grads *g) {
+static lt_status attention_part_backward(const lt_model *m, const lt_block_weights *w,
+                                         const lt_block_acts *ba, lt_acts *a, const float *x,
+                                         float *dres, const lt_block_grads *g) {
     const lt_config *c = &m->cfg;
     const lt_block_config *bc = w->cfg;
-    int64_t N = a->N, C = c->hidden, HD = c->n_heads * c->head_dim, KVD = bc->n_kv_heads * c->head_dim;
-    zero(a->dnorm, N * C);
+    int64_t N = a->N, C = c->hidden, HD = c->n_heads * c->head_dim;
+    int64_t KVD = bc->n_kv_heads * c->head_dim;
+    const float *xn = ba->attn_norm_out; // (N, C) the forward's projection input
+    const uint16_t *xn16 = ba->attn_norm_out16;
+    float *dxn = a->dnorm;
+    zero(dxn, N * C);
     if (bc->attn == LT_ATTN_LINEAR) {
-        TIMED_TRY(a, LT_OP_LINEAR_BLOCK, linear_bwd(a, a->dnorm, g->linear_attn, dres, ba->attn_norm_out, ba->attn_norm_out16, &w->linear_attn, N, C, C));
+        LT_TRY(linear_bwd(a, LT_OP_LINEAR_BLOCK, dxn, g->linear_attn, dres, xn, xn16,
+                          &w->linear_attn, C, C));
     } else {
         zero(a->dproj, N * HD);
-        TIMED_TRY(a, LT_OP_OPROJ, linear_bwd(a, a->dproj, g->o, dres, ba->attn_out, ba->attn_out16, &w->o, N, HD, C));
+        LT_TRY(linear_bwd(a, LT_OP_OPROJ, a->dproj, g->o, dres, ba->attn_out, ba->attn_out16, &w->o,
+                          HD, C));
         zero(a->dq, N * HD);
         zero(a->dk, N * KVD);
         zero(a->dv, N * KVD);
-        TIMED(a, LT_OP_CONVERT, reload16(a, ba->q, ba->q16, N * HD));
-        TIMED(a, LT_OP_CONVERT, reload16(a, ba->k, ba->k16, N * KVD));
-        TIMED(a, LT_OP_CONVERT, reload16(a, ba->v, ba->v16, N * KVD));
-        TIMED(a, LT_OP_CONVERT, reload16(a, ba->probs, ba->probs16, a->B * c->n_heads * a->T * a->T));
+        reload16(a, ba->q, ba->q16, N * HD);
+        reload16(a, ba->k, ba->k16, N * KVD);
+        reload16(a, ba->v, ba->v16, N * KVD);
+        reload16(a, ba->probs, ba->probs16, a->B * c->n_heads * a->T * a->T);
         lt_attention_shape shape = attn_shape(m, a, bc);
-        TIMED_TRY(a, LT_OP_ATTN, lt_attention_backward(a->dq, a->dk, a->dv, a->dproj, ba->probs, ba->q, ba->k, ba->v, &shape));
-        TIMED(a, LT_OP_ROPE, lt_rope_backward(a->dq, m->rope_cos, m->rope_sin, a->positions, N, c->n_heads, c->head_dim));
-        TIMED(a, LT_OP_ROPE, lt_rope_backward(a->dk, m->rope_cos, m->rope_sin, a->positions, N, bc->n_kv_heads, c->head_dim));
-        TIMED_TRY(a, LT_OP_QKV, linear_bwd(a, a->dnorm, g->q, a->dq, ba->attn_norm_out, ba->attn_norm_out16, &w->q, N, C, HD));
-        TIMED_TRY(a, LT_OP_QKV, linear_bwd(a, a->dnorm, g->k, a->dk, ba->attn_norm_out, ba->attn_norm_out16, &w->k, N, C, KVD));
-        TIMED_TRY(a, LT_OP_QKV, linear_bwd(a, a->dnorm, g->v, a->dv, ba->attn_norm_out, ba->attn_norm_out16, &w->v, N, C, KVD));
+        LT_TIMED(&a->profile, LT_OP_ATTN,
+                 LT_TRY(lt_attention_backward(a->dq, a->dk, a->dv, a->dproj, ba->probs, ba->q,
+                                              ba->k, ba->v, &shape)));
+        rope_bwd(a, a->dq, c->n_heads);
+        rope_bwd(a, a->dk, bc->n_kv_heads);
+        LT_TRY(linear_bwd(a, LT_OP_QKV, dxn, g->q, a->dq, xn, xn16, &w->q, C, HD));
+        LT_TRY(linear_bwd(a, LT_OP_QKV, dxn, g->k, a->dk, xn, xn16, &w->k, C, KVD));
+        LT_TRY(linear_bwd(a, LT_OP_QKV, dxn, g->v, a->dv, xn, xn16, &w->v, C, KVD));
     }
-    TIMED(a, LT_OP_NORM, lt_rmsnorm_backward(dres, g->attn_norm, a->dnorm, x, w->attn_norm, ba->attn_rstd, N, C));
+    LT_TIMED(&a->profile, LT_OP_NORM,
+             lt_rmsnorm_backward(dres, g->attn_norm, dxn, x, w->attn_norm, ba->attn_rstd, N, C));
     return NULL;
 }
 
@@ -410,9 +462,12 @@ lt_status lt_model_backward(const lt_model *m, lt_acts *a, float *grads, const f
     const lt_param *embed = lt_model_find(m, "model.embed_tokens.weight");
     zero(a->dnorm, N * C);
     if (a->dtype != m->dtype) return lt_error(LT_ERR_ARG, "activations were sized for %s, the model now computes in %s", lt_dtype_name(a->dtype), lt_dtype_name(m->dtype));
-    TIMED_TRY(a, LT_OP_HEAD, linear_bwd(a, a->dnorm, grads + head->offset, a->logits, a->final_norm_out, a->final_norm_out16, &m->lm_head, N, C, c->vocab));
+    LT_TRY(linear_bwd(a, LT_OP_HEAD, a->dnorm, grads + head->offset, a->logits, a->final_norm_out,
+                      a->final_norm_out16, &m->lm_head, C, c->vocab));
     zero(a->dres, N * C);
-    TIMED(a, LT_OP_NORM, lt_rmsnorm_backward(a->dres, grads + norm->offset, a->dnorm, x_last, m->final_norm, a->final_rstd, N, C));
+    LT_TIMED(&a->profile, LT_OP_NORM,
+             lt_rmsnorm_backward(a->dres, grads + norm->offset, a->dnorm, x_last, m->final_norm,
+                                 a->final_rstd, N, C));
     if (dhidden) add_into(a->dres, dhidden[L], N * C);
     for (int64_t l = L - 1; l >= 0; l--) {
         lt_block_grads g;
@@ -421,6 +476,7 @@ lt_status lt_model_backward(const lt_model *m, lt_acts *a, float *grads, const f
         LT_TRY(lt_block_backward(m, &m->blocks[l], &a->blocks[l], a, x, a->dres, &g));
         if (dhidden) add_into(a->dres, dhidden[l], N * C);
     }
-    TIMED(a, LT_OP_EMBED, lt_embedding_backward(grads + embed->offset, a->dres, a->ids, N, C));
+    LT_TIMED(&a->profile, LT_OP_EMBED,
+             lt_embedding_backward(grads + embed->offset, a->dres, a->ids, N, C));
     return NULL;
 }

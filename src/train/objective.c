@@ -26,9 +26,8 @@ lt_status lt_objective_xent(lt_acts *a, const int32_t *targets, double normalise
     double norm = normaliser > 0 ? normaliser : (double)(counted > 0 ? counted : 1);
     float *losses; // (N)
     LT_TRY(lt_alloc((void **)&losses, (size_t)N * sizeof *losses, "per-token losses"));
-    double t0 = a->profile ? lt_time_now() : 0;
-    lt_xent_forward_backward(a->logits, losses, targets, N, V, (float)(dloss_scale / norm));
-    if (a->profile) a->op_seconds[LT_OP_LOSS] += lt_time_now() - t0;
+    LT_TIMED(&a->profile, LT_OP_LOSS,
+             lt_xent_forward_backward(a->logits, losses, targets, N, V, (float)(dloss_scale / norm)));
     summarise(out, losses, N, counted);
     lt_free(losses);
     return NULL;

@@ -241,9 +241,9 @@ static lt_status kd_train(lt_acts *student, const kd_teacher *teacher, const int
     kp.grad_scale = (float)(dloss_scale / norm);
     double *rows; // (2, N): KL then CE per row
     LT_TRY(lt_alloc((void **)&rows, (size_t)(2 * N) * sizeof *rows, "per-token distillation losses"));
-    double t0 = student->profile ? lt_time_now() : 0;
+    double t0 = lt_profile_begin(&student->profile);
     lt_status s = kd_rows(student->logits, student->logits, teacher, targets, N, V, &kp, rows, rows + N);
-    if (student->profile) student->op_seconds[LT_OP_LOSS] += lt_time_now() - t0;
+    lt_profile_end(&student->profile, LT_OP_LOSS, t0);
     if (!s) {
         double tau2 = (double)kp.temperature * kp.temperature, sum = 0;
         for (int64_t i = 0; i < N; i++) sum += (1.0 - kp.ce_weight) * tau2 * rows[i] + kp.ce_weight * rows[N + i];
