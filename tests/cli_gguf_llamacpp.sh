@@ -16,7 +16,7 @@
 # step unless the two are tied within the tolerance. tests/llamacpp/compare.mjs
 # holds the tolerances and their derivation (f32: 1e-4 of the logit scale).
 #
-# Skips (prints SKIP and passes) only when node or node-llama-cpp is missing;
+# Skipped (exit 77: ctest shows Skipped) only when node or node-llama-cpp is missing;
 # .ci/run fails when the package was not installed, so in CI this runs.
 source "$(dirname "$0")/lib/cli.sh"
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
@@ -24,8 +24,8 @@ check() { checks=$((checks + 1)); }
 
 LLAMACPP=${LATHE_LLAMACPP:-cache/llamacpp}
 if ! command -v node >/dev/null 2>&1 || [ ! -f "$LLAMACPP/node_modules/node-llama-cpp/package.json" ]; then
-  echo "SKIP: node or node-llama-cpp missing (run scripts/fetch-test-data.sh)"
-  exit 0
+  skip "node or node-llama-cpp missing (run scripts/fetch-test-data.sh)"
+  finish cli_gguf_llamacpp
 fi
 
 # Tokenizer and training data from the bundled text.

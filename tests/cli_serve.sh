@@ -262,7 +262,7 @@ is "health without a key" "$(curl -s -o /dev/null -w '%{http_code}' "http://127.
 # equal to curl's, the reasoning field, usage, models, and a 404 raised as its NotFoundError.
 openai_pkg="$PWD/cache/npm/openai-6.30.1/package"
 if ! command -v node >/dev/null || [ ! -f "$openai_pkg/../.complete" ]; then
-  echo "SKIP: openai client test (no node or $openai_pkg: run scripts/fetch-test-data.sh)"
+  skip "openai client test (no node or $openai_pkg: run scripts/fetch-test-data.sh)"
 else
   cat >"$tmp/client.js" <<'JS'
 const [pkg, port, key] = process.argv.slice(2);
@@ -462,5 +462,4 @@ check; tail -c 200 "$tmp/last.out" | grep -q 'shutting down' && [ "$(tail -c 14 
 for log in "$tmp"/*.log; do
   grep -q 'Sanitizer' "$log" && { echo "--- $log"; grep -A60 'ERROR: .*Sanitizer\|runtime error' "$log" | head -80; }
 done
-echo "cli_serve: $checks checks, $fails failures"
-[ "$fails" = 0 ]
+finish cli_serve

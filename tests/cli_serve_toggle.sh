@@ -170,7 +170,7 @@ done
 # The official openai npm client (fetched by scripts/fetch-test-data.sh) sees the same split.
 openai_pkg="$PWD/cache/npm/openai-6.30.1/package"
 if ! command -v node >/dev/null || [ ! -f "$openai_pkg/../.complete" ]; then
-  echo "SKIP: openai client test (no node or $openai_pkg: run scripts/fetch-test-data.sh)"
+  skip "openai client test (no node or $openai_pkg: run scripts/fetch-test-data.sh)"
 else
   cat >"$tmp/client.js" <<'JS'
 const [pkg, port, question] = process.argv.slice(2);
@@ -203,5 +203,4 @@ JS
   done
 fi
 
-echo "cli_serve_toggle: $checks checks, $fails failures"
-[ "$fails" = 0 ]
+finish cli_serve_toggle

@@ -17,8 +17,8 @@ expect 2 "unknown option '--frob'" -- "$LATHE" tokenizer encode --frob
 expect 1 "/nonexistent: no such file or directory" -- "$LATHE" tokenizer encode --tokenizer /nonexistent --text hi
 
 if [ ! -f "$TOK/tokenizer.json" ]; then
-  echo "SKIP: $TOK/tokenizer.json is missing (run scripts/fetch-test-data.sh); ran $checks checks"
-  [ $fails = 0 ]; exit
+  skip "$TOK/tokenizer.json is missing (run scripts/fetch-test-data.sh)"
+  finish cli_tokenizer
 fi
 
 # Known Llama 3 ids (from the issue).
@@ -63,5 +63,4 @@ expect 0 "bad.txt +$n_bytes +$n_tokens " -- "$LATHE" tokenizer stats --tokenizer
 expect 2 "give one or more FILES" -- "$LATHE" tokenizer stats --tokenizer $TOK
 expect 1 "nope.txt: cannot open" -- "$LATHE" tokenizer stats --tokenizer $TOK "$tmp/nope.txt"
 
-echo "$checks checks, $fails failures"
-[ $fails = 0 ]
+finish cli_tokenizer

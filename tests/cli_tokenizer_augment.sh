@@ -47,7 +47,7 @@ for base in $bases; do
       same "$tmp/lathe.ids" "$tmp/rust.ids" "Rust encodes $out like lathe ($f)"
     done
   else
-    echo "SKIP: Rust comparison (run scripts/fetch-test-data.sh; needs node)"
+    skip "Rust comparison (run scripts/fetch-test-data.sh; needs node)"
   fi
 done
 
@@ -64,5 +64,4 @@ expect 0 "vocabulary $((512 + n)) ids" -- "$LATHE" tokenizer info --tokenizer "$
 expect 1 "vocab_augment.json: cannot open" -- \
   "$LATHE" model resize-vocab --model "$tmp/model" --tokenizer "$tmp/tok512" --out "$tmp/x"
 
-echo "$checks checks, $fails failures"
-[ $fails = 0 ]
+finish cli_tokenizer_augment

@@ -1,6 +1,11 @@
 // lt_test.h: the tiny test harness every tests/test_*.c uses. Each test file
 // defines test functions, lists them in main with LT_RUN, and returns
 // lt_test_finish(). ctest runs each file as one test.
+//
+// A case that cannot run here (missing test data) calls LT_SKIP and returns;
+// the file then exits LT_TEST_SKIPPED (77, CMake's SKIP_RETURN_CODE) so ctest
+// reports it Skipped, not Passed. A case that neither checks nor skips fails:
+// a test must not pass while asserting nothing.
 #ifndef LT_TEST_H
 #define LT_TEST_H
 
@@ -14,6 +19,8 @@
 static int lt_test_failures_ = 0;
 static int lt_test_checks_ = 0;
 static int lt_test_cases_ = 0;
+static int lt_test_skips_ = 0;
+#define LT_TEST_SKIPPED 77
 static const char *lt_test_current_ = "";
 
 #define LT_FAIL_(...)                                                                             \
@@ -90,19 +97,36 @@ static const char *lt_test_current_ = "";
         }                                                                                         \
     } while (0)
 
+// Marks the current case skipped, with the reason (what is missing and how to get it).
+#define LT_SKIP(...)                                                                              \
+    do {                                                                                          \
+        lt_test_skips_++;                                                                         \
+        fprintf(stderr, "SKIP %s: ", lt_test_current_);                                           \
+        fprintf(stderr, __VA_ARGS__);                                                             \
+        fputc('\n', stderr);                                                                      \
+    } while (0)
+
 #define LT_RUN(fn)                                                                                \
     do {                                                                                          \
-        int lt_before_ = lt_test_failures_;                                                       \
+        int lt_before_ = lt_test_failures_, lt_checks_ = lt_test_checks_;                         \
+        int lt_skips_ = lt_test_skips_;                                                           \
         lt_test_current_ = #fn;                                                                   \
         lt_test_cases_++;                                                                         \
         fn();                                                                                     \
-        fprintf(stderr, "%s %s\n", lt_test_failures_ == lt_before_ ? "ok  " : "FAIL", #fn);       \
+        if (lt_test_checks_ == lt_checks_ && lt_test_skips_ == lt_skips_)                         \
+            LT_FAIL_("the case made no check");                                                   \
+        fprintf(stderr, "%s %s\n",                                                                \
+                lt_test_failures_ != lt_before_ ? "FAIL"                                          \
+                : lt_test_skips_ != lt_skips_   ? "skip"                                          \
+                                                : "ok  ",                                         \
+                #fn);                                                                             \
     } while (0)
 
+// 1 when a check failed, LT_TEST_SKIPPED when a case was skipped, else 0.
 static inline int lt_test_finish(void) {
-    fprintf(stderr, "%d cases, %d checks, %d failures\n", lt_test_cases_, lt_test_checks_,
-            lt_test_failures_);
-    return lt_test_failures_ ? 1 : 0;
+    fprintf(stderr, "%d cases, %d checks, %d failures, %d skipped\n", lt_test_cases_,
+            lt_test_checks_, lt_test_failures_, lt_test_skips_);
+    return lt_test_failures_ ? 1 : lt_test_skips_ ? LT_TEST_SKIPPED : 0;
 }
 
 // Path of a file under the repository root (ctest runs from it; LATHE_ROOT overrides).

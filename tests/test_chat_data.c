@@ -175,7 +175,7 @@ static void test_nemotron_same_ids(void) {
 static void test_llama3_learned_text(void) {
     const char *dir = lt_test_path("cache/llama3");
     if (!lt_path_exists(dir)) {
-        fprintf(stderr, "SKIP: %s is missing (run scripts/fetch-test-data.sh)\n", dir);
+        LT_SKIP("%s is missing (run scripts/fetch-test-data.sh)", dir);
         return;
     }
     lt_tokenizer *tok = NULL;

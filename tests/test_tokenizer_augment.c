@@ -224,7 +224,7 @@ static void test_bad_options(void) {
 static void test_augment_llama3(void) {
     const char *dir = lt_test_path("cache/llama3");
     if (!lt_path_exists(dir)) {
-        fprintf(stderr, "SKIP: %s is missing (run scripts/fetch-test-data.sh)\n", dir);
+        LT_SKIP("%s is missing (run scripts/fetch-test-data.sh)", dir);
         return;
     }
     lt_tokenizer *base = NULL, *aug = NULL;

@@ -160,7 +160,7 @@ static void test_llama3(void) {
     lt_tokenizer *tok = NULL;
     const char *dir = lt_test_path("cache/llama3");
     if (!lt_path_exists(dir)) {
-        fprintf(stderr, "SKIP: %s is missing (run scripts/fetch-test-data.sh)\n", dir);
+        LT_SKIP("%s is missing (run scripts/fetch-test-data.sh)", dir);
         return;
     }
     LT_CHECK_OK(lt_tokenizer_load(&tok, dir));

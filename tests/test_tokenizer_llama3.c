@@ -206,7 +206,7 @@ int main(void) {
     if (!present) {
         fprintf(stderr, "SKIP: %s/tokenizer.json is missing (run scripts/fetch-test-data.sh)\n",
                 dir);
-        return 0;
+        return LT_TEST_SKIPPED;
     }
     lt_status st = lt_tokenizer_load(&tok, dir);
     if (st) {
