@@ -31,6 +31,25 @@ static void test_alloc(void) {
 }
 
 // Known bf16 values, worked out by hand from the bit patterns.
+// An allocation failure names what and how many bytes, digits grouped by three.
+static void test_nomem_message(void) {
+    const struct {
+        size_t bytes;
+        const char *want;
+    } cases[] = {
+        {12582912, "out of memory allocating the KV cache (12,582,912 bytes)"},
+        {999, "out of memory allocating the KV cache (999 bytes)"},
+        {1000, "out of memory allocating the KV cache (1,000 bytes)"},
+        {0, "out of memory allocating the KV cache"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        lt_status st = lt_error_nomem("the KV cache", cases[i].bytes);
+        LT_CHECK_INT(lt_status_code(st), LT_ERR_NOMEM);
+        LT_CHECK_STR(lt_status_message(st), cases[i].want);
+        lt_status_free(st);
+    }
+}
+
 static void test_bf16_known(void) {
     LT_CHECK_INT(lt_f32_to_bf16(1.0f), 0x3f80);
     LT_CHECK_INT(lt_f32_to_bf16(-2.0f), 0xc000);
@@ -212,6 +231,7 @@ static void test_json(void) {
 int main(void) {
     LT_RUN(test_status);
     LT_RUN(test_alloc);
+    LT_RUN(test_nomem_message);
     LT_RUN(test_bf16_known);
     LT_RUN(test_f16_known);
     LT_RUN(test_simd_matches_scalar);

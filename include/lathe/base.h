@@ -53,6 +53,10 @@ const char *lt_code_name(lt_code code);
 // `what` and the size. Memory is 64-byte aligned and must be freed with lt_free.
 lt_status lt_alloc(void **out, size_t bytes, const char *what);
 lt_status lt_calloc(void **out, size_t count, size_t size, const char *what);
+// The status of a failed allocation made some other way (realloc, strdup,
+// cJSON, mmap): "out of memory allocating the KV cache (12,582,912 bytes)";
+// bytes 0 when the size is not known (a cJSON node) leaves the count out.
+lt_status lt_error_nomem(const char *what, size_t bytes);
 void lt_free(void *p);
 // Overflow-checked a*b; returns false on overflow.
 bool lt_mul_size(size_t a, size_t b, size_t *out);

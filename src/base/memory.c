@@ -1,10 +1,23 @@
 // memory.c: checked, aligned allocation and overflow-checked size arithmetic.
 #include "lathe/base.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 enum { LT_ALIGN = 64 }; // one cache line, and one AVX-512 register
+
+lt_status lt_error_nomem(const char *what, size_t bytes) {
+    if (bytes == 0) return lt_error(LT_ERR_NOMEM, "out of memory allocating %s", what);
+    char digits[32], grouped[48];
+    int n = snprintf(digits, sizeof digits, "%zu", bytes), g = 0;
+    for (int i = 0; i < n; i++) {
+        if (i > 0 && (n - i) % 3 == 0) grouped[g++] = ',';
+        grouped[g++] = digits[i];
+    }
+    grouped[g] = '\0';
+    return lt_error(LT_ERR_NOMEM, "out of memory allocating %s (%s bytes)", what, grouped);
+}
 
 lt_status lt_alloc(void **out, size_t bytes, const char *what) {
     *out = NULL;
@@ -12,9 +25,7 @@ lt_status lt_alloc(void **out, size_t bytes, const char *what) {
     size_t rounded = (bytes + LT_ALIGN - 1) / LT_ALIGN * LT_ALIGN;
     if (rounded < bytes) return lt_error(LT_ERR_NOMEM, "%s: size %zu overflows", what, bytes);
     void *p = aligned_alloc(LT_ALIGN, rounded);
-    if (!p)
-        return lt_error(LT_ERR_NOMEM, "%s: cannot allocate %zu bytes (%.1f MiB)", what, bytes,
-                        (double)bytes / (1024.0 * 1024.0));
+    if (!p) return lt_error_nomem(what, bytes);
     *out = p;
     return NULL;
 }
