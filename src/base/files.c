@@ -31,7 +31,7 @@ lt_status lt_mmap_open(lt_mmap *m, const char *path) {
     m->path = lt_strdup(path);
     if (!m->path) {
         close(fd);
-        return lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+        return lt_error_prefix(lt_error_nomem("a copy of the path", strlen(path) + 1), "%s", path);
     }
     m->size = (size_t)st.st_size;
     if (m->size > 0) {
@@ -95,7 +95,7 @@ lt_status lt_file_create(lt_file *f, const char *path) {
     f->tmp_path = malloc(n);
     if (!f->path || !f->tmp_path) {
         lt_file_abort(f);
-        return lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+        return lt_error_prefix(lt_error_nomem("the file's names", 2 * n), "%s", path);
     }
     snprintf(f->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
     f->fd = open(f->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -202,7 +202,7 @@ bool lt_path_exists(const char *path) {
 
 lt_status lt_mkdir_p(const char *path) {
     char *p = lt_strdup(path);
-    if (!p) return lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+    if (!p) return lt_error_prefix(lt_error_nomem("a copy of the path", strlen(path) + 1), "%s", path);
     for (char *c = p + 1;; c++) {
         if (*c == '/' || *c == 0) {
             char saved = *c;

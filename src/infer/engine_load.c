@@ -34,7 +34,7 @@ static lt_status own(lt_engine *e, void *p) {
         void **grown = realloc(e->owned, (size_t)cap * sizeof *grown);
         if (!grown) {
             lt_free(p);
-            return lt_error(LT_ERR_NOMEM, "out of memory");
+            return lt_error_nomem("the engine's buffer list", (size_t)cap * sizeof *grown);
         }
         e->owned = grown;
         e->cap_owned = cap;
@@ -56,13 +56,13 @@ static lt_status alloc_weights(lt_engine *e, void **out, size_t bytes, const cha
     if (e->n_maps == e->cap_maps) {
         int cap = e->cap_maps ? 2 * e->cap_maps : 64;
         eng_map *grown = realloc(e->maps, (size_t)cap * sizeof *grown);
-        if (!grown) return lt_error(LT_ERR_NOMEM, "out of memory");
+        if (!grown) return lt_error_nomem("the engine's weight map list", (size_t)cap * sizeof *grown);
         e->maps = grown;
         e->cap_maps = cap;
     }
     size_t len = (bytes + HUGE_PAGE - 1) / HUGE_PAGE * HUGE_PAGE + HUGE_PAGE;
     uint8_t *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (base == MAP_FAILED) return lt_error(LT_ERR_NOMEM, "out of memory for %s (%zu bytes)", what, bytes);
+    if (base == MAP_FAILED) return lt_error_nomem(what, len);
     uint8_t *p = (uint8_t *)(((uintptr_t)base + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
     madvise(p, len - (size_t)(p - base), MADV_HUGEPAGE); // advice: without THP nothing changes
     e->maps[e->n_maps++] = (eng_map){base, len};
@@ -362,7 +362,8 @@ static lt_status open_gguf(lt_engine **out, const char *path, const lt_engine_op
         (*out)->tok = g->tokenizer;
         g->tokenizer = NULL;
         if (g->chat_template && !((*out)->chat_template = lt_strdup(g->chat_template)))
-            s = lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+            s = lt_error_prefix(lt_error_nomem("the chat template", strlen(g->chat_template) + 1),
+                                "%s", path);
     }
     lt_gguf_model_free(g);
     if (s) {

@@ -170,7 +170,7 @@ static lt_status pending_push(request *r, const int32_t *ids, int64_t n) {
     if (r->n_pending + n > r->cap_pending) {
         int64_t cap = (r->n_pending + n) * 2;
         int32_t *grown = realloc(r->pending, (size_t)cap * sizeof *grown);
-        if (!grown) return lt_error(LT_ERR_NOMEM, "out of memory for pending tokens");
+        if (!grown) return lt_error_nomem("the pending tokens", (size_t)cap * sizeof *grown);
         r->pending = grown;
         r->cap_pending = cap;
     }

@@ -405,7 +405,8 @@ static lt_status setup(lt_textstream *ts, const lt_textstream_opts *o,
         for (; ts->n_stops < o->n_stop_strings; ts->n_stops++) {
             ts->stops[ts->n_stops] = lt_strdup(o->stop_strings[ts->n_stops]);
             if (!ts->stops[ts->n_stops])
-                return lt_error(LT_ERR_NOMEM, "textstream: out of memory copying stop strings");
+                return lt_error_nomem("a copy of a stop string",
+                                      strlen(o->stop_strings[ts->n_stops]) + 1);
             ts->stop_lens[ts->n_stops] = strlen(ts->stops[ts->n_stops]);
         }
     }

@@ -163,7 +163,7 @@ static lt_status copy_name(const uint8_t *s, uint64_t len, char **out, const cha
     if (memchr(s, 0, (size_t)len))
         return lt_error(LT_ERR_FORMAT, "%s: %s contains a NUL byte", source, what);
     *out = malloc((size_t)len + 1);
-    if (!*out) return lt_error(LT_ERR_NOMEM, "%s: out of memory", source);
+    if (!*out) return lt_error_prefix(lt_error_nomem(what, (size_t)len + 1), "%s", source);
     memcpy(*out, s, (size_t)len);
     (*out)[len] = 0;
     return NULL;
@@ -177,7 +177,9 @@ static lt_status skip_strings(cursor *c, lt_gguf_kv *kv, uint64_t n, const char 
                         "%s: %s: %llu strings cannot fit in the %zu bytes left in the file",
                         c->g->source, what, (unsigned long long)n, remaining(c));
     at = malloc((size_t)(n ? n : 1) * sizeof *at);
-    if (!at) return lt_error(LT_ERR_NOMEM, "%s: out of memory for %s", c->g->source, what);
+    if (!at)
+        return lt_error_prefix(lt_error_nomem(what, (size_t)(n ? n : 1) * sizeof *at), "%s",
+                               c->g->source);
     size_t start = c->pos;
     for (uint64_t i = 0; i < n; i++) {
         char buf[400];
@@ -248,7 +250,8 @@ static int compare_tensor_offsets(const void *a, const void *b) {
 
 static lt_status read_kvs(lt_gguf *g, cursor *c, uint64_t n_kv) {
     g->kv = calloc((size_t)(n_kv ? n_kv : 1), sizeof *g->kv);
-    if (!g->kv) return lt_error(LT_ERR_NOMEM, "%s: out of memory", g->source);
+    if (!g->kv)
+        return lt_error_prefix(lt_error_nomem("the metadata table", (size_t)(n_kv ? n_kv : 1) * sizeof *g->kv), "%s", g->source);
     for (uint64_t i = 0; i < n_kv; i++) {
         char what[160];
         snprintf(what, sizeof what, "metadata entry %llu: key", (unsigned long long)i);
@@ -267,7 +270,8 @@ static lt_status read_kvs(lt_gguf *g, cursor *c, uint64_t n_kv) {
     }
     // Duplicates, on a sorted copy (file order is kept for the accessors).
     lt_gguf_kv *sorted = malloc((g->n_kv ? g->n_kv : 1) * sizeof *sorted);
-    if (!sorted) return lt_error(LT_ERR_NOMEM, "%s: out of memory", g->source);
+    if (!sorted)
+        return lt_error_prefix(lt_error_nomem("the sorted metadata keys", (g->n_kv ? g->n_kv : 1) * sizeof *sorted), "%s", g->source);
     memcpy(sorted, g->kv, g->n_kv * sizeof *sorted);
     qsort(sorted, g->n_kv, sizeof *sorted, compare_kv);
     lt_status st = NULL;
@@ -368,7 +372,8 @@ static lt_status check_extents(lt_gguf *g, size_t data_start) {
         t->data = g->base + data_start + t->offset;
     }
     const lt_gguf_tensor **order = malloc((g->n_tensors ? g->n_tensors : 1) * sizeof *order);
-    if (!order) return lt_error(LT_ERR_NOMEM, "%s: out of memory", g->source);
+    if (!order)
+        return lt_error_prefix(lt_error_nomem("the tensor order", (g->n_tensors ? g->n_tensors : 1) * sizeof *order), "%s", g->source);
     for (size_t i = 0; i < g->n_tensors; i++) order[i] = &g->tensors[i];
     lt_status st = NULL;
     qsort(order, g->n_tensors, sizeof *order, compare_tensor_names);
@@ -419,7 +424,8 @@ static lt_status parse(lt_gguf *g) {
     LT_TRY(read_kvs(g, &c, n_kv));
     LT_TRY(read_alignment(g));
     g->tensors = calloc((size_t)(n_tensors ? n_tensors : 1), sizeof *g->tensors);
-    if (!g->tensors) return lt_error(LT_ERR_NOMEM, "%s: out of memory", g->source);
+    if (!g->tensors)
+        return lt_error_prefix(lt_error_nomem("the tensor table", (size_t)(n_tensors ? n_tensors : 1) * sizeof *g->tensors), "%s", g->source);
     for (uint64_t i = 0; i < n_tensors; i++) {
         lt_status st = read_tensor_info(g, &c, &g->tensors[i], i);
         g->n_tensors += g->tensors[i].name != NULL;
@@ -440,7 +446,8 @@ static lt_status gguf_new(lt_gguf **out, const char *source) {
     if (!*out || !(*out)->source) {
         free(*out);
         *out = NULL;
-        return lt_error(LT_ERR_NOMEM, "%s: out of memory", source);
+        return lt_error_prefix(lt_error_nomem("the GGUF handle", sizeof **out + strlen(source) + 1),
+                               "%s", source);
     }
     return NULL;
 }
@@ -651,7 +658,7 @@ struct lt_gguf_writer {
 
 lt_status lt_gguf_writer_new(lt_gguf_writer **out) {
     *out = calloc(1, sizeof **out);
-    return *out ? NULL : lt_error(LT_ERR_NOMEM, "GGUF writer: out of memory");
+    return *out ? NULL : lt_error_nomem("the GGUF writer", sizeof **out);
 }
 
 void lt_gguf_writer_free(lt_gguf_writer *w) {
@@ -687,12 +694,12 @@ static lt_status begin_kv(lt_gguf_writer *w, const char *key, lt_gguf_type type)
     if (w->n_kv == w->cap_kv) {
         size_t cap = w->cap_kv ? 2 * w->cap_kv : 32;
         char **grown = realloc(w->keys, cap * sizeof *grown);
-        if (!grown) return lt_error(LT_ERR_NOMEM, "GGUF writer: out of memory");
+        if (!grown) return lt_error_nomem("the GGUF writer's key list", cap * sizeof *grown);
         w->keys = grown;
         w->cap_kv = cap;
     }
     if (!(w->keys[w->n_kv] = lt_strdup(key)))
-        return lt_error(LT_ERR_NOMEM, "GGUF writer: out of memory");
+        return lt_error_nomem("a GGUF metadata key", strlen(key) + 1);
     w->n_kv++;
     LT_TRY(put_string(w, key, len));
     return put_u32(w, (uint32_t)type);
@@ -786,14 +793,14 @@ lt_status lt_gguf_add_tensor(lt_gguf_writer *w, const char *name, lt_dtype dtype
     if (w->n_tensors == w->cap_tensors) {
         size_t cap = w->cap_tensors ? 2 * w->cap_tensors : 64;
         writer_tensor *grown = realloc(w->tensors, cap * sizeof *grown);
-        if (!grown) return lt_error(LT_ERR_NOMEM, "GGUF writer: out of memory");
+        if (!grown) return lt_error_nomem("the GGUF writer's tensor list", cap * sizeof *grown);
         w->tensors = grown;
         w->cap_tensors = cap;
     }
     writer_tensor *t = &w->tensors[w->n_tensors];
     *t = (writer_tensor){.dtype = dtype, .n_dims = n_dims, .nbytes = nbytes, .data = data};
     for (int d = 0; d < n_dims; d++) t->ne[d] = ne[d];
-    if (!(t->name = lt_strdup(name))) return lt_error(LT_ERR_NOMEM, "GGUF writer: out of memory");
+    if (!(t->name = lt_strdup(name))) return lt_error_nomem("a GGUF tensor name", strlen(name) + 1);
     t->offset = align_up(w->data_bytes);
     w->data_bytes = t->offset + nbytes;
     w->n_tensors++;

@@ -285,7 +285,7 @@ static lt_status own(owned_list *o, void *p) {
         void **grown = realloc(o->ptrs, (size_t)cap * sizeof *grown);
         if (!grown) {
             lt_free(p);
-            return lt_error(LT_ERR_NOMEM, "out of memory");
+            return lt_error_nomem("the exporter's buffer list", (size_t)cap * sizeof *grown);
         }
         o->ptrs = grown;
         o->cap = cap;
@@ -423,7 +423,8 @@ static lt_status read_tokenizer_config(const char *dir, char **chat_template, in
     *chat_template = NULL;
     *add_bos = -1;
     char *path = lt_path_join(dir, "tokenizer_config.json");
-    if (!path) return lt_error(LT_ERR_NOMEM, "%s: out of memory", dir);
+    if (!path) return lt_error_nomem("the path of tokenizer_config.json",
+                                     strlen(dir) + sizeof "/tokenizer_config.json");
     if (!lt_path_exists(path)) {
         lt_free(path);
         return NULL;
@@ -435,7 +436,7 @@ static lt_status read_tokenizer_config(const char *dir, char **chat_template, in
     if (!st) st = lt_json_get_string_opt(doc, "chat_template", &tpl, path);
     if (!st) st = lt_json_get_bool_opt(doc, "add_bos_token", &bos, path);
     if (!st && tpl && !(*chat_template = lt_strdup(tpl)))
-        st = lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+        st = lt_error_prefix(lt_error_nomem("the chat template", strlen(tpl) + 1), "%s", path);
     if (!st && cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(doc, "add_bos_token")))
         *add_bos = bos;
     cJSON_Delete(doc);

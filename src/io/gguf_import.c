@@ -32,19 +32,21 @@ static lt_status fill_params(lt_model *m, const lt_gguf_model *g) {
 // template (or none) and add_bos_token when the file says.
 static lt_status patch_tokenizer_config(const lt_gguf_model *g, const char *dir) {
     char *path = lt_path_join(dir, "tokenizer_config.json");
-    if (!path) return lt_error(LT_ERR_NOMEM, "%s: out of memory", dir);
+    if (!path) return lt_error_nomem("the path of tokenizer_config.json",
+                                     strlen(dir) + sizeof "/tokenizer_config.json");
     cJSON *doc = NULL;
     lt_status st = lt_json_read_file(&doc, path, (size_t)64 << 20);
     if (!st) {
         cJSON_DeleteItemFromObjectCaseSensitive(doc, "chat_template");
         if (g->chat_template && !cJSON_AddStringToObject(doc, "chat_template", g->chat_template))
-            st = lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+            st = lt_error_prefix(lt_error_nomem("the chat template", strlen(g->chat_template) + 1),
+                                 "%s", path);
     }
     if (!st && lt_gguf_find_kv(g->file, "tokenizer.ggml.add_bos_token")) {
         bool add_bos;
         st = lt_gguf_get_bool(g->file, "tokenizer.ggml.add_bos_token", &add_bos);
         if (!st && !cJSON_AddBoolToObject(doc, "add_bos_token", add_bos))
-            st = lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+            st = lt_error_prefix(lt_error_nomem("add_bos_token (JSON)", 0), "%s", path);
     }
     if (!st) st = lt_json_write_file(doc, path);
     cJSON_Delete(doc);

@@ -441,7 +441,7 @@ static lt_status bos_post_processor(const lt_gguf *g, lt_tok_core *c) {
     cJSON_Delete(specials);
     if (!ok) {
         cJSON_Delete(pp);
-        return lt_error(LT_ERR_NOMEM, "tokenizer: out of memory");
+        return lt_error_nomem("the tokenizer's BOS post-processor (JSON)", 0);
     }
     c->post_processor = pp;
     return NULL;
@@ -482,7 +482,7 @@ static lt_status read_chat_template(const lt_gguf *g, char **out) {
         return lt_error(LT_ERR_FORMAT, "%s: tokenizer.chat_template contains a NUL byte",
                         lt_gguf_source(g));
     *out = strndup(s, n);
-    return *out ? NULL : lt_error(LT_ERR_NOMEM, "out of memory");
+    return *out ? NULL : lt_error_nomem("the chat template", n + 1);
 }
 
 // ---------------------------------------------------------------- open / free

@@ -137,7 +137,9 @@ static lt_status set_new(lt_safetensors **out, const char *source) {
     if (st) st->source = lt_strdup(source);
     if (!st || !st->source) {
         free(st);
-        return lt_error(LT_ERR_NOMEM, "%s: out of memory", source);
+        return lt_error_prefix(lt_error_nomem("the safetensors handle",
+                                              sizeof *st + strlen(source) + 1),
+                               "%s", source);
     }
     *out = st;
     return NULL;
@@ -161,7 +163,7 @@ static lt_status push_tensor(lt_safetensors *st, lt_st_tensor **out) {
     if (st->n_tensors == st->cap_tensors) {
         size_t cap = st->cap_tensors ? 2 * st->cap_tensors : 64;
         lt_st_tensor *grown = realloc(st->tensors, cap * sizeof *grown);
-        if (!grown) return lt_error(LT_ERR_NOMEM, "out of memory for %zu tensors", cap);
+        if (!grown) return lt_error_nomem("the tensor table", cap * sizeof *grown);
         st->tensors = grown;
         st->cap_tensors = cap;
     }
@@ -174,7 +176,7 @@ static lt_status push_metadata(lt_safetensors *st, const char *key, const char *
     if (st->n_metadata == st->cap_metadata) {
         size_t cap = st->cap_metadata ? 2 * st->cap_metadata : 8;
         char **grown = realloc(st->metadata, 2 * cap * sizeof *grown);
-        if (!grown) return lt_error(LT_ERR_NOMEM, "out of memory for metadata");
+        if (!grown) return lt_error_nomem("the metadata table", 2 * cap * sizeof *grown);
         st->metadata = grown;
         st->cap_metadata = cap;
     }
@@ -182,7 +184,7 @@ static lt_status push_metadata(lt_safetensors *st, const char *key, const char *
     if (!k || !v) {
         free(k);
         free(v);
-        return lt_error(LT_ERR_NOMEM, "out of memory for metadata");
+        return lt_error_nomem("a metadata entry", 0);
     }
     st->metadata[2 * st->n_metadata] = k;
     st->metadata[2 * st->n_metadata + 1] = v;
@@ -307,7 +309,7 @@ static lt_status parse_metadata(lt_safetensors *st, const cJSON *meta) {
                         json_type(meta));
     size_t n = (size_t)cJSON_GetArraySize(meta);
     const char **keys = malloc((n ? n : 1) * sizeof *keys);
-    if (!keys) return lt_error(LT_ERR_NOMEM, "out of memory for __metadata__");
+    if (!keys) return lt_error_nomem("the __metadata__ keys", (n ? n : 1) * sizeof *keys);
     size_t i = 0;
     lt_status s = NULL;
     for (const cJSON *kv = meta->child; kv && !s; kv = kv->next) {
@@ -417,7 +419,7 @@ static lt_status parse_file(lt_safetensors *st, const lt_mmap *m) {
         if (s) break;
         t->name = lt_strdup(item->string);
         t->file = m->path;
-        if (!t->name) s = lt_error(LT_ERR_NOMEM, "out of memory for tensor names");
+        if (!t->name) s = lt_error_nomem("a tensor name", strlen(item->string) + 1);
         if (!s) s = parse_entry(t, item, data, data_size);
     }
     if (!s)
@@ -429,7 +431,8 @@ static lt_status parse_file(lt_safetensors *st, const lt_mmap *m) {
 
 static lt_status add_file(lt_safetensors *st, const char *path) {
     lt_mmap *grown = realloc(st->files, (st->n_files + 1) * sizeof *grown);
-    if (!grown) return lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+    if (!grown)
+        return lt_error_prefix(lt_error_nomem("the file list", (st->n_files + 1) * sizeof *grown), "%s", path);
     st->files = grown;
     LT_TRY(lt_mmap_open(&st->files[st->n_files], path));
     const lt_mmap *m = &st->files[st->n_files++];
@@ -447,7 +450,8 @@ static int compare_tensor_names(const void *a, const void *b) {
 static lt_status build_index(lt_safetensors *st) {
     free(st->by_name);
     st->by_name = malloc((st->n_tensors ? st->n_tensors : 1) * sizeof *st->by_name);
-    if (!st->by_name) return lt_error(LT_ERR_NOMEM, "%s: out of memory", st->source);
+    if (!st->by_name)
+        return lt_error_prefix(lt_error_nomem("the tensor name index", (st->n_tensors ? st->n_tensors : 1) * sizeof *st->by_name), "%s", st->source);
     for (size_t i = 0; i < st->n_tensors; i++) st->by_name[i] = &st->tensors[i];
     qsort(st->by_name, st->n_tensors, sizeof *st->by_name, compare_tensor_names);
     for (size_t i = 1; i < st->n_tensors; i++) {
@@ -509,7 +513,7 @@ static lt_status read_weight_map(const cJSON *doc, const char *index, weight_map
                         index);
     size_t n = (size_t)cJSON_GetArraySize(wm);
     weight_map_entry *map = malloc(n * sizeof *map);
-    if (!map) return lt_error(LT_ERR_NOMEM, "%s: out of memory", index);
+    if (!map) return lt_error_prefix(lt_error_nomem("the weight map", n * sizeof *map), "%s", index);
     size_t i = 0;
     for (const cJSON *e = wm->child; e; e = e->next, i++) {
         lt_status s = NULL;
@@ -570,7 +574,7 @@ static lt_status read_index_metadata(lt_safetensors *st, const cJSON *doc, const
 static lt_status open_shards(lt_safetensors *st, const char *dir, const char *index,
                              const weight_map_entry *map, size_t n) {
     const char **shards = malloc(n * sizeof *shards);
-    if (!shards) return lt_error(LT_ERR_NOMEM, "%s: out of memory", index);
+    if (!shards) return lt_error_prefix(lt_error_nomem("the shard list", n * sizeof *shards), "%s", index);
     for (size_t i = 0; i < n; i++) shards[i] = map[i].shard;
     qsort(shards, n, sizeof *shards, compare_strings);
     lt_status s = NULL;
@@ -578,7 +582,7 @@ static lt_status open_shards(lt_safetensors *st, const char *dir, const char *in
         if (i > 0 && strcmp(shards[i - 1], shards[i]) == 0) continue;
         char *path = lt_path_join(dir, shards[i]);
         if (!path) {
-            s = lt_error(LT_ERR_NOMEM, "%s: out of memory", index);
+            s = lt_error_prefix(lt_error_nomem("a shard path", strlen(dir) + strlen(shards[i]) + 2), "%s", index);
             break;
         }
         s = lt_error_prefix(add_file(st, path), "%s names shard '%s'", index, shards[i]);
@@ -645,7 +649,7 @@ lt_status lt_safetensors_open_dir(lt_safetensors **out, const char *dir) {
     char *index = lt_path_join(dir, "model.safetensors.index.json");
     lt_status s;
     if (!single || !index)
-        s = lt_error(LT_ERR_NOMEM, "%s: out of memory", dir);
+        s = lt_error_prefix(lt_error_nomem("the checkpoint's file paths", 2 * strlen(dir) + 64), "%s", dir);
     else if (lt_path_exists(single))
         s = lt_safetensors_open(out, single);
     else if (lt_path_exists(index))
@@ -844,7 +848,7 @@ static int compare_entry_layout(const void *a, const void *b) {
 static lt_status plan_layout(const lt_st_entry *entries, size_t n, const lt_st_entry ***out) {
     *out = NULL;
     const lt_st_entry **order = malloc((n ? n : 1) * sizeof *order);
-    if (!order) return lt_error(LT_ERR_NOMEM, "out of memory for %zu tensors", n);
+    if (!order) return lt_error_nomem("the tensor layout", (n ? n : 1) * sizeof *order);
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
         uint64_t nbytes = 0;
@@ -917,7 +921,7 @@ static lt_status build_header(text_buf *b, const lt_st_entry *const *order, size
     }
     buf_put(b, "}", 1);
     while (!b->failed && b->len % 8) buf_put(b, " ", 1);
-    if (b->failed) return lt_error(LT_ERR_NOMEM, "out of memory for the header");
+    if (b->failed) return lt_error_nomem("the safetensors header text", 0);
     if (b->len > MAX_HEADER_BYTES)
         return lt_error(LT_ERR_RANGE, "header of %zu bytes is over the %llu-byte limit", b->len,
                         MAX_HEADER_BYTES);

@@ -43,7 +43,7 @@ lt_status lt_config_copy(lt_config *dst, const lt_config *src) {
         dst->source = cJSON_Duplicate(src->source, true);
         if (!dst->source) {
             lt_config_free(dst);
-            return lt_error(LT_ERR_NOMEM, "config: out of memory");
+            return lt_error_nomem("a copy of config.json (JSON)", 0);
         }
     }
     return NULL;
@@ -236,7 +236,8 @@ lt_status lt_config_from_json(lt_config *c, const cJSON *doc, const char *source
     if (!s) s = lt_config_validate(c, source);
     if (!s) {
         c->source = cJSON_Duplicate(doc, true);
-        if (!c->source) s = lt_error(LT_ERR_NOMEM, "%s: out of memory", source);
+        if (!c->source)
+            s = lt_error_prefix(lt_error_nomem("a copy of the document (JSON)", 0), "%s", source);
     }
     if (s) lt_config_free(c);
     return s;
@@ -247,7 +248,7 @@ lt_status lt_config_load(lt_config *c, const char *path) {
     char *joined = NULL;
     if (lt_path_is_dir(path)) {
         joined = lt_path_join(path, "config.json");
-        if (!joined) return lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+        if (!joined) return lt_error_nomem("the path of config.json", strlen(path) + 13);
         path = joined;
     }
     cJSON *doc;
@@ -406,7 +407,7 @@ bool lt_config_is_uniform(const lt_config *c) {
 // ---------------------------------------------------------------- writing
 
 static lt_status set_field(cJSON *doc, const char *key, cJSON *value) {
-    if (!value) return lt_error(LT_ERR_NOMEM, "config: out of memory");
+    if (!value) return lt_error_nomem(key, 0);
     if (cJSON_HasObjectItem(doc, key)) cJSON_ReplaceItemInObjectCaseSensitive(doc, key, value);
     else cJSON_AddItemToObject(doc, key, value);
     return NULL;
@@ -449,7 +450,7 @@ static cJSON *block_json(const lt_config *c, const lt_block_config *b) {
 static lt_status fill_json(const lt_config *c, cJSON *doc) {
     bool decilm = c->arch == LT_ARCH_DECILM;
     cJSON *archs = cJSON_CreateArray();
-    if (!archs) return lt_error(LT_ERR_NOMEM, "config: out of memory");
+    if (!archs) return lt_error_nomem("config.json's architectures (JSON)", 0);
     cJSON_AddItemToArray(archs, cJSON_CreateString(decilm ? "DeciLMForCausalLM" : "LlamaForCausalLM"));
     LT_TRY(set_field(doc, "architectures", archs));
     LT_TRY(set_field(doc, "model_type", cJSON_CreateString(decilm ? "nemotron-nas" : "llama")));
@@ -468,7 +469,7 @@ static lt_status fill_json(const lt_config *c, cJSON *doc) {
     LT_TRY(set_field(doc, "initializer_range", cJSON_CreateNumber(c->initializer_range)));
     if (c->rope.llama3) {
         cJSON *rs = cJSON_CreateObject();
-        if (!rs) return lt_error(LT_ERR_NOMEM, "config: out of memory");
+        if (!rs) return lt_error_nomem("config.json's rope_scaling (JSON)", 0);
         cJSON_AddNumberToObject(rs, "factor", c->rope.factor);
         cJSON_AddNumberToObject(rs, "high_freq_factor", c->rope.high_freq_factor);
         cJSON_AddNumberToObject(rs, "low_freq_factor", c->rope.low_freq_factor);
@@ -483,7 +484,7 @@ static lt_status fill_json(const lt_config *c, cJSON *doc) {
         LT_TRY(set_field(doc, "eos_token_id", cJSON_CreateNumber((double)c->eos_ids[0])));
     } else if (c->n_eos > 1) {
         cJSON *eos = cJSON_CreateArray();
-        if (!eos) return lt_error(LT_ERR_NOMEM, "config: out of memory");
+        if (!eos) return lt_error_nomem("config.json's eos_token_id (JSON)", 0);
         for (int i = 0; i < c->n_eos; i++) cJSON_AddItemToArray(eos, cJSON_CreateNumber((double)c->eos_ids[i]));
         LT_TRY(set_field(doc, "eos_token_id", eos));
     }
@@ -494,11 +495,11 @@ static lt_status fill_json(const lt_config *c, cJSON *doc) {
                 return lt_error(LT_ERR_ARG, "config: layer %lld: FFN width %lld cannot be written as a DeciLM ffn_mult (widths are multiples of 256)", (long long)i, (long long)b->ffn_dim);
         }
         cJSON *blocks = cJSON_CreateArray();
-        if (!blocks) return lt_error(LT_ERR_NOMEM, "config: out of memory");
+        if (!blocks) return lt_error_nomem("config.json's block_configs (JSON)", 0);
         LT_TRY(set_field(doc, "block_configs", blocks));
         for (int64_t i = 0; i < c->n_layers; i++) {
             cJSON *b = block_json(c, &c->blocks[i]);
-            if (!b) return lt_error(LT_ERR_NOMEM, "config: out of memory");
+            if (!b) return lt_error_nomem("a block of block_configs (JSON)", 0);
             cJSON_AddItemToArray(blocks, b);
         }
         LT_TRY(set_field(doc, "intermediate_size", cJSON_CreateNull()));
@@ -517,7 +518,7 @@ static lt_status fill_json(const lt_config *c, cJSON *doc) {
 lt_status lt_config_to_json(const lt_config *c, cJSON **out) {
     *out = NULL;
     cJSON *doc = c->source ? cJSON_Duplicate(c->source, true) : cJSON_CreateObject();
-    if (!doc) return lt_error(LT_ERR_NOMEM, "config: out of memory");
+    if (!doc) return lt_error_nomem("the config.json document (JSON)", 0);
     lt_status s = fill_json(c, doc);
     if (s) {
         cJSON_Delete(doc);

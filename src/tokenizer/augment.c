@@ -40,7 +40,7 @@ static lt_status see_piece(void *user, const uint8_t *piece, size_t len, const i
         size_t cap = g->arena_cap ? g->arena_cap : 1 << 16;
         while (cap < g->arena_n + len) cap *= 2;
         char *a = realloc(g->arena, cap);
-        if (!a) return lt_error(LT_ERR_NOMEM, "augment: out of memory for general pre-tokens");
+        if (!a) return lt_error_nomem("the general text's pre-tokens", cap);
         g->arena = a;
         g->arena_cap = cap;
     }
@@ -208,7 +208,7 @@ static lt_status clone_core(const lt_tok_core *b, lt_tok_core **out) {
     }
     if (!st) st = lt_pretok_init(&c->pretok, b->pretok.kind, b->pretok.pattern);
     if (!st && b->post_processor && !(c->post_processor = cJSON_Duplicate(b->post_processor, true)))
-        st = lt_error(LT_ERR_NOMEM, "augment: out of memory");
+        st = lt_error_nomem("a copy of the post-processor (JSON)", 0);
     c->ignore_merges = b->ignore_merges;
     c->bos = b->bos;
     c->eos = b->eos;
@@ -357,7 +357,7 @@ lt_status lt_tokenizer_augment_files(lt_tokenizer **out, lt_augment_map *map, lt
 
 lt_status lt_augment_map_save(const lt_augment_map *m, const lt_tokenizer *aug, const char *path) {
     cJSON *doc = cJSON_CreateObject();
-    if (!doc) return lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+    if (!doc) return lt_error_prefix(lt_error_nomem("the augmentation map (JSON)", 0), "%s", path);
     cJSON_AddNumberToObject(doc, "base_vocab", m->base_vocab);
     cJSON *list = cJSON_AddArrayToObject(doc, "added");
     lt_status st = NULL;
@@ -374,7 +374,8 @@ lt_status lt_augment_map_save(const lt_augment_map *m, const lt_tokenizer *aug, 
         st = lt_bytelevel_encode(&spelled, bytes, len);
         cJSON *e = cJSON_CreateObject();
         cJSON *pieces = cJSON_CreateIntArray(t->pieces.data, (int)t->pieces.n);
-        if (!st && (!e || !pieces)) st = lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+        if (!st && (!e || !pieces))
+            st = lt_error_prefix(lt_error_nomem("a new token's entry (JSON)", 0), "%s", path);
         if (!st) {
             cJSON_AddNumberToObject(e, "id", t->id);
             cJSON_AddStringToObject(e, "token", spelled.data);

@@ -139,7 +139,7 @@ lt_status lt_pretok_init(lt_pretok *p, lt_pretok_kind kind, const char *pattern)
     memset(p, 0, sizeof *p);
     p->kind = kind;
     p->pattern = lt_strdup(pattern);
-    if (!p->pattern) return lt_error(LT_ERR_NOMEM, "pre-tokenizer pattern: out of memory");
+    if (!p->pattern) return lt_error_nomem("the pre-tokenizer pattern", strlen(pattern) + 1);
     char *rewritten;
     lt_status st = lt_pretok_rewrite(pattern, &rewritten);
     if (st) {

@@ -249,7 +249,7 @@ static lt_status split_pattern(const cJSON *split, char **out, const char *where
                                        "{\"String\": ...}",
                         where);
     }
-    if (!*out) return lt_error(LT_ERR_NOMEM, "%s: out of memory", where);
+    if (!*out) return lt_error_prefix(lt_error_nomem("the split pattern", 0), "%s", where);
     return NULL;
 }
 
@@ -300,7 +300,8 @@ static lt_status check_others(lt_tok_core *c, const cJSON *doc, const char *sour
     const cJSON *post = field(doc, "post_processor");
     if (post) {
         c->post_processor = cJSON_Duplicate(post, true);
-        if (!c->post_processor) return lt_error(LT_ERR_NOMEM, "%s: out of memory", source);
+        if (!c->post_processor)
+            return lt_error_prefix(lt_error_nomem("the post-processor (JSON)", 0), "%s", source);
     }
     return NULL;
 }
@@ -434,7 +435,7 @@ lt_status lt_tokenizer_load(lt_tokenizer **out, const char *path) {
                         path);
     bool dir = lt_path_is_dir(path);
     char *json_path = dir ? lt_path_join(path, "tokenizer.json") : lt_strdup(path);
-    if (!json_path) return lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+    if (!json_path) return lt_error_nomem("the path of tokenizer.json", strlen(path) + 16);
     char *text;
     size_t len;
     lt_status st = lt_file_read_all(json_path, &text, &len, MAX_TOKENIZER_JSON);
@@ -444,7 +445,7 @@ lt_status lt_tokenizer_load(lt_tokenizer **out, const char *path) {
     }
     if (!st && dir) {
         char *config = lt_path_join(path, "tokenizer_config.json");
-        if (!config) st = lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+        if (!config) st = lt_error_nomem("the path of tokenizer_config.json", strlen(path) + 23);
         if (!st && lt_path_exists(config)) st = lt_tokenizer_read_config(*out, config);
         lt_free(config);
     }
@@ -516,7 +517,7 @@ static lt_status model_json(const lt_tok_core *c, cJSON *model) {
     cJSON_AddBoolToObject(model, "ignore_merges", c->ignore_merges);
     cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
     cJSON *merges = cJSON_AddArrayToObject(model, "merges");
-    if (!vocab || !merges) return lt_error(LT_ERR_NOMEM, "tokenizer.json: out of memory");
+    if (!vocab || !merges) return lt_error_nomem("the tokenizer.json document (JSON)", 0);
     lt_bytes a = {0}, b = {0};
     lt_status st = NULL;
     bool any_space = false;
@@ -527,7 +528,7 @@ static lt_status model_json(const lt_tok_core *c, cJSON *model) {
         any_space |= memchr(a.data, ' ', a.n) != NULL;
         cJSON *num = cJSON_CreateNumber(id);
         if (!num || !cJSON_AddItemToObject(vocab, a.data, num))
-            st = lt_error(LT_ERR_NOMEM, "tokenizer.json: out of memory");
+            st = lt_error_nomem("the tokenizer.json document (JSON)", 0);
     }
     // "a b" strings are the form every reader knows; [a, b] when a token has a space.
     for (int32_t r = 0; r < c->n_merges && !st; r++) {
@@ -547,7 +548,7 @@ static lt_status model_json(const lt_tok_core *c, cJSON *model) {
             item = st ? NULL : cJSON_CreateString(a.data);
         }
         if (!st && (!item || !cJSON_AddItemToArray(merges, item)))
-            st = lt_error(LT_ERR_NOMEM, "tokenizer.json: out of memory");
+            st = lt_error_nomem("the tokenizer.json document (JSON)", 0);
     }
     lt_bytes_free(&a);
     lt_bytes_free(&b);
@@ -557,7 +558,7 @@ static lt_status model_json(const lt_tok_core *c, cJSON *model) {
 lt_status lt_tokenizer_save_json(const lt_tokenizer *tok, const char *path) {
     const lt_tok_core *c = tok->core;
     cJSON *doc = cJSON_CreateObject();
-    if (!doc) return lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+    if (!doc) return lt_error_prefix(lt_error_nomem("the tokenizer.json document (JSON)", 0), "%s", path);
     cJSON_AddStringToObject(doc, "version", "1.0");
     cJSON_AddNullToObject(doc, "truncation");
     cJSON_AddNullToObject(doc, "padding");
@@ -565,7 +566,7 @@ lt_status lt_tokenizer_save_json(const lt_tokenizer *tok, const char *path) {
     lt_status st = NULL;
     for (int32_t i = 0; i < c->n_added && !st; i++) {
         cJSON *a = added_json(c, &c->added[i]);
-        if (!a || !cJSON_AddItemToArray(added, a)) st = lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+        if (!a || !cJSON_AddItemToArray(added, a)) st = lt_error_prefix(lt_error_nomem("the tokenizer.json document (JSON)", 0), "%s", path);
     }
     cJSON_AddNullToObject(doc, "normalizer");
     cJSON_AddItemToObject(doc, "pre_tokenizer", pretok_json(&c->pretok));
@@ -574,7 +575,7 @@ lt_status lt_tokenizer_save_json(const lt_tokenizer *tok, const char *path) {
                                             : bytelevel_json(true, false));
     cJSON_AddItemToObject(doc, "decoder", bytelevel_json(true, true));
     cJSON *model = cJSON_AddObjectToObject(doc, "model");
-    if (!st) st = model ? model_json(c, model) : lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+    if (!st) st = model ? model_json(c, model) : lt_error_prefix(lt_error_nomem("the tokenizer.json document (JSON)", 0), "%s", path);
     if (!st) st = lt_json_write_file(doc, path);
     cJSON_Delete(doc);
     return st;
@@ -590,7 +591,7 @@ static char *token_string(const lt_tokenizer *tok, int32_t id) {
 static lt_status save_config(const lt_tokenizer *tok, const char *path) {
     const lt_tok_core *c = tok->core;
     cJSON *doc = cJSON_CreateObject();
-    if (!doc) return lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+    if (!doc) return lt_error_prefix(lt_error_nomem("the tokenizer.json document (JSON)", 0), "%s", path);
     cJSON *dec = cJSON_AddObjectToObject(doc, "added_tokens_decoder");
     for (int32_t i = 0; i < c->n_added; i++) {
         char key[16];
@@ -624,7 +625,7 @@ lt_status lt_tokenizer_save(const lt_tokenizer *tok, const char *dir) {
     LT_TRY(lt_mkdir_p(dir));
     char *json = lt_path_join(dir, "tokenizer.json");
     char *config = lt_path_join(dir, "tokenizer_config.json");
-    lt_status st = json && config ? NULL : lt_error(LT_ERR_NOMEM, "%s: out of memory", dir);
+    lt_status st = json && config ? NULL : lt_error_nomem("the tokenizer's file paths", 2 * strlen(dir) + 40);
     if (!st) st = lt_tokenizer_save_json(tok, json);
     if (!st) st = save_config(tok, config);
     lt_free(json);

@@ -63,7 +63,7 @@ lt_status lt_bpe_trainer_new(lt_bpe_trainer **out, const lt_bpe_train_opts *opts
             if (strcmp(tr->specials[k], s) == 0)
                 st = lt_error(LT_ERR_ARG, "special token '%s' is listed twice", s);
         if (!st && !(tr->specials[i] = lt_strdup(s)))
-            st = lt_error(LT_ERR_NOMEM, "special tokens: out of memory");
+            st = lt_error_nomem("a special token", strlen(s) + 1);
         tr->n_specials = i + 1;
     }
     if (!st && opts->vocab_size < 256 + total + 1)
@@ -146,7 +146,7 @@ static lt_status vec_push(int_vec *v, int32_t x) {
     if (v->n == v->cap) {
         int32_t cap = v->cap ? v->cap * 2 : 4;
         int32_t *d = realloc(v->data, (size_t)cap * sizeof *d);
-        if (!d) return lt_error(LT_ERR_NOMEM, "BPE training: out of memory");
+        if (!d) return lt_error_nomem("a BPE training id list", (size_t)cap * sizeof *d);
         v->data = d;
         v->cap = cap;
     }
@@ -346,7 +346,9 @@ static lt_status run_init(run_state *r, const lt_bpe_trainer *tr) {
     r->word_stamp = calloc(n, sizeof *r->word_stamp);
     r->syms = malloc((tr->arena_n ? tr->arena_n : 1) * sizeof *r->syms);
     if (!r->sym_off || !r->sym_n || !r->word_stamp || !r->syms)
-        return lt_error(LT_ERR_NOMEM, "BPE training: out of memory for %zu words", r->n_words);
+        return lt_error_nomem("the BPE training words",
+                              n * (sizeof *r->sym_off + sizeof *r->sym_n + sizeof *r->word_stamp) +
+                                  (tr->arena_n ? tr->arena_n : 1) * sizeof *r->syms);
     LT_TRY(lt_pairmap_init(&r->index, 1 << 16));
     for (size_t w = 0; w < r->n_words; w++) {
         r->sym_off[w] = tr->word_off[w];
