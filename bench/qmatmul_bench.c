@@ -34,19 +34,6 @@ typedef struct {
     bool no_bandwidth;
 } options;
 
-// OpenBLAS 0.3.21 picks its SSE3 kernels on CPUs newer than it knows; as the
-// lathe CLI does, restart with the SkylakeX kernels where the CPU has them.
-static void fix_openblas_kernel(char **argv) {
-    if (getenv("OPENBLAS_CORETYPE") || strcmp(lt_gemm_f32_kernel(), "Prescott") != 0) return;
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
-        !__builtin_cpu_supports("avx512dq") || !__builtin_cpu_supports("avx512vl") ||
-        !__builtin_cpu_supports("avx512cd"))
-        return;
-    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
-    execv("/proc/self/exe", argv);
-}
-
 static void *xmalloc(size_t n) {
     void *p;
     lt_status st = lt_alloc(&p, n, "bench buffer");
@@ -149,7 +136,7 @@ static void bench_shape(int64_t rows, int64_t cols, const options *o) {
 }
 
 int main(int argc, char **argv) {
-    fix_openblas_kernel(argv);
+    lt_gemm_fix_openblas_kernel(argv);
     options o = {2, 0.5, (size_t)1 << 30, {1, 4, 8, 16}, 4, false, NULL, 0, 0, false};
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) o.threads = atoi(argv[++i]);

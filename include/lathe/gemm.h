@@ -55,6 +55,14 @@ void lt_gemm_force_reference(bool on);
 // Rapids and falls back to "Prescott" (SSE3, about 5x slower on AVX-512
 // machines); there, start the process with OPENBLAS_CORETYPE=SkylakeX.
 const char *lt_gemm_f32_kernel(void);
+// For a program's main, first thing: OpenBLAS 0.3.21 (Debian 12) does not
+// recognise recent AVX-512 CPUs and falls back to its SSE3 "Prescott"
+// kernels, 5x slower. It picks kernels when it loads, before main, so the only
+// cure is the environment: on a CPU with the AVX-512 subsets the SkylakeX
+// kernels need, this sets OPENBLAS_CORETYPE and re-executes the program with
+// argv (returning only when that fails, to carry on with the slow kernels).
+// A user's own OPENBLAS_CORETYPE is always respected.
+void lt_gemm_fix_openblas_kernel(char **argv);
 
 // Measured GEMM peak, for MFU figures: times square n x n x n products of
 // `dtype` through lt_gemm (A, B (n, n) dtype, C (n, n) f32, beta 0) with the

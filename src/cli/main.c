@@ -33,24 +33,8 @@ static const lt_cli_command commands[] = {
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
-// OpenBLAS 0.3.21 (Debian 12) does not recognise recent AVX-512 CPUs and
-// falls back to its SSE3 "Prescott" kernels, 5x slower. It picks kernels when
-// it loads, before main, so the only cure is the environment: on a CPU with
-// the AVX-512 subsets the SkylakeX kernels need, set OPENBLAS_CORETYPE and
-// start again. A user's own OPENBLAS_CORETYPE is always respected.
-static void fix_openblas_kernel(char **argv) {
-    if (getenv("OPENBLAS_CORETYPE") || strcmp(lt_gemm_f32_kernel(), "Prescott") != 0) return;
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
-        !__builtin_cpu_supports("avx512dq") || !__builtin_cpu_supports("avx512vl") ||
-        !__builtin_cpu_supports("avx512cd"))
-        return;
-    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
-    execv("/proc/self/exe", argv); // returns only on failure: carry on with the slow kernels
-}
-
 int main(int argc, char **argv) {
-    fix_openblas_kernel(argv);
+    lt_gemm_fix_openblas_kernel(argv);
     if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
         printf("lathe 0.1.0\n");
         return LT_EXIT_OK;

@@ -47,6 +47,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static _Atomic uint64_t stat_calls[LT_DTYPE_COUNT];
 static _Atomic uint64_t stat_flops[LT_DTYPE_COUNT];
@@ -130,6 +131,17 @@ static bool gemm_openblas(bool trans_a, bool trans_b, int64_t M, int64_t N, int6
 }
 
 const char *lt_gemm_f32_kernel(void) { return openblas_get_corename(); }
+
+void lt_gemm_fix_openblas_kernel(char **argv) {
+    if (getenv("OPENBLAS_CORETYPE") || strcmp(lt_gemm_f32_kernel(), "Prescott") != 0) return;
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f") || !__builtin_cpu_supports("avx512bw") ||
+        !__builtin_cpu_supports("avx512dq") || !__builtin_cpu_supports("avx512vl") ||
+        !__builtin_cpu_supports("avx512cd"))
+        return;
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    execv("/proc/self/exe", argv); // returns only on failure
+}
 
 // ---------------------------------------------------------------- f16 via f32
 
