@@ -8,27 +8,13 @@
 #include "lathe/data.h"
 #include "data/data_internal.h"
 #include "lt_test.h"
+#include "lt_tok_test.h"
 #include "lt_byte_tokenizer.h"
 #include "tokenizer/tok_internal.h"
 
 enum { BOS = 256, SH = 257, EH = 258, EOT = 259, THINK = 260, UNTHINK = 261, PAD = 0 };
 
 
-// Expected ids and mask, built by hand: text pieces are their bytes.
-typedef struct {
-    int32_t ids[512];
-    uint8_t mask[512];
-    size_t n;
-} expect_t;
-
-static void put_id(expect_t *e, int32_t id, int mask) {
-    e->ids[e->n] = id;
-    e->mask[e->n++] = (uint8_t)mask;
-}
-
-static void put_text(expect_t *e, const char *text, int mask) {
-    for (const char *p = text; *p; p++) put_id(e, (uint8_t)*p, mask);
-}
 
 static void put_header(expect_t *e, const char *role) {
     put_id(e, SH, 0), put_text(e, role, 0), put_id(e, EH, 0), put_text(e, "\n\n", 0);

@@ -11,6 +11,7 @@
 #include "base/json.h"
 #include "lathe/textstream.h"
 #include "lt_test.h"
+#include "lt_tok_test.h"
 #include "tokenizer/tok_internal.h"
 
 // ---------------------------------------------------------------- the tokenizer
@@ -23,12 +24,6 @@ static const char *const MODEL_TOKENS[] = {"<th",    "ink",   "</",     "think",
                                            " think", "Hello", " world", "\n\n",  "</th", "ans"};
 enum { N_MODEL_TOKENS = sizeof MODEL_TOKENS / sizeof *MODEL_TOKENS };
 
-static char *spell(const void *raw, size_t n) {
-    lt_bytes b = {0};
-    lt_status st = lt_bytelevel_encode(&b, raw, n);
-    if (st) lt_status_free(st);
-    return b.data;
-}
 
 static lt_tokenizer *build_tokenizer(bool special_markers) {
     cJSON *doc = cJSON_CreateObject();

@@ -6,22 +6,12 @@
 // per malformed tokenizer.json.
 #include "base/json.h"
 #include "lt_test.h"
+#include "lt_tok_test.h"
 #include "tokenizer/tok_internal.h"
 
 // ---------------------------------------------------------------- helpers
 
-static bool ids_equal(const lt_ids *got, const int32_t *want, size_t n) {
-    if (got->n != n) return false;
-    for (size_t i = 0; i < n; i++)
-        if (got->data[i] != want[i]) return false;
-    return true;
-}
 
-static void print_ids(const char *label, const int32_t *ids, size_t n) {
-    fprintf(stderr, "  %s:", label);
-    for (size_t i = 0; i < n; i++) fprintf(stderr, " %d", ids[i]);
-    fputc('\n', stderr);
-}
 
 // Encodes `len` bytes and compares with the expected ids.
 #define CHECK_ENCODE(tok, text, len, ...)                                                         \
@@ -38,12 +28,6 @@ static void print_ids(const char *label, const int32_t *ids, size_t n) {
         lt_ids_free(&got_);                                                                       \
     } while (0)
 
-static char *spell(const void *raw, size_t n) {
-    lt_bytes b = {0};
-    lt_status st = lt_bytelevel_encode(&b, raw, n);
-    if (st) lt_status_free(st);
-    return b.data;
-}
 
 // The tiny tokenizer: ids 0..255 are the bytes 0..255, then these merges in
 // rank order (each makes the next id from 256):

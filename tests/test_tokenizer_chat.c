@@ -5,27 +5,13 @@
 // rendered text, and the header tokens must be Llama 3's.
 #include "lathe/chat.h"
 #include "lt_test.h"
+#include "lt_tok_test.h"
 #include "lt_byte_tokenizer.h"
 #include "tokenizer/tok_internal.h"
 
 enum { BOS = 256, SH = 257, EH = 258, EOT = 259, THINK = 260, UNTHINK = 261 };
 
 
-// Expected ids and mask, built by hand: text pieces are their bytes.
-typedef struct {
-    int32_t ids[512];
-    uint8_t mask[512];
-    size_t n;
-} expect_t;
-
-static void put_id(expect_t *e, int32_t id, int mask) {
-    e->ids[e->n] = id;
-    e->mask[e->n++] = (uint8_t)mask;
-}
-
-static void put_text(expect_t *e, const char *text, int mask) {
-    for (const char *p = text; *p; p++) put_id(e, (uint8_t)*p, mask);
-}
 
 static void check_render(lt_tokenizer *tok, const lt_chat_message *msgs, size_t n, unsigned flags,
                          const expect_t *want) {

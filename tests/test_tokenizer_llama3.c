@@ -6,22 +6,12 @@
 // round trips on random bytes, long runs, and save + reload.
 #include "base/json.h"
 #include "lt_test.h"
+#include "lt_tok_test.h"
 #include "tokenizer/tok_internal.h"
 
 static lt_tokenizer *tok;
 
-static bool ids_equal(const lt_ids *got, const int32_t *want, size_t n) {
-    if (got->n != n) return false;
-    for (size_t i = 0; i < n; i++)
-        if (got->data[i] != want[i]) return false;
-    return true;
-}
 
-static void print_ids(const char *label, const int32_t *ids, size_t n) {
-    fprintf(stderr, "  %s:", label);
-    for (size_t i = 0; i < n && i < 40; i++) fprintf(stderr, " %d", ids[i]);
-    fprintf(stderr, n > 40 ? " ...\n" : "\n");
-}
 
 static bool check_encode(lt_tokenizer *t, const char *text, size_t len, const int32_t *want,
                          size_t n) {
