@@ -34,6 +34,16 @@ extern "C" {
 
 // ---------------------------------------------------------------- the container
 
+// llama.cpp's token types (tokenizer.ggml.token_type).
+enum {
+    LT_GGUF_TOKEN_NORMAL = 1,
+    LT_GGUF_TOKEN_UNKNOWN = 2,
+    LT_GGUF_TOKEN_CONTROL = 3,
+    LT_GGUF_TOKEN_USER_DEFINED = 4,
+    LT_GGUF_TOKEN_UNUSED = 5,
+    LT_GGUF_TOKEN_BYTE = 6,
+};
+
 // Metadata value types, numbered as in the file.
 typedef enum {
     LT_GGUF_UINT8 = 0,

@@ -202,6 +202,24 @@ lt_status lt_tokenizer_augment_files(lt_tokenizer **out, lt_augment_map *map, lt
 lt_status lt_augment_map_save(const lt_augment_map *m, const lt_tokenizer *aug, const char *path);
 lt_status lt_augment_map_load(lt_augment_map *m, const char *path);
 
+// ---------------------------------------------------------------- GGUF vocabulary
+
+// The tokenizer as llama.cpp's GGUF metadata holds it (tokenizer.ggml.*: a
+// "gpt2" byte-level BPE with its pre-tokenizer name, token types, merges and
+// special ids). The GGUF reader and writer are lathe/gguf.h's.
+typedef struct lt_gguf lt_gguf;
+typedef struct lt_gguf_writer lt_gguf_writer;
+// *out is NULL when the file has no tokenizer.ggml.model.
+lt_status lt_tokenizer_from_gguf(lt_tokenizer **out, const lt_gguf *g);
+// Writes the tables for n_vocab ids (the model's rows: ids the tokenizer does
+// not use are written as unused "[PADn]" tokens, as llama.cpp's converter does).
+lt_status lt_tokenizer_to_gguf(const lt_tokenizer *tok, lt_gguf_writer *w, int64_t n_vocab);
+// Whether encoding should start with BOS when tokenizer_config.json does not
+// say: a TemplateProcessing post-processor that opens with BOS says so;
+// otherwise lathe's convention holds (every training document begins with
+// BOS), so yes when there is a BOS token.
+bool lt_tokenizer_default_add_bos(const lt_tokenizer *tok);
+
 #ifdef __cplusplus
 }
 #endif

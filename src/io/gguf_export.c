@@ -6,9 +6,8 @@
 // vocabulary. Layer kinds llama.cpp's `deci` graph would compute differently
 // are refused up front (docs/FORMATS.md lists them with the reasons).
 //
-// The vocabulary, merges and pre-tokenizer are read from the tokenizer's
-// internal tables (tokenizer/tok_internal.h): the public tokenizer API does
-// not expose merges or the pre-tokenizer, and this is a read-only use.
+// The tokenizer's tables (tokenizer.ggml.*) are written by the tokenizer
+// module itself (lt_tokenizer_to_gguf, src/tokenizer/gguf_vocab.c).
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,7 @@
 #include "base/json.h"
 #include "lathe/model.h"
 #include "lathe/quant.h"
-#include "tokenizer/tok_internal.h"
+#include "lathe/tokenizer.h"
 
 // ---------------------------------------------------------------- what llama.cpp can run
 
@@ -120,143 +119,19 @@ static lt_status add_hparams(lt_gguf_writer *w, const lt_config *c, lt_dtype typ
 
 // ---------------------------------------------------------------- tokenizer
 
-// The pre-tokenizer name llama.cpp selects its regex by.
-static lt_status pre_name(const lt_tok_core *c, const char **out) {
-    if (c->pretok.kind == LT_PRETOK_BYTELEVEL || strcmp(c->pretok.pattern, LT_TOK_GPT2_PATTERN) == 0) {
-        *out = "gpt-2";
-        return NULL;
-    }
-    if (strcmp(c->pretok.pattern, LT_TOK_LLAMA3_PATTERN) == 0) {
-        *out = "llama-bpe";
-        return NULL;
-    }
-    return lt_error(LT_ERR_UNSUPPORTED,
-                    "tokenizer: the pre-tokenizer regex '%s' is neither Llama 3's nor GPT-2's; "
-                    "llama.cpp picks its pre-tokenizer by name (tokenizer.ggml.pre) and has none "
-                    "for this one",
-                    c->pretok.pattern);
-}
-
-// The strings of tokenizer.ggml.tokens / merges, kept in one arena.
-typedef struct {
-    lt_bytes arena;
-    size_t *off, *len; // (n)
-    uint64_t n;
-} str_list;
-
-static void str_list_free(str_list *l) {
-    lt_bytes_free(&l->arena);
-    lt_free(l->off);
-    lt_free(l->len);
-}
-
-static lt_status str_list_init(str_list *l, uint64_t n) {
-    memset(l, 0, sizeof *l);
-    LT_TRY(lt_calloc((void **)&l->off, (size_t)(n ? n : 1), sizeof *l->off, "token strings"));
-    LT_TRY(lt_calloc((void **)&l->len, (size_t)(n ? n : 1), sizeof *l->len, "token strings"));
-    l->n = n;
-    return NULL;
-}
-
-// A model token's spelling: byte-level for ordinary tokens, verbatim text otherwise.
-static lt_status append_spelled(lt_bytes *out, const lt_tok_core *c, int32_t id) {
-    lt_span s = c->model[id];
-    if (c->verbatim[id]) return lt_bytes_append(out, c->arena + s.off, s.len);
-    return lt_bytelevel_encode(out, c->arena + s.off, s.len);
-}
-
-static lt_status token_strings(const lt_tok_core *c, int64_t vocab, str_list *tokens,
-                               int32_t *types) {
-    LT_TRY(str_list_init(tokens, (uint64_t)vocab));
-    for (int64_t id = 0; id < vocab; id++) {
-        tokens->off[id] = tokens->arena.n;
-        int32_t added = id < c->n_ids ? c->added_of[id] : -1;
-        if (added >= 0) {
-            const lt_added_token *a = &c->added[added];
-            LT_TRY(lt_bytes_append(&tokens->arena, c->arena + a->content.off, a->content.len));
-            types[id] = a->special ? LT_GGUF_TOKEN_CONTROL : LT_GGUF_TOKEN_USER_DEFINED;
-        } else if (id < c->n_ids && c->model[id].len != LT_SPAN_NONE) {
-            LT_TRY(append_spelled(&tokens->arena, c, (int32_t)id));
-            types[id] = LT_GGUF_TOKEN_NORMAL;
-        } else { // an id the tokenizer does not use: llama.cpp's converter writes [PADn]
-            char pad[32];
-            int n = snprintf(pad, sizeof pad, "[PAD%lld]", (long long)id);
-            LT_TRY(lt_bytes_append(&tokens->arena, pad, (size_t)n));
-            types[id] = LT_GGUF_TOKEN_UNUSED;
-        }
-        tokens->len[id] = tokens->arena.n - tokens->off[id];
-    }
-    return NULL;
-}
-
-// "left right" per merge; a space inside a (verbatim) token is written as
-// U+0120, as llama.cpp's converter does.
-static lt_status merge_strings(const lt_tok_core *c, str_list *merges) {
-    LT_TRY(str_list_init(merges, (uint64_t)c->n_merges));
-    lt_bytes part = {0};
-    lt_status st = NULL;
-    for (int32_t r = 0; r < c->n_merges && !st; r++) {
-        merges->off[r] = merges->arena.n;
-        for (int side = 0; side < 2 && !st; side++) {
-            part.n = 0;
-            st = append_spelled(&part, c, c->merges[r][side]);
-            for (size_t k = 0; k < part.n && !st; k++)
-                st = part.data[k] == ' ' ? lt_bytes_append(&merges->arena, "\xc4\xa0", 2)
-                                         : lt_bytes_append(&merges->arena, &part.data[k], 1);
-            if (!st && side == 0) st = lt_bytes_append(&merges->arena, " ", 1);
-        }
-        merges->len[r] = merges->arena.n - merges->off[r];
-    }
-    lt_bytes_free(&part);
-    return st;
-}
-
-static lt_status add_str_list(lt_gguf_writer *w, const char *key, const str_list *l) {
-    const char **strs;
-    LT_TRY(lt_alloc((void **)&strs, (size_t)(l->n ? l->n : 1) * sizeof *strs, key));
-    for (uint64_t i = 0; i < l->n; i++) strs[i] = l->arena.data + l->off[i];
-    lt_status st = lt_gguf_add_str_array(w, key, strs, l->len, l->n);
-    lt_free(strs);
-    return st;
-}
-
-static lt_status add_special_id(lt_gguf_writer *w, const char *key, int32_t id) {
-    return id >= 0 ? lt_gguf_add_u32(w, key, (uint32_t)id) : NULL;
-}
-
 static lt_status add_tokenizer(lt_gguf_writer *w, const lt_config *cfg, const lt_tokenizer *tok,
                                const lt_gguf_export_opts *opts) {
-    const lt_tok_core *c = tok->core;
-    if (c->n_ids > cfg->vocab)
+    if (lt_tokenizer_n_vocab(tok) > cfg->vocab)
         return lt_error(LT_ERR_FORMAT,
                         "the tokenizer has %d ids but the model's vocab_size is %lld (the "
                         "embedding has no rows for the rest)",
-                        (int)c->n_ids, (long long)cfg->vocab);
-    const char *pre = NULL;
-    LT_TRY(pre_name(c, &pre));
-    str_list tokens = {0}, merges = {0};
-    int32_t *types = NULL;
-    lt_status st = lt_alloc((void **)&types, (size_t)cfg->vocab * sizeof *types, "token types");
-    if (!st) st = token_strings(c, cfg->vocab, &tokens, types);
-    if (!st) st = merge_strings(c, &merges);
-    if (!st) st = lt_gguf_add_str(w, "tokenizer.ggml.model", "gpt2", 4);
-    if (!st) st = lt_gguf_add_str(w, "tokenizer.ggml.pre", pre, strlen(pre));
-    if (!st) st = add_str_list(w, "tokenizer.ggml.tokens", &tokens);
-    if (!st)
-        st = lt_gguf_add_array(w, "tokenizer.ggml.token_type", LT_GGUF_INT32, types,
-                               (uint64_t)cfg->vocab);
-    if (!st) st = add_str_list(w, "tokenizer.ggml.merges", &merges);
-    if (!st) st = add_special_id(w, "tokenizer.ggml.bos_token_id", c->bos);
-    if (!st) st = add_special_id(w, "tokenizer.ggml.eos_token_id", c->eos);
-    if (!st) st = add_special_id(w, "tokenizer.ggml.padding_token_id", c->pad);
+                        (int)lt_tokenizer_n_vocab(tok), (long long)cfg->vocab);
+    lt_status st = lt_tokenizer_to_gguf(tok, w, cfg->vocab);
     if (!st && opts->add_bos >= 0)
         st = lt_gguf_add_bool(w, "tokenizer.ggml.add_bos_token", opts->add_bos != 0);
     if (!st && opts->chat_template)
         st = lt_gguf_add_str(w, "tokenizer.chat_template", opts->chat_template,
                              strlen(opts->chat_template));
-    str_list_free(&tokens);
-    str_list_free(&merges);
-    lt_free(types);
     return st;
 }
 
@@ -444,26 +319,6 @@ static lt_status read_tokenizer_config(const char *dir, char **chat_template, in
     return st;
 }
 
-// Whether encoding text should start with BOS when tokenizer_config.json does
-// not say: a TemplateProcessing post-processor that opens with the BOS token
-// says so; otherwise lathe's convention holds (every training document
-// begins with BOS), so yes when there is a BOS token.
-static int default_add_bos(const lt_tokenizer *tok) {
-    const lt_tok_core *c = tok->core;
-    if (c->bos < 0) return 0;
-    const cJSON *pp = c->post_processor;
-    const cJSON *type = pp ? cJSON_GetObjectItemCaseSensitive(pp, "type") : NULL;
-    if (!cJSON_IsString(type) || strcmp(type->valuestring, "TemplateProcessing") != 0) return 1;
-    const cJSON *single = cJSON_GetObjectItemCaseSensitive(pp, "single");
-    const cJSON *first = cJSON_IsArray(single) ? single->child : NULL;
-    const cJSON *sp = first ? cJSON_GetObjectItemCaseSensitive(first, "SpecialToken") : NULL;
-    const cJSON *id = sp ? cJSON_GetObjectItemCaseSensitive(sp, "id") : NULL;
-    if (!cJSON_IsString(id)) return 0;
-    size_t len;
-    const char *bos = lt_tokenizer_token(tok, c->bos, &len);
-    return bos && strlen(id->valuestring) == len && memcmp(bos, id->valuestring, len) == 0;
-}
-
 lt_status lt_gguf_export_dir(const char *dir, const char *path, lt_dtype type) {
     lt_model *m = NULL;
     lt_tokenizer *tok = NULL;
@@ -486,7 +341,7 @@ lt_status lt_gguf_export_dir(const char *dir, const char *path, lt_dtype type) {
     }
     if (!st) {
         lt_gguf_export_opts opts = {
-            .type = type, .chat_template = tpl, .add_bos = add_bos >= 0 ? add_bos : default_add_bos(tok)};
+            .type = type, .chat_template = tpl, .add_bos = add_bos >= 0 ? add_bos : lt_tokenizer_default_add_bos(tok)};
         st = lt_error_prefix(lt_gguf_export(path, &m->cfg, weights, m->n_tensors, tok, &opts),
                              "%s", dir);
     }

@@ -7,16 +7,6 @@
 
 #include "lathe/gguf.h"
 
-// llama.cpp's token types (tokenizer.ggml.token_type).
-enum {
-    LT_GGUF_TOKEN_NORMAL = 1,
-    LT_GGUF_TOKEN_UNKNOWN = 2,
-    LT_GGUF_TOKEN_CONTROL = 3,
-    LT_GGUF_TOKEN_USER_DEFINED = 4,
-    LT_GGUF_TOKEN_UNUSED = 5,
-    LT_GGUF_TOKEN_BYTE = 6,
-};
-
 // Llama 3 rope_scaling has no llama.cpp key (llama.cpp takes the per-pair
 // factors of rope_freqs.weight); lathe also writes the parameters, so that an
 // import gives back the same config.json.

@@ -3,17 +3,15 @@
 // under their Hugging Face names with the q/k rows put back in Hugging Face
 // order — for the inference engine, `lathe import gguf` and `lathe quantize`.
 //
-// The tokenizer is rebuilt directly from its tables (tokenizer/tok_internal.h,
-// as the tokenizer.json loader does): tokens of type NORMAL are the model
-// vocabulary in byte-level spelling, CONTROL tokens are special added tokens
-// and USER_DEFINED ones non-special added tokens, UNUSED ids are left empty.
+// The tokenizer is rebuilt from tokenizer.ggml.* by the tokenizer module
+// (lt_tokenizer_from_gguf, src/tokenizer/gguf_vocab.c).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "io/gguf_internal.h"
-#include "tokenizer/tok_internal.h"
+#include "lathe/tokenizer.h"
 
 // ---------------------------------------------------------------- metadata helpers
 
@@ -295,183 +293,6 @@ static lt_status read_weights(lt_gguf_model *m) {
 
 // ---------------------------------------------------------------- tokenizer
 
-static lt_status add_token(lt_tok_core *c, int32_t id, const char *s, size_t len, int64_t type,
-                           const char *src) {
-    switch (type) {
-    case LT_GGUF_TOKEN_NORMAL: {
-        uint8_t *raw;
-        LT_TRY(lt_alloc((void **)&raw, len ? len : 1, "token"));
-        ptrdiff_t raw_n = lt_bytelevel_decode(raw, s, len);
-        lt_status st = raw_n > 0 ? lt_tok_core_add_model(c, id, raw, (size_t)raw_n, false)
-                                 : lt_tok_core_add_model(c, id, s, len, true);
-        lt_free(raw);
-        return st;
-    }
-    case LT_GGUF_TOKEN_CONTROL:
-    case LT_GGUF_TOKEN_USER_DEFINED:
-        return lt_tok_core_add_added(c, id, s, len, type == LT_GGUF_TOKEN_CONTROL, false, false,
-                                     false);
-    case LT_GGUF_TOKEN_UNUSED: return NULL;
-    default:
-        return lt_error(LT_ERR_UNSUPPORTED, "%s: token %ld has type %lld (a byte-level BPE has "
-                                            "normal, control, user-defined and unused tokens)",
-                        src, (long)id, (long long)type);
-    }
-}
-
-static lt_status read_vocab(const lt_gguf *g, lt_tok_core *c) {
-    const char *src = lt_gguf_source(g);
-    const lt_gguf_kv *tokens = lt_gguf_find_kv(g, "tokenizer.ggml.tokens");
-    const lt_gguf_kv *types = lt_gguf_find_kv(g, "tokenizer.ggml.token_type");
-    if (!tokens || tokens->type != LT_GGUF_ARRAY)
-        return lt_error(LT_ERR_FORMAT, "%s: tokenizer.ggml.tokens must be an array of strings", src);
-    if (tokens->n > LT_TOK_MAX_ID)
-        return lt_error(LT_ERR_FORMAT, "%s: %llu tokens are too many", src,
-                        (unsigned long long)tokens->n);
-    if (types && (types->type != LT_GGUF_ARRAY || types->n != tokens->n))
-        return lt_error(LT_ERR_FORMAT, "%s: tokenizer.ggml.token_type must be an array of one "
-                                       "type per token",
-                        src);
-    for (uint64_t id = 0; id < tokens->n; id++) {
-        const char *s;
-        size_t len;
-        int64_t type = LT_GGUF_TOKEN_NORMAL;
-        LT_TRY(lt_gguf_kv_str(g, tokens, id, &s, &len));
-        if (types) LT_TRY(lt_gguf_kv_int(g, types, id, &type));
-        lt_status st = add_token(c, (int32_t)id, s, len, type, src);
-        if (st) return lt_error_prefix(st, "%s: tokenizer.ggml.tokens[%llu]", src, (unsigned long long)id);
-    }
-    return NULL;
-}
-
-// The id of a merge operand given in byte-level spelling.
-static lt_status merge_operand(const lt_tok_core *c, const char *s, size_t n, int32_t *id) {
-    uint8_t *raw;
-    LT_TRY(lt_alloc((void **)&raw, n ? n : 1, "merge"));
-    ptrdiff_t raw_n = lt_bytelevel_decode(raw, s, n);
-    *id = raw_n > 0 ? lt_strmap_get(&c->vocab, c->arena, raw, (size_t)raw_n) : -1;
-    lt_free(raw);
-    if (*id < 0) return lt_error(LT_ERR_FORMAT, "'%.*s' is not in the vocabulary", (int)n, s);
-    return NULL;
-}
-
-static lt_status read_merges(const lt_gguf *g, lt_tok_core *c) {
-    const char *src = lt_gguf_source(g);
-    const lt_gguf_kv *merges = lt_gguf_find_kv(g, "tokenizer.ggml.merges");
-    if (!merges || merges->type != LT_GGUF_ARRAY || merges->elem_type != LT_GGUF_STRING)
-        return lt_error(LT_ERR_FORMAT, "%s: tokenizer.ggml.merges must be an array of strings", src);
-    for (uint64_t r = 0; r < merges->n; r++) {
-        const char *s;
-        size_t len;
-        LT_TRY(lt_gguf_kv_str(g, merges, r, &s, &len));
-        const char *space = len > 1 ? memchr(s + 1, ' ', len - 1) : NULL;
-        int32_t left, right;
-        lt_status st = space ? NULL : lt_error(LT_ERR_FORMAT, "not two tokens separated by a space");
-        if (!st) st = merge_operand(c, s, (size_t)(space - s), &left);
-        if (!st) st = merge_operand(c, space + 1, len - (size_t)(space + 1 - s), &right);
-        if (!st) st = lt_tok_core_add_merge(c, left, right);
-        if (st) return lt_error_prefix(st, "%s: tokenizer.ggml.merges[%llu]", src, (unsigned long long)r);
-    }
-    return NULL;
-}
-
-static lt_status read_pretok(const lt_gguf *g, lt_tok_core *c) {
-    const char *pre = "", *src = lt_gguf_source(g);
-    size_t n = 0;
-    if (lt_gguf_find_kv(g, "tokenizer.ggml.pre")) LT_TRY(lt_gguf_get_str(g, "tokenizer.ggml.pre", &pre, &n));
-    bool llama3 = (n == 9 && memcmp(pre, "llama-bpe", 9) == 0) || (n == 6 && memcmp(pre, "llama3", 6) == 0) ||
-                  (n == 8 && memcmp(pre, "llama-v3", 8) == 0);
-    bool gpt2 = n == 5 && memcmp(pre, "gpt-2", 5) == 0;
-    if (!llama3 && !gpt2)
-        return lt_error(LT_ERR_UNSUPPORTED, "%s: tokenizer.ggml.pre '%.*s' is not supported (lathe "
-                                            "reads llama-bpe and gpt-2)",
-                        src, (int)(n < 64 ? n : 64), pre);
-    c->ignore_merges = llama3; // as llama.cpp does for these two
-    return llama3 ? lt_pretok_init(&c->pretok, LT_PRETOK_SPLIT, LT_TOK_LLAMA3_PATTERN)
-                  : lt_pretok_init(&c->pretok, LT_PRETOK_BYTELEVEL, LT_TOK_GPT2_PATTERN);
-}
-
-static lt_status special_id(const lt_gguf *g, const char *key, const lt_tok_core *c, int32_t *out) {
-    *out = -1;
-    if (!lt_gguf_find_kv(g, key)) return NULL;
-    int64_t v;
-    LT_TRY(lt_gguf_get_int(g, key, &v));
-    if (v < 0 || v >= c->n_ids)
-        return lt_error(LT_ERR_FORMAT, "%s: %s = %lld is not a token id", lt_gguf_source(g), key,
-                        (long long)v);
-    *out = (int32_t)v;
-    return NULL;
-}
-
-// A TemplateProcessing post-processor that prepends BOS, as Llama 3's
-// tokenizer.json has, when the file says add_bos_token.
-static lt_status bos_post_processor(const lt_gguf *g, lt_tok_core *c) {
-    bool add_bos = false;
-    if (lt_gguf_find_kv(g, "tokenizer.ggml.add_bos_token"))
-        LT_TRY(lt_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &add_bos));
-    if (!add_bos || c->bos < 0) return NULL;
-    int32_t added = c->added_of[c->bos];
-    lt_span s = added >= 0 ? c->added[added].content : c->model[c->bos];
-    char *bos = strndup(c->arena + s.off, s.len);
-    cJSON *pp = cJSON_CreateObject();
-    cJSON *single = pp ? cJSON_AddArrayToObject(pp, "single") : NULL;
-    cJSON *specials = pp ? cJSON_CreateObject() : NULL;
-    bool ok = bos && single && specials;
-    if (ok) {
-        cJSON_AddStringToObject(pp, "type", "TemplateProcessing");
-        cJSON *first = cJSON_CreateObject(), *seq = cJSON_CreateObject();
-        cJSON *tok = cJSON_AddObjectToObject(first, "SpecialToken");
-        cJSON_AddStringToObject(tok, "id", bos);
-        cJSON_AddNumberToObject(tok, "type_id", 0);
-        cJSON *a = cJSON_AddObjectToObject(seq, "Sequence");
-        cJSON_AddStringToObject(a, "id", "A");
-        cJSON_AddNumberToObject(a, "type_id", 0);
-        cJSON_AddItemToArray(single, first);
-        cJSON_AddItemToArray(single, seq);
-        cJSON *entry = cJSON_AddObjectToObject(specials, bos);
-        cJSON_AddStringToObject(entry, "id", bos);
-        cJSON *ids = cJSON_AddArrayToObject(entry, "ids");
-        cJSON_AddItemToArray(ids, cJSON_CreateNumber(c->bos));
-        cJSON *toks = cJSON_AddArrayToObject(entry, "tokens");
-        cJSON_AddItemToArray(toks, cJSON_CreateString(bos));
-        cJSON_AddItemToObject(pp, "special_tokens", specials);
-        specials = NULL;
-    }
-    free(bos);
-    cJSON_Delete(specials);
-    if (!ok) {
-        cJSON_Delete(pp);
-        return lt_error_nomem("the tokenizer's BOS post-processor (JSON)", 0);
-    }
-    c->post_processor = pp;
-    return NULL;
-}
-
-static lt_status read_tokenizer(const lt_gguf *g, lt_tokenizer **out) {
-    *out = NULL;
-    const char *model, *src = lt_gguf_source(g);
-    size_t n;
-    if (!lt_gguf_find_kv(g, "tokenizer.ggml.model")) return NULL;
-    LT_TRY(lt_gguf_get_str(g, "tokenizer.ggml.model", &model, &n));
-    if (!(n == 4 && memcmp(model, "gpt2", 4) == 0))
-        return lt_error(LT_ERR_UNSUPPORTED, "%s: tokenizer.ggml.model '%.*s' is not supported "
-                                            "(lathe reads byte-level BPE, 'gpt2')",
-                        src, (int)(n < 64 ? n : 64), model);
-    lt_tok_core *c;
-    LT_TRY(lt_tok_core_new(&c));
-    lt_status st = read_vocab(g, c);
-    if (!st) st = read_merges(g, c);
-    if (!st) st = read_pretok(g, c);
-    if (!st) st = lt_tok_core_finish(c, src);
-    if (!st) st = special_id(g, "tokenizer.ggml.bos_token_id", c, &c->bos);
-    if (!st) st = special_id(g, "tokenizer.ggml.eos_token_id", c, &c->eos);
-    if (!st) st = special_id(g, "tokenizer.ggml.padding_token_id", c, &c->pad);
-    if (!st) st = bos_post_processor(g, c);
-    if (!st) st = lt_tokenizer_from_core(out, c);
-    if (st) lt_tok_core_release(c);
-    return st;
-}
-
 static lt_status read_chat_template(const lt_gguf *g, char **out) {
     *out = NULL;
     if (!lt_gguf_find_kv(g, "tokenizer.chat_template")) return NULL;
@@ -490,7 +311,7 @@ static lt_status read_chat_template(const lt_gguf *g, char **out) {
 static lt_status open_model(lt_gguf_model *m, const char *path) {
     LT_TRY(lt_gguf_open(&m->file, path));
     LT_TRY(read_config(m->file, &m->cfg));
-    LT_TRY(read_tokenizer(m->file, &m->tokenizer));
+    LT_TRY(lt_tokenizer_from_gguf(&m->tokenizer, m->file));
     if (m->tokenizer) {
         int32_t n = lt_tokenizer_n_vocab(m->tokenizer);
         if (n > m->cfg.vocab)
