@@ -1,4 +1,4 @@
-// test_tokenizer_resize.c: lt_model_resize_vocab (lathe model resize-vocab).
+// test_model_resize.c: lt_model_resize_vocab (lathe model resize-vocab).
 // Each new embedding / LM-head row must equal the mean of its pieces' rows,
 // computed here in double from the old model; old rows and every other tensor
 // are unchanged; tied and untied heads; bad maps are refused; the grown model
