@@ -7,11 +7,7 @@
 #ifndef LT_BYTE_TOKENIZER_H
 #define LT_BYTE_TOKENIZER_H
 
-#include <cjson/cJSON.h>
-#include <string.h>
-
-#include "lathe/tokenizer.h"
-#include "tokenizer/tok_internal.h"
+#include "lt_tok_test.h"
 
 static inline lt_tokenizer *byte_tokenizer(void) {
     cJSON *doc = cJSON_CreateObject();
@@ -28,21 +24,9 @@ static inline lt_tokenizer *byte_tokenizer(void) {
     cJSON *pt = cJSON_AddObjectToObject(doc, "pre_tokenizer");
     cJSON_AddStringToObject(pt, "type", "ByteLevel");
     cJSON *model = cJSON_AddObjectToObject(doc, "model");
-    cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
-    for (int b = 0; b < 256; b++) {
-        uint8_t byte = (uint8_t)b;
-        lt_bytes s = {0};
-        LT_CHECK_OK(lt_bytelevel_encode(&s, &byte, 1));
-        cJSON_AddNumberToObject(vocab, s.data, b);
-        lt_bytes_free(&s);
-    }
+    add_byte_vocab(cJSON_AddObjectToObject(model, "vocab"));
     cJSON_AddArrayToObject(model, "merges");
-    char *text = cJSON_PrintUnformatted(doc);
-    lt_tokenizer *tok = NULL;
-    LT_CHECK_OK(lt_tokenizer_from_json(&tok, text, strlen(text), "bytes.json"));
-    cJSON_free(text);
-    cJSON_Delete(doc);
-    return tok;
+    return tokenizer_from_doc(doc, "bytes.json");
 }
 
 #endif

@@ -1,11 +1,14 @@
 // lt_tok_test.h: helpers the tokenizer-side tests share (one copy, not one per
 // file): comparing and printing id lists, the byte-level spelling of raw
-// bytes, and expected ids + loss mask built by hand for chat rendering.
+// bytes, tokenizer.json documents built by hand, and expected ids + loss mask
+// built by hand for chat rendering. Include after lt_test.h.
 #ifndef LT_TOK_TEST_H
 #define LT_TOK_TEST_H
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lathe/tokenizer.h"
 #include "tokenizer/tok_internal.h"
@@ -30,6 +33,28 @@ static inline char *spell(const void *raw, size_t n) {
     lt_status st = lt_bytelevel_encode(&b, raw, n);
     if (st) lt_status_free(st);
     return b.data;
+}
+
+// The 256 byte tokens (id = byte value, GPT-2's byte-level spelling) into a
+// tokenizer.json "vocab" object.
+static inline void add_byte_vocab(cJSON *vocab) {
+    for (int b = 0; b < 256; b++) {
+        uint8_t byte = (uint8_t)b;
+        char *s = spell(&byte, 1);
+        cJSON_AddNumberToObject(vocab, s, b);
+        free(s);
+    }
+}
+
+// A tokenizer from a hand-built tokenizer.json document (freed here); NULL,
+// with a failed check, when it does not load.
+static inline lt_tokenizer *tokenizer_from_doc(cJSON *doc, const char *name) {
+    char *text = cJSON_PrintUnformatted(doc);
+    lt_tokenizer *tok = NULL;
+    LT_CHECK_OK(lt_tokenizer_from_json(&tok, text, strlen(text), name));
+    cJSON_free(text);
+    cJSON_Delete(doc);
+    return tok;
 }
 
 // Expected ids and mask, built by hand: text pieces are their bytes.

@@ -50,24 +50,14 @@ static lt_tokenizer *build_tokenizer(bool special_markers) {
     cJSON_AddNullToObject(model, "dropout");
     cJSON_AddBoolToObject(model, "ignore_merges", true);
     cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
-    for (int b = 0; b < 256; b++) {
-        uint8_t byte = (uint8_t)b;
-        char *s = spell(&byte, 1);
-        cJSON_AddNumberToObject(vocab, s, b);
-        free(s);
-    }
+    add_byte_vocab(vocab);
     for (int i = 0; i < N_MODEL_TOKENS; i++) {
         char *s = spell(MODEL_TOKENS[i], strlen(MODEL_TOKENS[i]));
         cJSON_AddNumberToObject(vocab, s, 256 + i);
         free(s);
     }
     cJSON_AddArrayToObject(model, "merges");
-    char *text = cJSON_PrintUnformatted(doc);
-    lt_tokenizer *tok = NULL;
-    LT_CHECK_OK(lt_tokenizer_from_json(&tok, text, strlen(text), "textstream-test.json"));
-    cJSON_free(text);
-    cJSON_Delete(doc);
-    return tok;
+    return tokenizer_from_doc(doc, "textstream-test.json");
 }
 
 static lt_tokenizer *TOK;     // markers not special

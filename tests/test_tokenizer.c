@@ -73,12 +73,7 @@ static cJSON *tiny_doc(bool ignore_merges) {
     cJSON_AddNullToObject(model, "dropout");
     cJSON_AddBoolToObject(model, "ignore_merges", ignore_merges);
     cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
-    for (int b = 0; b < 256; b++) {
-        uint8_t byte = (uint8_t)b;
-        char *s = spell(&byte, 1);
-        cJSON_AddNumberToObject(vocab, s, b);
-        free(s);
-    }
+    add_byte_vocab(vocab);
     const char *made[] = {"ab", "bc", "abc", "aa", "aaa", "aaaa", "\xc4\xa0" "ab", "xyz"};
     for (int i = 0; i < 8; i++) cJSON_AddNumberToObject(vocab, made[i], 256 + i);
     cJSON *merges = cJSON_AddArrayToObject(model, "merges");
