@@ -44,7 +44,7 @@ static lt_status bench_encode(const char *tok_path, const lt_mmap *text, int64_t
     lt_ids ids = {0};
     lt_bytes back = {0};
     double *mbs = calloc((size_t)reps, sizeof *mbs);
-    lt_status st = mbs ? NULL : lt_error(LT_ERR_NOMEM, "bench: out of memory");
+    lt_status st = mbs ? NULL : lt_error_nomem("the speed of each repetition", (size_t)reps * sizeof *mbs);
     for (int64_t i = 0; i < reps && !st; i++) {
         ids.n = 0;
         double t0 = lt_time_now();

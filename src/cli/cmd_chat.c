@@ -71,7 +71,8 @@ static lt_status conv_add(conversation *c, const char *role, const char *content
     turn t = {lt_strdup(role), lt_strdup(content), reasoning && reasoning[0] ? lt_strdup(reasoning) : NULL};
     if (!t.role || !t.content || (reasoning && reasoning[0] && !t.reasoning)) {
         turn_free(&t);
-        return lt_error(LT_ERR_NOMEM, "out of memory");
+        return lt_error_nomem("a copy of a conversation turn", strlen(role) + strlen(content) + 2 +
+                                                             (reasoning ? strlen(reasoning) + 1 : 0));
     }
     c->turns[c->n++] = t;
     return NULL;
@@ -123,7 +124,7 @@ static bool command(conversation *c, char *line, bool tty, lt_status *err) {
         const char *text = line[7] ? line + 8 : "";
         char *copy = lt_strdup(text);
         if (!copy) {
-            *err = lt_error(LT_ERR_NOMEM, "out of memory");
+            *err = lt_error_nomem("the new system prompt", strlen(text) + 1);
             return true;
         }
         lt_free(c->system);
@@ -246,7 +247,7 @@ int cmd_chat(int argc, char **argv) {
                       .system = lt_strdup(system ? system : "")};
     lt_engine *e = NULL;
     lt_gen *g = NULL;
-    if (!c.system) s = lt_error(LT_ERR_NOMEM, "out of memory");
+    if (!c.system) s = lt_error_nomem("the system prompt", (system ? strlen(system) : 0) + 1);
     if (!s) s = lt_cli_open_engine(pos[0], &eo, &e);
     if (!s) s = lt_gen_new(&g, e);
     if (!s) s = chat_loop(e, g, gp, &c, hide, stats);

@@ -96,7 +96,8 @@ static int tokenize_cmd(int argc, char **argv) {
                                {"--special", .present = &special},
                                {0}};
     const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
-    if (!inputs) return lt_cli_report(cmd, lt_error(LT_ERR_NOMEM, "out of memory"));
+    if (!inputs)
+        return lt_cli_report(cmd, lt_error_nomem("the list of input files", ((size_t)argc + 1) * sizeof *inputs));
     int n_inputs = 0;
     int rc = lt_cli_parse(cmd, argc, argv, opts, inputs, argc, &n_inputs, tokenize_help);
     if (rc < 0 && !tok_path) rc = lt_cli_usage_error(cmd, "--tokenizer FILE_OR_DIR is required");
@@ -117,7 +118,7 @@ static int tokenize_cmd(int argc, char **argv) {
     char *val_default = NULL;
     if (rc < 0 && o.val_fraction > 0 && !val) {
         val = val_default = default_val_path(out);
-        if (!val) rc = lt_cli_report(cmd, lt_error(LT_ERR_NOMEM, "out of memory"));
+        if (!val) rc = lt_cli_report(cmd, lt_error_nomem("the --val path", strlen(out) + 9));
     }
     if (rc < 0) {
         o.seed = (uint64_t)seed_value;
@@ -163,7 +164,7 @@ static void print_shard(const lt_shard *s) {
 
 static int info_cmd(int argc, char **argv) {
     const char **paths = calloc((size_t)argc + 1, sizeof *paths);
-    if (!paths) return lt_cli_report("data info", lt_error(LT_ERR_NOMEM, "out of memory for %d paths", argc));
+    if (!paths) return lt_cli_report("data info", lt_error_nomem("the list of paths", ((size_t)argc + 1) * sizeof *paths));
     int n = 0;
     int rc = lt_cli_parse("data info", argc, argv, NULL, paths, argc, &n, info_help);
     if (rc < 0 && n == 0) rc = lt_cli_usage_error("data info", "no SHARD given");

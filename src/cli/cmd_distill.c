@@ -145,7 +145,9 @@ static lt_status check_tokenizers(const char *teacher_dir, const char *student_d
     char *tp = lt_path_join(teacher_dir, "tokenizer.json"), *sp = lt_path_join(student_dir, "tokenizer.json");
     char *ta = NULL, *sa = NULL;
     size_t tn = 0, sn = 0;
-    lt_status s = tp && sp ? NULL : lt_error(LT_ERR_NOMEM, "out of memory");
+    lt_status s = tp && sp ? NULL
+                           : lt_error_nomem("the paths of the two tokenizer.json files",
+                                            strlen(teacher_dir) + strlen(student_dir) + 2 * sizeof "/tokenizer.json");
     if (!s && lt_path_exists(tp) && lt_path_exists(sp)) {
         s = lt_file_read_all(tp, &ta, &tn, SIZE_MAX);
         if (!s) s = lt_file_read_all(sp, &sa, &sn, SIZE_MAX);

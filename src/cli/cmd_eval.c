@@ -179,7 +179,7 @@ static lt_status dump_output(void *user, const lt_eval_output *o, const lt_task_
     cJSON_AddStringToObject(line, "finish", lt_gen_finish_name(o->finish));
     char *text = cJSON_PrintUnformatted(line);
     cJSON_Delete(line);
-    if (!text) return lt_error(LT_ERR_NOMEM, "--dump: out of memory");
+    if (!text) return lt_error_nomem("a --dump line", 0);
     lt_status s = lt_file_write(f, text, strlen(text));
     if (!s) s = lt_file_write(f, "\n", 1);
     cJSON_free(text);

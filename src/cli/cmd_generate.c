@@ -45,7 +45,7 @@ static lt_status build_prompt(lt_tokenizer *tok, const char *text, size_t len, b
         int32_t *v = NULL;
         int64_t n = 0;
         char *copy = lt_strdup(text);
-        if (!copy) return lt_error(LT_ERR_NOMEM, "out of memory");
+        if (!copy) return lt_error_nomem("a copy of the prompt's token ids", strlen(text) + 1);
         for (char *p = copy; *p; p++)
             if (*p == '\n' || *p == ' ') *p = *p == '\n' && p[1] == 0 ? 0 : ',';
         lt_status s = lt_cli_parse_ids("--ids", copy, &v, &n);

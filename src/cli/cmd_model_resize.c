@@ -37,7 +37,8 @@ int lt_cli_model_resize_vocab(int argc, char **argv) {
     lt_tokenizer *tok = NULL;
     lt_augment_map map = {0};
     char *map_path = lt_path_join(tok_dir, "vocab_augment.json");
-    if (!st && !map_path) st = lt_error(LT_ERR_NOMEM, "out of memory");
+    if (!st && !map_path)
+        st = lt_error_nomem("the path of vocab_augment.json", strlen(tok_dir) + sizeof "/vocab_augment.json");
     if (!st) st = lt_augment_map_load(&map, map_path);
     if (!st) st = lt_tokenizer_load(&tok, tok_dir);
     if (!st) st = lt_model_load(&m, model_dir);

@@ -62,7 +62,7 @@ static int sft_run(lt_train_opts *o, bool skip_bad, bool dry, const char *resume
     if (!o->out_dir) return lt_cli_usage_error("sft", "--out DIR is required");
     if (dry) return lt_cli_train_dry_run("sft", o);
     char *tok_path = lt_path_join(o->init_from, "tokenizer.json");
-    if (!tok_path) return lt_cli_report("sft", lt_error(LT_ERR_NOMEM, "out of memory for a path"));
+    if (!tok_path) return lt_cli_report("sft", lt_error_nomem("the path of tokenizer.json", strlen(o->init_from) + sizeof "/tokenizer.json"));
     bool has_tok = lt_path_exists(tok_path);
     lt_free(tok_path);
     if (!has_tok)

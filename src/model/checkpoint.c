@@ -53,7 +53,7 @@ lt_status lt_model_load(lt_model **out, const char *dir) {
         return lt_error(LT_ERR_IO, "%s: not a model directory (%s): " MODEL_DIR_HINT, dir,
                         lt_path_exists(dir) ? "a file" : "no such directory");
     char *config = lt_path_join(dir, "config.json");
-    if (!config) return lt_error(LT_ERR_NOMEM, "out of memory");
+    if (!config) return lt_error_nomem("the path of config.json", strlen(dir) + sizeof "/config.json");
     bool has_config = lt_path_exists(config);
     lt_free(config);
     if (!has_config) return not_a_model(dir);
@@ -84,7 +84,7 @@ static lt_status save_config(const lt_model *m, const char *path, lt_dtype dtype
     cJSON *name = cJSON_CreateString(torch_dtype_name(dtype));
     if (!name) {
         cJSON_Delete(doc);
-        return lt_error(LT_ERR_NOMEM, "%s: out of memory", path);
+        return lt_error_nomem("the torch_dtype field of config.json", 0);
     }
     if (cJSON_HasObjectItem(doc, "torch_dtype")) cJSON_ReplaceItemInObjectCaseSensitive(doc, "torch_dtype", name);
     else cJSON_AddItemToObject(doc, "torch_dtype", name);
@@ -108,7 +108,9 @@ lt_status lt_model_save(const lt_model *m, const char *dir, lt_dtype dtype) {
     char *weights = lt_path_join(dir, "model.safetensors");
     char *config = lt_path_join(dir, "config.json");
     static const char *const metadata[] = {"format", "pt", NULL};
-    lt_status s = (!weights || !config) ? lt_error(LT_ERR_NOMEM, "%s: out of memory", dir) : NULL;
+    lt_status s = (!weights || !config)
+                      ? lt_error_nomem("the paths of the model's files", strlen(dir) + sizeof "/model.safetensors")
+                      : NULL;
     if (!s) s = lt_safetensors_write(weights, entries, (size_t)m->n_tensors, metadata);
     if (!s) s = save_config(m, config, dtype);
     lt_free(weights);

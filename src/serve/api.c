@@ -65,7 +65,7 @@ static bool get_text(const cJSON *v, const char *param, bool parts, lt_bytes *ou
         if (!utf8_valid(v->valuestring)) return BAD(param, "'%s' is not valid UTF-8", param);
         lt_status s = lt_bytes_append(out, v->valuestring, strlen(v->valuestring));
         if (s) lt_status_free(s);
-        return s ? BAD(param, "out of memory") : true;
+        return s ? BAD(param, "out of memory while copying '%s'", param) : true;
     }
     if (!parts || !cJSON_IsArray(v)) return BAD(param, "'%s' must be a string", param);
     const cJSON *part;
@@ -113,7 +113,7 @@ static bool add_stop(lt_serve_job *job, const cJSON *v, lt_serve_error *err) {
     if (!utf8_valid(v->valuestring)) return BAD("stop", "'stop' is not valid UTF-8");
     if (job->params.n_stop >= 4) return BAD("stop", "'stop' holds more than 4 strings");
     char *copy = strdup(v->valuestring);
-    if (!copy) return BAD("stop", "out of memory");
+    if (!copy) return BAD("stop", "out of memory while copying a 'stop' string");
     job->stop[job->params.n_stop] = copy;
     job->params.stop[job->params.n_stop++] = copy;
     return true;
@@ -184,7 +184,7 @@ static bool render_chat(const lt_serve_model *m, const cJSON *req, lt_serve_requ
     lt_chat_message *out = calloc((size_t)n + 1, sizeof *out);
     lt_bytes sys = {0};
     bool ok = texts && out;
-    if (!ok) (void)BAD("messages", "out of memory");
+    if (!ok) (void)BAD("messages", "out of memory while parsing the request's messages");
     const char *system = NULL;
     int k = 1; // out[0]: the system message
     for (int i = 0; ok && i < n; i++) {

@@ -107,7 +107,7 @@ static const char *static_type(const char *name) {
 
 static enum MHD_Result send_text(request *rq, int status, const char *type, char *text) {
     if (!text) {
-        text = strdup("{\"error\":{\"message\":\"out of memory\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
+        text = strdup("{\"error\":{\"message\":\"out of memory while writing the response\",\"type\":\"server_error\",\"param\":null,\"code\":null}}");
         status = 500;
         if (!text) return MHD_NO;
     }
@@ -253,7 +253,7 @@ static enum MHD_Result answer_whole(request *rq) {
     char *text = NULL, *failure = fail ? strdup(fail) : NULL;
     if (!fail) text = lt_serve_response_json(&rq->srv->model, &rq->req, rq->job);
     pthread_mutex_unlock(&se->mu);
-    if (!failure && fail) return send_error(rq, 500, "server_error", NULL, NULL, "out of memory");
+    if (!failure && fail) return send_error(rq, 500, "server_error", NULL, NULL, "out of memory while copying the request's error");
     if (failure) {
         bool timeout = !waited && strstr(failure, "--timeout");
         enum MHD_Result r = send_error(rq, timeout ? 504 : 500, timeout ? "timeout_error" : "server_error", NULL, NULL, failure);
@@ -337,7 +337,8 @@ static enum MHD_Result answer_completion(request *rq) {
     lt_serve_error err;
     rq->req.chat = rq->route == ROUTE_CHAT;
     rq->job = lt_serve_job_new();
-    if (!rq->job) return send_error(rq, 500, "server_error", NULL, NULL, "out of memory");
+    if (!rq->job)
+        return send_error(rq, 500, "server_error", NULL, NULL, "out of memory while creating the request's job");
     if (!lt_serve_parse(&srv->model, rq->body.data ? rq->body.data : "", rq->body.n, &rq->req, rq->job, &err))
         return send_text(rq, err.status, "application/json", lt_serve_error_json(&err));
     if (!lt_serve_submit(&srv->engine, rq->job)) {

@@ -49,7 +49,7 @@ int64_t lt_tasks_draw(lt_rng *rng, int64_t lo, int64_t hi) {
 
 static lt_status take_text(char **out, lt_bytes *b) {
     *out = lt_strdup(b->data ? b->data : "");
-    if (!*out) return lt_error(LT_ERR_NOMEM, "tasks: out of memory for problem text");
+    if (!*out) return lt_error_nomem("a task's problem text", (b->data ? b->n : 0) + 1);
     return NULL;
 }
 
@@ -124,7 +124,7 @@ lt_status lt_tasks_keys_add(lt_task_keys *keys, const char *key) {
     if (lt_tasks_keys_has(keys, key)) return NULL;
     if ((keys->n + 1) * 2 > keys->cap) LT_TRY(keys_grow(keys));
     char *copy = lt_strdup(key);
-    if (!copy) return lt_error(LT_ERR_NOMEM, "task key set: out of memory");
+    if (!copy) return lt_error_nomem("a key of the task key set", strlen(key) + 1);
     keys->slots[find_slot(keys->slots, keys->cap, key)] = copy;
     keys->n++;
     return NULL;
@@ -278,15 +278,15 @@ static lt_status example_json(const lt_task_problem *p, const lt_chat_template *
         cJSON_AddItemToArray(messages, m);
         if (!cJSON_AddStringToObject(m, "role", roles[i]) ||
             !cJSON_AddStringToObject(m, "content", contents[i]))
-            st = lt_error(LT_ERR_NOMEM, "task JSONL: out of memory");
+            st = lt_error_nomem("a task JSONL line's messages", 0);
     }
     if (!st && (!cJSON_AddStringToObject(doc, "task", lt_tasks_kind_name(p->kind)) ||
                 !cJSON_AddNumberToObject(doc, "level", p->level) ||
                 !cJSON_AddStringToObject(doc, "answer", p->answer) ||
                 !cJSON_AddStringToObject(doc, "key", p->key)))
-        st = lt_error(LT_ERR_NOMEM, "task JSONL: out of memory");
+        st = lt_error_nomem("a task JSONL line's fields", 0);
     char *text = st ? NULL : cJSON_PrintUnformatted(doc);
-    if (!st && !text) st = lt_error(LT_ERR_NOMEM, "task JSONL: out of memory");
+    if (!st && !text) st = lt_error_nomem("the text of a task JSONL line", 0);
     if (!st) st = lt_tasks_printf(line, "%s\n", text);
     cJSON_free(text);
     cJSON_Delete(doc);

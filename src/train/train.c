@@ -382,7 +382,7 @@ static lt_status check_tokenizer(const lt_trainer *t) {
     const char *dir = t->opts->tokenizer_dir;
     if (!dir) return NULL;
     char *json = lt_path_join(dir, "tokenizer.json");
-    if (!json) return lt_error(LT_ERR_NOMEM, "out of memory");
+    if (!json) return lt_error_nomem("the path of tokenizer.json", strlen(dir) + sizeof "/tokenizer.json");
     bool found = lt_path_exists(json);
     lt_free(json);
     if (!found)
@@ -443,7 +443,8 @@ static lt_status open_trainer(lt_trainer *t, const lt_train_opts *o) {
     t->saved_step = -1;
     LT_TRY(check_opts(o));
     t->checkpoints_dir = lt_path_join(o->out_dir, "checkpoints");
-    if (!t->checkpoints_dir) return lt_error(LT_ERR_NOMEM, "out of memory");
+    if (!t->checkpoints_dir)
+        return lt_error_nomem("the checkpoints path", strlen(o->out_dir) + sizeof "/checkpoints");
     char *resume_dir = NULL;
     if (o->resume) {
         LT_TRY(lt_trainer_latest(o->out_dir, &resume_dir));
@@ -479,7 +480,7 @@ static lt_status open_trainer(lt_trainer *t, const lt_train_opts *o) {
 static lt_status run(lt_trainer *t, lt_train_log_fn log, void *user, bool *stopped) {
     const lt_train_opts *o = t->opts;
     char *metrics = lt_path_join(o->out_dir, "metrics.jsonl");
-    if (!metrics) return lt_error(LT_ERR_NOMEM, "out of memory");
+    if (!metrics) return lt_error_nomem("the metrics path", strlen(o->out_dir) + sizeof "/metrics.jsonl");
     char run[128];
     run_name(o, run, sizeof run);
     double peak = lt_gemm_peak_gflops(o->dtype, 1024, 0.2) * 1e9;

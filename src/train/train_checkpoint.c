@@ -93,7 +93,8 @@ static lt_status prune(const lt_trainer *t) {
         char name[64];
         snprintf(name, sizeof name, "step-%08lld", steps[i]);
         char *path = lt_path_join(t->checkpoints_dir, name);
-        if (!path) return lt_error(LT_ERR_NOMEM, "out of memory");
+        if (!path)
+            return lt_error_nomem("the path of an old checkpoint", strlen(t->checkpoints_dir) + 1 + strlen(name) + 1);
         lt_status s = lt_remove_tree(path);
         lt_free(path);
         LT_TRY(s);
@@ -108,7 +109,8 @@ static lt_status copy_tokenizer(const char *from, const char *to) {
     for (size_t i = 0; !s && i < sizeof names / sizeof names[0]; i++) {
         char *src = lt_path_join(from, names[i]), *dst = lt_path_join(to, names[i]), *text = NULL;
         size_t len = 0;
-        if (!src || !dst) s = lt_error(LT_ERR_NOMEM, "out of memory");
+        if (!src || !dst)
+            s = lt_error_nomem("the paths of the tokenizer files", strlen(from) + strlen(to) + 2 * (strlen(names[i]) + 2));
         else if (lt_path_exists(src)) {
             s = lt_file_read_all(src, &text, &len, (size_t)1 << 30);
             if (!s) s = lt_file_write_all(dst, text, len);
@@ -129,7 +131,9 @@ lt_status lt_trainer_save(lt_trainer *t) {
     char *state = tmp_dir ? lt_path_join(tmp_dir, "train_state.bin") : NULL;
     char *latest = lt_path_join(t->opts->out_dir, "latest");
     char latest_text[96];
-    lt_status s = (!final_dir || !tmp_dir || !state || !latest) ? lt_error(LT_ERR_NOMEM, "out of memory") : NULL;
+    lt_status s = (!final_dir || !tmp_dir || !state || !latest)
+                      ? lt_error_nomem("the paths of a checkpoint's files", strlen(t->checkpoints_dir) + sizeof name)
+                      : NULL;
     if (!s) s = lt_remove_tree(tmp_dir); // a leftover of a killed save
     if (!s) s = lt_model_save(t->model, tmp_dir, LT_F32);
     if (!s && t->opts->tokenizer_dir) s = copy_tokenizer(t->opts->tokenizer_dir, tmp_dir);
@@ -158,7 +162,7 @@ lt_status lt_trainer_save(lt_trainer *t) {
 lt_status lt_trainer_latest(const char *out_dir, char **dir) {
     *dir = NULL;
     char *latest = lt_path_join(out_dir, "latest");
-    if (!latest) return lt_error(LT_ERR_NOMEM, "out of memory");
+    if (!latest) return lt_error_nomem("the path of the latest file", strlen(out_dir) + sizeof "/latest");
     if (!lt_path_exists(latest)) {
         lt_free(latest);
         return NULL;
@@ -172,7 +176,7 @@ lt_status lt_trainer_latest(const char *out_dir, char **dir) {
             s = lt_error(LT_ERR_FORMAT, "%s: does not name a checkpoint directory", latest);
         if (!s) {
             *dir = lt_path_join(out_dir, text);
-            if (!*dir) s = lt_error(LT_ERR_NOMEM, "out of memory");
+            if (!*dir) s = lt_error_nomem("the latest checkpoint's path", strlen(out_dir) + 1 + len + 1);
         }
         if (!s && !lt_path_is_dir(*dir)) {
             s = lt_error(LT_ERR_FORMAT, "%s names %s, which does not exist", latest, *dir);
@@ -226,7 +230,8 @@ static lt_status parse_state(lt_trainer *t, const uint8_t *data, size_t n, const
 
 lt_status lt_trainer_restore_state(lt_trainer *t, const char *checkpoint_dir) {
     char *path = lt_path_join(checkpoint_dir, "train_state.bin");
-    if (!path) return lt_error(LT_ERR_NOMEM, "out of memory");
+    if (!path)
+        return lt_error_nomem("the path of train_state.bin", strlen(checkpoint_dir) + sizeof "/train_state.bin");
     lt_mmap m;
     lt_status s = lt_mmap_open(&m, path);
     if (!s) {
