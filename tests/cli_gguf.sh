@@ -52,6 +52,13 @@ expect 0 "top-5 at position 2" -- "$LATHE" forward "$tmp/back-q8" --ids 1,5,9
 "$LATHE" init --preset tiny-hetero --out "$tmp/hetero" >/dev/null || fail "init tiny-hetero"
 cp "$tmp/tok"/* "$tmp/hetero/"
 expect 1 "layer 2 has a linear-replacement FFN" -- "$LATHE" export gguf "$tmp/hetero" "$tmp/hetero.gguf"
+# ... and says what does export, and that lathe runs the model as it is.
+expect 1 "llama.cpp runs any Llama model, and a DeciLM model with no linear-replacement FFN" -- \
+  "$LATHE" export gguf "$tmp/hetero" "$tmp/hetero.gguf"
+expect 1 "presets tiny, bench-m, bench-m-hetero, bench-l and reason-s export; tiny-hetero does not" -- \
+  "$LATHE" export gguf "$tmp/hetero" "$tmp/hetero.gguf"
+expect 1 "lathe's own engine runs this model as it is: lathe generate, lathe chat or lathe serve" -- \
+  "$LATHE" export gguf "$tmp/hetero" "$tmp/hetero.gguf"
 check
 ls "$tmp" | grep -q '^hetero.gguf' && fail "a refused export left a file"
 

@@ -20,6 +20,14 @@
 
 // ---------------------------------------------------------------- what llama.cpp can run
 
+// Appended to every refusal: what does export, and that lathe itself runs the model.
+#define EXPORTABLE_HINT                                                                    \
+    ". llama.cpp runs any Llama model, and a DeciLM model with no linear-replacement FFN, " \
+    "attention in layer 0, a last layer that is not a no-op, and a SwiGLU FFN in every "    \
+    "layer with attention (the presets tiny, bench-m, bench-m-hetero, bench-l and "          \
+    "reason-s export; tiny-hetero does not). lathe's own engine runs this model as it is: " \
+    "lathe generate, lathe chat or lathe serve MODEL_DIR"
+
 static lt_status check_representable(const lt_config *c) {
     if (lt_config_is_uniform(c)) return NULL;
     for (int64_t i = 0; i < c->n_layers; i++) {
@@ -27,23 +35,24 @@ static lt_status check_representable(const lt_config *c) {
         if (b->ffn == LT_FFN_LINEAR)
             return lt_error(LT_ERR_UNSUPPORTED,
                             "layer %lld has a linear-replacement FFN (replace_with_linear), which "
-                            "llama.cpp's deci architecture cannot represent",
+                            "llama.cpp's deci architecture cannot represent" EXPORTABLE_HINT,
                             (long long)i);
         if (b->attn != LT_ATTN_NOOP && b->ffn == LT_FFN_NOOP)
             return lt_error(LT_ERR_UNSUPPORTED,
                             "layer %lld has %s attention but a no-op FFN: llama.cpp's deci graph "
                             "skips the whole layer when its FFN width is 0, dropping the attention "
-                            "output",
+                            "output" EXPORTABLE_HINT,
                             (long long)i, lt_attn_kind_name(b->attn));
         if (i == c->n_layers - 1 && b->ffn == LT_FFN_NOOP)
             return lt_error(LT_ERR_UNSUPPORTED,
                             "layer %lld, the last, is a no-op (attention and FFN): llama.cpp's "
-                            "deci graph then returns logits for the wrong token positions",
+                            "deci graph then returns logits for the wrong token positions"
+                            EXPORTABLE_HINT,
                             (long long)i);
         if (i == 0 && b->attn == LT_ATTN_NOOP)
             return lt_error(LT_ERR_UNSUPPORTED,
                             "layer 0 has no-op attention: llama.cpp derives the head size from "
-                            "layer 0's head count and would fail to load the file");
+                            "layer 0's head count and would fail to load the file" EXPORTABLE_HINT);
     }
     return NULL;
 }
