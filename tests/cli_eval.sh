@@ -149,6 +149,10 @@ expect 2 "task flags do not go with it" -- "$LATHE" eval "$m" --text "$tmp/plain
 expect 2 "unknown|--stop" -- "$LATHE" eval "$m" --stop x
 expect 1 "nothing.jsonl" -- "$LATHE" eval "$m" --exclude "$tmp/nothing.jsonl" --n 1
 expect 2 "has no tokenizer" -- "$LATHE" eval "$tmp/m0" --n 1
+# ... with the fix every command gives (what a model directory holds, what to copy).
+nofix="m0: the model has no tokenizer \\(tokenizer.json\\): a model directory needs config.json, model.safetensors and tokenizer.json; copy tokenizer.json and tokenizer_config.json from the tokenizer you trained with"
+expect 2 "$nofix" -- "$LATHE" eval "$tmp/m0" --n 1
+expect 2 "$nofix" -- "$LATHE" eval "$tmp/m0" --text "$tmp/plain.txt"
 expect 1 "cannot open|No such" -- "$LATHE" eval "$m" --text "$tmp/nothing.txt"
 
 echo "cli_eval: $checks checks, $fails failures"

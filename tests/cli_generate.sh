@@ -80,6 +80,10 @@ expect 2 "on or off" -- "$LATHE" chat "$m" --think maybe
 expect 2 "is not an integer" -- "$LATHE" generate "$m" --ids "1,x,3"
 expect 1 "outside the vocabulary" -- "$LATHE" generate "$m" --ids "1,99999"
 expect 2 "has no tokenizer" -- "$LATHE" generate "$tmp/m0" "Hi"
+# perplexity gives the same fix as generate for a model without tokenizer.json.
+nofix="m0: the model has no tokenizer \\(tokenizer.json\\): a model directory needs config.json, model.safetensors and tokenizer.json; copy tokenizer.json and tokenizer_config.json from the tokenizer you trained with"
+expect 2 "$nofix" -- "$LATHE" generate "$tmp/m0" "Hi"
+expect 2 "$nofix" -- "$LATHE" perplexity "$tmp/m0" --text data/moby-dick-1-4.txt --ctx 64
 expect 1 "not a model directory|cannot open" -- "$LATHE" generate "$tmp/nothing" "Hi"
 expect 0 "usage: lathe generate" -- "$LATHE" generate --help
 expect 0 "usage: lathe chat" -- "$LATHE" chat --help

@@ -50,6 +50,9 @@ void lt_engine_free(lt_engine *e);
 
 const lt_config *lt_engine_config(const lt_engine *e);
 lt_tokenizer *lt_engine_tokenizer(const lt_engine *e);   // NULL when the model came without one
+// NULL when the engine has a tokenizer; else the error every command gives for a
+// model without one: what a model directory holds and how to add tokenizer.json.
+lt_status lt_engine_need_tokenizer(const lt_engine *e);
 // Gives the engine a tokenizer (it takes ownership; a previous one is freed).
 void lt_engine_set_tokenizer(lt_engine *e, lt_tokenizer *tok);
 const char *lt_engine_chat_template(const lt_engine *e); // Jinja text from the model, or NULL

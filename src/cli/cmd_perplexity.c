@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/gen_common.h"
 #include "lathe/infer.h"
 
 static void help(void) {
@@ -59,9 +60,8 @@ int cmd_perplexity(int argc, char **argv) {
     lt_engine *e = NULL, *ref = NULL;
     lt_mmap file = {0};
     lt_ids ids = {0};
-    s = lt_engine_open(&e, pos[0], &o);
+    s = lt_cli_open_engine(pos[0], &o, &e);
     if (!s && ref_path) s = lt_engine_open(&ref, ref_path, &(lt_engine_opts){.max_step_tokens = ctx, .max_context = ctx});
-    if (!s && !lt_engine_tokenizer(e)) s = lt_error(LT_ERR_ARG, "%s: the model has no tokenizer to read the text with", pos[0]);
     if (!s) s = lt_mmap_open(&file, text);
     if (!s) s = lt_tokenizer_encode(lt_engine_tokenizer(e), file.data, file.size, LT_ENCODE_NO_SPECIAL, &ids);
     int64_t n = (int64_t)ids.n < max_tokens ? (int64_t)ids.n : max_tokens;

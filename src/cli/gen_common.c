@@ -157,12 +157,11 @@ lt_status lt_cli_gen_parse(lt_cli_gen_flags *f, lt_engine_opts *eo, lt_gen_param
 
 lt_status lt_cli_open_engine(const char *path, lt_engine_opts *eo, lt_engine **e) {
     LT_TRY(lt_engine_open(e, path, eo));
-    if (!lt_engine_tokenizer(*e)) {
+    lt_status s = lt_engine_need_tokenizer(*e);
+    if (s) {
         lt_engine_free(*e);
         *e = NULL;
-        return lt_error(LT_ERR_ARG, "%s: the model has no tokenizer (tokenizer.json): a model directory needs "
-                        "config.json, model.safetensors and tokenizer.json; copy tokenizer.json and tokenizer_config.json "
-                        "from the tokenizer you trained with, or pass --tokenizer DIR to lathe train", path);
+        return lt_error_prefix(s, "%s", path);
     }
     return NULL;
 }

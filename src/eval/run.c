@@ -153,7 +153,7 @@ lt_status lt_eval_run(lt_engine *e, const lt_task_set *set, const lt_eval_opts *
                       lt_eval_table *t) {
     LT_TRY(check_opts(o));
     eval_state st = {.tok = lt_engine_tokenizer(e), .set = set, .o = o, .t = t};
-    if (!st.tok) return lt_error(LT_ERR_ARG, "eval: the model has no tokenizer");
+    LT_TRY(lt_engine_need_tokenizer(e));
     plan_passes(&st);
     st.total = (int64_t)st.n_passes * (int64_t)set->n * o->samples;
     if (st.total == 0) return NULL;

@@ -22,6 +22,13 @@ enum { ROW_BLOCK = 64 }; // query rows per attention task (prefill)
 
 const lt_config *lt_engine_config(const lt_engine *e) { return &e->cfg; }
 lt_tokenizer *lt_engine_tokenizer(const lt_engine *e) { return e->tok; }
+lt_status lt_engine_need_tokenizer(const lt_engine *e) {
+    if (e->tok) return NULL;
+    return lt_error(LT_ERR_ARG, "the model has no tokenizer (tokenizer.json): a model directory needs "
+                    "config.json, model.safetensors and tokenizer.json; copy tokenizer.json and "
+                    "tokenizer_config.json from the tokenizer you trained with, or pass "
+                    "--tokenizer DIR to lathe train");
+}
 void lt_engine_set_tokenizer(lt_engine *e, lt_tokenizer *tok) {
     if (e->tok != tok) lt_tokenizer_free(e->tok);
     e->tok = tok;
