@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cli_inputs.sh: empty and unusable inputs are errors naming the file (tokenizer
-# train, data tokenize, sft, tasks gen --n 0); sft --skip-bad reports examples
+# train, data tokenize, sft, tasks gen --n 0); train, sft and distill given a
+# bad flag value or a missing data file make no folder; sft --skip-bad reports examples
 # longer than the context apart from malformed lines; and Ctrl-C / SIGTERM stop
 # `lathe sft` and `lathe distill` with a checkpoint, the sft run resuming
 # bit-identical to an uninterrupted one (lathe train: cli_interrupt.sh).
@@ -31,6 +32,29 @@ expect 2 "bare has no tokenizer.json: .*copy tokenizer.json and tokenizer_config
 check; [ -e "$tmp/bare_sft" ] && fail "sft without a tokenizer left $tmp/bare_sft"
 expect 2 "--n: 0 is outside" -- "$LATHE" tasks gen --task add --n 0 --out-on "$tmp/none.jsonl"
 check; [ -e "$tmp/none.jsonl" ] && fail "tasks gen --n 0 wrote a file"
+
+# A bad flag value or a missing data file: the trainers fail before making any folder.
+"$LATHE" data tokenize --tokenizer "$tmp/tok" --out "$tmp/d.bin" --split blank data/moby-dick-1-4.txt >/dev/null 2>&1 \
+  || fail "data tokenize"
+train_src=(train --preset tiny --data "$tmp/d.bin")
+sft_src=(sft --init-from "$tmp/m0" --data "$tmp/on.jsonl")
+distill_src=(distill --init-from "$tmp/m0" --teacher "$tmp/m0" --data "$tmp/d.bin")
+for cmd in train sft distill; do
+  declare -n src=${cmd}_src
+  expect 2 "--lr.*abc" -- "$LATHE" "${src[@]}" --lr abc --steps 2 --out "$tmp/bad/$cmd-lr/run"
+  expect 2 "--batch" -- "$LATHE" "${src[@]}" --batch 0 --steps 2 --out "$tmp/bad/$cmd-batch/run"
+  expect 2 "--steps" -- "$LATHE" "${src[@]}" --steps x --out "$tmp/bad/$cmd-steps/run"
+  check; [ -e "$tmp/bad" ] && fail "$cmd with a bad flag value left $(find "$tmp/bad")"
+  unset -n src
+done
+expect 1 "nope.bin: cannot open" -- "$LATHE" train --preset tiny --data "$tmp/nope.bin" --steps 2 --out "$tmp/bad/t/run"
+expect 1 "nope.jsonl: cannot open" -- \
+  "$LATHE" sft --init-from "$tmp/m0" --data "$tmp/nope.jsonl" --steps 2 --out "$tmp/bad/s/run"
+expect 1 "nope.bin: cannot open" -- \
+  "$LATHE" distill --init-from "$tmp/m0" --teacher "$tmp/m0" --data "$tmp/nope.bin" --steps 2 --out "$tmp/bad/d/run"
+expect 1 "nope: .*cannot open|nope: not a model" -- \
+  "$LATHE" distill --init-from "$tmp/m0" --teacher "$tmp/nope" --data "$tmp/d.bin" --steps 2 --out "$tmp/bad/d/run"
+check; [ -e "$tmp/bad" ] && fail "a trainer with a missing data file left $(find "$tmp/bad")"
 
 # --skip-bad: a too-long example (first), a malformed line, two good examples.
 long=$(printf '%0300d' 0)

@@ -3,9 +3,9 @@
 # distill). The first signal saves a checkpoint at the next step boundary,
 # prints the command that resumes the run and exits with 130; the resumed run
 # ends bit-identical to an uninterrupted one. A second Ctrl-C quits at once,
-# without a checkpoint. Also: `lathe train --tokenizer` puts the tokenizer in
-# every checkpoint (and says so when it cannot), and a run that fails to start
-# leaves no folder behind.
+# without a checkpoint, removing the run's folders that are still empty.
+# Also: `lathe train --tokenizer` puts the tokenizer in every checkpoint (and
+# says so when it cannot), and a run that fails to start leaves no folder behind.
 source "$(dirname "$0")/lib/cli.sh"
 fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
 check() { checks=$((checks + 1)); }
@@ -73,6 +73,17 @@ check; [ "$rc" = 130 ] || fail "after two Ctrl-C: exit $rc, expected 130"
 check; grep -q "Ctrl-C again to quit at once" "$tmp/twice.log" || fail "the first Ctrl-C was not seen: $(tail -2 "$tmp/twice.log")"
 check; grep -q "resume with" "$tmp/twice.log" && fail "the second Ctrl-C should quit without saving"
 check; [ -e "$tmp/twice/latest" ] && fail "the second Ctrl-C should quit without a checkpoint"
+check; [ -e "$tmp/twice/checkpoints" ] && fail "the second Ctrl-C left an empty $tmp/twice/checkpoints"
+check; [ -f "$tmp/twice/metrics.jsonl" ] || fail "the second Ctrl-C removed a folder that held the metrics"
+# ... and before the first step is logged, it leaves none of the folders the run made (OUT and its parents).
+"$LATHE" train --init-from "$tmp/m0" --data "$tmp/d.bin" --batch 64 --seq 256 --steps 50 --log-every 1 \
+  --save-every 0 --out "$tmp/early/run" >"$tmp/early.log" 2>&1 &
+pid=$! waited=0
+until [ -d "$tmp/early/run/checkpoints" ] || [ $((waited++)) -gt 3000 ]; do sleep 0.02; done
+kill -INT $pid; sleep 0.1; kill -INT $pid
+wait $pid; rc=$?
+check; [ "$rc" = 130 ] || fail "after two early Ctrl-C: exit $rc, expected 130: $(tail -2 "$tmp/early.log")"
+check; [ -e "$tmp/early" ] && fail "two early Ctrl-C left $(find "$tmp/early")"
 
 # Without --tokenizer (and none in --init-from), lathe train says its checkpoints carry none.
 "$LATHE" init --preset tiny --out "$tmp/bare" >/dev/null

@@ -150,7 +150,9 @@ void lt_cli_train_done(const lt_train_opts *o);               // where the run w
 // What --skip-bad left out of chat data: too-long examples (raise --seq) apart from malformed lines.
 void lt_cli_report_skipped(const lt_chat_read_stats *st, int64_t seq, const char *first_skip);
 // Ctrl-C / SIGTERM for the trainers: sets o->stop (the first signal stops the
-// run at the next step boundary, with a checkpoint; the second exits with 130).
+// run at the next step boundary, with a checkpoint; the second exits with 130,
+// removing the folders of this run that are still empty). Call it just before
+// the run, once o->out_dir is set.
 void lt_cli_train_catch_signals(lt_train_opts *o);
 // "PROGRAM CMD ARGS... --resume", shell-quoted, from the unparsed argv, PROGRAM as
 // the user ran it (lathe, build/lathe) (free it; NULL: out of memory).

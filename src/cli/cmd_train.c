@@ -210,11 +210,45 @@ void lt_cli_report_skipped(const lt_chat_read_stats *st, int64_t seq, const char
 
 static volatile sig_atomic_t stop_requested = 0;
 
+// The folders this run creates, innermost first: OUT/checkpoints, OUT and any
+// missing parents of OUT. Filled before the run; the exit on a second signal
+// removes the ones still empty (rmdir leaves a folder that holds anything).
+enum { MAX_NEW_FOLDERS = 8, FOLDER_PATH_MAX = 4096 };
+static char new_folders[MAX_NEW_FOLDERS][FOLDER_PATH_MAX];
+static int n_new_folders = 0;
+
+static void note_new_folder(const char *path) {
+    if (n_new_folders < MAX_NEW_FOLDERS && strlen(path) < FOLDER_PATH_MAX)
+        memcpy(new_folders[n_new_folders++], path, strlen(path) + 1);
+}
+
+static void note_new_folders(const char *out_dir) {
+    char path[FOLDER_PATH_MAX];
+    n_new_folders = 0;
+    if (!out_dir || snprintf(path, sizeof path, "%s/checkpoints", out_dir) >= (int)sizeof path) return;
+    if (lt_path_is_dir(path)) return;
+    note_new_folder(path);
+    size_t n = strlen(out_dir);
+    memcpy(path, out_dir, n + 1);
+    for (;;) {
+        while (n > 1 && path[n - 1] == '/') path[--n] = 0;
+        if (n == 0 || lt_path_is_dir(path)) return;
+        note_new_folder(path);
+        while (n > 0 && path[n - 1] != '/') n--; // up to the parent
+        if (n == 0) return;
+        path[n] = 0;
+    }
+}
+
 // The first SIGINT/SIGTERM asks the trainer to stop at the next step boundary
-// (it saves a checkpoint); the second exits at once. Only async-signal-safe calls.
+// (it saves a checkpoint); the second exits at once, leaving no empty folder.
+// Only async-signal-safe calls.
 static void on_stop_signal(int sig) {
     (void)sig;
-    if (stop_requested) _exit(130);
+    if (stop_requested) {
+        for (int i = 0; i < n_new_folders; i++) rmdir(new_folders[i]);
+        _exit(130);
+    }
     stop_requested = 1;
     static const char msg[] = "\nlathe: stopping after this step to save a checkpoint (Ctrl-C again to quit at once)\n";
     ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
@@ -222,6 +256,7 @@ static void on_stop_signal(int sig) {
 }
 
 void lt_cli_train_catch_signals(lt_train_opts *o) {
+    note_new_folders(o->out_dir);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
