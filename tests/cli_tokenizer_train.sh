@@ -30,6 +30,19 @@ same "$tmp/a/tokenizer_config.json" "$tmp/b/tokenizer_config.json" "training is 
 expect 0 "bos +1491 <\|begin_of_text\|>" -- "$LATHE" tokenizer info --tokenizer "$tmp/a"
 expect 0 "^1496 1499 1497$" -- "$LATHE" tokenizer encode --tokenizer "$tmp/a" --text "<|eot_id|><|tool|><think>"
 
+# --split-digits: every digit its own token (Qwen2's regex), whatever the text repeats.
+for i in $(seq 200); do echo "12345 + 678 = 13023, in 2024 and 1999."; done >"$tmp/digits.txt"
+cat $text "$tmp/digits.txt" >"$tmp/digits-corpus.txt"
+expect 2 "give it or --pattern RE, not both" -- \
+  "$LATHE" tokenizer train --vocab 600 --input $text --split-digits --pattern '\p{N}+' --out "$tmp/x"
+expect 0 "wrote .*: 600 ids" -- "$LATHE" tokenizer train --vocab 600 --input "$tmp/digits-corpus.txt" \
+  --split-digits --out "$tmp/d"
+expect 0 "^([0-9]+ ){4}[0-9]+$" -- "$LATHE" tokenizer encode --tokenizer "$tmp/d" --text "12345"
+expect 0 "^12345$" -- bash -c "'$LATHE' tokenizer encode --tokenizer '$tmp/d' --text 12345 |
+  '$LATHE' tokenizer decode --tokenizer '$tmp/d'"
+"$LATHE" tokenizer train --vocab 600 --input "$tmp/digits-corpus.txt" --out "$tmp/g" >/dev/null 2>&1
+expect 0 "^[0-9]+ [0-9]+$" -- "$LATHE" tokenizer encode --tokenizer "$tmp/g" --text "12345" # 123 45
+
 if ! command -v node >/dev/null 2>&1 || [ ! -f "$RUST/package.json" ]; then
   skip "Rust tokenizers comparisons (run scripts/fetch-test-data.sh; needs node)"
   finish cli_tokenizer_train
@@ -46,6 +59,12 @@ for f in "$tmp/valid.txt" $samples/multilingual.txt; do
   node tests/tokenizer/rust_encode.js "$tmp/a/tokenizer.json" <"$f" >"$tmp/rust.txt"
   same "$tmp/lathe.txt" "$tmp/rust.txt" "Rust encodes lathe's trained tokenizer like lathe ($f)"
 done
+
+# The Rust library reads the --split-digits tokenizer.json the same: each digit alone.
+"$LATHE" tokenizer encode --tokenizer "$tmp/d" --lines <"$tmp/valid.txt" >"$tmp/lathe.txt"
+node tests/tokenizer/rust_encode.js "$tmp/d/tokenizer.json" --lines <"$tmp/valid.txt" >"$tmp/rust.txt"
+same "$tmp/lathe.txt" "$tmp/rust.txt" "Rust encodes the --split-digits tokenizer like lathe (per line)"
+expect 0 "^([0-9]+ ){4}[0-9]+$" -- bash -c "printf 12345 | node tests/tokenizer/rust_encode.js '$tmp/d/tokenizer.json'"
 
 # The Rust trainer learns the same merges (min_frequency 1 = its default 0; it
 # reads line by line, so blank lines are dropped to keep the pre-tokens equal).

@@ -87,6 +87,14 @@ static void test_presets(void) {
     // 6N + 12 * 8 layers * 512 * T
     LT_CHECK_CLOSE(lt_config_train_flops_per_token(&c, 512), 6.0 * 33554432 + 12.0 * 8 * 512 * 512, 0, 1e-12);
     lt_config_free(&c);
+    LT_CHECK_OK(lt_config_preset(&c, "reason-s"));
+    // docs/reasoning.md's 8 x 128 model: embed and head 2*1024*128; per layer norms 2*128,
+    // q,o 2*128*128, k,v 2*128*64, ffn 3*128*384; final norm 128 (the page says 1.84M).
+    LT_CHECK_INT(lt_config_param_count(&c), 2 * 131072 + 8 * (256 + 32768 + 16384 + 147456) + 128);
+    LT_CHECK(c.arch == LT_ARCH_LLAMA && !c.tie_embeddings);
+    LT_CHECK(c.rope.theta == 10000.0 && c.head_dim == 32 && c.vocab == 1024);
+    for (int i = 0; i < 8; i++) LT_CHECK_INT(c.blocks[i].n_kv_heads, 2);
+    lt_config_free(&c);
     LT_CHECK_ERR(lt_config_preset(&c, "huge"), LT_ERR_ARG, "unknown preset 'huge'");
 }
 
@@ -109,14 +117,15 @@ static void test_round_trip(void) {
     LT_CHECK(cJSON_IsString(kept) && strcmp(kept->valuestring, "llama_nemotron_super") == 0);
     lt_config_free(&a);
     lt_config_free(&b);
-    const char *presets[] = {"tiny", "tiny-hetero", "bench-m-hetero", "bench-l"};
-    for (int p = 0; p < 4; p++) {
+    const char *presets[] = {"tiny", "tiny-hetero", "bench-m-hetero", "bench-l", "reason-s"};
+    for (int p = 0; p < 5; p++) {
         LT_CHECK_OK(lt_config_preset(&a, presets[p]));
         LT_CHECK_OK(lt_config_save(&a, path));
         LT_CHECK_OK(lt_config_load(&b, path));
         LT_CHECK_INT(b.arch, a.arch);
         LT_CHECK_INT(lt_config_param_count(&b), lt_config_param_count(&a));
         LT_CHECK(b.tie_embeddings == a.tie_embeddings);
+        LT_CHECK(b.rope.theta == a.rope.theta);
         for (int i = 0; i < a.n_layers; i++) {
             LT_CHECK_INT(b.blocks[i].attn, a.blocks[i].attn);
             LT_CHECK_INT(b.blocks[i].ffn, a.blocks[i].ffn);

@@ -16,6 +16,7 @@
 #include "lathe/gguf.h"
 #include "lathe/model.h"
 #include "lt_test.h"
+#include "tokenizer/tok_internal.h"
 
 static const char *tmpdir;
 
@@ -848,8 +849,8 @@ static void test_model_file_errors(void) {
                  "missing metadata 'deci.block_count'");
     LT_CHECK_ERR(open_edited(path, &(edit){.array_key = "deci.attention.head_count_kv"}), LT_ERR_FORMAT,
                  "deci.attention.head_count_kv has 4 values for 5 layers");
-    LT_CHECK_ERR(open_edited(path, &(edit){.set_key = "tokenizer.ggml.pre", .set_value = "qwen2"}),
-                 LT_ERR_UNSUPPORTED, "tokenizer.ggml.pre 'qwen2' is not supported");
+    LT_CHECK_ERR(open_edited(path, &(edit){.set_key = "tokenizer.ggml.pre", .set_value = "falcon"}),
+                 LT_ERR_UNSUPPORTED, "tokenizer.ggml.pre 'falcon' is not supported");
     LT_CHECK_ERR(open_edited(path, &(edit){.set_key = "tokenizer.ggml.model", .set_value = "llama"}),
                  LT_ERR_UNSUPPORTED, "tokenizer.ggml.model 'llama' is not supported");
     LT_CHECK_ERR(open_edited(path, &(edit){.drop_key = "tokenizer.ggml.merges"}), LT_ERR_FORMAT,
@@ -895,7 +896,8 @@ static void test_llama31_rope_without_lathe_keys(void) {
     lt_config_free(&cfg);
 }
 
-// A tokenizer with GPT-2's regex is written as pre "gpt-2" and reads back
+// A tokenizer with GPT-2's regex is written as pre "gpt-2", one trained with
+// split_digits (Qwen2's regex, merges not ignored) as "qwen2", and both read back
 // encoding the same; any other regex has no llama.cpp name and is refused.
 static void test_pretokenizers(void) {
     lt_config cfg;
@@ -916,8 +918,28 @@ static void test_pretokenizers(void) {
     }
     lt_gguf_model_free(gm);
     lt_tokenizer_free(tok);
+    lt_bpe_train_opts digits = {.vocab_size = 300, .split_digits = true};
+    lt_bpe_trainer *tr = NULL;
+    tok = NULL;
+    LT_CHECK_OK(lt_bpe_trainer_new(&tr, &digits));
+    if (tr) LT_CHECK_OK(lt_bpe_trainer_feed(tr, TEXT, strlen(TEXT)));
+    if (tr) LT_CHECK_OK(lt_bpe_trainer_finish(tr, &tok));
+    lt_bpe_trainer_free(tr);
+    if (tok) LT_CHECK_OK(export_model(m, tok, path, LT_F32));
+    gm = NULL;
+    if (tok) LT_CHECK_OK(lt_gguf_model_open(&gm, path));
+    if (gm) {
+        const char *s;
+        size_t n;
+        LT_CHECK_OK(lt_gguf_get_str(gm->file, "tokenizer.ggml.pre", &s, &n));
+        LT_CHECK(n == 5 && memcmp(s, "qwen2", 5) == 0);
+        LT_CHECK(!gm->tokenizer->core->ignore_merges);
+        check_tokenizer(tok, gm->tokenizer);
+    }
+    lt_gguf_model_free(gm);
+    lt_tokenizer_free(tok);
     tok = make_tokenizer_with("\\w+|\\s+|[^\\w\\s]+");
-    LT_CHECK_ERR(export_model(m, tok, path, LT_F32), LT_ERR_UNSUPPORTED, "is neither Llama 3's nor GPT-2's");
+    LT_CHECK_ERR(export_model(m, tok, path, LT_F32), LT_ERR_UNSUPPORTED, "is not Llama 3's, Qwen2's or GPT-2's");
     lt_tokenizer_free(tok);
     lt_model_free(m);
     lt_config_free(&cfg);

@@ -116,7 +116,10 @@ static lt_status record(void *user, const uint8_t *piece, size_t len) {
     return NULL;
 }
 
-static void test_fast_scanner_matches_pcre2(void) {
+// Random strings of pieces chosen to hit every alternative and its edges; the
+// scanner (Llama 3's pattern or Qwen2's, which differ in digit runs) cuts each
+// exactly where PCRE2 alone does.
+static void fast_scanner_matches_pcre2(const char *pattern) {
     static const char *pool[] = {
         "a", "Z", "q", "7", "42", "1234", " ", "  ", "\t", "\n", "\r\n", "\r", "\v", "\f",
         ".", "!?", "'", "'s", "'S", "'re", "'VE", "'ll", "'d", "'m", "'t", "'x", "_", "-", "#",
@@ -126,8 +129,9 @@ static void test_fast_scanner_matches_pcre2(void) {
     const uint32_t n_pool = sizeof pool / sizeof *pool;
     lt_pretok p;
     lt_pretok_state s;
-    LT_CHECK_OK(lt_pretok_init(&p, LT_PRETOK_SPLIT, LT_TOK_LLAMA3_PATTERN));
+    LT_CHECK_OK(lt_pretok_init(&p, LT_PRETOK_SPLIT, pattern));
     LT_CHECK_OK(lt_pretok_state_init(&s, &p));
+    LT_CHECK(p.fast);
     lt_rng rng;
     lt_rng_seed(&rng, 17);
     static cuts fast, slow;
@@ -159,9 +163,15 @@ static void test_fast_scanner_matches_pcre2(void) {
     lt_pretok_free(&p);
 }
 
+static void test_fast_scanner_matches_pcre2(void) { fast_scanner_matches_pcre2(LT_TOK_LLAMA3_PATTERN); }
+static void test_fast_scanner_matches_pcre2_qwen2(void) {
+    fast_scanner_matches_pcre2(LT_TOK_QWEN2_PATTERN);
+}
+
 int main(void) {
     LT_RUN(test_every_code_point_pcre2);
     LT_RUN(test_every_code_point_fast);
     LT_RUN(test_fast_scanner_matches_pcre2);
+    LT_RUN(test_fast_scanner_matches_pcre2_qwen2);
     return lt_test_finish();
 }

@@ -314,6 +314,61 @@ static void test_invalid_utf8_training(void) {
     lt_tokenizer_free(tok);
 }
 
+// split_digits: every digit its own token, whatever the training text repeats;
+// the regex is Qwen2's and merges are not ignored, in the tokenizer and in the
+// tokenizer.json it saves (which the Rust library reads the same:
+// tests/cli_tokenizer_train.sh).
+static void test_split_digits(void) {
+    const char *doc = "12345 + 12345 = 24690, 12345 and 123 and 2024; 1,000,000 is 10^6. ";
+    int repeat = 50;
+    lt_bpe_train_opts o = {.vocab_size = 400, .split_digits = true};
+    lt_bpe_trainer *tr = NULL;
+    lt_tokenizer *tok = NULL;
+    LT_CHECK_OK(lt_bpe_trainer_new(&tr, &o));
+    for (int k = 0; k < repeat && tr; k++) LT_CHECK_OK(lt_bpe_trainer_feed(tr, doc, strlen(doc)));
+    if (tr) LT_CHECK_OK(lt_bpe_trainer_finish(tr, &tok));
+    lt_bpe_trainer_free(tr);
+    lt_tokenizer *grouped = train_docs(&doc, &repeat, 1, 400, 0); // Llama 3's \p{N}{1,3}
+    if (!tok || !grouped) return;
+    LT_CHECK_STR(tok->core->pretok.pattern, LT_TOK_QWEN2_PATTERN);
+    LT_CHECK(!tok->core->ignore_merges && grouped->core->ignore_merges);
+    lt_ids ids = {0}, ref = {0};
+    lt_bytes back = {0};
+    LT_CHECK_OK(lt_tokenizer_encode(tok, "12345", 5, 0, &ids));
+    LT_CHECK_INT(ids.n, 5);
+    for (size_t i = 0; i < ids.n && ids.n == 5; i++)
+        LT_CHECK_INT(ids.data[i], lt_tokenizer_find(tok, "12345" + i, 1));
+    LT_CHECK_OK(lt_tokenizer_decode(tok, ids.data, ids.n, 0, &back));
+    LT_CHECK_STR(back.data, "12345");
+    LT_CHECK_OK(lt_tokenizer_encode(grouped, "12345", 5, 0, &ref));
+    LT_CHECK_INT(ref.n, 2); // "123" "45": the default groups digits in threes
+    // Saved and loaded back: the same regex, merges rule and ids on the whole text.
+    const char *dir = lt_test_tmpdir();
+    lt_tokenizer *loaded = NULL;
+    LT_CHECK_OK(lt_tokenizer_save(tok, dir));
+    LT_CHECK_OK(lt_tokenizer_load(&loaded, dir));
+    if (loaded) {
+        LT_CHECK_STR(loaded->core->pretok.pattern, LT_TOK_QWEN2_PATTERN);
+        LT_CHECK(!loaded->core->ignore_merges && loaded->core->pretok.fast);
+        ids.n = ref.n = 0;
+        LT_CHECK_OK(lt_tokenizer_encode(tok, doc, strlen(doc), 0, &ids));
+        LT_CHECK_OK(lt_tokenizer_encode(loaded, doc, strlen(doc), 0, &ref));
+        LT_CHECK(ids.n == ref.n && memcmp(ids.data, ref.data, ids.n * sizeof *ids.data) == 0);
+        back.n = 0;
+        LT_CHECK_OK(lt_tokenizer_decode(loaded, ref.data, ref.n, 0, &back));
+        LT_CHECK_STR(back.data, doc);
+    }
+    lt_bpe_train_opts both = {.vocab_size = 400, .split_digits = true, .pattern = "\\p{N}+"};
+    LT_CHECK_ERR(lt_bpe_trainer_new(&tr, &both), LT_ERR_ARG, "give one of them");
+    lt_ids_free(&ids);
+    lt_ids_free(&ref);
+    lt_bytes_free(&back);
+    lt_tokenizer_free(loaded);
+    lt_tokenizer_free(grouped);
+    lt_tokenizer_free(tok);
+    lt_status_free(lt_remove_tree(dir));
+}
+
 int main(void) {
     LT_RUN(test_worked_example);
     LT_RUN(test_against_naive);
@@ -321,5 +376,6 @@ int main(void) {
     LT_RUN(test_deterministic);
     LT_RUN(test_bad_options);
     LT_RUN(test_invalid_utf8_training);
+    LT_RUN(test_split_digits);
     return lt_test_finish();
 }

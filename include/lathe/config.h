@@ -60,7 +60,8 @@ int64_t lt_ffn_mult_to_dim(double ffn_mult, int64_t hidden);
 
 // Reads config.json (a file, or a directory holding one).
 lt_status lt_config_load(lt_config *c, const char *path);
-// Presets of DESIGN.md: tiny, tiny-hetero, bench-m, bench-m-hetero, bench-l.
+// Presets of DESIGN.md: tiny, tiny-hetero, bench-m, bench-m-hetero, bench-l; and reason-s,
+// the small reasoning model of docs/reasoning.md.
 lt_status lt_config_preset(lt_config *c, const char *name);
 const char *const *lt_config_preset_names(void); // NULL-terminated
 // Checks internal consistency (divisibility, positive sizes); names the field at fault.

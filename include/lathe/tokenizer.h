@@ -126,6 +126,10 @@ typedef struct {
     int32_t vocab_size;          // all ids: 256 bytes + merges + special tokens
     int64_t min_frequency;       // a pair is merged only if seen this often (0 means 2)
     const char *pattern;         // pre-tokenizer regex; NULL: Llama 3's (llama-bpe)
+    // Every digit a token of its own: Qwen2's regex (Llama 3's with \p{N} for
+    // \p{N}{1,3}) and no ignore_merges, as Qwen2's tokenizer.json and
+    // llama.cpp's "qwen2" pre-tokenizer have it. Not with `pattern`.
+    bool split_digits;
     const char *const *specials; // NULL: lt_tokenizer_default_specials
     int n_specials;
     const char *const *extra_specials; // appended after `specials`

@@ -10,7 +10,7 @@ static void help(void) {
            "Creates DIR with config.json and model.safetensors holding a randomly initialised\n"
            "model (Hugging Face initialisation: linear and embedding weights ~ N(0, 0.02),\n"
            "norm weights 1).\n\n"
-           "  --preset NAME   tiny, tiny-hetero, bench-m, bench-m-hetero or bench-l\n"
+           "  --preset NAME   tiny, tiny-hetero, bench-m, bench-m-hetero, bench-l or reason-s\n"
            "  --config FILE   a LlamaForCausalLM or DeciLMForCausalLM config.json (or its directory)\n"
            "  -o, --out DIR   output directory (created if needed)\n"
            "  --seed S        random seed (default 1)\n"

@@ -318,7 +318,8 @@ static int info_cmd(int argc, char **argv) {
 
 static void train_help(void) {
     printf("usage: lathe tokenizer train --vocab N --input FILES... --out DIR\n"
-           "                             [--min-frequency F] [--special TOKENS...] [--pattern RE]\n\n"
+           "                             [--min-frequency F] [--special TOKENS...]\n"
+           "                             [--pattern RE | --split-digits]\n\n"
            "Trains a byte-level BPE tokenizer (each file is one document) and writes\n"
            "DIR/tokenizer.json and DIR/tokenizer_config.json, loadable by Hugging Face\n"
            "tokenizers. Ids: 256 bytes, then the merges in order, then the special tokens\n"
@@ -329,16 +330,20 @@ static void train_help(void) {
            "  -o, --out DIR       output directory (created if needed)\n"
            "  --min-frequency F   merge only pairs seen at least F times (default 2)\n"
            "  --special TOKENS... extra special tokens, after the default ones\n"
-           "  --pattern RE        pre-tokenizer regex (default: Llama 3's, llama-bpe)\n");
+           "  --pattern RE        pre-tokenizer regex (default: Llama 3's, llama-bpe)\n"
+           "  --split-digits      every digit a token of its own (Qwen2's regex: Llama 3's with\n"
+           "                      \\p{N} for \\p{N}{1,3}; GGUF pre-tokenizer qwen2), for arithmetic\n");
 }
 
 static int train_cmd(int argc, char **argv) {
     const char *vocab_text = NULL, *out = NULL, *min_text = "2", *pattern = NULL;
     lt_cli_list inputs = {0}, specials = {0};
+    bool split_digits = false;
     const lt_cli_opt opts[] = {{"--vocab", .value = &vocab_text},
                             {"--out", .value = &out, .alias = "-o"},
                             {"--min-frequency", .value = &min_text},
                             {"--pattern", .value = &pattern},
+                            {"--split-digits", .present = &split_digits},
                             {"--input", .list = &inputs, .many = true},
                             {"--special", .list = &specials, .many = true},
                             {0}};
@@ -347,6 +352,9 @@ static int train_cmd(int argc, char **argv) {
     if (!vocab_text) rc = lt_cli_usage_error("tokenizer train", "--vocab N is required");
     else if (inputs.n == 0) rc = lt_cli_usage_error("tokenizer train", "--input FILES... is required");
     else if (!out) rc = lt_cli_usage_error("tokenizer train", "--out DIR is required");
+    else if (pattern && split_digits)
+        rc = lt_cli_usage_error("tokenizer train", "--split-digits sets the regex (Qwen2's); give "
+                                                   "it or --pattern RE, not both");
     if (rc >= 0) {
         lt_cli_opts_free(opts);
         return rc;
@@ -360,6 +368,7 @@ static int train_cmd(int argc, char **argv) {
         lt_bpe_train_opts o = {.vocab_size = (int32_t)vocab,
                                .min_frequency = min_frequency,
                                .pattern = pattern,
+                               .split_digits = split_digits,
                                .extra_specials = specials.items,
                                .n_extra_specials = specials.n,
                                .progress = {lt_cli_progress, NULL}};

@@ -283,7 +283,8 @@ lt_status lt_config_validate(const lt_config *c, const char *src) {
 
 // ---------------------------------------------------------------- presets
 
-static const char *const preset_names[] = {"tiny", "tiny-hetero", "bench-m", "bench-m-hetero", "bench-l", NULL};
+static const char *const preset_names[] = {"tiny",    "tiny-hetero", "bench-m", "bench-m-hetero",
+                                           "bench-l", "reason-s",    NULL};
 const char *const *lt_config_preset_names(void) { return preset_names; }
 
 static lt_status preset_base(lt_config *c, lt_arch arch, int64_t hidden, int64_t layers, int64_t heads, int64_t vocab, bool tied) {
@@ -348,8 +349,17 @@ lt_status lt_config_preset(lt_config *c, const char *name) {
     } else if (strcmp(name, "bench-l") == 0) {
         LT_TRY(preset_base(c, LT_ARCH_LLAMA, 1024, 16, 16, 16384, false));
         uniform_blocks(c, 4, 2816);
+    } else if (strcmp(name, "reason-s") == 0) {
+        // The small reasoning model of docs/reasoning.md: deep and narrow, its own output head
+        // (a tied head pulls 'true'/'false' together and stays at chance longer), and RoPE
+        // theta 10^4, the value its recipe was measured with. Vocabulary 1024: a tokenizer
+        // trained with --split-digits.
+        LT_TRY(preset_base(c, LT_ARCH_LLAMA, 128, 8, 4, 1024, false));
+        uniform_blocks(c, 2, 384);
+        c->rope.theta = 10000.0;
     } else {
-        return lt_error(LT_ERR_ARG, "unknown preset '%s' (expected tiny, tiny-hetero, bench-m, bench-m-hetero or bench-l)", name);
+        return lt_error(LT_ERR_ARG, "unknown preset '%s' (expected tiny, tiny-hetero, bench-m, "
+                                    "bench-m-hetero, bench-l or reason-s)", name);
     }
     return NULL;
 }

@@ -104,11 +104,13 @@ static lt_status read_pretok(const lt_gguf *g, lt_tok_core *c) {
     bool llama3 = (n == 9 && memcmp(pre, "llama-bpe", 9) == 0) || (n == 6 && memcmp(pre, "llama3", 6) == 0) ||
                   (n == 8 && memcmp(pre, "llama-v3", 8) == 0);
     bool gpt2 = n == 5 && memcmp(pre, "gpt-2", 5) == 0;
-    if (!llama3 && !gpt2)
+    bool qwen2 = n == 5 && memcmp(pre, "qwen2", 5) == 0;
+    if (!llama3 && !gpt2 && !qwen2)
         return lt_error(LT_ERR_UNSUPPORTED, "%s: tokenizer.ggml.pre '%.*s' is not supported (lathe "
-                                            "reads llama-bpe and gpt-2)",
+                                            "reads llama-bpe, qwen2 and gpt-2)",
                         src, (int)(n < 64 ? n : 64), pre);
-    c->ignore_merges = llama3; // as llama.cpp does for these two
+    c->ignore_merges = llama3; // as llama.cpp does for these three
+    if (qwen2) return lt_pretok_init(&c->pretok, LT_PRETOK_SPLIT, LT_TOK_QWEN2_PATTERN);
     return llama3 ? lt_pretok_init(&c->pretok, LT_PRETOK_SPLIT, LT_TOK_LLAMA3_PATTERN)
                   : lt_pretok_init(&c->pretok, LT_PRETOK_BYTELEVEL, LT_TOK_GPT2_PATTERN);
 }
@@ -206,8 +208,12 @@ static lt_status pre_name(const lt_tok_core *c, const char **out) {
         *out = "llama-bpe";
         return NULL;
     }
+    if (strcmp(c->pretok.pattern, LT_TOK_QWEN2_PATTERN) == 0) { // tokenizer train --split-digits
+        *out = "qwen2";
+        return NULL;
+    }
     return lt_error(LT_ERR_UNSUPPORTED,
-                    "tokenizer: the pre-tokenizer regex '%s' is neither Llama 3's nor GPT-2's; "
+                    "tokenizer: the pre-tokenizer regex '%s' is not Llama 3's, Qwen2's or GPT-2's; "
                     "llama.cpp picks its pre-tokenizer by name (tokenizer.ggml.pre) and has none "
                     "for this one",
                     c->pretok.pattern);

@@ -13,7 +13,7 @@
 //    Unicode 15.0-16.0 are listed below and added to those classes (harmless
 //    with a newer PCRE2, which already has them).
 // tests/test_tokenizer_classes.c checks every code point against the Rust library.
-// The Llama 3 pattern on ASCII text goes through a hand-written scanner
+// The Llama 3 pattern (and Qwen2's) on ASCII text goes through a hand-written scanner
 // (pretok_llama3.c), PCRE2 taking every match the scanner cannot decide.
 #include <stdio.h>
 #include <string.h>
@@ -158,7 +158,10 @@ lt_status lt_pretok_init(lt_pretok *p, lt_pretok_kind kind, const char *pattern)
         return lt_error(LT_ERR_FORMAT, "pre-tokenizer regex does not compile: %s", (char *)msg);
     }
     p->jit = pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE) == 0;
-    p->fast = strcmp(pattern, LT_TOK_LLAMA3_PATTERN) == 0;
+    p->max_digits = strcmp(pattern, LT_TOK_LLAMA3_PATTERN) == 0 ? 3
+                    : strcmp(pattern, LT_TOK_QWEN2_PATTERN) == 0 ? 1
+                                                                 : 0;
+    p->fast = p->max_digits > 0;
     return NULL;
 }
 
@@ -195,7 +198,7 @@ lt_status lt_pretok_split_valid(const lt_pretok *p, lt_pretok_state *s, const ui
     size_t off = 0;
     PCRE2_SIZE *ov = pcre2_get_ovector_pointer(s->match);
     while (off < len) {
-        size_t fast_end = p->fast ? lt_pretok_llama3_ascii(text, len, off) : 0;
+        size_t fast_end = p->fast ? lt_pretok_llama3_ascii(text, len, off, p->max_digits) : 0;
         if (fast_end) {
             LT_TRY(fn(user, text + off, fast_end - off));
             off = fast_end;

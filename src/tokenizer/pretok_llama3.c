@@ -13,6 +13,7 @@
 //   6 \s+(?!\S)
 //   7 \s+
 // In ASCII, \p{L} is [A-Za-z], \p{N} is [0-9] and \s is [\t\n\v\f\r ].
+// Qwen2's regex is the same with \p{N} for alternative 3 (max_digits 1).
 #include "tokenizer/tok_internal.h"
 
 enum { C_OTHER = 0, C_LETTER, C_DIGIT, C_SPACE, C_NEWLINE, C_HIGH, C_END };
@@ -71,7 +72,7 @@ static inline size_t space_end(const uint8_t *t, size_t len, size_t i) {
     return i < len && t[i] >= 0x80 ? 0 : i;
 }
 
-size_t lt_pretok_llama3_ascii(const uint8_t *t, size_t len, size_t i) {
+size_t lt_pretok_llama3_ascii(const uint8_t *t, size_t len, size_t i, int max_digits) {
     int c = cls(t, len, i);
     if (c == C_HIGH || c == C_END) return 0;
     if (t[i] == '\'') {
@@ -82,9 +83,9 @@ size_t lt_pretok_llama3_ascii(const uint8_t *t, size_t len, size_t i) {
     int next = cls(t, len, i + 1);
     if (c == C_LETTER) return run_end(t, len, i, C_LETTER); // 2, without the prefix
     if (c == C_DIGIT) {                                     // 3
-        size_t j = i + 1;
-        while (j < i + 3 && cls(t, len, j) == C_DIGIT) j++;
-        if (j < i + 3 && cls(t, len, j) == C_HIGH) return 0; // a non-ASCII digit?
+        size_t j = i + 1, end = i + (size_t)max_digits;
+        while (j < end && cls(t, len, j) == C_DIGIT) j++;
+        if (j < end && cls(t, len, j) == C_HIGH) return 0; // a non-ASCII digit?
         return j;
     }
     if (c != C_NEWLINE) { // 2 with its one-byte prefix

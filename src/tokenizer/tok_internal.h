@@ -19,6 +19,12 @@
 #define LT_TOK_LLAMA3_PATTERN                                                                     \
     "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "                   \
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
+// Qwen2's: Llama 3's with every digit a pre-token of its own (\p{N}, not
+// \p{N}{1,3}), so digit-by-digit arithmetic sees the digits as tokens. llama.cpp
+// knows it as the pre-tokenizer "qwen2" (without ignore_merges).
+#define LT_TOK_QWEN2_PATTERN                                                                      \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "                      \
+    "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 // GPT-2's, which the ByteLevel pre-tokenizer applies when use_regex is true.
 #define LT_TOK_GPT2_PATTERN                                                                       \
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
@@ -107,7 +113,8 @@ typedef struct {
     char *pattern;     // as written in tokenizer.json
     pcre2_code *code;  // compiled from the rewritten pattern
     bool jit;          // JIT compilation succeeded
-    bool fast;         // the Llama 3 pattern: ASCII text takes the hand-written scanner
+    bool fast;         // Llama 3's or Qwen2's pattern: ASCII text takes the hand-written scanner
+    int max_digits;    // the scanner's longest run of digits: 3 (Llama 3) or 1 (Qwen2)
 } lt_pretok;
 
 // Rewrites `\s`, `\S`, `\p{L}` and `\p{N}` so that PCRE2 matches the same
@@ -120,7 +127,8 @@ void lt_pretok_free(lt_pretok *p);
 // The Llama 3 pattern's match at text[pos] when it can be decided from ASCII
 // bytes alone: returns its end, or 0 when a byte that matters is not ASCII (the
 // caller then asks PCRE2). Exact to the regex; tests compare it with PCRE2.
-size_t lt_pretok_llama3_ascii(const uint8_t *text, size_t len, size_t pos);
+// max_digits 3 is Llama 3's \p{N}{1,3}; 1 is Qwen2's \p{N}, otherwise the same.
+size_t lt_pretok_llama3_ascii(const uint8_t *text, size_t len, size_t pos, int max_digits);
 
 // Per-handle regex state.
 typedef struct {

@@ -76,9 +76,14 @@ lt_status lt_bpe_trainer_new(lt_bpe_trainer **out, const lt_bpe_train_opts *opts
                       LT_TOK_MAX_ID);
     tr->opts.specials = NULL;
     tr->opts.extra_specials = NULL;
-    if (!st)
-        st = lt_pretok_init(&tr->pretok, LT_PRETOK_SPLIT,
-                            opts->pattern ? opts->pattern : LT_TOK_LLAMA3_PATTERN);
+    tr->opts.pattern = NULL;
+    if (!st && opts->pattern && opts->split_digits)
+        st = lt_error(LT_ERR_ARG, "split_digits chooses the pre-tokenizer regex (Qwen2's), so it "
+                                  "cannot be combined with a pattern of its own; give one of them");
+    const char *pattern = opts->split_digits ? LT_TOK_QWEN2_PATTERN
+                          : opts->pattern    ? opts->pattern
+                                             : LT_TOK_LLAMA3_PATTERN;
+    if (!st) st = lt_pretok_init(&tr->pretok, LT_PRETOK_SPLIT, pattern);
     if (!st) st = lt_pretok_state_init(&tr->state, &tr->pretok);
     if (!st) st = lt_strmap_init(&tr->map, 1 << 16);
     if (st) {
@@ -429,7 +434,7 @@ static lt_status build(run_state *r, const lt_bpe_trainer *tr, lt_tokenizer **ou
         st = lt_tok_core_add_added(c, r->n_tokens + i, tr->specials[i], strlen(tr->specials[i]),
                                    special, false, false, false);
     }
-    c->ignore_merges = true;
+    c->ignore_merges = !tr->opts.split_digits; // as Qwen2's tokenizer.json and llama.cpp's qwen2
     if (!st) st = lt_pretok_init(&c->pretok, LT_PRETOK_SPLIT, tr->pretok.pattern);
     if (!st) st = lt_tok_core_finish(c, "trained tokenizer");
     if (!st) st = lt_tokenizer_from_core(out, c);
