@@ -1,88 +1,128 @@
 #!/usr/bin/env bash
-# demo.sh: the demo pipeline on bundled data — what `make demo` runs after
-# building. It grows with the project; today: train a BPE tokenizer on the
-# bundled Moby-Dick chapters, turn the text into token shards, create a
-# heterogeneous (DeciLM / Nemotron-style) model, pretrain it in f32 and bf16,
-# draw the loss curves, run the training benchmark, then use the model:
-# generate text through the inference engine, chat with the reasoning toggle,
-# export it to GGUF (q8_0) for llama.cpp and measure what q8_0 costs, and run
-# the inference benchmark.
+# demo.sh: the demo pipeline on bundled data, what `make demo` runs after
+# building. It ends with the product: a small model that reasons step by step
+# under `detailed thinking on`, answers directly under `off`, and is right far
+# more often than chance when it thinks. In a few minutes on 2 cores:
+#   generated boolean problems (both modes) -> a digit-splitting BPE tokenizer
+#   -> the reason-s model (8 x 128 Llama) -> a short pretraining on prose -> SFT
+#   with the toggle -> `lathe eval` in both modes -> one answer in each mode ->
+#   GGUF export -> how to serve it.
+# FULL=1 adds the longer stages: a heterogeneous (DeciLM) model pretrained in
+# f32 and bf16 with its loss curves, the training and inference benchmarks, and
+# what q8_0 costs against f32. docs/reasoning.md explains the recipe.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 LATHE=${LATHE:-build/lathe}
 OUT=${OUT:-demo-out}
-STEPS=${STEPS:-300}
+FULL=${FULL:-0}
+SEED=${SEED:-1}           # model initialisation and data order
+EVAL_SEED=${EVAL_SEED:-1000}
+N_EVAL=${N_EVAL:-500}     # evaluation problems per level and mode
+PRE_STEPS=${PRE_STEPS:-100}
+SFT_STEPS=${SFT_STEPS:-1000}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
+[ -x "$LATHE" ] || { echo "demo.sh: $LATHE not found (run make first)" >&2; exit 1; }
 rm -rf "$OUT"
 mkdir -p "$OUT"
+start=$(date +%s)
 
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+step() { printf '\n\033[1m== %s\033[0m (%ds)\n' "$*" $(($(date +%s) - start)); }
+latest() { echo "$1/$(cat "$1/latest")"; } # the newest checkpoint of a run
 
-step "1. Train a byte-level BPE tokenizer (512 ids) on data/moby-dick-1-4.txt"
-$LATHE tokenizer train --vocab 512 --input data/moby-dick-1-4.txt --out "$OUT/tokenizer"
-echo "Call me Ishmael." | $LATHE tokenizer encode --tokenizer "$OUT/tokenizer"
+step "1. Reasoning problems: the boolean task, levels 1-2, 1,500 per level, each in both modes"
+$LATHE tasks sample --task bool --level 2 --seed 4 | head -20
+$LATHE tasks gen --task bool --level 1-2 --n 1500 --seed "$SEED" \
+  --out-on "$OUT/train-on.jsonl" --out-off "$OUT/train-off.jsonl"
 
-step "2. Tokenize the text into training and validation shards (paragraphs as documents)"
-$LATHE data tokenize --tokenizer "$OUT/tokenizer" --out "$OUT/moby.bin" --split blank --val-fraction 0.1 data/moby-dick-1-4.txt
+step "2. A byte-level BPE tokenizer (1,024 ids) that keeps every digit a token of its own"
+cat data/moby-dick-1-4.txt "$OUT/train-on.jsonl" > "$OUT/tokenizer-text.txt"
+$LATHE tokenizer train --vocab 1024 --split-digits --input "$OUT/tokenizer-text.txt" --out "$OUT/tokenizer"
+echo "What is 12345 + 678?" | $LATHE tokenizer encode --tokenizer "$OUT/tokenizer"
 
-step "3. Create a heterogeneous model (DeciLM: GQA with 2, 1 and 4 kv heads, no-op and linear attention, a skipped layer)"
-$LATHE init --config scripts/demo-model.json --out "$OUT/model-init" --seed 7
-$LATHE info "$OUT/model-init" | sed -n '1,2p;/layer  attention/,/parameters  /p'
+step "3. The reason-s model: a Llama of 8 layers x 128, 4 heads (2 kv), FFN 384, its own output head"
+$LATHE init --preset reason-s --out "$OUT/model-init" --seed "$SEED"
+cp "$OUT/tokenizer/tokenizer.json" "$OUT/tokenizer/tokenizer_config.json" "$OUT/model-init/"
 
-step "4. The real Llama-3.3-Nemotron-Super-49B config, read by the same parser (no weights)"
-$LATHE info tests/fixtures/configs/Llama-3_3-Nemotron-Super-49B-v1.config.json | sed -n '1,9p;/parameters  /,/matmul/p'
+step "4. A short pretraining on prose ($PRE_STEPS steps of 8 x 256 tokens of Moby-Dick)"
+$LATHE data tokenize --tokenizer "$OUT/tokenizer" --out "$OUT/prose.bin" --split blank data/moby-dick-1-4.txt
+$LATHE train --init-from "$OUT/model-init" --data "$OUT/prose.bin" --out "$OUT/pretrain" \
+  --steps "$PRE_STEPS" --batch 8 --seq 256 --lr 3e-3 --min-lr 3e-4 --warmup 20 --seed "$SEED" \
+  --log-every 25 --eval-every 100000 --save-every 100000
+pretrained=$(latest "$OUT/pretrain")
+cp "$OUT/tokenizer/tokenizer.json" "$OUT/tokenizer/tokenizer_config.json" "$pretrained/"
 
-for dtype in f32 bf16; do
-  step "5. Pretrain it for $STEPS steps in $dtype (batch 8 x 64 tokens, AdamW, cosine schedule)"
-  $LATHE train --init-from "$OUT/model-init" --data "$OUT/moby.bin" --val "$OUT/moby.val.bin" \
-    --out "$OUT/run-$dtype" --run-name "$dtype" --dtype "$dtype" --batch 8 --seq 64 --steps "$STEPS" \
-    --lr 3e-3 --min-lr 3e-4 --warmup 20 --weight-decay 0.1 --log-every 25 --eval-every 100 --eval-batches 0 \
-    --save-every 100
+step "5. SFT with the reasoning toggle: $SFT_STEPS steps, on/off examples 50/50"
+$LATHE sft --init-from "$pretrained" --data "$OUT/train-on.jsonl:0.5" --data "$OUT/train-off.jsonl:0.5" \
+  --out "$OUT/sft" --steps "$SFT_STEPS" --batch 8 --seq 256 --lr 3e-3 --min-lr 3e-4 --warmup 30 \
+  --seed "$SEED" --log-every 100 --eval-every 100000 --save-every 100000
+model=$(latest "$OUT/sft")
+
+step "6. Evaluate in both modes: $N_EVAL unseen problems per level (seed $EVAL_SEED), levels 1-4"
+echo "   (the model was trained on levels 1-2; levels 3-4 are longer expressions it never saw)"
+$LATHE eval "$model" --tasks bool --levels 1-4 --n "$N_EVAL" --seed "$EVAL_SEED" \
+  --exclude "$OUT/train-on.jsonl" --mode both --parallel 16 --max-tokens 384 \
+  --json "$OUT/eval.json" | tee "$OUT/eval.txt"
+
+step "7. One unseen problem, answered in each mode"
+$LATHE tasks gen --task bool --level 2 --n 1 --seed 7 --eval --exclude "$OUT/train-on.jsonl" \
+  --out-on "$OUT/sample.jsonl" > /dev/null
+prompt=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline())["messages"][1]["content"])' \
+  "$OUT/sample.jsonl")
+for mode in on off; do
+  echo "$prompt" | $LATHE chat "$model" --think "$mode" --max-tokens 384 > "$OUT/answer-$mode.txt"
+  echo "-- detailed thinking $mode:"; cat "$OUT/answer-$mode.txt"
 done
 
-step "6. Loss curves of both runs"
-$LATHE plot "$OUT/run-f32/metrics.jsonl" "$OUT/run-bf16/metrics.jsonl" -o "$OUT/loss.svg" --title "DeciLM demo model on Moby-Dick 1-4"
-
-step "7. The trained model's next-token guesses after \"Call me\""
-ids=$(echo -n "Call me" | $LATHE tokenizer encode --tokenizer "$OUT/tokenizer" | tr ' ' ',')
-$LATHE forward "$OUT/run-f32/$(cat "$OUT/run-f32/latest")" --ids "$ids"
-
-step "8. Training benchmark: forward+backward tokens/s and MFU (bench-m, f32 and bf16)"
-$LATHE bench train --preset bench-m --dtype f32 --steps 3
-$LATHE bench train --preset bench-m --dtype bf16 --steps 3
-
-model="$OUT/run-f32/$(cat "$OUT/run-f32/latest")"
-cp "$OUT/tokenizer/tokenizer.json" "$OUT/tokenizer/tokenizer_config.json" "$model/"
-
-step "9. Generate: the inference engine (KV cache per layer) continues a text"
-$LATHE generate "$model" "Call me Ishmael. Some years ago" --max-tokens 40 --stats
-
-step "10. Chat through a pipe: /think on switches the system prompt to 'detailed thinking on'"
-echo "   (this model is only pretrained: it has not learnt to answer or to think yet)"
-printf 'Who is Queequeg?\n/think on\nWho is Queequeg?\n' | $LATHE chat "$model" --max-tokens 24 --stats
-
-step "11. Export to GGUF for llama.cpp (q8_0); what q8_0 costs against f32 (perplexity, KL) on the text's last 12 kB"
+step "8. Export to GGUF for llama.cpp (f32 and q8_0)"
 $LATHE export gguf "$model" "$OUT/model-f32.gguf" --type f32
 $LATHE export gguf "$model" "$OUT/model-q8_0.gguf" --type q8_0
-tail -c 12000 data/moby-dick-1-4.txt > "$OUT/heldout.txt"
-$LATHE perplexity "$OUT/model-q8_0.gguf" --text "$OUT/heldout.txt" --ref "$OUT/model-f32.gguf" --ctx 64
 
-step "12. Inference benchmark: prompt processing and generation tokens/s (bench-m, f32 and q8_0)"
-$LATHE bench infer --preset bench-m --reps 2
-$LATHE bench infer --preset bench-m --dtype q8_0 --reps 2
+if [ "$FULL" = 1 ]; then
+  step "9. (FULL) A heterogeneous model (DeciLM: GQA with 2, 1 and 4 kv heads, no-op and linear attention)"
+  $LATHE tokenizer train --vocab 512 --input data/moby-dick-1-4.txt --out "$OUT/tok512"
+  $LATHE data tokenize --tokenizer "$OUT/tok512" --out "$OUT/moby.bin" --split blank --val-fraction 0.1 \
+    data/moby-dick-1-4.txt
+  $LATHE init --config scripts/demo-model.json --out "$OUT/hetero-init" --seed 7
+  $LATHE info "$OUT/hetero-init" | sed -n '1,2p;/layer  attention/,/parameters  /p'
+  echo "The real Llama-3.3-Nemotron-Super-49B config, read by the same parser (no weights):"
+  $LATHE info tests/fixtures/configs/Llama-3_3-Nemotron-Super-49B-v1.config.json | sed -n '1,9p;/parameters  /,/matmul/p'
+  for dtype in f32 bf16; do
+    step "10. (FULL) Pretrain it for 300 steps in $dtype (batch 8 x 64 tokens)"
+    $LATHE train --init-from "$OUT/hetero-init" --data "$OUT/moby.bin" --val "$OUT/moby.val.bin" \
+      --out "$OUT/hetero-$dtype" --run-name "$dtype" --dtype "$dtype" --batch 8 --seq 64 --steps 300 \
+      --lr 3e-3 --min-lr 3e-4 --warmup 20 --weight-decay 0.1 --log-every 50 --eval-every 100 \
+      --eval-batches 0 --save-every 100
+  done
+  $LATHE plot "$OUT/hetero-f32/metrics.jsonl" "$OUT/hetero-bf16/metrics.jsonl" -o "$OUT/loss.svg" \
+    --title "DeciLM demo model on Moby-Dick 1-4"
+  step "11. (FULL) Training benchmark: tokens/s and MFU (bench-m, f32 and bf16)"
+  $LATHE bench train --preset bench-m --dtype f32 --steps 3
+  $LATHE bench train --preset bench-m --dtype bf16 --steps 3
+  step "12. (FULL) What q8_0 costs against f32 (perplexity, KL) on the text's last 12 kB"
+  tail -c 12000 data/moby-dick-1-4.txt > "$OUT/heldout.txt"
+  $LATHE perplexity "$OUT/model-q8_0.gguf" --text "$OUT/heldout.txt" --ref "$OUT/model-f32.gguf" --ctx 256
+  step "13. (FULL) Inference benchmark: prompt processing and generation tokens/s (bench-m, f32 and q8_0)"
+  $LATHE bench infer --preset bench-m --reps 2
+  $LATHE bench infer --preset bench-m --dtype q8_0 --reps 2
+fi
 
+elapsed=$(($(date +%s) - start))
 step "Results"
-printf '%-6s %12s %12s %12s\n' run "train loss" "val loss" "val bpb"
-for dtype in f32 bf16; do
-  m="$OUT/run-$dtype/metrics.jsonl"
-  train=$(grep '"loss"' "$m" | tail -1 | sed 's/.*"loss":\([0-9.]*\).*/\1/')
-  val=$(grep '"val_loss"' "$m" | tail -1 | sed 's/.*"val_loss":\([0-9.]*\).*/\1/')
-  bpb=$(grep '"val_bpb"' "$m" | tail -1 | sed 's/.*"val_bpb":\([0-9.]*\).*/\1/')
-  printf '%-6s %12s %12s %12s\n' "$dtype" "$train" "$val" "$bpb"
+echo "Evaluation: boolean task, $N_EVAL unseen problems per level and mode (seed $EVAL_SEED), greedy;"
+echo "trained on levels 1-2 (seed $SEED). Chance is 50%."
+echo
+grep -E '^(task|bool)' "$OUT/eval.txt"
+echo
+echo "Q: $prompt"
+for mode in on off; do
+  echo "-- detailed thinking $mode:"
+  cat "$OUT/answer-$mode.txt"
 done
 echo
-echo "Tokenizer:        $OUT/tokenizer/tokenizer.json"
-echo "Trained models:   $OUT/run-f32/checkpoints/, $OUT/run-bf16/checkpoints/ (Hugging Face format)"
-echo "GGUF (llama.cpp): $OUT/model-f32.gguf, $OUT/model-q8_0.gguf"
-echo "Loss curves:      $OUT/loss.svg (metrics in $OUT/run-*/metrics.jsonl)"
-echo "Try:              build/lathe chat $model --think on"
+echo "Wall time: ${elapsed}s on $(nproc) cores ($OMP_NUM_THREADS threads), load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Model (Hugging Face format): $model"
+echo "GGUF (llama.cpp):            $OUT/model-f32.gguf, $OUT/model-q8_0.gguf"
+[ "$FULL" = 1 ] && echo "Loss curves:                 $OUT/loss.svg"
+echo "Talk to it:                  build/lathe chat $model --think on"
+echo "Serve it:                    build/lathe serve $model --port 8080"
+echo "                             then open http://localhost:8080/ (chat page; OpenAI API at /v1)"

@@ -93,6 +93,7 @@ static void test_presets(void) {
     LT_CHECK_INT(lt_config_param_count(&c), 2 * 131072 + 8 * (256 + 32768 + 16384 + 147456) + 128);
     LT_CHECK(c.arch == LT_ARCH_LLAMA && !c.tie_embeddings);
     LT_CHECK(c.rope.theta == 10000.0 && c.head_dim == 32 && c.vocab == 1024);
+    LT_CHECK(c.bos_id == -1 && c.n_eos == 0); // the trained tokenizer's ids, not a preset's
     for (int i = 0; i < 8; i++) LT_CHECK_INT(c.blocks[i].n_kv_heads, 2);
     lt_config_free(&c);
     LT_CHECK_ERR(lt_config_preset(&c, "huge"), LT_ERR_ARG, "unknown preset 'huge'");

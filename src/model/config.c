@@ -353,10 +353,12 @@ lt_status lt_config_preset(lt_config *c, const char *name) {
         // The small reasoning model of docs/reasoning.md: deep and narrow, its own output head
         // (a tied head pulls 'true'/'false' together and stays at chance longer), and RoPE
         // theta 10^4, the value its recipe was measured with. Vocabulary 1024: a tokenizer
-        // trained with --split-digits.
+        // trained with --split-digits, whose special ids (and no preset's) the model uses.
         LT_TRY(preset_base(c, LT_ARCH_LLAMA, 128, 8, 4, 1024, false));
         uniform_blocks(c, 2, 384);
         c->rope.theta = 10000.0;
+        c->bos_id = -1;
+        c->n_eos = 0;
     } else {
         return lt_error(LT_ERR_ARG, "unknown preset '%s' (expected tiny, tiny-hetero, bench-m, "
                                     "bench-m-hetero, bench-l or reason-s)", name);
