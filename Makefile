@@ -1,8 +1,9 @@
 # lathe: the two commands of the README, plus helpers.
-#   make demo   install dependencies, build, run the demo pipeline on bundled data
+#   make demo   install dependencies, build, run the demo pipeline on bundled data (FULL=1: longer)
 #   make test   install dependencies, build, run the whole test suite (ctest)
 #   make asan   the test suite under AddressSanitizer + UndefinedBehaviorSanitizer
 JOBS ?= 2
+FULL ?= 0
 
 .PHONY: all deps build build-asan demo test asan clean
 
@@ -20,8 +21,9 @@ build-asan: deps
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLATHE_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 
+# make demo FULL=1 adds the longer stages (benchmarks, a DeciLM model in f32 and bf16).
 demo: build
-	@bash scripts/demo.sh
+	@FULL=$(FULL) bash scripts/demo.sh
 
 # Two tests at a time, one OpenMP thread each: the 2 cores are never oversubscribed.
 test: build

@@ -53,7 +53,7 @@ cp "$OUT/tokenizer/tokenizer.json" "$OUT/tokenizer/tokenizer_config.json" "$pret
 
 step "5. SFT with the reasoning toggle: $SFT_STEPS steps, on/off examples 50/50"
 $LATHE sft --init-from "$pretrained" --data "$OUT/train-on.jsonl:0.5" --data "$OUT/train-off.jsonl:0.5" \
-  --out "$OUT/sft" --steps "$SFT_STEPS" --batch 8 --seq 256 --lr 3e-3 --min-lr 3e-4 --warmup 30 \
+  --out "$OUT/sft" --steps "$SFT_STEPS" --batch 8 --seq 256 --lr 3e-3 --min-lr 3e-4 --warmup 50 \
   --seed "$SEED" --log-every 100 --eval-every 100000 --save-every 100000
 model=$(latest "$OUT/sft")
 
@@ -119,7 +119,7 @@ for mode in on off; do
   cat "$OUT/answer-$mode.txt"
 done
 echo
-echo "Wall time: ${elapsed}s on $(nproc) cores ($OMP_NUM_THREADS threads), load average now $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "Wall time: ${elapsed}s on $(getconf _NPROCESSORS_ONLN) cores ($OMP_NUM_THREADS threads), load average now $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "Model (Hugging Face format): $model"
 echo "GGUF (llama.cpp):            $OUT/model-f32.gguf, $OUT/model-q8_0.gguf"
 [ "$FULL" = 1 ] && echo "Loss curves:                 $OUT/loss.svg"
