@@ -22,24 +22,22 @@
 #
 #   bash examples/reasoning.sh [OUT_DIR]          (the issue's setting: 3 seeds,
 #                                                  500 problems per level; <60 min)
-#   FAST=1 bash examples/reasoning.sh [OUT_DIR]   (the fast recipe: one model, SFT
-#                                                  from scratch, >= 80% reasoning-on
-#                                                  at levels 1-2 in about 5 minutes)
+#   FAST=1 bash examples/reasoning.sh [OUT_DIR]   (the fast recipe: one model,
+#                                                  >= 80% reasoning-on at levels 1-2
+#                                                  in about 5 minutes)
 #   QUICK=1 bash examples/reasoning.sh            (a smoke test of the pipeline: a
 #                                                  few steps, scores near zero are
 #                                                  expected; tests/cli_example_reasoning.sh)
 #
-# The fast recipe (FAST=1): problems of levels 1-2 only, a tokenizer trained
-# with --split-digits, `lathe init --preset reason-s` (the teacher's shape
-# below), no pretraining, SFT from scratch at a high learning rate on short
-# packed rows, then the same evaluation as the full run on levels 1-4 (3-4
-# are longer expressions than any it was trained on). Knobs: FAST_STEPS,
-# FAST_LR, FAST_BATCH, FAST_SEQ, FAST_LEVELS, FAST_SEED, N_EVAL.
+# The fast recipe (FAST=1): one model of the preset reason-s (the student's
+# shape below), the same task data and digit-splitting tokenizer, PRE_STEPS on
+# prose, FAST_STEPS of SFT, then the same evaluation; no teacher, no
+# distillation. It is the full run's seed-1 SFT student, FAST_STEPS long.
 #
 # Knobs (environment): SEEDS, TASKS, N_TRAIN (problems per task and level),
 # N_EVAL (per task and level), PRE_STEPS, SFT_STEPS (student SFT = distillation
 # steps), TEACHER_STEPS, CE_WEIGHT, TEMPERATURE, HIDDEN_WEIGHT (0: logits only),
-# WARMUP, EVAL_MAX_TOKENS, THREADS.
+# WARMUP, EVAL_MAX_TOKENS, THREADS; FAST_STEPS (the fast recipe's SFT steps).
 #
 # Why these choices (docs/reasoning.md has the measurements):
 # - TASKS=bool: a 1M-parameter student learns the boolean task's step-by-step
@@ -71,12 +69,7 @@ HIDDEN_WEIGHT=${HIDDEN_WEIGHT:-1}
 WARMUP=${WARMUP:-50}
 EVAL_MAX_TOKENS=${EVAL_MAX_TOKENS:-512}
 FAST=${FAST:-0}
-FAST_STEPS=${FAST_STEPS:-1000}
-FAST_LR=${FAST_LR:-3e-3}
-FAST_BATCH=${FAST_BATCH:-8}
-FAST_SEQ=${FAST_SEQ:-256} # bool level 2 worked answers with their prompt: ~130 tokens
-FAST_LEVELS=${FAST_LEVELS:-1-2}
-FAST_SEED=${FAST_SEED:-1}
+FAST_STEPS=${FAST_STEPS:-2000}
 if [ "${QUICK:-0}" = 1 ]; then
   SEEDS="1 2" N_TRAIN=200 N_EVAL=10 PRE_STEPS=10 SFT_STEPS=20 TEACHER_STEPS=20 WARMUP=2 EVAL_MAX_TOKENS=48
   FAST_STEPS=20
@@ -96,34 +89,6 @@ say() { # close the previous stage (its wall time goes to times.txt), open the n
   stage_start=$now stage_name="$*"
   printf '\n\033[1m== %s (%ds)\033[0m\n' "$*" $((now - start))
 }
-
-if [ "$FAST" = 1 ]; then
-  [ "${QUICK:-0}" = 1 ] || EVAL_MAX_TOKENS=${EVAL_MAX_TOKENS_FAST:-384} # level 4 needs ~160
-  say "fast recipe: task data ($TASKS, levels $FAST_LEVELS, $N_TRAIN per level) and tokenizer"
-  $LATHE tasks gen --task "$TASKS" --level "$FAST_LEVELS" --n "$N_TRAIN" --seed "$FAST_SEED" \
-    --out-on "$OUT/train-on.jsonl" --out-off "$OUT/train-off.jsonl"
-  cat data/moby-dick-1-4.txt "$OUT/train-on.jsonl" > "$OUT/tok-text.txt"
-  $LATHE tokenizer train --vocab 1024 --split-digits --input "$OUT/tok-text.txt" --out "$OUT/tok" >/dev/null
-  $LATHE init --preset reason-s --out "$OUT/init" --seed "$FAST_SEED" >/dev/null
-  cp "$OUT/tok/tokenizer.json" "$OUT/tok/tokenizer_config.json" "$OUT/init/"
-  say "fast recipe: SFT from scratch ($FAST_STEPS steps of $FAST_BATCH x $FAST_SEQ tokens, lr $FAST_LR)"
-  $LATHE sft --init-from "$OUT/init" --data "$OUT/train-on.jsonl:0.5" --data "$OUT/train-off.jsonl:0.5" \
-    --out "$OUT/sft" --steps "$FAST_STEPS" --batch "$FAST_BATCH" --seq "$FAST_SEQ" --lr "$FAST_LR" \
-    --min-lr "$(/usr/bin/python3 -c "print($FAST_LR / 10)")" --warmup "$WARMUP" --seed "$FAST_SEED" \
-    --log-every 100 --eval-every 100000 --save-every 100000 >"$OUT/sft.log"
-  say "fast recipe: evaluate ($N_EVAL problems per level, levels 1-4, seed 1000, both modes)"
-  $LATHE eval "$OUT/sft/$(cat "$OUT/sft/latest")" --tasks "$TASKS" --levels 1-4 --n "$N_EVAL" \
-    --seed 1000 --exclude "$OUT/train-on.jsonl" --mode both --parallel 16 \
-    --max-tokens "$EVAL_MAX_TOKENS" --json "$OUT/eval.json" >"$OUT/eval.txt"
-  say "done"
-  echo "total: $(( $(date +%s) - start ))s" >> "$OUT/times.txt"
-  [ "${QUICK:-0}" = 1 ] && echo "(QUICK=1 smoke test: these scores are expected to be near zero)"
-  grep -E "^(task|$TASKS) " "$OUT/eval.txt"
-  cat "$OUT/times.txt"
-  echo "trained on levels $FAST_LEVELS, seed $FAST_SEED; evaluated on unseen problems, seed 1000"
-  echo "model: $OUT/sft/$(cat "$OUT/sft/latest"), evaluation: $OUT/eval.txt and $OUT/eval.json"
-  exit 0
-fi
 
 say "task data ($TASKS, levels 1-4, $N_TRAIN per task and level) and tokenizer"
 $LATHE tasks gen --task "$TASKS" --n "$N_TRAIN" --seed 1 --out-on "$OUT/train-on.jsonl" --out-off "$OUT/train-off.jsonl"
@@ -161,12 +126,35 @@ evaluate() { # MODEL_DIR NAME
     --mode both --parallel 16 --max-tokens "$EVAL_MAX_TOKENS" --json "$2.eval.json" >"$2.eval.txt"
 }
 pretrain() { # WHO SEED DIR: init + PRE_STEPS on prose; the tokenizer goes with it
-  $LATHE init --config "$OUT/$1.json" --out "$3-init" --seed "$2" >/dev/null
+  if [ "$1" = reason-s ]; then
+    $LATHE init --preset reason-s --out "$3-init" --seed "$2" >/dev/null
+  else
+    $LATHE init --config "$OUT/$1.json" --out "$3-init" --seed "$2" >/dev/null
+  fi
   cp "$OUT/tok/tokenizer.json" "$OUT/tok/tokenizer_config.json" "$3-init/"
   $LATHE train --init-from "$3-init" --data "$OUT/prose.bin" --out "$3-pre" --steps "$PRE_STEPS" \
     --seed "$2" "${pre[@]}" "${common[@]}" >/dev/null
   cp "$OUT/tok/tokenizer.json" "$OUT/tok/tokenizer_config.json" "$(latest "$3-pre")/"
 }
+
+if [ "$FAST" = 1 ]; then
+  F="$OUT/fast"
+  say "fast recipe: pretrain reason-s ($PRE_STEPS steps on prose)"
+  pretrain reason-s 1 "$F"
+  say "fast recipe: SFT ($FAST_STEPS steps, on/off 50/50)"
+  $LATHE sft --init-from "$(latest "$F-pre")" "${data[@]}" --out "$F-sft" --steps "$FAST_STEPS" \
+    --lr 2e-3 --min-lr 2e-4 --seed 1 "${sft[@]}" "${common[@]}" >/dev/null
+  say "fast recipe: evaluate ($N_EVAL problems per level, seed 1000, both modes)"
+  evaluate "$(latest "$F-sft")" "$F"
+  say "done"
+  echo "total: $(( $(date +%s) - start ))s" >> "$OUT/times.txt"
+  [ "${QUICK:-0}" = 1 ] && echo "(QUICK=1 smoke test: these scores are expected to be near zero)"
+  grep -E "^(task|$TASKS) " "$F.eval.txt"
+  cat "$OUT/times.txt"
+  echo "trained on levels 1-4 (seed 1); evaluated on $N_EVAL unseen problems per level (seed 1000)"
+  echo "model: $(latest "$F-sft"), evaluation: $F.eval.txt and $F.eval.json"
+  exit 0
+fi
 
 T="$OUT/teacher"
 say "teacher: pretrain ($PRE_STEPS steps on prose)"

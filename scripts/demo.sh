@@ -4,9 +4,9 @@
 # under `detailed thinking on`, answers directly under `off`, and is right far
 # more often than chance when it thinks. In a few minutes on 2 cores:
 #   generated boolean problems (both modes) -> a digit-splitting BPE tokenizer
-#   -> the reason-s model (8 x 128 Llama) -> a short pretraining on prose -> SFT
-#   with the toggle -> `lathe eval` in both modes -> one answer in each mode ->
-#   GGUF export -> how to serve it.
+#   -> the reason-s model (8 x 128 Llama, 1M parameters) -> a short pretraining
+#   on prose -> SFT with the toggle -> `lathe eval` in both modes -> one answer
+#   in each mode -> GGUF export -> how to serve it.
 # FULL=1 adds the longer stages: a heterogeneous (DeciLM) model pretrained in
 # f32 and bf16 with its loss curves, the training and inference benchmarks, and
 # what q8_0 costs against f32. docs/reasoning.md explains the recipe.
@@ -18,8 +18,8 @@ FULL=${FULL:-0}
 SEED=${SEED:-1}           # model initialisation and data order
 EVAL_SEED=${EVAL_SEED:-1000}
 N_EVAL=${N_EVAL:-500}     # evaluation problems per level and mode
-PRE_STEPS=${PRE_STEPS:-100}
-SFT_STEPS=${SFT_STEPS:-1000}
+PRE_STEPS=${PRE_STEPS:-300}
+SFT_STEPS=${SFT_STEPS:-2000}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 [ -x "$LATHE" ] || { echo "demo.sh: $LATHE not found (run make first)" >&2; exit 1; }
 rm -rf "$OUT"
@@ -29,9 +29,9 @@ start=$(date +%s)
 step() { printf '\n\033[1m== %s\033[0m (%ds)\n' "$*" $(($(date +%s) - start)); }
 latest() { echo "$1/$(cat "$1/latest")"; } # the newest checkpoint of a run
 
-step "1. Reasoning problems: the boolean task, levels 1-2, 1,500 per level, each in both modes"
+step "1. Reasoning problems: the boolean task, levels 1-4, 1,500 per level, each in both modes"
 $LATHE tasks sample --task bool --level 2 --seed 4 | head -20
-$LATHE tasks gen --task bool --level 1-2 --n 1500 --seed "$SEED" \
+$LATHE tasks gen --task bool --level 1-4 --n 1500 --seed "$SEED" \
   --out-on "$OUT/train-on.jsonl" --out-off "$OUT/train-off.jsonl"
 
 step "2. A byte-level BPE tokenizer (1,024 ids) that keeps every digit a token of its own"
@@ -39,28 +39,27 @@ cat data/moby-dick-1-4.txt "$OUT/train-on.jsonl" > "$OUT/tokenizer-text.txt"
 $LATHE tokenizer train --vocab 1024 --split-digits --input "$OUT/tokenizer-text.txt" --out "$OUT/tokenizer"
 echo "What is 12345 + 678?" | $LATHE tokenizer encode --tokenizer "$OUT/tokenizer"
 
-step "3. The reason-s model: a Llama of 8 layers x 128, 4 heads (2 kv), FFN 384, its own output head"
+step "3. The reason-s model: a Llama of 8 layers x 128, 4 heads (2 kv), FFN 128, its own output head"
 $LATHE init --preset reason-s --out "$OUT/model-init" --seed "$SEED"
 cp "$OUT/tokenizer/tokenizer.json" "$OUT/tokenizer/tokenizer_config.json" "$OUT/model-init/"
 
 step "4. A short pretraining on prose ($PRE_STEPS steps of 8 x 256 tokens of Moby-Dick)"
 $LATHE data tokenize --tokenizer "$OUT/tokenizer" --out "$OUT/prose.bin" --split blank data/moby-dick-1-4.txt
 $LATHE train --init-from "$OUT/model-init" --data "$OUT/prose.bin" --out "$OUT/pretrain" \
-  --steps "$PRE_STEPS" --batch 8 --seq 256 --lr 3e-3 --min-lr 3e-4 --warmup 20 --seed "$SEED" \
-  --log-every 25 --eval-every 100000 --save-every 100000
+  --steps "$PRE_STEPS" --batch 8 --seq 256 --lr 2e-3 --min-lr 2e-4 --warmup 50 --seed "$SEED" \
+  --log-every 100 --eval-every 100000 --save-every 100000
 pretrained=$(latest "$OUT/pretrain")
 cp "$OUT/tokenizer/tokenizer.json" "$OUT/tokenizer/tokenizer_config.json" "$pretrained/"
 
 step "5. SFT with the reasoning toggle: $SFT_STEPS steps, on/off examples 50/50"
 $LATHE sft --init-from "$pretrained" --data "$OUT/train-on.jsonl:0.5" --data "$OUT/train-off.jsonl:0.5" \
-  --out "$OUT/sft" --steps "$SFT_STEPS" --batch 8 --seq 256 --lr 3e-3 --min-lr 3e-4 --warmup 50 \
-  --seed "$SEED" --log-every 100 --eval-every 100000 --save-every 100000
+  --out "$OUT/sft" --steps "$SFT_STEPS" --batch 4 --seq 512 --lr 2e-3 --min-lr 2e-4 --warmup 50 \
+  --seed "$SEED" --log-every 250 --eval-every 100000 --save-every 100000
 model=$(latest "$OUT/sft")
 
 step "6. Evaluate in both modes: $N_EVAL unseen problems per level (seed $EVAL_SEED), levels 1-4"
-echo "   (the model was trained on levels 1-2; levels 3-4 are longer expressions it never saw)"
 $LATHE eval "$model" --tasks bool --levels 1-4 --n "$N_EVAL" --seed "$EVAL_SEED" \
-  --exclude "$OUT/train-on.jsonl" --mode both --parallel 16 --max-tokens 384 \
+  --exclude "$OUT/train-on.jsonl" --mode both --parallel 16 --max-tokens 512 \
   --json "$OUT/eval.json" | tee "$OUT/eval.txt"
 
 step "7. One unseen problem, answered in each mode"
@@ -109,7 +108,7 @@ fi
 elapsed=$(($(date +%s) - start))
 step "Results"
 echo "Evaluation: boolean task, $N_EVAL unseen problems per level and mode (seed $EVAL_SEED), greedy;"
-echo "trained on levels 1-2 (seed $SEED). Chance is 50%."
+echo "trained on levels 1-4 (seed $SEED). Chance is 50%."
 echo
 grep -E '^(task|bool)' "$OUT/eval.txt"
 echo

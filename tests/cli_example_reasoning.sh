@@ -67,7 +67,7 @@ assert params(t) > params(s), (params(t), params(s))
 PYEOF
 
 # The fast recipe (FAST=1) in its QUICK form: the preset, the digit-splitting
-# tokenizer, SFT from scratch and the evaluation of levels 1-4 in both modes run,
+# tokenizer, pretraining, SFT and the evaluation of levels 1-4 in both modes run,
 # and the output says that QUICK's scores are a smoke test's.
 fast="$tmp/fast"
 check
@@ -75,7 +75,7 @@ if ! FAST=1 QUICK=1 THREADS=1 LATHE="$LATHE" bash examples/reasoning.sh "$fast" 
   fail "examples/reasoning.sh FAST=1 QUICK=1 failed:"; tail -20 "$tmp/fast.log"
 fi
 check; grep -q "smoke test of the pipeline" "$tmp/fast.log" || fail "QUICK=1 is not labelled a smoke test"
-check; grep -q '"num_hidden_layers":	8' "$fast/init/config.json" || fail "the fast recipe's model is not reason-s"
+check; grep -q '"num_hidden_layers":	8' "$fast/fast-init/config.json" || fail "the fast recipe's model is not reason-s"
 check
 "$PY" - "$fast" <<'PYEOF' || fail "fast recipe: tokenizer or evaluation"
 import json, sys
@@ -83,7 +83,7 @@ out = sys.argv[1]
 tok = json.load(open(f"{out}/tok/tokenizer.json"))
 assert "|\\p{N}|" in tok["pre_tokenizer"]["pretokenizers"][0]["pattern"]["Regex"], "digits not split"
 seen = {}
-for r in json.load(open(f"{out}/eval.json"))["rows"]:
+for r in json.load(open(f"{out}/fast.eval.json"))["rows"]:
     seen[(r["mode"], r["level"])] = seen.get((r["mode"], r["level"]), 0) + r["outputs"]
 assert seen == {(m, l): 10 for m in ("on", "off") for l in (1, 2, 3, 4)}, seen
 PYEOF

@@ -88,9 +88,9 @@ static void test_presets(void) {
     LT_CHECK_CLOSE(lt_config_train_flops_per_token(&c, 512), 6.0 * 33554432 + 12.0 * 8 * 512 * 512, 0, 1e-12);
     lt_config_free(&c);
     LT_CHECK_OK(lt_config_preset(&c, "reason-s"));
-    // docs/reasoning.md's 8 x 128 model: embed and head 2*1024*128; per layer norms 2*128,
-    // q,o 2*128*128, k,v 2*128*64, ffn 3*128*384; final norm 128 (the page says 1.84M).
-    LT_CHECK_INT(lt_config_param_count(&c), 2 * 131072 + 8 * (256 + 32768 + 16384 + 147456) + 128);
+    // docs/reasoning.md's 8 x 128 student: embed and head 2*1024*128; per layer norms 2*128,
+    // q,o 2*128*128, k,v 2*128*64, ffn 3*128*128; final norm 128 (the page says 1.05M).
+    LT_CHECK_INT(lt_config_param_count(&c), 2 * 131072 + 8 * (256 + 32768 + 16384 + 49152) + 128);
     LT_CHECK(c.arch == LT_ARCH_LLAMA && !c.tie_embeddings);
     LT_CHECK(c.rope.theta == 10000.0 && c.head_dim == 32 && c.vocab == 1024);
     LT_CHECK(c.bos_id == -1 && c.n_eos == 0); // the trained tokenizer's ids, not a preset's

@@ -355,7 +355,7 @@ lt_status lt_config_preset(lt_config *c, const char *name) {
         // theta 10^4, the value its recipe was measured with. Vocabulary 1024: a tokenizer
         // trained with --split-digits, whose special ids (and no preset's) the model uses.
         LT_TRY(preset_base(c, LT_ARCH_LLAMA, 128, 8, 4, 1024, false));
-        uniform_blocks(c, 2, 384);
+        uniform_blocks(c, 2, 128);
         c->rope.theta = 10000.0;
         c->bos_id = -1;
         c->n_eos = 0;
