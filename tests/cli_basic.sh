@@ -50,6 +50,17 @@ expect 2 "--ids: item 2 of '1,x' is not an integer" -- "$LATHE" forward "$tmp/ti
 expect 2 "--targets has 2 ids, --ids has 3" -- "$LATHE" forward "$tmp/tiny" --ids 1,2,3 --targets 1,2
 expect 2 "--backward needs --targets" -- "$LATHE" forward "$tmp/tiny" --ids 1,2 --backward
 expect 2 "lathe bench: unknown command 'fly'" -- "$LATHE" bench fly
+# init --tokenizer: the model directory is complete (the tokenizer files are copied as they
+# are); a tokenizer with more ids than the model's vocabulary is refused before anything is written.
+head -c 20000 data/moby-dick-1-4.txt > "$tmp/text.txt"
+"$LATHE" tokenizer train --vocab 300 --input "$tmp/text.txt" --out "$tmp/tok300" >/dev/null 2>&1
+"$LATHE" tokenizer train --vocab 600 --input "$tmp/text.txt" --out "$tmp/tok600" >/dev/null 2>&1
+expect 0 "0.11M parameters, stored as f32, with its tokenizer" -- "$LATHE" init --preset tiny --out "$tmp/withtok" --tokenizer "$tmp/tok300"
+same "$tmp/tok300/tokenizer.json" "$tmp/withtok/tokenizer.json" "init --tokenizer copies tokenizer.json"
+same "$tmp/tok300/tokenizer_config.json" "$tmp/withtok/tokenizer_config.json" "init --tokenizer copies tokenizer_config.json"
+expect 2 "has 600 tokens but the model's vocabulary has 512" -- "$LATHE" init --preset tiny --out "$tmp/toobig" --tokenizer "$tmp/tok600"
+checks=$((checks + 1))
+if [ -e "$tmp/toobig" ]; then echo "FAIL: a refused init left $tmp/toobig"; fails=$((fails + 1)); fi
 # Runtime errors: exit 1, naming the file or value at fault.
 expect 1 "token id 999 at position 1 is outside the vocabulary" -- "$LATHE" forward "$tmp/tiny" --ids 1,999
 expect 1 "/nonexistent: not a model directory" -- "$LATHE" forward /nonexistent --ids 1

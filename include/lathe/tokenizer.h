@@ -67,6 +67,11 @@ lt_status lt_tokenizer_from_json(lt_tokenizer **out, const char *text, size_t le
 lt_status lt_tokenizer_read_config(lt_tokenizer *tok, const char *path);
 // Writes tokenizer.json (crash-safely).
 lt_status lt_tokenizer_save_json(const lt_tokenizer *tok, const char *path);
+// A model directory carries its tokenizer: lt_tokenizer_dir_check says whether `dir` holds a
+// tokenizer.json whose ids fit a model vocabulary of `vocab`; lt_tokenizer_dir_copy copies
+// tokenizer.json and tokenizer_config.json (those present) from `from` into `to`.
+lt_status lt_tokenizer_dir_check(const char *dir, int64_t vocab);
+lt_status lt_tokenizer_dir_copy(const char *from, const char *to);
 // Writes tokenizer.json and tokenizer_config.json into `dir` (created if needed).
 lt_status lt_tokenizer_save(const lt_tokenizer *tok, const char *dir);
 // A second handle on the same tables with its own cache and scratch space:

@@ -483,3 +483,42 @@ int32_t lt_tokenizer_find(const lt_tokenizer *tok, const char *bytes, size_t len
             return i;
     return -1;
 }
+
+// ---------------------------------------------------------------- the tokenizer of a model directory
+
+lt_status lt_tokenizer_dir_check(const char *dir, int64_t vocab) {
+    char *json = lt_path_join(dir, "tokenizer.json");
+    if (!json) return lt_error_nomem("the path of tokenizer.json", strlen(dir) + sizeof "/tokenizer.json");
+    bool found = lt_path_exists(json);
+    lt_free(json);
+    if (!found)
+        return lt_error(LT_ERR_ARG, "%s has no tokenizer.json: give the directory `lathe tokenizer train` wrote "
+                        "(tokenizer.json, tokenizer_config.json)", dir);
+    lt_tokenizer *tok;
+    LT_TRY(lt_tokenizer_load(&tok, dir));
+    int64_t n = lt_tokenizer_n_vocab(tok);
+    lt_tokenizer_free(tok);
+    if (n > vocab)
+        return lt_error(LT_ERR_ARG, "the tokenizer %s has %lld tokens but the model's vocabulary has %lld: "
+                        "give the tokenizer the data was tokenized with", dir, (long long)n, (long long)vocab);
+    return NULL;
+}
+
+lt_status lt_tokenizer_dir_copy(const char *from, const char *to) {
+    static const char *const names[] = {"tokenizer.json", "tokenizer_config.json"};
+    lt_status s = NULL;
+    for (size_t i = 0; !s && i < sizeof names / sizeof names[0]; i++) {
+        char *src = lt_path_join(from, names[i]), *dst = lt_path_join(to, names[i]), *text = NULL;
+        size_t len = 0;
+        if (!src || !dst)
+            s = lt_error_nomem("the paths of the tokenizer files", strlen(from) + strlen(to) + 2 * (strlen(names[i]) + 2));
+        else if (lt_path_exists(src)) {
+            s = lt_file_read_all(src, &text, &len, (size_t)1 << 30);
+            if (!s) s = lt_file_write_all(dst, text, len);
+        }
+        lt_free(text);
+        lt_free(src);
+        lt_free(dst);
+    }
+    return s;
+}

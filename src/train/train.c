@@ -377,27 +377,6 @@ static lt_status append_grad_stats(const char *path, const char *run, const lt_t
 
 // ---------------------------------------------------------------- the loop
 
-// The tokenizer copied into every checkpoint must exist and fit the model.
-static lt_status check_tokenizer(const lt_trainer *t) {
-    const char *dir = t->opts->tokenizer_dir;
-    if (!dir) return NULL;
-    char *json = lt_path_join(dir, "tokenizer.json");
-    if (!json) return lt_error_nomem("the path of tokenizer.json", strlen(dir) + sizeof "/tokenizer.json");
-    bool found = lt_path_exists(json);
-    lt_free(json);
-    if (!found)
-        return lt_error(LT_ERR_ARG, "%s has no tokenizer.json: give the directory `lathe tokenizer train` wrote "
-                        "(tokenizer.json, tokenizer_config.json)", dir);
-    lt_tokenizer *tok;
-    LT_TRY(lt_tokenizer_load(&tok, dir));
-    int64_t n = lt_tokenizer_n_vocab(tok);
-    lt_tokenizer_free(tok);
-    if (n > t->model->cfg.vocab)
-        return lt_error(LT_ERR_ARG, "the tokenizer %s has %lld tokens but the model's vocabulary has %lld: "
-                        "give the tokenizer the data was tokenized with", dir, (long long)n, (long long)t->model->cfg.vocab);
-    return NULL;
-}
-
 // The outermost folder of `path` that does not exist yet (NULL: it exists).
 static char *first_missing_dir(const char *path) {
     if (lt_path_is_dir(path)) return NULL;
@@ -465,7 +444,7 @@ static lt_status open_trainer(lt_trainer *t, const lt_train_opts *o) {
     if (!s) s = open_model(t, resume_dir);
     if (!s && o->seq > t->model->cfg.max_positions)
         s = lt_error(LT_ERR_ARG, "--seq %lld exceeds the model's max_position_embeddings %lld", (long long)o->seq, (long long)t->model->cfg.max_positions);
-    if (!s) s = check_tokenizer(t);
+    if (!s && t->opts->tokenizer_dir) s = lt_tokenizer_dir_check(t->opts->tokenizer_dir, t->model->cfg.vocab);
     if (!s) s = lt_model_set_dtype(t->model, o->dtype);
     if (!s) s = open_data(t);
     if (!s) s = open_optimizer(t);

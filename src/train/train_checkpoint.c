@@ -102,26 +102,6 @@ static lt_status prune(const lt_trainer *t) {
     return NULL;
 }
 
-// Copies the tokenizer files found in `from` into the checkpoint directory `to`.
-static lt_status copy_tokenizer(const char *from, const char *to) {
-    static const char *const names[] = {"tokenizer.json", "tokenizer_config.json"};
-    lt_status s = NULL;
-    for (size_t i = 0; !s && i < sizeof names / sizeof names[0]; i++) {
-        char *src = lt_path_join(from, names[i]), *dst = lt_path_join(to, names[i]), *text = NULL;
-        size_t len = 0;
-        if (!src || !dst)
-            s = lt_error_nomem("the paths of the tokenizer files", strlen(from) + strlen(to) + 2 * (strlen(names[i]) + 2));
-        else if (lt_path_exists(src)) {
-            s = lt_file_read_all(src, &text, &len, (size_t)1 << 30);
-            if (!s) s = lt_file_write_all(dst, text, len);
-        }
-        lt_free(text);
-        lt_free(src);
-        lt_free(dst);
-    }
-    return s;
-}
-
 lt_status lt_trainer_save(lt_trainer *t) {
     char name[64], tmp_name[80];
     snprintf(name, sizeof name, "step-%08lld", (long long)t->step);
@@ -136,7 +116,7 @@ lt_status lt_trainer_save(lt_trainer *t) {
                       : NULL;
     if (!s) s = lt_remove_tree(tmp_dir); // a leftover of a killed save
     if (!s) s = lt_model_save(t->model, tmp_dir, LT_F32);
-    if (!s && t->opts->tokenizer_dir) s = copy_tokenizer(t->opts->tokenizer_dir, tmp_dir);
+    if (!s && t->opts->tokenizer_dir) s = lt_tokenizer_dir_copy(t->opts->tokenizer_dir, tmp_dir);
     if (!s) lt_fault_point("checkpoint:model-written");
     if (!s) s = write_state(t, state);
     if (!s) s = lt_fsync_dir(tmp_dir);
