@@ -38,12 +38,12 @@ cat > "$OUT/config.json" <<'JSON'
  "bos_token_id": 0, "eos_token_id": 1}
 JSON
 $LATHE init --config "$OUT/config.json" --out "$OUT/init" --seed 1 >/dev/null
-$LATHE train --init-from "$OUT/init" --data "$OUT/train.bin" --out "$OUT/run" --batch 8 --seq 256 \
+$LATHE train --init-from "$OUT/init" --tokenizer "$OUT/tokenizer" --data "$OUT/train.bin" --out "$OUT/run" \
+  --batch 8 --seq 256 \
   --steps "$STEPS" --lr 2e-3 --min-lr 2e-4 --warmup 50 --log-every 100 --eval-every 100000 \
   --save-every "$STEPS" >/dev/null
 model="$OUT/model"
 mv "$OUT/run/$(cat "$OUT/run/latest")" "$model"
-cp "$OUT/tokenizer/tokenizer.json" "$OUT/tokenizer/tokenizer_config.json" "$model/"
 
 for type in f32 f16 bf16 q8_0; do
   $LATHE export gguf "$model" "$OUT/model-$type.gguf" --type "$type"

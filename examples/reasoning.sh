@@ -127,14 +127,12 @@ evaluate() { # MODEL_DIR NAME
 }
 pretrain() { # WHO SEED DIR: init + PRE_STEPS on prose; the tokenizer goes with it
   if [ "$1" = reason-s ]; then
-    $LATHE init --preset reason-s --out "$3-init" --seed "$2" >/dev/null
+    $LATHE init --preset reason-s --tokenizer "$OUT/tok" --out "$3-init" --seed "$2" >/dev/null
   else
-    $LATHE init --config "$OUT/$1.json" --out "$3-init" --seed "$2" >/dev/null
+    $LATHE init --config "$OUT/$1.json" --tokenizer "$OUT/tok" --out "$3-init" --seed "$2" >/dev/null
   fi
-  cp "$OUT/tok/tokenizer.json" "$OUT/tok/tokenizer_config.json" "$3-init/"
   $LATHE train --init-from "$3-init" --data "$OUT/prose.bin" --out "$3-pre" --steps "$PRE_STEPS" \
     --seed "$2" "${pre[@]}" "${common[@]}" >/dev/null
-  cp "$OUT/tok/tokenizer.json" "$OUT/tok/tokenizer_config.json" "$(latest "$3-pre")/"
 }
 
 if [ "$FAST" = 1 ]; then

@@ -40,16 +40,14 @@ $LATHE tokenizer train --vocab 1024 --split-digits --input "$OUT/tokenizer-text.
 echo "What is 12345 + 678?" | $LATHE tokenizer encode --tokenizer "$OUT/tokenizer"
 
 step "3. The reason-s model: a Llama of 8 layers x 128, 4 heads (2 kv), FFN 128, its own output head"
-$LATHE init --preset reason-s --out "$OUT/model-init" --seed "$SEED"
-cp "$OUT/tokenizer/tokenizer.json" "$OUT/tokenizer/tokenizer_config.json" "$OUT/model-init/"
+$LATHE init --preset reason-s --tokenizer "$OUT/tokenizer" --out "$OUT/model-init" --seed "$SEED"
 
 step "4. A short pretraining on prose ($PRE_STEPS steps of 8 x 256 tokens of Moby-Dick)"
 $LATHE data tokenize --tokenizer "$OUT/tokenizer" --out "$OUT/prose.bin" --split blank data/moby-dick-1-4.txt
 $LATHE train --init-from "$OUT/model-init" --data "$OUT/prose.bin" --out "$OUT/pretrain" \
   --steps "$PRE_STEPS" --batch 8 --seq 256 --lr 2e-3 --min-lr 2e-4 --warmup 50 --seed "$SEED" \
   --log-every 100 --eval-every 100000 --save-every 100000
-pretrained=$(latest "$OUT/pretrain")
-cp "$OUT/tokenizer/tokenizer.json" "$OUT/tokenizer/tokenizer_config.json" "$pretrained/"
+pretrained=$(latest "$OUT/pretrain") # carries the tokenizer of the model it started from
 
 step "5. SFT with the reasoning toggle: $SFT_STEPS steps, on/off examples 50/50"
 $LATHE sft --init-from "$pretrained" --data "$OUT/train-on.jsonl:0.5" --data "$OUT/train-off.jsonl:0.5" \
