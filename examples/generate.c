@@ -30,7 +30,7 @@ static lt_status generate(lt_engine *e, const char *prompt, int n_new, lt_ids *o
     lt_sampler *sampler = NULL;
     float *logits = NULL; // (vocab) of the last token
     lt_status st = lt_tokenizer_encode(tok, prompt, strlen(prompt), 0, &ids);
-    if (!st) st = lt_sampler_new(&sampler, &params, vocab);
+    if (!st) st = lt_sampler_init(&sampler, &params, vocab);
     if (!st) st = lt_alloc((void **)&logits, (size_t)vocab * sizeof *logits, "logits");
     if (!st) st = lt_engine_prefill(e, 0, ids.data, (int64_t)ids.n, logits, false);
     for (int i = 0; !st && i < n_new; i++) {
@@ -64,7 +64,7 @@ int main(int argc, char **argv) {
     }
     lt_bytes_free(&text);
     lt_ids_free(&out);
-    lt_engine_free(e);
+    lt_engine_close(e);
     if (!st) return 0;
     fprintf(stderr, "example_generate: %s\n", lt_status_message(st));
     lt_status_free(st);

@@ -362,7 +362,7 @@ static void test_skip_bad_counts(void) {
 static lt_chat_dataset *sized_dataset(lt_tokenizer *tok, const int *answer_len, int n) {
     lt_chat_read_opts o = read_opts(tok, 0, false);
     lt_chat_dataset *d = NULL;
-    LT_CHECK_OK(lt_chat_dataset_new(&d, &o, "sized"));
+    LT_CHECK_OK(lt_chat_dataset_init(&d, &o, "sized"));
     char answer[1024];
     for (int i = 0; d && i < n; i++) {
         for (int k = 0; k < answer_len[i]; k++) answer[k] = (char)('a' + (i + k) % 26);
@@ -519,8 +519,8 @@ static void test_loader_epochs(void) {
     LT_CHECK_INT(lt_loader_epoch(l, 0), rows % B == 0 ? 0 : 1);
     LT_CHECK_INT(lt_loader_rows_drawn(l), ((rows + B - 1) / B) * B);
 close:
-    lt_loader_free(l);
-    lt_loader_free(again);
+    lt_loader_close(l);
+    lt_loader_close(again);
     // A dataset with an example longer than T cannot be loaded at that T.
     o.T = 40;
     l = NULL;
@@ -563,7 +563,7 @@ static void test_blend_proportions(void) {
                      "expected %.0f +- %.0f", count, n, mean, 5 * sd);
         LT_CHECK(lt_loader_epoch(l, 0) > 100); // many epochs of the small sources
     }
-    lt_loader_free(l);
+    lt_loader_close(l);
     o.weights = (double[]){0.5, 0};
     LT_CHECK_ERR(lt_chat_loader_open(&l, &o), LT_ERR_ARG, "weight 0 must be a finite number");
     lt_chat_dataset_free(ds[0]);
@@ -629,7 +629,7 @@ static void test_loader_resume(void) {
     if (other)
         LT_CHECK_ERR(lt_loader_state_load(other, state, len), LT_ERR_ARG,
                      "had weight 0.6 of the blend, now 0.5");
-    lt_loader_free(other);
+    lt_loader_close(other);
     other = NULL;
     const int c_len[] = {5, 10, 15, 20, 25, 30, 36};
     lt_chat_dataset *changed = sized_dataset(tok, c_len, 7);
@@ -640,7 +640,7 @@ static void test_loader_resume(void) {
     if (other)
         LT_CHECK_ERR(lt_loader_state_load(other, state, len), LT_ERR_ARG,
                      "dataset 0 (sized) was 7 examples of");
-    lt_loader_free(other);
+    lt_loader_close(other);
     lt_chat_dataset_free(changed);
     LT_CHECK_OK(lt_loader_next(l, ids, tg, NULL, NULL));
     LT_CHECK_OK(lt_loader_next(r, ids2, tg2, NULL, NULL));
@@ -648,8 +648,8 @@ static void test_loader_resume(void) {
     LT_CHECK(memcmp(ids, ids2, 3 * T * sizeof *ids) == 0);
 out:
     free(state);
-    lt_loader_free(l);
-    lt_loader_free(r);
+    lt_loader_close(l);
+    lt_loader_close(r);
     lt_chat_dataset_free(ds[0]);
     lt_chat_dataset_free(ds[1]);
     lt_tokenizer_free(tok);

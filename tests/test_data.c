@@ -490,7 +490,7 @@ static void train_tiny_tokenizer(void) {
     LT_CHECK_OK(lt_file_read_all(lt_test_path("data/moby-dick-1-4.txt"), &text, &n, 1 << 20));
     lt_bpe_train_opts o = {.vocab_size = 300};
     lt_bpe_trainer *tr = NULL;
-    LT_CHECK_OK(lt_bpe_trainer_new(&tr, &o));
+    LT_CHECK_OK(lt_bpe_trainer_init(&tr, &o));
     if (tr && text) LT_CHECK_OK(lt_bpe_trainer_feed(tr, text, n));
     if (tr) LT_CHECK_OK(lt_bpe_trainer_finish(tr, &tiny_tok));
     lt_bpe_trainer_free(tr);
@@ -778,7 +778,7 @@ static void test_tokenize_errors(void) {
     lt_bpe_train_opts to = {.vocab_size = 270, .specials = specials, .n_specials = 1};
     lt_bpe_trainer *tr = NULL;
     lt_tokenizer *nobos = NULL;
-    LT_CHECK_OK(lt_bpe_trainer_new(&tr, &to));
+    LT_CHECK_OK(lt_bpe_trainer_init(&tr, &to));
     if (tr) LT_CHECK_OK(lt_bpe_trainer_feed(tr, "abc abd", 7));
     if (tr) LT_CHECK_OK(lt_bpe_trainer_finish(tr, &nobos));
     lt_bpe_trainer_free(tr);
@@ -877,7 +877,7 @@ static void test_loader_windows(void) {
         }
     }
     LT_CHECK_INT(lt_loader_rows_drawn(l), 40 * B);
-    lt_loader_free(l);
+    lt_loader_close(l);
 }
 
 static void test_loader_epoch_covers_every_chunk(void) {
@@ -909,7 +909,7 @@ static void test_loader_epoch_covers_every_chunk(void) {
     LT_CHECK_INT(lt_loader_epoch(l, 0), 2);
     int n = n_chunks[0] < n_chunks[1] ? n_chunks[0] : n_chunks[1];
     LT_CHECK(memcmp(order[0], order[1], (size_t)n * sizeof(int32_t)) != 0); // reshuffled
-    lt_loader_free(l);
+    lt_loader_close(l);
 }
 
 // Source A has ids < 100, source B ids >= 100: each row tells where it came from.
@@ -956,7 +956,7 @@ static void test_loader_blend_proportions(void) {
     LT_CHECK_MSG(count_a >= 9000 - 150 && count_a <= 9000 + 150, "%ld of 10000 rows from A",
                  count_a);
     LT_CHECK(lt_loader_epoch(l, 1) >= 1); // B (62 chunks) was cycled: a small replay set repeats
-    lt_loader_free(l);
+    lt_loader_close(l);
 
     double w3[3] = {2, 1, 1};
     l = open_loader(paths, w3, 3, B, T, 99);
@@ -970,7 +970,7 @@ static void test_loader_blend_proportions(void) {
     LT_CHECK_MSG(labs(counts[0] - 5000) <= 250, "source 0: %ld of 10000", counts[0]);
     LT_CHECK_MSG(labs(counts[1] - 2500) <= 217, "source 1: %ld of 10000", counts[1]);
     LT_CHECK_MSG(labs(counts[2] - 2500) <= 217, "source 2: %ld of 10000", counts[2]);
-    lt_loader_free(l);
+    lt_loader_close(l);
 }
 
 static void test_loader_same_seed_same_batches(void) {
@@ -992,9 +992,9 @@ static void test_loader_same_seed_same_batches(void) {
     }
     LT_CHECK(same_c < 20);
 done:
-    lt_loader_free(a);
-    lt_loader_free(b);
-    lt_loader_free(c);
+    lt_loader_close(a);
+    lt_loader_close(b);
+    lt_loader_close(c);
 }
 
 // Saves the cursor after k batches; a fresh loader restored from it (even one
@@ -1040,9 +1040,9 @@ static void test_loader_resume(void) {
     LT_CHECK(lt_loader_epoch(a, 0) >= 2 && lt_loader_epoch(a, 1) >= 2);
     LT_CHECK_INT(lt_loader_epoch(b, 0), lt_loader_epoch(a, 0));
 done:
-    lt_loader_free(a);
-    lt_loader_free(b);
-    lt_loader_free(c);
+    lt_loader_close(a);
+    lt_loader_close(b);
+    lt_loader_close(c);
 }
 
 static void test_loader_state_errors(void) {
@@ -1102,12 +1102,12 @@ static void test_loader_state_errors(void) {
         LT_CHECK(memcmp(ids, ir, sizeof ir) == 0 && memcmp(targets, tr, sizeof tr) == 0);
     }
 done:
-    lt_loader_free(a);
-    lt_loader_free(ref);
-    lt_loader_free(diff_data);
-    lt_loader_free(diff_w);
-    lt_loader_free(diff_t);
-    lt_loader_free(one);
+    lt_loader_close(a);
+    lt_loader_close(ref);
+    lt_loader_close(diff_data);
+    lt_loader_close(diff_w);
+    lt_loader_close(diff_t);
+    lt_loader_close(one);
 }
 
 static void test_loader_open_errors(void) {
@@ -1129,7 +1129,7 @@ static void test_loader_open_errors(void) {
         LT_CHECK_ERR(lt_loader_check_vocab(l, 15), LT_ERR_RANGE,
                      "vocabulary of 16 ids but the model has 15");
     }
-    lt_loader_free(l);
+    lt_loader_close(l);
     double zero = 0;
     o.weights = &zero;
     LT_CHECK_ERR(lt_loader_open(&l, &o), LT_ERR_ARG, "small.bin: weight 0 must be");

@@ -89,8 +89,8 @@ static void test_resumes_v1_fixture(void) {
     LT_CHECK_OK(lt_loader_state_save(straight, state, 160, &len));
     LT_CHECK(memcmp(again, state, 160) == 0);
 done:
-    lt_loader_free(resumed);
-    lt_loader_free(straight);
+    lt_loader_close(resumed);
+    lt_loader_close(straight);
 }
 
 // A fresh loader's cursor, built from the layout in docs/DATA.md.
@@ -122,7 +122,7 @@ static void test_fresh_layout(void) {
     LT_CHECK_OK(lt_loader_state_save(l, got, sizeof got, &len));
     LT_CHECK_INT(len, 160);
     LT_CHECK(memcmp(got, want, sizeof want) == 0);
-    lt_loader_free(l);
+    lt_loader_close(l);
 }
 
 // Every byte of the fixture, damaged, is refused with a clear message, and
@@ -150,8 +150,8 @@ static void test_every_damaged_byte(void) {
     LT_CHECK_ERR(lt_loader_state_load(l, state, 79), LT_ERR_FORMAT, "truncated (79 bytes)");
     check_same_draws(l, ref, 30);
 done:
-    lt_loader_free(l);
-    lt_loader_free(ref);
+    lt_loader_close(l);
+    lt_loader_close(ref);
 }
 
 // A cursor of another version, checksum and all intact, names both versions
@@ -175,7 +175,7 @@ static void test_version_mismatch(void) {
     reseal(bad, len);
     LT_CHECK_ERR(lt_loader_state_load(l, bad, len), LT_ERR_FORMAT, "bad magic");
 done:
-    lt_loader_free(l);
+    lt_loader_close(l);
 }
 
 // ---------------------------------------------------------------- a source from the table alone
@@ -275,9 +275,9 @@ static void test_custom_source(void) {
                  "0000000000c0fff3, this one is 6 rows of 97 ids with checksum");
     LT_CHECK_ERR(lt_loader_check_vocab(a, 96), LT_ERR_RANGE, "count: ids up to 96");
 done:
-    lt_loader_free(a);
-    lt_loader_free(b);
-    lt_loader_free(other);
+    lt_loader_close(a);
+    lt_loader_close(b);
+    lt_loader_close(other);
     LT_CHECK_INT(freed, 3);
     // A failed open frees the sources it was given.
     freed = 0;

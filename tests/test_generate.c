@@ -40,12 +40,12 @@ static bool setup(fixture *f, int slots) {
         return false;
     }
     lt_engine_set_tokenizer(f->e, tok);
-    return lt_gen_new(&f->g, f->e) == NULL;
+    return lt_gen_init(&f->g, f->e) == NULL;
 }
 
 static void teardown(fixture *f) {
     lt_gen_free(f->g);
-    lt_engine_free(f->e);
+    lt_engine_close(f->e);
     lt_model_free(f->m);
 }
 

@@ -434,7 +434,7 @@ static void test_writer_matches_handbuilt(void) {
     char path[512];
     snprintf(path, sizeof path, "%s/w.gguf", dir);
     lt_gguf_writer *w = NULL;
-    LT_CHECK_OK(lt_gguf_writer_new(&w));
+    LT_CHECK_OK(lt_gguf_writer_init(&w));
     const int32_t ints[3] = {1, -2, 3};
     const char *words[2] = {"ab", "cde"};
     const float wdata[6] = {1, 2, 3, 4, 5, 6};
@@ -466,7 +466,7 @@ static void test_writer_roundtrip(void) {
     char path[512];
     snprintf(path, sizeof path, "%s/all.gguf", dir);
     lt_gguf_writer *w = NULL;
-    LT_CHECK_OK(lt_gguf_writer_new(&w));
+    LT_CHECK_OK(lt_gguf_writer_init(&w));
     uint8_t u8 = 250;
     int8_t i8 = -7;
     uint16_t u16 = 65000;
@@ -571,7 +571,7 @@ static void test_writer_roundtrip(void) {
 
 static void test_writer_errors(void) {
     lt_gguf_writer *w = NULL;
-    LT_CHECK_OK(lt_gguf_writer_new(&w));
+    LT_CHECK_OK(lt_gguf_writer_init(&w));
     float f[32] = {0};
     LT_CHECK_OK(lt_gguf_add_u32(w, "k", 1));
     LT_CHECK_ERR(lt_gguf_add_u32(w, "k", 2), LT_ERR_ARG, "duplicate metadata key 'k'");

@@ -41,7 +41,7 @@ static lt_tokenizer *make_tokenizer_with(const char *pattern) {
     lt_bpe_train_opts o = {.vocab_size = 300, .pattern = pattern};
     lt_bpe_trainer *tr = NULL;
     lt_tokenizer *tok = NULL;
-    if (lt_bpe_trainer_new(&tr, &o) || lt_bpe_trainer_feed(tr, TEXT, strlen(TEXT)) ||
+    if (lt_bpe_trainer_init(&tr, &o) || lt_bpe_trainer_feed(tr, TEXT, strlen(TEXT)) ||
         lt_bpe_trainer_finish(tr, &tok)) {
         fprintf(stderr, "tokenizer training failed\n");
         exit(2);
@@ -381,7 +381,7 @@ static void roundtrip(const lt_config *cfg, lt_dtype type, const char *name) {
         lt_model_free(back);
         LT_CHECK_OK(lt_remove_tree(dir));
     }
-    lt_gguf_model_free(gm);
+    lt_gguf_model_close(gm);
     lt_tokenizer_free(tok);
     lt_model_free(m);
     unlink(path);
@@ -468,7 +468,7 @@ static void test_q8_0_roundtrip(void) {
     }
     lt_model_free(back);
     LT_CHECK_OK(lt_remove_tree(dir));
-    lt_gguf_model_free(gm);
+    lt_gguf_model_close(gm);
     lt_tokenizer_free(tok);
     lt_model_free(m);
     lt_config_free(&cfg);
@@ -497,7 +497,7 @@ static void test_requantize(void) {
     lt_gguf_model *gm = NULL;
     LT_CHECK_OK(lt_gguf_model_open(&gm, bf));
     if (gm) check_weights(gm, m, LT_BF16);
-    lt_gguf_model_free(gm);
+    lt_gguf_model_close(gm);
     lt_tokenizer_free(tok);
     lt_model_free(m);
     lt_config_free(&cfg);
@@ -805,7 +805,7 @@ static lt_status open_edited(const char *src, const edit *e) {
     lt_gguf *g = NULL;
     LT_CHECK_OK(lt_gguf_open(&g, src));
     lt_gguf_writer *w = NULL;
-    LT_CHECK_OK(lt_gguf_writer_new(&w));
+    LT_CHECK_OK(lt_gguf_writer_init(&w));
     for (size_t i = 0; g && i < lt_gguf_n_kv(g); i++) {
         const lt_gguf_kv *kv = lt_gguf_kv_at(g, i);
         if (!e->drop_key || strcmp(kv->key, e->drop_key) != 0) copy_kv(w, g, kv, e);
@@ -825,7 +825,7 @@ static lt_status open_edited(const char *src, const edit *e) {
     lt_gguf_model *m = NULL;
     lt_status st = lt_gguf_model_open(&m, path);
     LT_CHECK((m != NULL) == (st == NULL));
-    lt_gguf_model_free(m);
+    lt_gguf_model_close(m);
     unlink(path);
     return st;
 }
@@ -916,12 +916,12 @@ static void test_pretokenizers(void) {
         LT_CHECK(n == 5 && memcmp(s, "gpt-2", 5) == 0);
         check_tokenizer(tok, gm->tokenizer);
     }
-    lt_gguf_model_free(gm);
+    lt_gguf_model_close(gm);
     lt_tokenizer_free(tok);
     lt_bpe_train_opts digits = {.vocab_size = 300, .split_digits = true};
     lt_bpe_trainer *tr = NULL;
     tok = NULL;
-    LT_CHECK_OK(lt_bpe_trainer_new(&tr, &digits));
+    LT_CHECK_OK(lt_bpe_trainer_init(&tr, &digits));
     if (tr) LT_CHECK_OK(lt_bpe_trainer_feed(tr, TEXT, strlen(TEXT)));
     if (tr) LT_CHECK_OK(lt_bpe_trainer_finish(tr, &tok));
     lt_bpe_trainer_free(tr);
@@ -936,7 +936,7 @@ static void test_pretokenizers(void) {
         LT_CHECK(!gm->tokenizer->core->ignore_merges);
         check_tokenizer(tok, gm->tokenizer);
     }
-    lt_gguf_model_free(gm);
+    lt_gguf_model_close(gm);
     lt_tokenizer_free(tok);
     tok = make_tokenizer_with("\\w+|\\s+|[^\\w\\s]+");
     LT_CHECK_ERR(export_model(m, tok, path, LT_F32), LT_ERR_UNSUPPORTED, "is not Llama 3's, Qwen2's or GPT-2's");

@@ -77,12 +77,12 @@ static void check_against_training(const char *preset) {
     LT_CHECK_OK(lt_engine_prefill(e, 0, ids, T, got, true));
     LT_CHECK_MSG(max_diff(got, ref, T * V) <= tol, "%s prefill: max diff %g > %g", preset, max_diff(got, ref, T * V), tol);
     LT_CHECK_INT(lt_engine_seq_len(e, 0), T);
-    lt_engine_free(e);
+    lt_engine_close(e);
 
     LT_CHECK_OK(lt_engine_from_model(&e, m, &(lt_engine_opts){.max_step_tokens = 7}));
     LT_CHECK_OK(lt_engine_prefill(e, 0, ids, T, got, true));
     LT_CHECK_MSG(max_diff(got, ref, T * V) <= tol, "%s chunked prefill: max diff %g > %g", preset, max_diff(got, ref, T * V), tol);
-    lt_engine_free(e);
+    lt_engine_close(e);
 
     LT_CHECK_OK(lt_engine_from_model(&e, m, &(lt_engine_opts){0}));
     float worst = 0;
@@ -92,7 +92,7 @@ static void check_against_training(const char *preset) {
     }
     worst = max_diff(got, ref, T * V);
     LT_CHECK_MSG(worst <= tol, "%s decode: max diff %g > %g", preset, worst, tol);
-    lt_engine_free(e);
+    lt_engine_close(e);
     lt_free(got);
     lt_free(ref);
     lt_model_free(m);
@@ -138,7 +138,7 @@ static void test_batched_decode_is_per_sequence(void) {
     float tol = 1e-5f * max_abs(solo, S * STEPS * V);
     LT_CHECK_MSG(max_diff(solo, batch, S * STEPS * V) <= tol, "batched vs solo: %g > %g", max_diff(solo, batch, S * STEPS * V), tol);
     for (int s = 0; s < S; s++) LT_CHECK_INT(lt_engine_seq_len(e, s), plen[s] + STEPS);
-    lt_engine_free(e);
+    lt_engine_close(e);
     lt_free(solo);
     lt_free(batch);
     lt_model_free(m);
@@ -184,7 +184,7 @@ static void test_mixed_step_equals_solo(void) {
     LT_CHECK_MSG(max_diff(la, ra, 5 * V) <= tol, "all logits: %g", max_diff(la, ra, 5 * V));
     LT_CHECK_MSG(max_diff(lb, rb, V) <= tol, "decode: %g", max_diff(lb, rb, V));
     LT_CHECK_MSG(max_diff(lc, rc, V) <= tol, "last logits: %g", max_diff(lc, rc, V));
-    lt_engine_free(e);
+    lt_engine_close(e);
     lt_free(la);
     lt_free(lb);
     lt_free(lc);
@@ -244,7 +244,7 @@ static void check_storage(lt_dtype dtype) {
     d = max_diff(got, ref, T * V);
     float tol = dtype == LT_Q8_0 ? 0.03f * scale : 2e-5f * scale;
     LT_CHECK_MSG(d <= tol, "%s decode: max diff %g > %g", lt_dtype_name(dtype), d, tol);
-    lt_engine_free(e);
+    lt_engine_close(e);
     lt_free(got);
     lt_free(ref);
     lt_model_free(m);
@@ -270,7 +270,7 @@ static void test_truncate_reuses_prefix(void) {
     LT_CHECK_OK(lt_engine_prefill(e, 0, ids + 12, 18, b, false));
     LT_CHECK(max_diff(a, b, V) <= 1e-5f * max_abs(a, V));
     LT_CHECK_ERR(lt_engine_seq_truncate(e, 0, 31), LT_ERR_RANGE, "cannot truncate");
-    lt_engine_free(e);
+    lt_engine_close(e);
     lt_model_free(m);
 }
 
@@ -299,7 +299,7 @@ static void test_errors(void) {
     LT_CHECK_OK(lt_engine_prefill(e, 0, many, 22, logits, false)); // 32 positions: full
     int seq0 = 0;
     LT_CHECK_ERR(lt_engine_decode(e, &seq0, ids, 1, logits), LT_ERR_RANGE, "context full");
-    lt_engine_free(e);
+    lt_engine_close(e);
     lt_model_free(m);
 }
 

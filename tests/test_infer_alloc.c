@@ -70,7 +70,7 @@ static void check_dtype(lt_dtype dtype) {
     }
     counting = 0;
     LT_CHECK_MSG(allocations == 0, "%s: %ld allocations in 20 decode steps", lt_dtype_name(dtype), allocations);
-    lt_engine_free(e);
+    lt_engine_close(e);
     lt_model_free(m);
 }
 

@@ -32,7 +32,7 @@ static void check_distribution(const char *what, lt_sampler_params params, const
     long count[16] = {0};
     expected_probs(l, V, kept, n_kept, T, p);
     lt_sampler *s = NULL;
-    LT_CHECK_OK(lt_sampler_new(&s, &params, V));
+    LT_CHECK_OK(lt_sampler_init(&s, &params, V));
     if (!s) return;
     float work[16];
     for (int d = 0; d < N; d++) {
@@ -63,7 +63,7 @@ static void test_greedy_is_argmax(void) {
     params.temperature = 0;
     enum { V = 1000 };
     lt_sampler *s = NULL;
-    LT_CHECK_OK(lt_sampler_new(&s, &params, V));
+    LT_CHECK_OK(lt_sampler_init(&s, &params, V));
     if (!s) return;
     lt_rng rng;
     lt_rng_seed(&rng, 7);
@@ -87,7 +87,7 @@ static void test_greedy_logprob(void) {
     lt_sampler_params params = lt_sampler_params_default();
     params.temperature = 0;
     lt_sampler *s = NULL;
-    LT_CHECK_OK(lt_sampler_new(&s, &params, 3));
+    LT_CHECK_OK(lt_sampler_init(&s, &params, 3));
     float l[3] = {1.0f, 2.0f, 0.0f}, lp = 0;
     LT_CHECK_INT(lt_sampler_sample(s, l, NULL, 0, &lp), 1);
     // log softmax: 2 - log(e + e^2 + 1) = 2 - 2.40760596 = -0.40760596
@@ -102,8 +102,8 @@ static void test_top_k_1_is_greedy(void) {
     top1.temperature = 1.3f;
     enum { V = 5000 };
     lt_sampler *a = NULL, *b = NULL;
-    LT_CHECK_OK(lt_sampler_new(&a, &greedy, V));
-    LT_CHECK_OK(lt_sampler_new(&b, &top1, V));
+    LT_CHECK_OK(lt_sampler_init(&a, &greedy, V));
+    LT_CHECK_OK(lt_sampler_init(&b, &top1, V));
     if (!a || !b) return;
     lt_rng rng;
     lt_rng_seed(&rng, 11);
@@ -289,7 +289,7 @@ static void check_big(const char *what, lt_sampler_params params, const float *l
     double max = -INFINITY;
     for (int i = 0; i < BIG_V; i++) max = fmax(max, l[i]);
     lt_sampler *s = NULL;
-    LT_CHECK_OK(lt_sampler_new(&s, &params, BIG_V));
+    LT_CHECK_OK(lt_sampler_init(&s, &params, BIG_V));
     for (int d = 0; s && d < draws; d++) {
         memcpy(work, l, sizeof work);
         float lp = 0;
@@ -323,7 +323,7 @@ static void test_big_vocab_filters(void) {
     lt_sampler_params p = lt_sampler_params_default();
     p.temperature = 0;
     lt_sampler *s = NULL;
-    LT_CHECK_OK(lt_sampler_new(&s, &p, BIG_V));
+    LT_CHECK_OK(lt_sampler_init(&s, &p, BIG_V));
     static float work[BIG_V];
     memcpy(work, l, sizeof work);
     int best = 0;
@@ -372,7 +372,7 @@ static void test_big_vocab_all_tied(void) {
     lt_sampler_params p = lt_sampler_params_default();
     p.top_p = 0.5f;
     lt_sampler *s = NULL;
-    LT_CHECK_OK(lt_sampler_new(&s, &p, BIG_V));
+    LT_CHECK_OK(lt_sampler_init(&s, &p, BIG_V));
     for (int d = 0; s && d < 20; d++) {
         memcpy(work, l, sizeof work);
         float lp = 0;
@@ -393,7 +393,7 @@ static void test_penalties_hand_computed(void) {
     p.frequency_penalty = 0.25f;
     p.penalty_last_n = 0;
     lt_sampler *s = NULL;
-    LT_CHECK_OK(lt_sampler_new(&s, &p, 5));
+    LT_CHECK_OK(lt_sampler_init(&s, &p, 5));
     if (!s) return;
     float l[5] = {2.0f, -1.0f, 0.5f, 3.0f, 0.0f};
     const int32_t hist[6] = {0, 1, 0, 3, 3, 3};
@@ -412,7 +412,7 @@ static void test_penalty_window(void) {
     p.repetition_penalty = 1.5f;
     p.penalty_last_n = 2;
     lt_sampler *s = NULL;
-    LT_CHECK_OK(lt_sampler_new(&s, &p, 4));
+    LT_CHECK_OK(lt_sampler_init(&s, &p, 4));
     if (!s) return;
     // only the last two ids (2 and 1) count; -7 and 99 are outside the vocabulary
     float l[4] = {3.0f, 3.0f, -2.0f, 1.0f};
@@ -439,7 +439,7 @@ static void test_penalty_changes_distribution(void) {
     lt_sampler_params p = lt_sampler_params_default();
     p.presence_penalty = 1.0f;
     lt_sampler *s = NULL;
-    LT_CHECK_OK(lt_sampler_new(&s, &p, 6));
+    LT_CHECK_OK(lt_sampler_init(&s, &p, 6));
     if (!s) return;
     const float pen[6] = {1.0f, 1.5f, 1.0f, 0.5f, 0.0f, -1.0f};
     double want[6];
@@ -468,7 +468,7 @@ static void test_logprob_hand_computed(void) {
     p.top_k = 2;
     p.temperature = 0.5f;
     lt_sampler *s = NULL;
-    LT_CHECK_OK(lt_sampler_new(&s, &p, 3));
+    LT_CHECK_OK(lt_sampler_init(&s, &p, 3));
     if (!s) return;
     int seen[2] = {0, 0};
     for (int d = 0; d < 200; d++) {
@@ -487,10 +487,10 @@ static void test_seed_determinism(void) {
     lt_sampler_params p = lt_sampler_params_default();
     p.seed = 1234;
     lt_sampler *a = NULL, *b = NULL, *c = NULL;
-    LT_CHECK_OK(lt_sampler_new(&a, &p, 6));
-    LT_CHECK_OK(lt_sampler_new(&b, &p, 6));
+    LT_CHECK_OK(lt_sampler_init(&a, &p, 6));
+    LT_CHECK_OK(lt_sampler_init(&b, &p, 6));
     p.seed = 1235;
-    LT_CHECK_OK(lt_sampler_new(&c, &p, 6));
+    LT_CHECK_OK(lt_sampler_init(&c, &p, 6));
     if (!a || !b || !c) return;
     int32_t first[1000];
     int same_ab = 1, same_ac = 1;
@@ -521,7 +521,7 @@ static void test_non_finite_logits(void) {
     lt_sampler_params p = lt_sampler_params_default();
     p.temperature = 0;
     lt_sampler *s = NULL;
-    LT_CHECK_OK(lt_sampler_new(&s, &p, 4));
+    LT_CHECK_OK(lt_sampler_init(&s, &p, 4));
     if (!s) return;
     float l[4] = {NAN, 1.0f, INFINITY, 3.0f};
     LT_CHECK_INT(lt_sampler_sample(s, l, NULL, 0, NULL), 2);
@@ -532,7 +532,7 @@ static void test_non_finite_logits(void) {
     lt_sampler_free(s);
     // sampling: a NaN or -inf id is never drawn, +inf takes everything
     p = lt_sampler_params_default();
-    LT_CHECK_OK(lt_sampler_new(&s, &p, 4));
+    LT_CHECK_OK(lt_sampler_init(&s, &p, 4));
     if (!s) return;
     for (int d = 0; d < 100; d++) {
         float m[4] = {NAN, 1.0f, -INFINITY, 1.0f};
@@ -544,7 +544,7 @@ static void test_non_finite_logits(void) {
     // a tiny temperature (1/T overflows) is greedy among the survivors
     lt_sampler_free(s);
     p.temperature = 1e-39f;
-    LT_CHECK_OK(lt_sampler_new(&s, &p, 4));
+    LT_CHECK_OK(lt_sampler_init(&s, &p, 4));
     if (!s) return;
     float lp2 = 1;
     float t[4] = {0.5f, 2.0f, 1.0f, 1.999f};
@@ -561,7 +561,7 @@ static void test_non_finite_logits(void) {
         p_.field = value;                                                                          \
         LT_CHECK_ERR(lt_sampler_params_check(&p_), LT_ERR_ARG, needle);                            \
         lt_sampler *s_ = NULL;                                                                     \
-        LT_CHECK_ERR(lt_sampler_new(&s_, &p_, 10), LT_ERR_ARG, needle);                            \
+        LT_CHECK_ERR(lt_sampler_init(&s_, &p_, 10), LT_ERR_ARG, needle);                            \
         LT_CHECK(s_ == NULL);                                                                      \
     } while (0)
 
@@ -593,7 +593,7 @@ static void test_bad_penalty_last_n(void) { CHECK_BAD(penalty_last_n, -1, "penal
 static void test_bad_vocab(void) {
     lt_sampler_params p = lt_sampler_params_default();
     lt_sampler *s = NULL;
-    LT_CHECK_ERR(lt_sampler_new(&s, &p, 0), LT_ERR_ARG, "n_vocab is 0");
+    LT_CHECK_ERR(lt_sampler_init(&s, &p, 0), LT_ERR_ARG, "n_vocab is 0");
     LT_CHECK_ERR(lt_sampler_params_check(NULL), LT_ERR_ARG, "no parameters");
     LT_CHECK_OK(lt_sampler_params_check(&p));
 }

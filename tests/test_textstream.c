@@ -85,7 +85,7 @@ static lt_textstream *open_stream(lt_think_mode mode, int32_t budget, const char
     o.stop_tokens = stop_tokens;
     o.n_stop_tokens = 1;
     lt_textstream *ts = NULL;
-    LT_CHECK_OK(lt_textstream_new(&ts, TOK, &o));
+    LT_CHECK_OK(lt_textstream_init(&ts, TOK, &o));
     return ts;
 }
 
@@ -192,7 +192,7 @@ static void test_markers_as_special_tokens(void) {
     // A tokenizer that marks <think> special: its text still counts.
     lt_textstream_opts o = lt_textstream_opts_default();
     lt_textstream *ts = NULL;
-    LT_CHECK_OK(lt_textstream_new(&ts, TOK_SPM, &o));
+    LT_CHECK_OK(lt_textstream_init(&ts, TOK_SPM, &o));
     if (!ts) return;
     LT_CHECK(lt_tokenizer_is_special(TOK_SPM, THINK));
     PUSH(ts, THINK, false, "", "");
@@ -460,7 +460,7 @@ static void test_special_tokens(void) {
     lt_textstream_free(ts);
     lt_textstream_opts o = lt_textstream_opts_default();
     o.keep_special = true;
-    LT_CHECK_OK(lt_textstream_new(&ts, TOK, &o));
+    LT_CHECK_OK(lt_textstream_init(&ts, TOK, &o));
     if (!ts) return;
     P(ts, "a", "", "a");
     PUSH(ts, SPECIAL_X, false, "", "<|x|>");
@@ -634,7 +634,7 @@ static void feed_and_compare(const char *text, bool raw, bool by_bytes, const ch
     o.stop_strings = stops;
     o.n_stop_strings = n_stops;
     lt_textstream *ts = NULL;
-    LT_CHECK_OK(lt_textstream_new(&ts, TOK, &o));
+    LT_CHECK_OK(lt_textstream_init(&ts, TOK, &o));
     lt_textstream_delta d = {"", 0, "", 0, LT_STOP_NONE, false};
     for (size_t i = 0; ts && i < ids.n; i++) {
         LT_CHECK_OK(lt_textstream_push(ts, ids.data[i], false, &d));
@@ -689,39 +689,39 @@ static void test_whole_texts(void) {
 static void test_bad_options(void) {
     lt_textstream *ts = NULL;
     lt_textstream_opts o = lt_textstream_opts_default();
-    LT_CHECK_ERR(lt_textstream_new(&ts, NULL, &o), LT_ERR_ARG, "no tokenizer");
+    LT_CHECK_ERR(lt_textstream_init(&ts, NULL, &o), LT_ERR_ARG, "no tokenizer");
     const char *empty[] = {"ok", ""};
     o.stop_strings = empty, o.n_stop_strings = 2;
-    LT_CHECK_ERR(lt_textstream_new(&ts, TOK, &o), LT_ERR_ARG, "stop_strings[1] is empty");
+    LT_CHECK_ERR(lt_textstream_init(&ts, TOK, &o), LT_ERR_ARG, "stop_strings[1] is empty");
     const char *bad_utf8[] = {"\xC3"};
     o.stop_strings = bad_utf8, o.n_stop_strings = 1;
-    LT_CHECK_ERR(lt_textstream_new(&ts, TOK, &o), LT_ERR_ARG, "stop_strings[0] is not valid UTF-8");
+    LT_CHECK_ERR(lt_textstream_init(&ts, TOK, &o), LT_ERR_ARG, "stop_strings[0] is not valid UTF-8");
     const char *null_string[] = {NULL};
     o.stop_strings = null_string;
-    LT_CHECK_ERR(lt_textstream_new(&ts, TOK, &o), LT_ERR_ARG, "stop_strings[0] is empty");
+    LT_CHECK_ERR(lt_textstream_init(&ts, TOK, &o), LT_ERR_ARG, "stop_strings[0] is empty");
     o.stop_strings = NULL;
-    LT_CHECK_ERR(lt_textstream_new(&ts, TOK, &o), LT_ERR_ARG, "n_stop_strings is 1");
+    LT_CHECK_ERR(lt_textstream_init(&ts, TOK, &o), LT_ERR_ARG, "n_stop_strings is 1");
     o = lt_textstream_opts_default();
     const int32_t unused[] = {EOT, 280};
     o.stop_tokens = unused, o.n_stop_tokens = 2;
-    LT_CHECK_ERR(lt_textstream_new(&ts, TOK, &o), LT_ERR_ARG, "stop_tokens[1] = 280");
+    LT_CHECK_ERR(lt_textstream_init(&ts, TOK, &o), LT_ERR_ARG, "stop_tokens[1] = 280");
     const int32_t negative[] = {-1};
     o.stop_tokens = negative, o.n_stop_tokens = 1;
-    LT_CHECK_ERR(lt_textstream_new(&ts, TOK, &o), LT_ERR_ARG, "stop_tokens[0] = -1");
+    LT_CHECK_ERR(lt_textstream_init(&ts, TOK, &o), LT_ERR_ARG, "stop_tokens[0] = -1");
     o = lt_textstream_opts_default();
     o.think_budget = -2;
-    LT_CHECK_ERR(lt_textstream_new(&ts, TOK, &o), LT_ERR_ARG, "think_budget is -2");
+    LT_CHECK_ERR(lt_textstream_init(&ts, TOK, &o), LT_ERR_ARG, "think_budget is -2");
     o = lt_textstream_opts_default();
     o.think = (lt_think_mode)7;
-    LT_CHECK_ERR(lt_textstream_new(&ts, TOK, &o), LT_ERR_ARG, "think is 7");
+    LT_CHECK_ERR(lt_textstream_init(&ts, TOK, &o), LT_ERR_ARG, "think is 7");
     lt_chat_template no_markers = *lt_chat_template_get("llama3");
     no_markers.think_open = "\n";
     o = lt_textstream_opts_default();
     o.tpl = &no_markers;
-    LT_CHECK_ERR(lt_textstream_new(&ts, TOK, &o), LT_ERR_ARG, "empty thinking markers");
+    LT_CHECK_ERR(lt_textstream_init(&ts, TOK, &o), LT_ERR_ARG, "empty thinking markers");
     LT_CHECK(ts == NULL);
     // NULL options are the defaults
-    LT_CHECK_OK(lt_textstream_new(&ts, TOK, NULL));
+    LT_CHECK_OK(lt_textstream_init(&ts, TOK, NULL));
     LT_CHECK_ERR(lt_textstream_push(ts, 280, false, NULL), LT_ERR_RANGE, "token id 280");
     LT_CHECK_ERR(lt_textstream_push(ts, 100000, false, NULL), LT_ERR_RANGE,
                  "not in the vocabulary");

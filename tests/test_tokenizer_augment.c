@@ -203,7 +203,7 @@ static void test_bad_options(void) {
     lt_bpe_train_opts o = {.vocab_size = 300};
     const char *doc = "abc abc";
     lt_bpe_trainer *tr = NULL;
-    LT_CHECK_OK(lt_bpe_trainer_new(&tr, &o));
+    LT_CHECK_OK(lt_bpe_trainer_init(&tr, &o));
     LT_CHECK_OK(lt_bpe_trainer_feed(tr, doc, 7));
     LT_CHECK_OK(lt_bpe_trainer_finish(tr, &base));
     lt_bpe_trainer_free(tr);

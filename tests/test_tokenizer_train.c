@@ -22,7 +22,7 @@ static lt_tokenizer *train_docs(const char *const *docs, const int *repeat, int 
     lt_bpe_train_opts o = {.vocab_size = vocab, .min_frequency = min_frequency};
     lt_bpe_trainer *tr = NULL;
     lt_tokenizer *tok = NULL;
-    LT_CHECK_OK(lt_bpe_trainer_new(&tr, &o));
+    LT_CHECK_OK(lt_bpe_trainer_init(&tr, &o));
     for (int i = 0; i < n && tr; i++)
         for (int k = 0; k < (repeat ? repeat[i] : 1); k++)
             LT_CHECK_OK(lt_bpe_trainer_feed(tr, docs[i], strlen(docs[i])));
@@ -218,7 +218,7 @@ static void test_heldout_compression(void) {
         lt_bpe_train_opts o = {.vocab_size = vocab};
         lt_bpe_trainer *tr = NULL;
         lt_tokenizer *tok = NULL;
-        LT_CHECK_OK(lt_bpe_trainer_new(&tr, &o));
+        LT_CHECK_OK(lt_bpe_trainer_init(&tr, &o));
         LT_CHECK_OK(lt_bpe_trainer_feed(tr, text, n_train));
         LT_CHECK_OK(lt_bpe_trainer_finish(tr, &tok));
         lt_bpe_trainer_free(tr);
@@ -276,22 +276,22 @@ static void test_deterministic(void) {
 static void test_bad_options(void) {
     lt_bpe_trainer *tr = NULL;
     lt_bpe_train_opts small = {.vocab_size = 264};
-    LT_CHECK_ERR(lt_bpe_trainer_new(&tr, &small), LT_ERR_ARG, "need 265");
+    LT_CHECK_ERR(lt_bpe_trainer_init(&tr, &small), LT_ERR_ARG, "need 265");
     const char *twice[] = {"<a>", "<a>"};
     lt_bpe_train_opts dup = {.vocab_size = 1000, .extra_specials = twice, .n_extra_specials = 2};
-    LT_CHECK_ERR(lt_bpe_trainer_new(&tr, &dup), LT_ERR_ARG, "'<a>' is listed twice");
+    LT_CHECK_ERR(lt_bpe_trainer_init(&tr, &dup), LT_ERR_ARG, "'<a>' is listed twice");
     const char *empty[] = {""};
     lt_bpe_train_opts e = {.vocab_size = 1000, .specials = empty, .n_specials = 1};
-    LT_CHECK_ERR(lt_bpe_trainer_new(&tr, &e), LT_ERR_ARG, "special token 0 is empty");
+    LT_CHECK_ERR(lt_bpe_trainer_init(&tr, &e), LT_ERR_ARG, "special token 0 is empty");
     lt_bpe_train_opts bad_re = {.vocab_size = 1000, .pattern = "(["};
-    LT_CHECK_ERR(lt_bpe_trainer_new(&tr, &bad_re), LT_ERR_FORMAT, "unterminated");
+    LT_CHECK_ERR(lt_bpe_trainer_init(&tr, &bad_re), LT_ERR_FORMAT, "unterminated");
     lt_tokenizer *tok = NULL;
     lt_bpe_train_opts ok = {.vocab_size = 1000};
     LT_CHECK_ERR(lt_tokenizer_train(&tok, NULL, 0, &ok), LT_ERR_ARG, "at least one input file");
     const char *missing = "/nonexistent.txt";
     LT_CHECK_ERR(lt_tokenizer_train(&tok, &missing, 1, &ok), LT_ERR_IO, "/nonexistent.txt");
     // No text at all: bytes and special tokens only.
-    LT_CHECK_OK(lt_bpe_trainer_new(&tr, &ok));
+    LT_CHECK_OK(lt_bpe_trainer_init(&tr, &ok));
     if (tr) LT_CHECK_OK(lt_bpe_trainer_finish(tr, &tok));
     lt_bpe_trainer_free(tr);
     if (tok) LT_CHECK_INT(lt_tokenizer_n_vocab(tok), 256 + 8);
@@ -324,7 +324,7 @@ static void test_split_digits(void) {
     lt_bpe_train_opts o = {.vocab_size = 400, .split_digits = true};
     lt_bpe_trainer *tr = NULL;
     lt_tokenizer *tok = NULL;
-    LT_CHECK_OK(lt_bpe_trainer_new(&tr, &o));
+    LT_CHECK_OK(lt_bpe_trainer_init(&tr, &o));
     for (int k = 0; k < repeat && tr; k++) LT_CHECK_OK(lt_bpe_trainer_feed(tr, doc, strlen(doc)));
     if (tr) LT_CHECK_OK(lt_bpe_trainer_finish(tr, &tok));
     lt_bpe_trainer_free(tr);
@@ -359,7 +359,7 @@ static void test_split_digits(void) {
         LT_CHECK_STR(back.data, doc);
     }
     lt_bpe_train_opts both = {.vocab_size = 400, .split_digits = true, .pattern = "\\p{N}+"};
-    LT_CHECK_ERR(lt_bpe_trainer_new(&tr, &both), LT_ERR_ARG, "give one of them");
+    LT_CHECK_ERR(lt_bpe_trainer_init(&tr, &both), LT_ERR_ARG, "give one of them");
     lt_ids_free(&ids);
     lt_ids_free(&ref);
     lt_bytes_free(&back);

@@ -78,7 +78,7 @@ typedef struct {
 typedef struct lt_chat_dataset lt_chat_dataset;
 
 // An empty dataset that examples can be added to.
-lt_status lt_chat_dataset_new(lt_chat_dataset **out, const lt_chat_read_opts *opts,
+lt_status lt_chat_dataset_init(lt_chat_dataset **out, const lt_chat_read_opts *opts,
                               const char *name);
 // Renders a conversation and appends it; `where` names it in errors (too long,
 // no learned token, template errors). On error the dataset is unchanged.

@@ -193,7 +193,7 @@ typedef struct {
 
 // Opens a loader over any sources; on failure it frees every source's ctx.
 lt_status lt_loader_open_sources(lt_loader **out, const lt_loader_source_opts *opts);
-void lt_loader_free(lt_loader *l); // NULL is fine
+void lt_loader_close(lt_loader *l); // NULL is fine
 
 // Draws the next batch: ids, targets (B, T); segments, positions (B, T) may be NULL.
 // Each row picks a source with probability weight / sum(weights) (the

@@ -68,7 +68,7 @@ typedef struct {
 typedef struct lt_gen lt_gen;
 
 // A generator over an engine (borrowed) with its tokenizer (required).
-lt_status lt_gen_new(lt_gen **out, lt_engine *e);
+lt_status lt_gen_init(lt_gen **out, lt_engine *e);
 void lt_gen_free(lt_gen *g);
 
 // Queues a request; *id identifies it in events. slot: the engine slot to use

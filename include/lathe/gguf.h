@@ -133,7 +133,7 @@ lt_status lt_gguf_get_str(const lt_gguf *g, const char *key, const char **s, siz
 // Writing: metadata in the order added, then tensors in the order added, each
 // at an offset aligned to 32 bytes; crash-safe (temporary name, fsync, rename).
 typedef struct lt_gguf_writer lt_gguf_writer;
-lt_status lt_gguf_writer_new(lt_gguf_writer **out);
+lt_status lt_gguf_writer_init(lt_gguf_writer **out);
 void lt_gguf_writer_free(lt_gguf_writer *w);
 // A scalar of `type` (not STRING or ARRAY): `value` points to a host value of
 // that type (bool for BOOL). Duplicate keys are an LT_ERR_ARG error.
@@ -191,7 +191,7 @@ typedef struct lt_gguf_model {
 // 32-byte aligned). Errors name the key or tensor at fault; a tensor the
 // model does not use, or one it needs that is missing, is an error.
 lt_status lt_gguf_model_open(lt_gguf_model **out, const char *path);
-void lt_gguf_model_free(lt_gguf_model *m); // NULL is fine
+void lt_gguf_model_close(lt_gguf_model *m); // NULL is fine
 const lt_gguf_weight *lt_gguf_model_find(const lt_gguf_model *m, const char *name); // or NULL
 
 // ---------------------------------------------------------------- export

@@ -46,7 +46,7 @@ typedef struct {
 lt_status lt_engine_open(lt_engine **out, const char *path, const lt_engine_opts *opts);
 // From a model in memory (its f32 master weights; the model may be freed after).
 lt_status lt_engine_from_model(lt_engine **out, const lt_model *m, const lt_engine_opts *opts);
-void lt_engine_free(lt_engine *e);
+void lt_engine_close(lt_engine *e);
 
 const lt_config *lt_engine_config(const lt_engine *e);
 lt_tokenizer *lt_engine_tokenizer(const lt_engine *e);   // NULL when the model came without one

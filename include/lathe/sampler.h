@@ -22,7 +22,7 @@
 //   * temperature T > 0 draws from softmax(logit / T) over the survivors;
 //     T = 0 is greedy: the argmax of the penalized logits, ties to the lowest
 //     id, and no filter changes it.
-// Every call after lt_sampler_new allocates nothing; a draw costs one
+// Every call after lt_sampler_init allocates nothing; a draw costs one
 // uniform number from the sampler's own lt_rng, greedy costs none.
 // Speed at 128k vocabularies comes from never sorting the vocabulary: top-k
 // is a heap over chunks that cannot beat its smallest entry skipped whole,
@@ -62,7 +62,7 @@ typedef struct lt_sampler lt_sampler;
 
 // Validates `params` and allocates everything a call needs for a vocabulary
 // of n_vocab ids (about 20 bytes per id).
-lt_status lt_sampler_new(lt_sampler **out, const lt_sampler_params *params, int32_t n_vocab);
+lt_status lt_sampler_init(lt_sampler **out, const lt_sampler_params *params, int32_t n_vocab);
 void lt_sampler_free(lt_sampler *s);
 // Restarts the random stream as if the sampler had been created with `seed`.
 void lt_sampler_reseed(lt_sampler *s, uint64_t seed);

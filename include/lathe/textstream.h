@@ -115,7 +115,7 @@ typedef struct lt_textstream lt_textstream;
 // Errors (LT_ERR_ARG) name the option at fault: an empty or non-UTF-8
 // stop_strings[i], a stop_tokens[i] outside the vocabulary, think_budget
 // below -1, a template without thinking markers. `tok` must outlive the stream.
-lt_status lt_textstream_new(lt_textstream **out, const lt_tokenizer *tok,
+lt_status lt_textstream_init(lt_textstream **out, const lt_tokenizer *tok,
                             const lt_textstream_opts *opts);
 void lt_textstream_free(lt_textstream *ts);
 

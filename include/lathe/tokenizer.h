@@ -150,7 +150,7 @@ typedef struct {
 // 3's do, and the result sets ignore_merges (as llama.cpp does for llama-bpe).
 // Deterministic: the same documents give the same tokenizer.
 typedef struct lt_bpe_trainer lt_bpe_trainer;
-lt_status lt_bpe_trainer_new(lt_bpe_trainer **out, const lt_bpe_train_opts *opts);
+lt_status lt_bpe_trainer_init(lt_bpe_trainer **out, const lt_bpe_train_opts *opts);
 lt_status lt_bpe_trainer_feed(lt_bpe_trainer *tr, const void *text, size_t len);
 // Learns the merges and builds the tokenizer; the trainer is spent afterwards.
 lt_status lt_bpe_trainer_finish(lt_bpe_trainer *tr, lt_tokenizer **out);

@@ -164,7 +164,7 @@ done:
     lt_free(ids);
     lt_free(logits);
     lt_free(pp);
-    lt_engine_free(e);
+    lt_engine_close(e);
     return s;
 }
 

@@ -249,12 +249,12 @@ int cmd_chat(int argc, char **argv) {
     lt_gen *g = NULL;
     if (!c.system) s = lt_error_nomem("the system prompt", (system ? strlen(system) : 0) + 1);
     if (!s) s = lt_cli_open_engine(pos[0], &eo, &e);
-    if (!s) s = lt_gen_new(&g, e);
+    if (!s) s = lt_gen_init(&g, e);
     if (!s) s = chat_loop(e, g, gp, &c, hide, stats);
     conv_reset(&c);
     lt_free(c.turns);
     lt_free(c.system);
     lt_gen_free(g);
-    lt_engine_free(e);
+    lt_engine_close(e);
     return lt_cli_report("chat", s);
 }

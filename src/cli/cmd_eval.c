@@ -222,7 +222,7 @@ static int eval_text(const char *model, const char *path, const char *ctx_s, con
     }
     lt_ids_free(&ids);
     lt_mmap_close(&file);
-    lt_engine_free(e);
+    lt_engine_close(e);
     return lt_cli_report("eval", s);
 }
 
@@ -291,7 +291,7 @@ static lt_status eval_tasks_run(const char *model, const eval_flags *ef, const e
     if (!s && ef->json) s = write_json(ef->json, su, o, &t, &totals);
     lt_eval_table_free(&t);
     lt_eval_table_free(&totals);
-    lt_engine_free(e);
+    lt_engine_close(e);
     lt_tasks_set_free(&set);
     return s;
 }

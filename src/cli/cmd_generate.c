@@ -125,7 +125,7 @@ int cmd_generate(int argc, char **argv) {
     lt_gen *g = NULL;
     lt_ids ids = {0};
     if (!s) s = lt_cli_open_engine(pos[0], &eo, &e);
-    if (!s) s = lt_gen_new(&g, e);
+    if (!s) s = lt_gen_init(&g, e);
     if (!s) s = build_prompt(lt_engine_tokenizer(e), text.data ? text.data : "", text.n, ids_mode, chat, think, system, &ids);
     if (!s && ids.n == 0) s = lt_error(LT_ERR_ARG, "the prompt is empty");
     lt_cli_stream_result res = {0};
@@ -148,6 +148,6 @@ int cmd_generate(int argc, char **argv) {
     lt_ids_free(&ids);
     lt_bytes_free(&text);
     lt_gen_free(g);
-    lt_engine_free(e);
+    lt_engine_close(e);
     return lt_cli_report("generate", s);
 }

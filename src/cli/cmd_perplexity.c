@@ -86,7 +86,7 @@ int cmd_perplexity(int argc, char **argv) {
     }
     lt_ids_free(&ids);
     lt_mmap_close(&file);
-    lt_engine_free(ref);
-    lt_engine_free(e);
+    lt_engine_close(ref);
+    lt_engine_close(e);
     return lt_cli_report("perplexity", s);
 }

@@ -159,7 +159,7 @@ lt_status lt_cli_open_engine(const char *path, lt_engine_opts *eo, lt_engine **e
     LT_TRY(lt_engine_open(e, path, eo));
     lt_status s = lt_engine_need_tokenizer(*e);
     if (s) {
-        lt_engine_free(*e);
+        lt_engine_close(*e);
         *e = NULL;
         return lt_error_prefix(s, "%s", path);
     }

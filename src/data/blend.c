@@ -134,7 +134,7 @@ lt_status lt_loader_open_sources(lt_loader **out, const lt_loader_source_opts *o
         free_sources(o->sources, o->n_sources > 0 ? o->n_sources : 0);
         return st;
     }
-    l->n_sources = o->n_sources; // from here on lt_loader_free frees the sources
+    l->n_sources = o->n_sources; // from here on lt_loader_close frees the sources
     for (int i = 0; i < o->n_sources; i++) l->src[i].src = o->sources[i];
     l->B = o->B;
     l->T = o->T;
@@ -144,11 +144,11 @@ lt_status lt_loader_open_sources(lt_loader **out, const lt_loader_source_opts *o
     lt_rng_seed(&l->rng, o->seed);
     st = init_loader(l, o);
     if (!st) *out = l;
-    else lt_loader_free(l);
+    else lt_loader_close(l);
     return st;
 }
 
-void lt_loader_free(lt_loader *l) {
+void lt_loader_close(lt_loader *l) {
     if (!l) return;
     for (int i = 0; l->src && i < l->n_sources; i++) {
         free_sources(&l->src[i].src, 1);

@@ -24,7 +24,7 @@ struct lt_chat_dataset {
     int32_t max_id;     // the largest token id (-1 when empty)
 };
 
-lt_status lt_chat_dataset_new(lt_chat_dataset **out, const lt_chat_read_opts *opts,
+lt_status lt_chat_dataset_init(lt_chat_dataset **out, const lt_chat_read_opts *opts,
                               const char *name) {
     *out = NULL;
     if (!opts || !opts->tokenizer)
@@ -172,7 +172,7 @@ lt_status lt_chat_dataset_load(lt_chat_dataset **out, const char *path,
     size_t size;
     LT_TRY(lt_file_read_all(path, &text, &size, (size_t)1 << 34));
     lt_chat_dataset *d;
-    lt_status st = lt_chat_dataset_new(&d, opts, path);
+    lt_status st = lt_chat_dataset_init(&d, opts, path);
     if (!st) st = load_text(d, path, text, size, opts, stats, first_skip);
     if (!st && d->n == 0)
         st = lt_error(LT_ERR_FORMAT, "%s: no usable conversation (%llu lines, %llu skipped)",

@@ -161,7 +161,7 @@ lt_status lt_eval_run(lt_engine *e, const lt_task_set *set, const lt_eval_opts *
     lt_gen *g = NULL;
     lt_status s = lt_calloc((void **)&st.active, (size_t)st.n_slots, sizeof *st.active, "eval requests");
     if (!s) s = lt_tokenizer_encode(st.tok, o->tpl->think_close, strlen(o->tpl->think_close), 0, &st.close_ids);
-    if (!s) s = lt_gen_new(&g, e);
+    if (!s) s = lt_gen_init(&g, e);
     lt_progress_report(&o->progress, "eval", 0, (double)st.total, NULL);
     if (!s) s = run_all(&st, g);
     lt_gen_free(g);

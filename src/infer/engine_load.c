@@ -274,7 +274,7 @@ static lt_status make_state(lt_engine *e, const lt_engine_opts *o) {
     return NULL;
 }
 
-void lt_engine_free(lt_engine *e) {
+void lt_engine_close(lt_engine *e) {
     if (!e) return;
     for (int i = 0; i < e->n_owned; i++) lt_free(e->owned[i]);
     free(e->owned);
@@ -309,7 +309,7 @@ static lt_status engine_build(lt_engine **out, const lt_config *cfg, const weigh
     if (!s) s = load_weights(e, src, want);
     if (!s) s = make_state(e, o);
     if (s) {
-        lt_engine_free(e);
+        lt_engine_close(e);
         return s;
     }
     *out = e;
@@ -365,9 +365,9 @@ static lt_status open_gguf(lt_engine **out, const char *path, const lt_engine_op
             s = lt_error_prefix(lt_error_nomem("the chat template", strlen(g->chat_template) + 1),
                                 "%s", path);
     }
-    lt_gguf_model_free(g);
+    lt_gguf_model_close(g);
     if (s) {
-        lt_engine_free(*out);
+        lt_engine_close(*out);
         *out = NULL;
     }
     return s;
@@ -394,7 +394,7 @@ lt_status lt_engine_open(lt_engine **out, const char *path, const lt_engine_opts
         if (!s) s = read_chat_template(path, &e->chat_template);
     }
     if (s) {
-        lt_engine_free(e);
+        lt_engine_close(e);
         return s;
     }
     *out = e;

@@ -75,7 +75,7 @@ static void collect_end_ids(lt_gen *g) {
     }
 }
 
-lt_status lt_gen_new(lt_gen **out, lt_engine *e) {
+lt_status lt_gen_init(lt_gen **out, lt_engine *e) {
     *out = NULL;
     if (!lt_engine_tokenizer(e)) return lt_error(LT_ERR_ARG, "generation needs a model with a tokenizer (tokenizer.json)");
     lt_gen *g;
@@ -233,8 +233,8 @@ lt_status lt_gen_add(lt_gen *g, const int32_t *prompt, int64_t n, const lt_gen_p
     for (int i = 0; i < g->n_end && !p->ignore_eos; i++) stops[n_stops++] = g->end_ids[i];
     to.stop_tokens = stops;
     to.n_stop_tokens = n_stops;
-    lt_status s = lt_sampler_new(&r->sampler, &p->sampling, (int32_t)V);
-    if (!s) s = lt_textstream_new(&r->ts, g->tok, &to);
+    lt_status s = lt_sampler_init(&r->sampler, &p->sampling, (int32_t)V);
+    if (!s) s = lt_textstream_init(&r->ts, g->tok, &to);
     // reuse the slot's cached prefix; at least one prompt token is fed for logits
     int64_t keep = common_prefix(&g->slots[slot].ids, prompt, n);
     if (keep >= n) keep = n - 1;

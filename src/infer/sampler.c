@@ -93,7 +93,7 @@ lt_status lt_sampler_params_check(const lt_sampler_params *p) {
 
 // ---------------------------------------------------------------- lifetime
 
-lt_status lt_sampler_new(lt_sampler **out, const lt_sampler_params *params, int32_t n_vocab) {
+lt_status lt_sampler_init(lt_sampler **out, const lt_sampler_params *params, int32_t n_vocab) {
     *out = NULL;
     LT_TRY(lt_sampler_params_check(params));
     if (n_vocab <= 0)

@@ -419,7 +419,7 @@ static lt_status setup(lt_textstream *ts, const lt_textstream_opts *o,
     return NULL;
 }
 
-lt_status lt_textstream_new(lt_textstream **out, const lt_tokenizer *tok,
+lt_status lt_textstream_init(lt_textstream **out, const lt_tokenizer *tok,
                             const lt_textstream_opts *opts) {
     *out = NULL;
     lt_textstream_opts defaults = lt_textstream_opts_default();

@@ -656,7 +656,7 @@ struct lt_gguf_writer {
     uint64_t data_bytes; // the data section so far
 };
 
-lt_status lt_gguf_writer_new(lt_gguf_writer **out) {
+lt_status lt_gguf_writer_init(lt_gguf_writer **out) {
     *out = calloc(1, sizeof **out);
     return *out ? NULL : lt_error_nomem("the GGUF writer", sizeof **out);
 }

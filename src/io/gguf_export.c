@@ -291,7 +291,7 @@ lt_status lt_gguf_export(const char *path, const lt_config *cfg, const lt_gguf_w
     LT_TRY(lt_config_validate(cfg, path));
     LT_TRY(check_representable(cfg));
     lt_gguf_writer *w;
-    LT_TRY(lt_gguf_writer_new(&w));
+    LT_TRY(lt_gguf_writer_init(&w));
     owned_list owned = {0};
     lt_status st = add_hparams(w, cfg, opts->type);
     if (!st) st = add_tokenizer(w, cfg, tok, opts);
@@ -379,6 +379,6 @@ lt_status lt_gguf_requantize(const char *in_path, const char *path, lt_dtype typ
             lt_gguf_export(path, &m->cfg, m->weights, m->n_weights, m->tokenizer, &opts), "%s",
             in_path);
     }
-    lt_gguf_model_free(m);
+    lt_gguf_model_close(m);
     return st;
 }

@@ -64,6 +64,6 @@ lt_status lt_gguf_import(const char *path, const char *dir, lt_dtype dtype) {
     if (!st && g->tokenizer) st = lt_tokenizer_save(g->tokenizer, dir);
     if (!st && g->tokenizer) st = patch_tokenizer_config(g, dir);
     lt_model_free(m);
-    lt_gguf_model_free(g);
+    lt_gguf_model_close(g);
     return st;
 }

@@ -334,14 +334,14 @@ lt_status lt_gguf_model_open(lt_gguf_model **out, const char *path) {
     LT_TRY(lt_calloc((void **)&m, 1, sizeof *m, "GGUF model"));
     lt_status st = open_model(m, path);
     if (st) {
-        lt_gguf_model_free(m);
+        lt_gguf_model_close(m);
         return st;
     }
     *out = m;
     return NULL;
 }
 
-void lt_gguf_model_free(lt_gguf_model *m) {
+void lt_gguf_model_close(lt_gguf_model *m) {
     if (!m) return;
     lt_config_free(&m->cfg);
     lt_tokenizer_free(m->tokenizer);

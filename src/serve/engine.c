@@ -191,7 +191,7 @@ lt_status lt_serve_engine_start(lt_serve_engine *se, lt_engine *e, int max_queue
     se->engine = e;
     se->max_queue = max_queue;
     se->slots = lt_engine_max_seqs(e);
-    LT_TRY(lt_gen_new(&se->gen, e));
+    LT_TRY(lt_gen_init(&se->gen, e));
     pthread_mutex_init(&se->mu, NULL);
     pthread_cond_init(&se->work, NULL);
     pthread_cond_init(&se->progress, NULL);

@@ -609,6 +609,6 @@ int cmd_serve(int argc, char **argv) {
         lt_serve_engine_stop(&srv.engine);
     }
     lt_tokenizer_free(handler_tok);
-    lt_engine_free(e);
+    lt_engine_close(e);
     return lt_cli_report("serve", s);
 }

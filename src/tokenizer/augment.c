@@ -311,7 +311,7 @@ lt_status lt_tokenizer_augment(lt_tokenizer **out, lt_augment_map *map, lt_token
     if (base->core->pretok.kind != LT_PRETOK_SPLIT)
         to.pattern = LT_TOK_GPT2_PATTERN;
     lt_bpe_trainer *tr;
-    LT_TRY(lt_bpe_trainer_new(&tr, &to));
+    LT_TRY(lt_bpe_trainer_init(&tr, &to));
     lt_status st = NULL;
     for (int i = 0; i < n_domain && !st; i++) st = lt_bpe_trainer_feed(tr, domain[i].data, domain[i].len);
     lt_tokenizer *dom = NULL;

@@ -46,7 +46,7 @@ static lt_status grow(void **p, size_t *cap, size_t need, size_t elem, const cha
 
 // ---------------------------------------------------------------- counting words
 
-lt_status lt_bpe_trainer_new(lt_bpe_trainer **out, const lt_bpe_train_opts *opts) {
+lt_status lt_bpe_trainer_init(lt_bpe_trainer **out, const lt_bpe_train_opts *opts) {
     *out = NULL;
     lt_bpe_trainer *tr;
     LT_TRY(lt_calloc((void **)&tr, 1, sizeof *tr, "BPE trainer"));
@@ -464,7 +464,7 @@ lt_status lt_tokenizer_train(lt_tokenizer **out, const char *const *files, int n
     *out = NULL;
     if (n_files <= 0) return lt_error(LT_ERR_ARG, "BPE training needs at least one input file");
     lt_bpe_trainer *tr;
-    LT_TRY(lt_bpe_trainer_new(&tr, opts));
+    LT_TRY(lt_bpe_trainer_init(&tr, opts));
     lt_status st = NULL;
     double total = 0, done = 0;
     for (int i = 0; i < n_files; i++) {

@@ -90,7 +90,7 @@ static lt_status shard_val_next(void *ctx, int32_t *ids, int32_t *targets, int32
 static void shard_free(void *ctx) {
     shard_source *s = ctx;
     if (!s) return;
-    lt_loader_free(s->loader);
+    lt_loader_close(s->loader);
     lt_shard_close(s->val);
     lt_free(s);
 }
@@ -175,7 +175,7 @@ static lt_status chat_val_next(void *ctx, int32_t *ids, int32_t *targets, int32_
 static void chat_free(void *ctx) {
     chat_source *c = ctx;
     if (!c) return;
-    lt_loader_free(c->loader);
+    lt_loader_close(c->loader);
     for (int i = 0; c->train && i < c->n_train; i++) lt_chat_dataset_free(c->train[i]);
     lt_free(c->train);
     lt_chat_packing_free(&c->val_rows);
