@@ -26,10 +26,10 @@ typedef struct {
     int threads;
     double seconds; // per measurement
     size_t cold_bytes;
-    int64_t ns[16];    // decode row counts
+    int64_t ns[16]; // decode row counts
     int n_ns;
     bool hot_only;
-    const char *dtype; // only this dtype, or NULL for all
+    const char *dtype;  // only this dtype, or NULL for all
     int64_t rows, cols; // only this shape, or 0 for the presets' shapes
     bool no_bandwidth;
 } options;
@@ -94,14 +94,15 @@ static double time_sgemm(float *y, const float *x, const float *w, int64_t N, in
 static void bench_shape(int64_t rows, int64_t cols, const options *o) {
     static const lt_dtype dtypes[] = {LT_F32, LT_BF16, LT_F16, LT_Q8_0};
     enum { PREFILL_N = 512 };
-    float *w = xmalloc((size_t)(rows * cols) * sizeof(float)); // (rows, cols)
+    float *w = xmalloc((size_t)(rows * cols) * sizeof(float));      // (rows, cols)
     float *x = xmalloc((size_t)(PREFILL_N * cols) * sizeof(float)); // (512, cols)
     float *y = xmalloc((size_t)(PREFILL_N * rows) * sizeof(float)); // (512, rows)
     lt_rng rng;
     lt_rng_seed(&rng, 1);
     for (int64_t i = 0; i < rows * cols; i++) w[i] = lt_rng_normal(&rng) * 0.02f;
     for (int64_t i = 0; i < PREFILL_N * cols; i++) x[i] = lt_rng_normal(&rng);
-    double sgemm = 2.0 * PREFILL_N * rows * cols / time_sgemm(y, x, w, PREFILL_N, rows, cols, o->seconds) / 1e9;
+    double sgemm = 2.0 * PREFILL_N * rows * cols /
+                   time_sgemm(y, x, w, PREFILL_N, rows, cols, o->seconds) / 1e9;
     for (size_t k = 0; k < sizeof dtypes / sizeof dtypes[0]; k++) {
         if (o->dtype && strcmp(o->dtype, lt_dtype_name(dtypes[k])) != 0) continue;
         size_t bytes = lt_qweight_bytes(dtypes[k], rows, cols);
@@ -118,7 +119,8 @@ static void bench_shape(int64_t rows, int64_t cols, const options *o) {
         for (int i = 0; i < o->n_ns; i++) {
             double hot = time_calls(y, x, copies, 1, o->ns[i], o->seconds);
             if (o->hot_only) {
-                printf(" %6.1f %6.1f |", (double)bytes / hot / 1e9, 2.0 * o->ns[i] * rows * cols / hot / 1e9);
+                printf(" %6.1f %6.1f |", (double)bytes / hot / 1e9,
+                       2.0 * o->ns[i] * rows * cols / hot / 1e9);
                 continue;
             }
             double cold = time_calls(y, x, copies, n_copies, o->ns[i], o->seconds);
@@ -139,22 +141,30 @@ int main(int argc, char **argv) {
     lt_gemm_fix_openblas_kernel(argv);
     options o = {2, 0.5, (size_t)1 << 30, {1, 4, 8, 16}, 4, false, NULL, 0, 0, false};
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--threads") && i + 1 < argc) o.threads = atoi(argv[++i]);
-        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) o.seconds = atof(argv[++i]);
-        else if (!strcmp(argv[i], "--cold-mib") && i + 1 < argc) o.cold_bytes = (size_t)atol(argv[++i]) << 20;
-        else if (!strcmp(argv[i], "--dtype") && i + 1 < argc) o.dtype = argv[++i];
+        if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            o.threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+            o.seconds = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--cold-mib") && i + 1 < argc)
+            o.cold_bytes = (size_t)atol(argv[++i]) << 20;
+        else if (!strcmp(argv[i], "--dtype") && i + 1 < argc)
+            o.dtype = argv[++i];
         else if (!strcmp(argv[i], "--shape") && i + 1 < argc &&
-                 sscanf(argv[i + 1], "%" SCNd64 "x%" SCNd64, &o.rows, &o.cols) == 2 && o.rows > 0 && o.cols > 0) i++;
-        else if (!strcmp(argv[i], "--no-bandwidth")) o.no_bandwidth = true;
-        else if (!strcmp(argv[i], "--hot-only")) o.hot_only = true;
+                 sscanf(argv[i + 1], "%" SCNd64 "x%" SCNd64, &o.rows, &o.cols) == 2 && o.rows > 0 &&
+                 o.cols > 0)
+            i++;
+        else if (!strcmp(argv[i], "--no-bandwidth"))
+            o.no_bandwidth = true;
+        else if (!strcmp(argv[i], "--hot-only"))
+            o.hot_only = true;
         else if (!strcmp(argv[i], "--n") && i + 1 < argc) {
             o.n_ns = 0;
             for (char *tok = strtok(argv[++i], ","); tok && o.n_ns < 16; tok = strtok(NULL, ","))
                 if (atoll(tok) > 0) o.ns[o.n_ns++] = atoll(tok);
-        }
-        else {
-            fprintf(stderr, "usage: qmatmul_bench [--threads N] [--seconds S] [--cold-mib M] [--dtype D]"
-                            " [--shape ROWSxCOLS] [--n 1,4,8,16] [--hot-only] [--no-bandwidth]\n");
+        } else {
+            fprintf(stderr,
+                    "usage: qmatmul_bench [--threads N] [--seconds S] [--cold-mib M] [--dtype D]"
+                    " [--shape ROWSxCOLS] [--n 1,4,8,16] [--hot-only] [--no-bandwidth]\n");
             return 2;
         }
     }
@@ -169,16 +179,21 @@ int main(int argc, char **argv) {
                    i + 1 < sizeof mib / sizeof mib[0] ? "," : "\n");
     }
     if (o.hot_only)
-        printf("per N: GB/s of weights and GFLOP/s, weights hot in cache; prefill: GFLOP/s at N = 512\n");
+        printf(
+            "per N: GB/s of weights and GFLOP/s, weights hot in cache; prefill: GFLOP/s at N = 512\n");
     else
-        printf("per N: GB/s of weights, hot / cold (cycling %zu MiB of copies); prefill: GFLOP/s at N = 512\n",
-               o.cold_bytes >> 20);
+        printf(
+            "per N: GB/s of weights, hot / cold (cycling %zu MiB of copies); prefill: GFLOP/s at N = 512\n",
+            o.cold_bytes >> 20);
     printf("  rows x cols dtype  weights  |");
-    for (int i = 0; i < o.n_ns; i++) printf(" N=%-3lld %s |", (long long)o.ns[i], o.hot_only ? "GB/s GFLOP" : "hot   cold");
+    for (int i = 0; i < o.n_ns; i++)
+        printf(" N=%-3lld %s |", (long long)o.ns[i], o.hot_only ? "GB/s GFLOP" : "hot   cold");
     printf(" N=512\n");
     const int64_t shapes[][2] = {{16384, 512}, {1536, 512}, {512, 1536}, {2816, 1024}};
-    if (o.rows) bench_shape(o.rows, o.cols, &o);
+    if (o.rows)
+        bench_shape(o.rows, o.cols, &o);
     else
-        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) bench_shape(shapes[s][0], shapes[s][1], &o);
+        for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++)
+            bench_shape(shapes[s][0], shapes[s][1], &o);
     return 0;
 }

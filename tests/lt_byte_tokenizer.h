@@ -12,8 +12,9 @@
 static inline lt_tokenizer *byte_tokenizer(void) {
     cJSON *doc = cJSON_CreateObject();
     cJSON *added = cJSON_AddArrayToObject(doc, "added_tokens");
-    const char *specials[] = {"<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>",
-                              "<|eot_id|>", "<think>", "</think>"};
+    const char *specials[] = {"<|begin_of_text|>", "<|start_header_id|>",
+                              "<|end_header_id|>", "<|eot_id|>",
+                              "<think>",           "</think>"};
     for (int i = 0; i < 6; i++) {
         cJSON *a = cJSON_CreateObject();
         cJSON_AddNumberToObject(a, "id", 256 + i);

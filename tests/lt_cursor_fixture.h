@@ -36,8 +36,12 @@ static lt_status cursor_fixture_shard(const char *path, int k) {
 static lt_status cursor_fixture_open(lt_loader **out, const char *path0, const char *path1) {
     const char *paths[2] = {path0, path1};
     const double weights[2] = {0.75, 0.25};
-    lt_loader_opts o = {.paths = paths, .weights = weights, .n_sources = 2,
-                        .B = CURSOR_FIXTURE_B, .T = CURSOR_FIXTURE_T, .seed = CURSOR_FIXTURE_SEED};
+    lt_loader_opts o = {.paths = paths,
+                        .weights = weights,
+                        .n_sources = 2,
+                        .B = CURSOR_FIXTURE_B,
+                        .T = CURSOR_FIXTURE_T,
+                        .seed = CURSOR_FIXTURE_SEED};
     return lt_loader_open(out, &o);
 }
 

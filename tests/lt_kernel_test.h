@@ -58,7 +58,7 @@ static inline double kt_dot(const float *a, const float *b, int64_t n) {
 }
 
 // One check over a whole array: every |got - want| <= rtol * |want| + atol_rel * max|want|.
-#define KT_CHECK_ARRAY(got, want, n, rtol, atol_rel)                                               \
+#define KT_CHECK_ARRAY(got, want, n, rtol, atol_rel) \
     kt_check_array_((got), (want), (n), (rtol), (atol_rel), #got, __FILE__, __LINE__)
 
 static inline void kt_check_array_(const float *got, const float *want, int64_t n, double rtol,

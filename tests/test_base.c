@@ -72,11 +72,11 @@ static void test_f16_known(void) {
     LT_CHECK_INT(lt_f32_to_f16(65504.0f), 0x7bff);
     LT_CHECK_INT(lt_f32_to_f16(65520.0f), 0x7c00); // halfway to 2^16 rounds to inf
     LT_CHECK_INT(lt_f32_to_f16(65519.0f), 0x7bff);
-    LT_CHECK_INT(lt_f32_to_f16(0x1p-24f), 0x0001);  // smallest f16 subnormal
-    LT_CHECK_INT(lt_f32_to_f16(0x1p-25f), 0x0000);  // exactly half of it: ties to even (0)
+    LT_CHECK_INT(lt_f32_to_f16(0x1p-24f), 0x0001);   // smallest f16 subnormal
+    LT_CHECK_INT(lt_f32_to_f16(0x1p-25f), 0x0000);   // exactly half of it: ties to even (0)
     LT_CHECK_INT(lt_f32_to_f16(0x1.8p-25f), 0x0001); // above half: up
     LT_CHECK_INT(lt_f32_to_f16(0x1.8p-24f), 0x0002); // 1.5 ulp: tie -> even 2
-    LT_CHECK_INT(lt_f32_to_f16(0x1p-14f), 0x0400);  // smallest normal
+    LT_CHECK_INT(lt_f32_to_f16(0x1p-14f), 0x0400);   // smallest normal
     LT_CHECK_INT(lt_f32_to_f16(-0.0f), 0x8000);
     LT_CHECK_INT(lt_f32_to_f16(from_bits(0x7f800001)) & 0x7e00, 0x7e00);
     LT_CHECK(lt_f16_to_f32(0x0001) == 0x1p-24f);
@@ -106,11 +106,13 @@ static void test_simd_matches_scalar(void) {
     for (int i = 0; i < N; i++) {
         uint32_t u = (uint32_t)lt_rng_u64(&rng);
         switch (i % 8) {
-        case 0: u &= 0x807fffffu; break;             // subnormals
-        case 1: u |= 0x7f800000u; break;             // inf / NaN
+        case 0: u &= 0x807fffffu; break;                // subnormals
+        case 1: u |= 0x7f800000u; break;                // inf / NaN
         case 2: u = (u & 0xffff0000u) | 0x8000u; break; // exact bf16 ties
         case 3: u = (u & 0xffffe000u) | 0x1000u; break; // exact f16 ties
-        case 4: u = (u & 0x807fffffu) | (uint32_t)(100 + i % 20) << 23; break; // f16 subnormal range
+        case 4:
+            u = (u & 0x807fffffu) | (uint32_t)(100 + i % 20) << 23;
+            break; // f16 subnormal range
         default: break;
         }
         memcpy(&x[i], &u, 4);

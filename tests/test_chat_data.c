@@ -14,8 +14,6 @@
 
 enum { BOS = 256, SH = 257, EH = 258, EOT = 259, THINK = 260, UNTHINK = 261, PAD = 0 };
 
-
-
 static void put_header(expect_t *e, const char *role) {
     put_id(e, SH, 0), put_text(e, role, 0), put_id(e, EH, 0), put_text(e, "\n\n", 0);
 }
@@ -75,8 +73,8 @@ static void check_targets(const lt_chat_dataset *d, size_t i, const expect_t *wa
         int32_t expect_target = learn_next ? want->ids[t + 1] : LT_CHAT_IGNORE;
         if (ids[t] != expect_id || targets[t] != expect_target) {
             if (bad++ < 3)
-                LT_FAIL_("example %zu, token %zu: id %d target %d, expected id %d target %d", i,
-                         t, ids[t], targets[t], expect_id, expect_target);
+                LT_FAIL_("example %zu, token %zu: id %d target %d, expected id %d target %d", i, t,
+                         ids[t], targets[t], expect_id, expect_target);
         }
     }
     LT_CHECK_INT(bad, 0);
@@ -89,8 +87,8 @@ static void test_openai_targets(void) {
     lt_chat_read_opts o = read_opts(tok, 256, false);
     lt_chat_dataset *d = NULL;
     lt_chat_read_stats st;
-    LT_CHECK_OK(lt_chat_dataset_load(&d, lt_test_path("tests/fixtures/chat/openai.jsonl"), &o,
-                                     &st, NULL));
+    LT_CHECK_OK(
+        lt_chat_dataset_load(&d, lt_test_path("tests/fixtures/chat/openai.jsonl"), &o, &st, NULL));
     if (!d) goto out;
     LT_CHECK_INT(lt_chat_dataset_n_examples(d), 4);
     LT_CHECK_INT(st.n_lines, 5); // a blank line is read and skipped, not counted as bad
@@ -129,8 +127,8 @@ static void test_nemotron_same_ids(void) {
     if (!tok) return;
     lt_chat_read_opts o = read_opts(tok, 256, false);
     lt_chat_dataset *a = NULL, *b = NULL;
-    LT_CHECK_OK(lt_chat_dataset_load(&a, lt_test_path("tests/fixtures/chat/openai.jsonl"), &o,
-                                     NULL, NULL));
+    LT_CHECK_OK(
+        lt_chat_dataset_load(&a, lt_test_path("tests/fixtures/chat/openai.jsonl"), &o, NULL, NULL));
     LT_CHECK_OK(lt_chat_dataset_load(&b, lt_test_path("tests/fixtures/chat/nemotron.jsonl"), &o,
                                      NULL, NULL));
     if (a && b) {
@@ -173,8 +171,8 @@ static void test_llama3_learned_text(void) {
                              "Hello.<|eot_id|>The answer is 42.<|eot_id|>"};
     lt_chat_read_opts o = read_opts(tok, 256, false);
     lt_chat_dataset *a = NULL, *b = NULL;
-    LT_CHECK_OK(lt_chat_dataset_load(&a, lt_test_path("tests/fixtures/chat/openai.jsonl"), &o,
-                                     NULL, NULL));
+    LT_CHECK_OK(
+        lt_chat_dataset_load(&a, lt_test_path("tests/fixtures/chat/openai.jsonl"), &o, NULL, NULL));
     LT_CHECK_OK(lt_chat_dataset_load(&b, lt_test_path("tests/fixtures/chat/nemotron.jsonl"), &o,
                                      NULL, NULL));
     for (size_t i = 0; a && b && i < 4; i++) {
@@ -253,7 +251,8 @@ static void test_parse_forms(void) {
     line = "{\"messages\":[{\"content\":\"q\"}]}";
     LT_CHECK_ERR(lt_chat_parse_line(&c, line, strlen(line), t, "x:10"), LT_ERR_FORMAT,
                  "x:10: messages[0] has no 'role'");
-    line = "{\"input\":\"<|start_header_id|>bot<|end_header_id|>\\n\\nq<|eot_id|>\",\"output\":\"a\"}";
+    line =
+        "{\"input\":\"<|start_header_id|>bot<|end_header_id|>\\n\\nq<|eot_id|>\",\"output\":\"a\"}";
     LT_CHECK_ERR(lt_chat_parse_line(&c, line, strlen(line), t, "x:11"), LT_ERR_FORMAT,
                  "x:11: 'input': unknown role 'bot'");
     line = "{\"input\":\"q\",\"output\":7}";
@@ -306,7 +305,8 @@ static void test_bad_content(void) {
 }
 static void test_bad_long(void) {
     // BOS 1 + user turn 15 + assistant turn 14 + the 289 bytes of "0 1 ... 99".
-    check_bad("bad_long.jsonl", LT_ERR_RANGE, "example has 319 tokens, more than the context of 256");
+    check_bad("bad_long.jsonl", LT_ERR_RANGE,
+              "example has 319 tokens, more than the context of 256");
 }
 static void test_bad_think_off(void) {
     check_bad("bad_think_off.jsonl", LT_ERR_FORMAT, "message 2: thinking given");
@@ -345,10 +345,10 @@ static void test_skip_bad_counts(void) {
     lt_chat_dataset_free(d);
     // A file with nothing usable fails even with skip_bad.
     d = NULL;
-    LT_CHECK_ERR(lt_chat_dataset_load(&d, lt_test_path("tests/fixtures/chat/bad_long.jsonl"),
-                                      &(lt_chat_read_opts){.tokenizer = tok, .max_tokens = 20,
-                                                           .skip_bad = true},
-                                      &st, NULL),
+    LT_CHECK_ERR(lt_chat_dataset_load(
+                     &d, lt_test_path("tests/fixtures/chat/bad_long.jsonl"),
+                     &(lt_chat_read_opts){.tokenizer = tok, .max_tokens = 20, .skip_bad = true},
+                     &st, NULL),
                  LT_ERR_FORMAT, "no usable conversation (3 lines, 3 skipped)");
     LT_CHECK(d == NULL);
     lt_tokenizer_free(tok);
@@ -406,8 +406,7 @@ static void test_first_fit(void) {
 // Every example comes back whole from the packed rows, once: each segment of
 // each row is one example's ids, positions 0.. within it, no segment crosses
 // rows, padding has target ignored, and the token counts add up.
-static void check_rows(const lt_chat_dataset *d, const lt_chat_packing *p, int32_t pad,
-                       int *seen) {
+static void check_rows(const lt_chat_dataset *d, const lt_chat_packing *p, int32_t pad, int *seen) {
     int64_t T = p->T;
     int32_t *ids = malloc((size_t)T * 16);
     int32_t *targets = ids + T, *segments = ids + 2 * T, *positions = ids + 3 * T;
@@ -466,7 +465,8 @@ static void test_packing_boundaries(void) {
     if (d && p.n_rows) {
         int seen[N] = {0};
         check_rows(d, &p, EOT, seen);
-        for (int i = 0; i < N; i++) LT_CHECK_MSG(seen[i] == 1, "example %d seen %d times", i, seen[i]);
+        for (int i = 0; i < N; i++)
+            LT_CHECK_MSG(seen[i] == 1, "example %d seen %d times", i, seen[i]);
         // First-fit fills rows: no two rows could have been merged.
         LT_CHECK(p.n_rows >= (lt_chat_dataset_n_tokens(d) + T - 1) / T);
         lt_chat_packing_free(&p);
@@ -486,8 +486,8 @@ static void test_loader_epochs(void) {
     lt_chat_dataset *d = sized_dataset(tok, answers, N);
     if (!d) goto out;
     lt_loader *l = NULL, *again = NULL;
-    lt_chat_loader_opts o = {.datasets = &d, .n_sources = 1, .B = B, .T = T, .seed = 11,
-                             .pad_id = PAD};
+    lt_chat_loader_opts o = {
+        .datasets = &d, .n_sources = 1, .B = B, .T = T, .seed = 11, .pad_id = PAD};
     LT_CHECK_OK(lt_chat_loader_open(&l, &o));
     LT_CHECK_OK(lt_chat_loader_open(&again, &o));
     if (!l || !again) goto close;
@@ -547,8 +547,8 @@ static void test_blend_proportions(void) {
     lt_chat_dataset *ds[2] = {sized_dataset(tok, a_len, 3), sized_dataset(tok, b_len, 2)};
     lt_loader *l = NULL;
     enum { B = 50, T = 64, BATCHES = 400 };
-    lt_chat_loader_opts o = {.datasets = ds, .weights = w, .n_sources = 2, .B = B, .T = T,
-                             .seed = 3, .pad_id = PAD};
+    lt_chat_loader_opts o = {
+        .datasets = ds, .weights = w, .n_sources = 2, .B = B, .T = T, .seed = 3, .pad_id = PAD};
     if (ds[0] && ds[1]) LT_CHECK_OK(lt_chat_loader_open(&l, &o));
     if (l) {
         LT_CHECK_CLOSE(lt_loader_weight(l, 0), 0.3, 1e-12, 0);
@@ -559,8 +559,10 @@ static void test_blend_proportions(void) {
             for (int b = 0; b < B; b++) count += lt_loader_row_sources(l)[b] == 0;
         }
         double mean = 0.3 * (double)n, sd = sqrt((double)n * 0.3 * 0.7);
-        LT_CHECK_MSG(fabs((double)count - mean) <= 5 * sd, "source 0 drew %ld of %ld rows, "
-                     "expected %.0f +- %.0f", count, n, mean, 5 * sd);
+        LT_CHECK_MSG(fabs((double)count - mean) <= 5 * sd,
+                     "source 0 drew %ld of %ld rows, "
+                     "expected %.0f +- %.0f",
+                     count, n, mean, 5 * sd);
         LT_CHECK(lt_loader_epoch(l, 0) > 100); // many epochs of the small sources
     }
     lt_loader_close(l);
@@ -581,8 +583,8 @@ static void test_loader_resume(void) {
     const int a_len[] = {5, 10, 15, 20, 25, 30, 35}, b_len[] = {3, 30, 12, 1};
     lt_chat_dataset *ds[2] = {sized_dataset(tok, a_len, 7), sized_dataset(tok, b_len, 4)};
     double w[2] = {0.6, 0.4};
-    lt_chat_loader_opts o = {.datasets = ds, .weights = w, .n_sources = 2, .B = 3, .T = T,
-                             .seed = 5, .pad_id = PAD};
+    lt_chat_loader_opts o = {
+        .datasets = ds, .weights = w, .n_sources = 2, .B = 3, .T = T, .seed = 5, .pad_id = PAD};
     lt_loader *l = NULL, *r = NULL;
     uint8_t *state = NULL;
     size_t len = 0;
@@ -603,8 +605,7 @@ static void test_loader_resume(void) {
     LT_CHECK_OK(lt_loader_state_load(r, state, len));
     LT_CHECK_INT(lt_loader_rows_drawn(r), 15);
     for (int k = 0; k < ROWS / 2; k++)
-        LT_CHECK_OK(lt_loader_next(r, ids2 + k * 2 * T, tg2 + k * 2 * T, seg2 + k * 2 * T,
-                                        NULL));
+        LT_CHECK_OK(lt_loader_next(r, ids2 + k * 2 * T, tg2 + k * 2 * T, seg2 + k * 2 * T, NULL));
     LT_CHECK(memcmp(ids, ids2, sizeof ids) == 0);
     LT_CHECK(memcmp(tg, tg2, sizeof tg) == 0);
     LT_CHECK(memcmp(seg, seg2, sizeof seg) == 0);

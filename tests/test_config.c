@@ -19,7 +19,8 @@ static void test_nemotron_super(void) {
     LT_CHECK_INT(c.vocab, 128256);
     LT_CHECK(!c.tie_embeddings);
     LT_CHECK(c.rope.llama3);
-    LT_CHECK(c.rope.factor == 8.0 && c.rope.low_freq_factor == 1.0 && c.rope.high_freq_factor == 4.0);
+    LT_CHECK(c.rope.factor == 8.0 && c.rope.low_freq_factor == 1.0 &&
+             c.rope.high_freq_factor == 4.0);
     LT_CHECK_INT(c.rope.original_max_position_embeddings, 8192);
     LT_CHECK_INT(c.bos_id, 128000);
     LT_CHECK_INT(c.n_eos, 3);
@@ -54,10 +55,10 @@ static void test_ffn_mult(void) {
     // round_up(int(2 * mult * hidden / 3), 256), worked by hand.
     LT_CHECK_INT(lt_ffn_mult_to_dim(5.25, 8192), 28672); // 28672 exactly
     LT_CHECK_INT(lt_ffn_mult_to_dim(1.3125, 8192), 7168);
-    LT_CHECK_INT(lt_ffn_mult_to_dim(1.0, 8192), 5632);   // 5461 -> 5632
+    LT_CHECK_INT(lt_ffn_mult_to_dim(1.0, 8192), 5632); // 5461 -> 5632
     LT_CHECK_INT(lt_ffn_mult_to_dim(3.28125, 8192), 17920);
-    LT_CHECK_INT(lt_ffn_mult_to_dim(2.0, 64), 256);       // 85 -> 256
-    LT_CHECK_INT(lt_ffn_mult_to_dim(8.0, 64), 512);       // 341 -> 512
+    LT_CHECK_INT(lt_ffn_mult_to_dim(2.0, 64), 256); // 85 -> 256
+    LT_CHECK_INT(lt_ffn_mult_to_dim(8.0, 64), 512); // 341 -> 512
     LT_CHECK_INT(lt_ffn_mult_to_dim(2.25, 512), 768);
 }
 
@@ -85,7 +86,8 @@ static void test_presets(void) {
     // N = head 16384*512 + 8 * (q,o 2*512*512 + k,v 2*512*256 + ffn 3*512*1536)
     LT_CHECK_INT(lt_config_matmul_params(&c), 8388608 + 8 * (524288 + 262144 + 2359296));
     // 6N + 12 * 8 layers * 512 * T
-    LT_CHECK_CLOSE(lt_config_train_flops_per_token(&c, 512), 6.0 * 33554432 + 12.0 * 8 * 512 * 512, 0, 1e-12);
+    LT_CHECK_CLOSE(lt_config_train_flops_per_token(&c, 512), 6.0 * 33554432 + 12.0 * 8 * 512 * 512,
+                   0, 1e-12);
     lt_config_free(&c);
     LT_CHECK_OK(lt_config_preset(&c, "reason-s"));
     // docs/reasoning.md's 8 x 128 student: embed and head 2*1024*128; per layer norms 2*128,
@@ -143,7 +145,8 @@ static void expect_bad(const char *text, lt_code code, const char *needle) {
     cJSON *doc;
     lt_status s = lt_json_parse(&doc, text, strlen(text), "config.json");
     if (s) {
-        LT_CHECK_MSG(code == LT_ERR_FORMAT && strstr(lt_status_message(s), needle), "'%s': got '%s'", text, lt_status_message(s));
+        LT_CHECK_MSG(code == LT_ERR_FORMAT && strstr(lt_status_message(s), needle),
+                     "'%s': got '%s'", text, lt_status_message(s));
         lt_status_free(s);
         return;
     }
@@ -152,34 +155,69 @@ static void expect_bad(const char *text, lt_code code, const char *needle) {
     cJSON_Delete(doc);
 }
 
-#define LLAMA_HEAD "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"num_attention_heads\":4,\"num_hidden_layers\":2,\"vocab_size\":512,"
-#define DECI_HEAD "{\"architectures\":[\"DeciLMForCausalLM\"],\"hidden_size\":64,\"num_attention_heads\":4,\"num_hidden_layers\":1,\"vocab_size\":512,"
+#define LLAMA_HEAD \
+    "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"num_attention_heads\":4,\"num_hidden_layers\":2,\"vocab_size\":512,"
+#define DECI_HEAD \
+    "{\"architectures\":[\"DeciLMForCausalLM\"],\"hidden_size\":64,\"num_attention_heads\":4,\"num_hidden_layers\":1,\"vocab_size\":512,"
 
 static void test_malformed(void) {
     expect_bad("{\"hidden_size\": 64", LT_ERR_FORMAT, "invalid JSON");
     expect_bad("[1, 2]", LT_ERR_FORMAT, "must be a JSON object");
     expect_bad("{\"architectures\":[\"GPT2LMHeadModel\"]}", LT_ERR_UNSUPPORTED, "GPT2LMHeadModel");
-    expect_bad("{\"architectures\":[\"LlamaForCausalLM\"]}", LT_ERR_FORMAT, "missing field 'hidden_size'");
-    expect_bad(LLAMA_HEAD "\"intermediate_size\":\"big\"}", LT_ERR_FORMAT, "'intermediate_size' must be an integer");
-    expect_bad(LLAMA_HEAD "\"intermediate_size\":128,\"num_key_value_heads\":3}", LT_ERR_FORMAT, "num_key_value_heads 3 must divide");
-    expect_bad(LLAMA_HEAD "\"intermediate_size\":128,\"hidden_act\":\"gelu\"}", LT_ERR_UNSUPPORTED, "hidden_act 'gelu'");
-    expect_bad(LLAMA_HEAD "\"intermediate_size\":128,\"attention_bias\":true}", LT_ERR_UNSUPPORTED, "attention_bias");
-    expect_bad(LLAMA_HEAD "\"intermediate_size\":128,\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":4}}", LT_ERR_UNSUPPORTED, "rope_scaling type 'yarn'");
-    expect_bad(LLAMA_HEAD "\"intermediate_size\":128,\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8}}", LT_ERR_FORMAT, "missing field 'low_freq_factor'");
-    expect_bad("{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"num_attention_heads\":4,\"num_hidden_layers\":2,\"vocab_size\":1e30,\"intermediate_size\":128}", LT_ERR_FORMAT, "field 'vocab_size' must be an integer");
-    expect_bad("{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"num_attention_heads\":4,\"num_hidden_layers\":2,\"vocab_size\":-5,\"intermediate_size\":128}", LT_ERR_FORMAT, "vocab_size -5 is out of range");
-    expect_bad("{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"num_attention_heads\":4,\"num_hidden_layers\":2,\"vocab_size\":512,\"intermediate_size\":128,\"bos_token_id\":600}", LT_ERR_FORMAT, "bos_token_id 600");
-    expect_bad("{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"num_attention_heads\":4,\"num_hidden_layers\":2,\"vocab_size\":512,\"intermediate_size\":128,\"eos_token_id\":[1,\"x\"]}", LT_ERR_FORMAT, "eos_token_id");
+    expect_bad("{\"architectures\":[\"LlamaForCausalLM\"]}", LT_ERR_FORMAT,
+               "missing field 'hidden_size'");
+    expect_bad(LLAMA_HEAD "\"intermediate_size\":\"big\"}", LT_ERR_FORMAT,
+               "'intermediate_size' must be an integer");
+    expect_bad(LLAMA_HEAD "\"intermediate_size\":128,\"num_key_value_heads\":3}", LT_ERR_FORMAT,
+               "num_key_value_heads 3 must divide");
+    expect_bad(LLAMA_HEAD "\"intermediate_size\":128,\"hidden_act\":\"gelu\"}", LT_ERR_UNSUPPORTED,
+               "hidden_act 'gelu'");
+    expect_bad(LLAMA_HEAD "\"intermediate_size\":128,\"attention_bias\":true}", LT_ERR_UNSUPPORTED,
+               "attention_bias");
+    expect_bad(LLAMA_HEAD
+               "\"intermediate_size\":128,\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":4}}",
+               LT_ERR_UNSUPPORTED, "rope_scaling type 'yarn'");
+    expect_bad(
+        LLAMA_HEAD
+        "\"intermediate_size\":128,\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8}}",
+        LT_ERR_FORMAT, "missing field 'low_freq_factor'");
+    expect_bad(
+        "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"num_attention_heads\":4,\"num_hidden_layers\":2,\"vocab_size\":1e30,\"intermediate_size\":128}",
+        LT_ERR_FORMAT, "field 'vocab_size' must be an integer");
+    expect_bad(
+        "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"num_attention_heads\":4,\"num_hidden_layers\":2,\"vocab_size\":-5,\"intermediate_size\":128}",
+        LT_ERR_FORMAT, "vocab_size -5 is out of range");
+    expect_bad(
+        "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"num_attention_heads\":4,\"num_hidden_layers\":2,\"vocab_size\":512,\"intermediate_size\":128,\"bos_token_id\":600}",
+        LT_ERR_FORMAT, "bos_token_id 600");
+    expect_bad(
+        "{\"architectures\":[\"LlamaForCausalLM\"],\"hidden_size\":64,\"num_attention_heads\":4,\"num_hidden_layers\":2,\"vocab_size\":512,\"intermediate_size\":128,\"eos_token_id\":[1,\"x\"]}",
+        LT_ERR_FORMAT, "eos_token_id");
     expect_bad(DECI_HEAD "\"x\":1}", LT_ERR_FORMAT, "needs a 'block_configs' list");
-    expect_bad(DECI_HEAD "\"block_configs\":[]}", LT_ERR_FORMAT, "block_configs has 0 entries, num_hidden_layers is 1");
-    expect_bad(DECI_HEAD "\"block_configs\":[{\"ffn\":{\"no_op\":true}}]}", LT_ERR_FORMAT, "block_configs[0]: missing object 'attention'");
-    expect_bad(DECI_HEAD "\"block_configs\":[{\"attention\":{\"n_heads_in_group\":3},\"ffn\":{\"no_op\":true}}]}", LT_ERR_FORMAT, "n_heads_in_group 3 must divide");
-    expect_bad(DECI_HEAD "\"block_configs\":[{\"attention\":{\"no_op\":true,\"replace_with_linear\":true},\"ffn\":{\"no_op\":true}}]}", LT_ERR_FORMAT, "both true");
-    expect_bad(DECI_HEAD "\"block_configs\":[{\"attention\":{\"no_op\":true},\"ffn\":{\"ffn_mult\":null}}]}", LT_ERR_FORMAT, "block_configs[0].ffn: missing field 'ffn_mult'");
-    expect_bad(DECI_HEAD "\"block_configs\":[{\"attention\":{\"no_op\":\"yes\"},\"ffn\":{\"no_op\":true}}]}", LT_ERR_FORMAT, "'no_op' must be true or false");
-    expect_bad(DECI_HEAD "\"block_configs\":[{\"attention\":{\"no_op\":true},\"ffn\":{\"ffn_mult\":-1}}]}", LT_ERR_FORMAT, "ffn_mult -1");
+    expect_bad(DECI_HEAD "\"block_configs\":[]}", LT_ERR_FORMAT,
+               "block_configs has 0 entries, num_hidden_layers is 1");
+    expect_bad(DECI_HEAD "\"block_configs\":[{\"ffn\":{\"no_op\":true}}]}", LT_ERR_FORMAT,
+               "block_configs[0]: missing object 'attention'");
+    expect_bad(
+        DECI_HEAD
+        "\"block_configs\":[{\"attention\":{\"n_heads_in_group\":3},\"ffn\":{\"no_op\":true}}]}",
+        LT_ERR_FORMAT, "n_heads_in_group 3 must divide");
+    expect_bad(
+        DECI_HEAD
+        "\"block_configs\":[{\"attention\":{\"no_op\":true,\"replace_with_linear\":true},\"ffn\":{\"no_op\":true}}]}",
+        LT_ERR_FORMAT, "both true");
+    expect_bad(DECI_HEAD
+               "\"block_configs\":[{\"attention\":{\"no_op\":true},\"ffn\":{\"ffn_mult\":null}}]}",
+               LT_ERR_FORMAT, "block_configs[0].ffn: missing field 'ffn_mult'");
+    expect_bad(DECI_HEAD
+               "\"block_configs\":[{\"attention\":{\"no_op\":\"yes\"},\"ffn\":{\"no_op\":true}}]}",
+               LT_ERR_FORMAT, "'no_op' must be true or false");
+    expect_bad(DECI_HEAD
+               "\"block_configs\":[{\"attention\":{\"no_op\":true},\"ffn\":{\"ffn_mult\":-1}}]}",
+               LT_ERR_FORMAT, "ffn_mult -1");
     lt_config c;
-    LT_CHECK_ERR(lt_config_load(&c, "/nonexistent/config.json"), LT_ERR_IO, "/nonexistent/config.json");
+    LT_CHECK_ERR(lt_config_load(&c, "/nonexistent/config.json"), LT_ERR_IO,
+                 "/nonexistent/config.json");
 }
 
 // A Llama config that does not fit the DeciLM width rule cannot be written as DeciLM.

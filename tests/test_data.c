@@ -866,8 +866,8 @@ static void test_loader_windows(void) {
             LT_CHECK(x[0] + T < INDEX_TOKENS);
             int32_t want_seg = 0;
             for (int t = 0; t < T; t++) {
-                LT_CHECK_INT(x[t], x[0] + t);  // a contiguous window
-                LT_CHECK_INT(y[t], x[t] + 1);  // targets are the next tokens
+                LT_CHECK_INT(x[t], x[0] + t); // a contiguous window
+                LT_CHECK_INT(y[t], x[t] + 1); // targets are the next tokens
                 if (t > 0 && index_doc_start((uint64_t)x[t]) == (uint64_t)x[t]) want_seg++;
                 LT_CHECK_INT(sg[t], want_seg);
                 uint64_t from = index_doc_start((uint64_t)x[t]);
@@ -1205,8 +1205,8 @@ static void test_val_iter_covers_each_token_once(void) {
     lt_shard *s = NULL;
     LT_CHECK_OK(lt_shard_open(&s, path));
     if (!s) return;
-    val_pass(s, 3, 16, INDEX_TOKENS);  // 1521 targets: 95 full windows + one of 1
-    val_pass(s, 4, 13, INDEX_TOKENS);  // 1521 = 117 * 13: no short window
+    val_pass(s, 3, 16, INDEX_TOKENS);   // 1521 targets: 95 full windows + one of 1
+    val_pass(s, 4, 13, INDEX_TOKENS);   // 1521 = 117 * 13: no short window
     val_pass(s, 1, 2000, INDEX_TOKENS); // one window longer than the shard
     lt_val_iter it;
     LT_CHECK_ERR(lt_val_iter_init(&it, s, 0, 16), LT_ERR_ARG, "both must be positive");

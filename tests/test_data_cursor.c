@@ -187,7 +187,10 @@ typedef struct {
     int *freed; // counts frees, to see the loader owns the source
 } count_source;
 
-static const char *count_name(const void *ctx) { (void)ctx; return "count"; }
+static const char *count_name(const void *ctx) {
+    (void)ctx;
+    return "count";
+}
 
 static void count_fingerprint(const void *ctx, uint64_t *words) {
     const count_source *s = ctx;
@@ -216,8 +219,9 @@ static lt_status count_fill(void *ctx, int64_t T, uint64_t row, int32_t *ids, in
 
 static lt_status count_check_vocab(const void *ctx, int64_t vocab) {
     (void)ctx;
-    return vocab >= 97 ? NULL : lt_error(LT_ERR_RANGE, "count: ids up to 96, vocab %lld",
-                                         (long long)vocab);
+    return vocab >= 97
+               ? NULL
+               : lt_error(LT_ERR_RANGE, "count: ids up to 96, vocab %lld", (long long)vocab);
 }
 
 static void count_free(void *ctx) {
@@ -226,11 +230,16 @@ static void count_free(void *ctx) {
     free(s);
 }
 
-static const lt_data_source_ops count_ops = {
-    .source_noun = "source", .row_noun = "row",
-    .fingerprint_names = (const char *const[]){"rows", "ids", NULL}, .name = count_name,
-    .fingerprint = count_fingerprint, .plan_epoch = count_plan, .fill_row = count_fill,
-    .check_vocab = count_check_vocab, .free = count_free};
+static const lt_data_source_ops count_ops = {.source_noun = "source",
+                                             .row_noun = "row",
+                                             .fingerprint_names =
+                                                 (const char *const[]){"rows", "ids", NULL},
+                                             .name = count_name,
+                                             .fingerprint = count_fingerprint,
+                                             .plan_epoch = count_plan,
+                                             .fill_row = count_fill,
+                                             .check_vocab = count_check_vocab,
+                                             .free = count_free};
 
 static lt_data_source count(uint64_t n_rows, int *freed) {
     count_source *s = calloc(1, sizeof *s);
@@ -243,8 +252,13 @@ static lt_data_source count(uint64_t n_rows, int *freed) {
 static lt_loader *open_mixed(uint64_t n_rows, int64_t B, int *freed) {
     lt_data_source src[2] = {count(n_rows, freed), {0}};
     LT_CHECK_OK(lt_data_source_shard(&src[1], tmp_path("fixture-0.bin")));
-    lt_loader_source_opts o = {.sources = src, .weights = (double[]){1, 3}, .n_sources = 2,
-                               .B = B, .T = 8, .seed = 4, .magic = "LTTESTCR"};
+    lt_loader_source_opts o = {.sources = src,
+                               .weights = (double[]){1, 3},
+                               .n_sources = 2,
+                               .B = B,
+                               .T = 8,
+                               .seed = 4,
+                               .magic = "LTTESTCR"};
     lt_loader *l = NULL;
     LT_CHECK_OK(lt_loader_open_sources(&l, &o));
     return l;

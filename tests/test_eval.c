@@ -7,10 +7,16 @@
 
 static const lt_chat_template *tpl(void) { return lt_chat_template_get("llama3"); }
 
-static lt_task_problem add_problem = {.kind = LT_TASK_ADD, .level = 1, .prompt = "Add 72 and 29.",
-                                      .answer = "101", .key = "add 72 29"};
-static lt_task_problem sort_problem = {.kind = LT_TASK_SORT, .level = 2, .prompt = "Sort [7, 19, 3].",
-                                       .answer = "3, 7, 19", .key = "sort 3 7 19"};
+static lt_task_problem add_problem = {.kind = LT_TASK_ADD,
+                                      .level = 1,
+                                      .prompt = "Add 72 and 29.",
+                                      .answer = "101",
+                                      .key = "add 72 29"};
+static lt_task_problem sort_problem = {.kind = LT_TASK_SORT,
+                                       .level = 2,
+                                       .prompt = "Sort [7, 19, 3].",
+                                       .answer = "3, 7, 19",
+                                       .key = "sort 3 7 19"};
 
 typedef struct {
     const lt_task_problem *p;
@@ -33,27 +39,38 @@ static const hand_output outputs[] = {
     // add, off: four samples of one problem (off mode's format needs an answer line too)
     {&add_problem, OFF, -1, 0, "Answer: 101", 4, 0, LT_GEN_STOP, LT_TASK_CORRECT, true},
     {&add_problem, OFF, -1, 1, "Answer: 100", 4, 0, LT_GEN_STOP, LT_TASK_WRONG, true},
-    {&add_problem, OFF, -1, 2, "<think>\n2+9=11\n</think>\n\nAnswer: 101", 10, 4, LT_GEN_STOP, LT_TASK_CORRECT, false},
+    {&add_problem, OFF, -1, 2, "<think>\n2+9=11\n</think>\n\nAnswer: 101", 10, 4, LT_GEN_STOP,
+     LT_TASK_CORRECT, false},
     {&add_problem, OFF, -1, 3, "the sum is 101", 5, 0, LT_GEN_LENGTH, LT_TASK_UNPARSEABLE, false},
     // add, on, no budget: three problems of one sample each
-    {&add_problem, ON, -1, 0, "<think>\n2+9=11\n7+2+1=10\n</think>\n\nAnswer: 101", 12, 5, LT_GEN_STOP, LT_TASK_CORRECT, true},
+    {&add_problem, ON, -1, 0, "<think>\n2+9=11\n7+2+1=10\n</think>\n\nAnswer: 101", 12, 5,
+     LT_GEN_STOP, LT_TASK_CORRECT, true},
     {&add_problem, ON, -1, 0, "Answer: 101", 4, 0, LT_GEN_STOP, LT_TASK_CORRECT, false},
-    {&add_problem, ON, -1, 0, "<think>\nstill thinking", 5, 5, LT_GEN_CONTEXT, LT_TASK_UNPARSEABLE, false},
+    {&add_problem, ON, -1, 0, "<think>\nstill thinking", 5, 5, LT_GEN_CONTEXT, LT_TASK_UNPARSEABLE,
+     false},
     // add, on, budget 8
-    {&add_problem, ON, 8, 0, "<think>\nstep\n</think>\n\nAnswer: 99", 9, 8, LT_GEN_STOP, LT_TASK_WRONG, true},
+    {&add_problem, ON, 8, 0, "<think>\nstep\n</think>\n\nAnswer: 99", 9, 8, LT_GEN_STOP,
+     LT_TASK_WRONG, true},
 };
 enum { N_OUTPUTS = sizeof outputs / sizeof outputs[0] };
 
 static void fill(lt_eval_table *t) {
     for (int i = 0; i < N_OUTPUTS; i++) {
         const hand_output *h = &outputs[i];
-        lt_eval_output o = {.problem = h->p, .mode = h->mode, .think_budget = h->budget, .sample = h->sample,
-                            .output = h->text, .generated_tokens = h->tokens, .thinking_tokens = h->thinking,
+        lt_eval_output o = {.problem = h->p,
+                            .mode = h->mode,
+                            .think_budget = h->budget,
+                            .sample = h->sample,
+                            .output = h->text,
+                            .generated_tokens = h->tokens,
+                            .thinking_tokens = h->thinking,
                             .finish = h->finish};
         lt_task_score s;
         LT_CHECK_OK(lt_eval_table_add(t, &o, tpl(), &s));
-        LT_CHECK_MSG(s.verdict == h->verdict, "output %d '%s': verdict %s", i, h->text, lt_tasks_verdict_name(s.verdict));
-        LT_CHECK_MSG(s.format_ok == h->format_ok, "output %d '%s': format_ok %d", i, h->text, s.format_ok);
+        LT_CHECK_MSG(s.verdict == h->verdict, "output %d '%s': verdict %s", i, h->text,
+                     lt_tasks_verdict_name(s.verdict));
+        LT_CHECK_MSG(s.format_ok == h->format_ok, "output %d '%s': format_ok %d", i, h->text,
+                     s.format_ok);
     }
 }
 
@@ -61,7 +78,8 @@ typedef struct {
     lt_task_kind kind;
     int level;
     lt_reasoning mode;
-    int64_t budget, problems, outputs, correct, wrong, unparseable, format_ok, truncated, tokens, thinking;
+    int64_t budget, problems, outputs, correct, wrong, unparseable, format_ok, truncated, tokens,
+        thinking;
 } expected_row;
 
 static void check_row(const lt_eval_row *r, const expected_row *e) {
@@ -129,8 +147,12 @@ static void test_many_rows_and_empty_rates(void) {
     lt_task_problem p = add_problem;
     for (int budget = 0; budget < 40; budget++)
         for (int k = 0; k <= budget % 3; k++) {
-            lt_eval_output o = {.problem = &p, .mode = ON, .think_budget = 39 - budget, .sample = k,
-                                .output = "Answer: 101", .generated_tokens = 2};
+            lt_eval_output o = {.problem = &p,
+                                .mode = ON,
+                                .think_budget = 39 - budget,
+                                .sample = k,
+                                .output = "Answer: 101",
+                                .generated_tokens = 2};
             LT_CHECK_OK(lt_eval_table_add(&t, &o, tpl(), NULL));
         }
     LT_CHECK_INT(t.n, 40);
@@ -143,7 +165,8 @@ static void test_many_rows_and_empty_rates(void) {
     }
     lt_eval_table_free(&t);
     lt_eval_row empty = {0};
-    LT_CHECK(lt_eval_accuracy(&empty) == 0 && lt_eval_format_rate(&empty) == 0 && lt_eval_mean_tokens(&empty) == 0);
+    LT_CHECK(lt_eval_accuracy(&empty) == 0 && lt_eval_format_rate(&empty) == 0 &&
+             lt_eval_mean_tokens(&empty) == 0);
 }
 
 static void test_bad_outputs(void) {

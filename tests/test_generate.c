@@ -35,7 +35,8 @@ static bool setup(fixture *f, int slots) {
     if (s) return false;
     lt_model_init_random(f->m, 77);
     lt_tokenizer *tok = train_tokenizer();
-    if (!tok || lt_engine_from_model(&f->e, f->m, &(lt_engine_opts){.max_seqs = slots, .max_context = 256})) {
+    if (!tok || lt_engine_from_model(&f->e, f->m,
+                                     &(lt_engine_opts){.max_seqs = slots, .max_context = 256})) {
         lt_tokenizer_free(tok);
         return false;
     }
@@ -87,7 +88,8 @@ static void on_event(void *user, const lt_gen_event *ev) {
 }
 
 static lt_status run_all(lt_gen *g, record *r) {
-    for (int guard = 0; lt_gen_active(g) > 0 && guard < 10000; guard++) LT_TRY(lt_gen_step(g, on_event, r));
+    for (int guard = 0; lt_gen_active(g) > 0 && guard < 10000; guard++)
+        LT_TRY(lt_gen_step(g, on_event, r));
     return NULL;
 }
 
@@ -158,7 +160,8 @@ static void test_greedy_matches_full_forward(void) {
 // Three requests stepped together (greedy, and two seeded samplers) give the
 // tokens each gives alone; the batch joins and leaves as they start and end.
 static void test_batch_equals_solo(void) {
-    const char *prompts[3] = {"The whale", "It was a dark and stormy night; the rain fell in torrents", "Queequeg"};
+    const char *prompts[3] = {
+        "The whale", "It was a dark and stormy night; the rain fell in torrents", "Queequeg"};
     int64_t max[3] = {12, 5, 9};
     float temp[3] = {0.0f, 0.8f, 1.2f};
     record *solo = calloc(1, sizeof *solo), *batch = calloc(1, sizeof *batch);
@@ -203,7 +206,8 @@ static void test_batch_equals_solo(void) {
     LT_CHECK_OK(run_all(f.g, batch));
     for (int k = 0; k < 3; k++) {
         LT_CHECK_INT(batch->n[id[k]], max[k]);
-        LT_CHECK(memcmp(batch->tokens[id[k]], solo->tokens[k], (size_t)max[k] * sizeof(int32_t)) == 0);
+        LT_CHECK(memcmp(batch->tokens[id[k]], solo->tokens[k], (size_t)max[k] * sizeof(int32_t)) ==
+                 0);
     }
     LT_CHECK_INT(lt_gen_free_slots(f.g), 3);
     free(solo);
@@ -385,7 +389,8 @@ static void test_cancel_and_errors(void) {
     p = lt_gen_params_default();
     p.stop_ids[0] = 512;
     p.n_stop_ids = 1;
-    LT_CHECK_ERR(lt_gen_add(f.g, ids.data, (int64_t)ids.n, &p, -1, &id), LT_ERR_RANGE, "stop token 512");
+    LT_CHECK_ERR(lt_gen_add(f.g, ids.data, (int64_t)ids.n, &p, -1, &id), LT_ERR_RANGE,
+                 "stop token 512");
     p = lt_gen_params_default();
     LT_CHECK_ERR(lt_gen_add(f.g, ids.data, (int64_t)ids.n, &p, 3, &id), LT_ERR_RANGE, "slot 3");
     LT_CHECK_INT(lt_gen_free_slots(f.g), 1);

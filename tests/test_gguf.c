@@ -45,12 +45,12 @@ static void pad_to(buf *b, size_t align) {
 
 // What to change in the reference file, for the malformed cases.
 typedef struct {
-    const char *kv2_key;     // "test.eps"
-    const char *t1_name;     // "v"
-    uint64_t t1_offset;      // 32
-    uint32_t t0_type;        // 0 (f32)
-    uint32_t t1_dims;        // 1
-    int alignment_type;      // -1: no general.alignment entry; else its GGUF type
+    const char *kv2_key; // "test.eps"
+    const char *t1_name; // "v"
+    uint64_t t1_offset;  // 32
+    uint32_t t0_type;    // 0 (f32)
+    uint32_t t1_dims;    // 1
+    int alignment_type;  // -1: no general.alignment entry; else its GGUF type
     uint64_t alignment;
 } variant;
 
@@ -86,7 +86,7 @@ static buf build(const variant *v, layout *lay) {
     put_u32(&b, 4); // UINT32
     put_u32(&b, 7);
     put_str(&b, v->kv2_key);
-    put_u32(&b, 6); // FLOAT32
+    put_u32(&b, 6);           // FLOAT32
     put_u32(&b, 0x3f000000u); // 0.5
     put_str(&b, "test.flag");
     put_u32(&b, 7); // BOOL
@@ -110,8 +110,10 @@ static buf build(const variant *v, layout *lay) {
     if (align_kv) {
         put_str(&b, "general.alignment");
         put_u32(&b, (uint32_t)v->alignment_type);
-        if (v->alignment_type == 10) put_u64(&b, v->alignment);
-        else put_u32(&b, (uint32_t)v->alignment);
+        if (v->alignment_type == 10)
+            put_u64(&b, v->alignment);
+        else
+            put_u32(&b, (uint32_t)v->alignment);
     }
     put_str(&b, "w");
     put_u32(&b, 2);
@@ -127,7 +129,8 @@ static buf build(const variant *v, layout *lay) {
     l.t1_offset = b.n;
     put_u64(&b, v->t1_offset);
     size_t align = align_kv && v->alignment && (v->alignment & (v->alignment - 1)) == 0
-                       ? (size_t)v->alignment : 32;
+                       ? (size_t)v->alignment
+                       : 32;
     pad_to(&b, align);
     l.data_start = b.n;
     for (uint32_t i = 1; i <= 6; i++) {
@@ -138,7 +141,8 @@ static buf build(const variant *v, layout *lay) {
     }
     while (b.n < l.data_start + v->t1_offset) put_u8(&b, 0);
     const uint16_t halves[4] = {0x3c00, 0xc000, 0x3800, 0x0000}; // 1, -2, 0.5, 0
-    for (int i = 0; i < 4; i++) put(&b, (const uint8_t[]){(uint8_t)halves[i], (uint8_t)(halves[i] >> 8)}, 2);
+    for (int i = 0; i < 4; i++)
+        put(&b, (const uint8_t[]){(uint8_t)halves[i], (uint8_t)(halves[i] >> 8)}, 2);
     if (lay) *lay = l;
     return b;
 }
@@ -188,7 +192,8 @@ static void test_parse_handbuilt(void) {
     LT_CHECK_OK(lt_gguf_get_bool(g, "test.flag", &flag));
     LT_CHECK(flag);
     const lt_gguf_kv *ints = lt_gguf_find_kv(g, "test.ints");
-    LT_CHECK(ints && ints->type == LT_GGUF_ARRAY && ints->elem_type == LT_GGUF_INT32 && ints->n == 3);
+    LT_CHECK(ints && ints->type == LT_GGUF_ARRAY && ints->elem_type == LT_GGUF_INT32 &&
+             ints->n == 3);
     const int64_t want[3] = {1, -2, 3};
     for (uint64_t k = 0; ints && k < 3; k++) {
         LT_CHECK_OK(lt_gguf_kv_int(g, ints, k, &i64));
@@ -233,13 +238,18 @@ static void test_typed_access_errors(void) {
     bool flag;
     const char *s;
     size_t len;
-    LT_CHECK_ERR(lt_gguf_get_int(g, "missing.key", &i64), LT_ERR_FORMAT, "missing metadata 'missing.key'");
+    LT_CHECK_ERR(lt_gguf_get_int(g, "missing.key", &i64), LT_ERR_FORMAT,
+                 "missing metadata 'missing.key'");
     LT_CHECK_ERR(lt_gguf_get_int(g, "general.architecture", &i64), LT_ERR_FORMAT,
                  "'general.architecture' must be an integer, found string");
-    LT_CHECK_ERR(lt_gguf_get_float(g, "test.count", &d), LT_ERR_FORMAT, "'test.count' must be a float32 or float64, found uint32");
-    LT_CHECK_ERR(lt_gguf_get_bool(g, "test.eps", &flag), LT_ERR_FORMAT, "must be a bool, found float32");
-    LT_CHECK_ERR(lt_gguf_get_str(g, "test.ints", &s, &len), LT_ERR_FORMAT, "found an array of int32");
-    LT_CHECK_ERR(lt_gguf_kv_int(g, lt_gguf_find_kv(g, "test.ints"), 3, &i64), LT_ERR_RANGE, "index 3 is past its 3 values");
+    LT_CHECK_ERR(lt_gguf_get_float(g, "test.count", &d), LT_ERR_FORMAT,
+                 "'test.count' must be a float32 or float64, found uint32");
+    LT_CHECK_ERR(lt_gguf_get_bool(g, "test.eps", &flag), LT_ERR_FORMAT,
+                 "must be a bool, found float32");
+    LT_CHECK_ERR(lt_gguf_get_str(g, "test.ints", &s, &len), LT_ERR_FORMAT,
+                 "found an array of int32");
+    LT_CHECK_ERR(lt_gguf_kv_int(g, lt_gguf_find_kv(g, "test.ints"), 3, &i64), LT_ERR_RANGE,
+                 "index 3 is past its 3 values");
     lt_gguf_close(g);
     free(b.data);
 }
@@ -261,7 +271,8 @@ static void test_alignment_64(void) {
     free(b.data);
     // The reference file's offset 32 is misaligned under alignment 64.
     v.t1_offset = 32;
-    LT_CHECK_ERR(open_variant(&v), LT_ERR_FORMAT, "offset 32 is not a multiple of the alignment 64");
+    LT_CHECK_ERR(open_variant(&v), LT_ERR_FORMAT,
+                 "offset 32 is not a multiple of the alignment 64");
 }
 
 // ---------------------------------------------------------------- malformed files, one each
@@ -279,13 +290,15 @@ static lt_status open_patched_u32(size_t at, uint32_t v) { return open_patched(a
 
 static void test_truncated_header(void) {
     buf b = build(&REF, NULL);
-    LT_CHECK_ERR(open_bytes(b.data, 10), LT_ERR_FORMAT, "the GGUF header is truncated (10 bytes; a header has 24)");
+    LT_CHECK_ERR(open_bytes(b.data, 10), LT_ERR_FORMAT,
+                 "the GGUF header is truncated (10 bytes; a header has 24)");
     LT_CHECK_ERR(open_bytes(b.data, 0), LT_ERR_FORMAT, "header is truncated (0 bytes");
     free(b.data);
 }
 
 static void test_bad_magic(void) {
-    LT_CHECK_ERR(open_patched(0, "GGML", 4), LT_ERR_FORMAT, "not a GGUF file (magic 'GGML', expected 'GGUF')");
+    LT_CHECK_ERR(open_patched(0, "GGML", 4), LT_ERR_FORMAT,
+                 "not a GGUF file (magic 'GGML', expected 'GGUF')");
 }
 
 static void test_bad_version(void) {
@@ -306,15 +319,17 @@ static void test_key_past_eof(void) {
     free(build(&REF, &l).data);
     LT_CHECK_ERR(open_patched_u64(l.key0_len, 1u << 20), LT_ERR_FORMAT,
                  "metadata entry 0: key: a string of 1048576 bytes at offset 32 runs past the end");
-    LT_CHECK_ERR(open_patched_u64(l.key0_len, UINT64_MAX), LT_ERR_FORMAT, "runs past the end of the file");
+    LT_CHECK_ERR(open_patched_u64(l.key0_len, UINT64_MAX), LT_ERR_FORMAT,
+                 "runs past the end of the file");
 }
 
 static void test_string_value_past_eof(void) {
     layout l;
     free(build(&REF, &l).data);
-    LT_CHECK_ERR(open_patched_u64(l.kv0_value_len, 5000), LT_ERR_FORMAT,
-                 "metadata 'general.architecture': a string of 5000 bytes at offset 64 runs past the "
-                 "end of the file");
+    LT_CHECK_ERR(
+        open_patched_u64(l.kv0_value_len, 5000), LT_ERR_FORMAT,
+        "metadata 'general.architecture': a string of 5000 bytes at offset 64 runs past the "
+        "end of the file");
 }
 
 static void test_array_past_eof(void) {
@@ -348,7 +363,8 @@ static void test_tensor_past_eof(void) {
     free(build(&REF, &l).data);
     LT_CHECK_ERR(open_patched_u64(l.t1_offset, 1u << 30), LT_ERR_FORMAT,
                  "tensor 'v': bytes [1073741824, 1073741832)");
-    LT_CHECK_ERR(open_patched_u64(l.t1_offset, UINT64_MAX - 31), LT_ERR_FORMAT, "tensor 'v': bytes");
+    LT_CHECK_ERR(open_patched_u64(l.t1_offset, UINT64_MAX - 31), LT_ERR_FORMAT,
+                 "tensor 'v': bytes");
 }
 
 static void test_misaligned_offset(void) {
@@ -403,7 +419,8 @@ static void test_bad_alignment(void) {
     LT_CHECK_ERR(open_variant(&v), LT_ERR_FORMAT, "general.alignment 0 is not a power of two");
     v.alignment_type = 10;
     v.alignment = 32;
-    LT_CHECK_ERR(open_variant(&v), LT_ERR_FORMAT, "general.alignment must be a uint32, found uint64");
+    LT_CHECK_ERR(open_variant(&v), LT_ERR_FORMAT,
+                 "general.alignment must be a uint32, found uint64");
 }
 
 // Every proper prefix of a valid file is refused, without a crash or overread.
@@ -421,7 +438,8 @@ static void test_every_truncation(void) {
 
 static void test_missing_file(void) {
     lt_gguf *g = NULL;
-    LT_CHECK_ERR(lt_gguf_open(&g, "/nonexistent/x.gguf"), LT_ERR_IO, "/nonexistent/x.gguf: cannot open");
+    LT_CHECK_ERR(lt_gguf_open(&g, "/nonexistent/x.gguf"), LT_ERR_IO,
+                 "/nonexistent/x.gguf: cannot open");
     LT_CHECK(g == NULL);
 }
 
@@ -478,7 +496,8 @@ static void test_writer_roundtrip(void) {
     uint64_t u64 = 1ull << 62;
     int64_t i64 = -(1ll << 62);
     double f64 = 1e-300;
-    const void *values[] = {&u8, &i8, &u16, &i16, &u32, &i32, &f32, &b, NULL, NULL, &u64, &i64, &f64};
+    const void *values[] = {&u8, &i8,  &u16, &i16, &u32, &i32, &f32,
+                            &b,  NULL, NULL, &u64, &i64, &f64};
     char key[32];
     for (int t = 0; t < LT_GGUF_TYPE_COUNT; t++) {
         if (!values[t]) continue;
@@ -576,8 +595,10 @@ static void test_writer_errors(void) {
     LT_CHECK_OK(lt_gguf_add_u32(w, "k", 1));
     LT_CHECK_ERR(lt_gguf_add_u32(w, "k", 2), LT_ERR_ARG, "duplicate metadata key 'k'");
     LT_CHECK_ERR(lt_gguf_add_u32(w, "", 2), LT_ERR_ARG, "metadata key needs 1..65535 bytes");
-    LT_CHECK_ERR(lt_gguf_add_scalar(w, "x", LT_GGUF_STRING, "s"), LT_ERR_ARG, "takes fixed-size types");
-    LT_CHECK_ERR(lt_gguf_add_u32(w, "general.alignment", 64), LT_ERR_ARG, "general.alignment must be the uint32 32");
+    LT_CHECK_ERR(lt_gguf_add_scalar(w, "x", LT_GGUF_STRING, "s"), LT_ERR_ARG,
+                 "takes fixed-size types");
+    LT_CHECK_ERR(lt_gguf_add_u32(w, "general.alignment", 64), LT_ERR_ARG,
+                 "general.alignment must be the uint32 32");
     LT_CHECK_OK(lt_gguf_add_tensor(w, "t", LT_F32, 1, (const int64_t[]){32}, f));
     LT_CHECK_ERR(lt_gguf_add_tensor(w, "t", LT_F32, 1, (const int64_t[]){32}, f), LT_ERR_ARG,
                  "duplicate tensor name 't'");

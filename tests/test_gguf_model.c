@@ -82,7 +82,8 @@ static lt_gguf_weight *model_weights(const lt_model *m) {
     return w;
 }
 
-static const char *TEMPLATE = "{{ bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}";
+static const char *TEMPLATE =
+    "{{ bos_token }}{% for m in messages %}{{ m['content'] }}{% endfor %}";
 
 static lt_status export_model(const lt_model *m, const lt_tokenizer *tok, const char *path,
                               lt_dtype type) {
@@ -143,15 +144,18 @@ static void test_permutation_rows(void) {
     const lt_param *q = lt_model_find(m, "model.layers.1.self_attn.q_proj.weight");
     const lt_param *k = lt_model_find(m, "model.layers.1.self_attn.k_proj.weight");
     for (int64_t r = 0; r < 64; r++)
-        for (int64_t c = 0; c < C; c++) m->params[q->offset + r * C + c] = (float)r + (float)c / 1024;
+        for (int64_t c = 0; c < C; c++)
+            m->params[q->offset + r * C + c] = (float)r + (float)c / 1024;
     for (int64_t r = 0; r < 32; r++)
-        for (int64_t c = 0; c < C; c++) m->params[k->offset + r * C + c] = -(float)r - (float)c / 1024;
+        for (int64_t c = 0; c < C; c++)
+            m->params[k->offset + r * C + c] = -(float)r - (float)c / 1024;
     const char *path = tmp_path("perm.gguf");
     LT_CHECK_OK(export_model(m, tok, path, LT_F32));
     lt_gguf *g = NULL;
     LT_CHECK_OK(lt_gguf_open(&g, path));
     if (!g) return;
-    const lt_gguf_tensor *tq = tensor(g, "blk.1.attn_q.weight"), *tk = tensor(g, "blk.1.attn_k.weight");
+    const lt_gguf_tensor *tq = tensor(g, "blk.1.attn_q.weight"),
+                         *tk = tensor(g, "blk.1.attn_k.weight");
     LT_CHECK(tq && tq->ne[0] == C && tq->ne[1] == 64 && tk && tk->ne[1] == 32);
     int bad = 0;
     for (int64_t h = 0; tq && tk && h < 4; h++)
@@ -159,7 +163,8 @@ static void test_permutation_rows(void) {
             int64_t hf = h * D + (t % 2 == 0 ? t / 2 : D / 2 + (t - 1) / 2);
             for (int64_t c = 0; c < C; c += 21) {
                 bad += f32_at(tq->data, (h * D + t) * C + c) != (float)hf + (float)c / 1024;
-                if (h < 2) bad += f32_at(tk->data, (h * D + t) * C + c) != -(float)hf - (float)c / 1024;
+                if (h < 2)
+                    bad += f32_at(tk->data, (h * D + t) * C + c) != -(float)hf - (float)c / 1024;
             }
         }
     LT_CHECK_INT(bad, 0);
@@ -194,7 +199,8 @@ static void rope_pairs(double *x, int64_t D, int64_t pos, double base) {
 }
 
 // rows [row0, row0 + D) of W (rows, C) times u (C), in double.
-static void head_matvec(double *out, const void *W, int64_t row0, int64_t D, int64_t C, const double *u) {
+static void head_matvec(double *out, const void *W, int64_t row0, int64_t D, int64_t C,
+                        const double *u) {
     for (int64_t r = 0; r < D; r++) {
         double s = 0;
         for (int64_t c = 0; c < C; c++) s += (double)f32_at(W, (row0 + r) * C + c) * u[c];
@@ -227,9 +233,12 @@ static void test_permutation_preserves_scores(void) {
     lt_rng_seed(&rng, 7);
     double u[64], w[64];
     for (int i = 0; i < C; i++) u[i] = lt_rng_normal(&rng), w[i] = lt_rng_normal(&rng);
-    const float *Wq = m->params + lt_model_find(m, "model.layers.0.self_attn.q_proj.weight")->offset;
-    const float *Wk = m->params + lt_model_find(m, "model.layers.0.self_attn.k_proj.weight")->offset;
-    const lt_gguf_tensor *gq = tensor(g, "blk.0.attn_q.weight"), *gk = tensor(g, "blk.0.attn_k.weight");
+    const float *Wq =
+        m->params + lt_model_find(m, "model.layers.0.self_attn.q_proj.weight")->offset;
+    const float *Wk =
+        m->params + lt_model_find(m, "model.layers.0.self_attn.k_proj.weight")->offset;
+    const lt_gguf_tensor *gq = tensor(g, "blk.0.attn_q.weight"),
+                         *gk = tensor(g, "blk.0.attn_k.weight");
     double worst = 0, scale = 0, moved = 0;
     for (int64_t h = 0; gq && gk && h < H; h++) {
         int64_t kvh = h / (H / KVH);
@@ -250,7 +259,8 @@ static void test_permutation_preserves_scores(void) {
             }
     }
     LT_CHECK_MSG(worst <= 1e-9 * fmax(scale, 1e-3), "scores differ by %g (scale %g)", worst, scale);
-    LT_CHECK_MSG(moved > 1e-3 * scale, "RoPE did not change the scores (%g): the test is vacuous", moved);
+    LT_CHECK_MSG(moved > 1e-3 * scale, "RoPE did not change the scores (%g): the test is vacuous",
+                 moved);
     lt_gguf_close(g);
     lt_tokenizer_free(tok);
     lt_model_free(m);
@@ -302,7 +312,8 @@ static void check_config(const lt_config *a, const lt_config *b) {
         LT_CHECK(a->rope.factor == b->rope.factor);
         LT_CHECK(a->rope.low_freq_factor == b->rope.low_freq_factor);
         LT_CHECK(a->rope.high_freq_factor == b->rope.high_freq_factor);
-        LT_CHECK_INT(a->rope.original_max_position_embeddings, b->rope.original_max_position_embeddings);
+        LT_CHECK_INT(a->rope.original_max_position_embeddings,
+                     b->rope.original_max_position_embeddings);
     }
     LT_CHECK_INT(a->tie_embeddings, b->tie_embeddings);
     for (int64_t i = 0; i < a->n_layers && a->n_layers == b->n_layers; i++) {
@@ -373,8 +384,10 @@ static void roundtrip(const lt_config *cfg, lt_dtype type, const char *name) {
         check_tokenizer(tok, tb);
         char *cfg_text = NULL;
         size_t n;
-        LT_CHECK_OK(lt_file_read_all(tmp_path("imported/tokenizer_config.json"), &cfg_text, &n, 1 << 20));
-        LT_CHECK(cfg_text && strstr(cfg_text, "\"chat_template\":\t\"{{ bos_token }}{% for m in messages %}"));
+        LT_CHECK_OK(
+            lt_file_read_all(tmp_path("imported/tokenizer_config.json"), &cfg_text, &n, 1 << 20));
+        LT_CHECK(cfg_text &&
+                 strstr(cfg_text, "\"chat_template\":\t\"{{ bos_token }}{% for m in messages %}"));
         LT_CHECK(cfg_text && strstr(cfg_text, "\"add_bos_token\":\ttrue"));
         lt_free(cfg_text);
         lt_tokenizer_free(tb);
@@ -536,7 +549,8 @@ static void check_i32_array(const lt_gguf *g, const char *key, const int64_t *wa
     for (int i = 0; kv && i < n && kv->n == (uint64_t)n; i++) {
         int64_t v;
         LT_CHECK_OK(lt_gguf_kv_int(g, kv, (uint64_t)i, &v));
-        LT_CHECK_MSG(v == want[i], "%s[%d] = %lld, expected %lld", key, i, (long long)v, (long long)want[i]);
+        LT_CHECK_MSG(v == want[i], "%s[%d] = %lld, expected %lld", key, i, (long long)v,
+                     (long long)want[i]);
     }
 }
 
@@ -579,7 +593,8 @@ static void test_metadata_llama(void) {
     // thinking delimiters user-defined), unused ids as [PADn].
     const lt_gguf_kv *tokens = lt_gguf_find_kv(g, "tokenizer.ggml.tokens");
     const lt_gguf_kv *types = lt_gguf_find_kv(g, "tokenizer.ggml.token_type");
-    LT_CHECK(tokens && tokens->n == 512 && types && types->n == 512 && types->elem_type == LT_GGUF_INT32);
+    LT_CHECK(tokens && tokens->n == 512 && types && types->n == 512 &&
+             types->elem_type == LT_GGUF_INT32);
     const char *s;
     size_t n;
     int64_t type;
@@ -667,12 +682,14 @@ static void test_metadata_deci(void) {
     check_u32(g, "deci.rope.dimension_count", 16);
     check_u32(g, "deci.vocab_size", 512);
     // The tensors each layer kind has in llama.cpp's deci.
-    const char *present[] = {"blk.0.attn_norm.weight", "blk.0.attn_q.weight", "blk.0.ffn_norm.weight",
-                             "blk.1.ffn_gate.weight", "blk.2.attn_norm.weight",
-                             "blk.2.attn_output.weight", "blk.2.ffn_up.weight", "blk.4.attn_k.weight",
-                             "output.weight", "rope_freqs.weight"};
-    const char *absent[] = {"blk.1.attn_norm.weight", "blk.1.attn_q.weight", "blk.2.attn_q.weight",
-                            "blk.2.attn_k.weight", "blk.3.attn_norm.weight", "blk.3.ffn_norm.weight",
+    const char *present[] = {"blk.0.attn_norm.weight", "blk.0.attn_q.weight",
+                             "blk.0.ffn_norm.weight",  "blk.1.ffn_gate.weight",
+                             "blk.2.attn_norm.weight", "blk.2.attn_output.weight",
+                             "blk.2.ffn_up.weight",    "blk.4.attn_k.weight",
+                             "output.weight",          "rope_freqs.weight"};
+    const char *absent[] = {"blk.1.attn_norm.weight", "blk.1.attn_q.weight",
+                            "blk.2.attn_q.weight",    "blk.2.attn_k.weight",
+                            "blk.3.attn_norm.weight", "blk.3.ffn_norm.weight",
                             "blk.3.ffn_up.weight"};
     for (size_t i = 0; i < sizeof present / sizeof *present; i++) tensor(g, present[i]);
     for (size_t i = 0; i < sizeof absent / sizeof *absent; i++)
@@ -688,7 +705,8 @@ static void test_metadata_deci(void) {
     for (int64_t i = 0; t && i < 8; i++) {
         double want = llama3_factor(i, &cfg), got = f32_at(t->data, i);
         LT_CHECK_CLOSE(got, want, 0, 1e-6);
-        ones += want == 1, full += want == cfg.rope.factor, smooth += want > 1 && want < cfg.rope.factor;
+        ones += want == 1, full += want == cfg.rope.factor,
+            smooth += want > 1 && want < cfg.rope.factor;
     }
     LT_CHECK(t && t->dtype == LT_F32 && t->ne[0] == 8 && ones && full && smooth);
     double f;
@@ -725,7 +743,8 @@ static void test_refusals(void) {
     cfg.blocks[1] = (lt_block_config){.attn = LT_ATTN_NOOP, .ffn = LT_FFN_SWIGLU, .ffn_dim = 256};
     cfg.blocks[4] = (lt_block_config){.attn = LT_ATTN_NOOP, .ffn = LT_FFN_NOOP};
     refuse(&cfg, "layer 4, the last, is a no-op");
-    cfg.blocks[4] = (lt_block_config){.attn = LT_ATTN_GQA, .n_kv_heads = 4, .ffn = LT_FFN_SWIGLU, .ffn_dim = 256};
+    cfg.blocks[4] = (lt_block_config){
+        .attn = LT_ATTN_GQA, .n_kv_heads = 4, .ffn = LT_FFN_SWIGLU, .ffn_dim = 256};
     cfg.blocks[0] = (lt_block_config){.attn = LT_ATTN_NOOP, .ffn = LT_FFN_SWIGLU, .ffn_dim = 256};
     refuse(&cfg, "layer 0 has no-op attention");
     lt_config_free(&cfg);
@@ -742,19 +761,23 @@ static void test_export_errors(void) {
     LT_CHECK_ERR(lt_gguf_export(path, &m->cfg, w, m->n_tensors - 1, tok, &o), LT_ERR_FORMAT,
                  "missing tensor 'model.norm.weight'");
     snprintf(w[3].name, sizeof w[3].name, "model.layers.0.self_attn.q_proj.bias");
-    LT_CHECK_ERR(lt_gguf_export(path, &m->cfg, w, m->n_tensors, tok, &o), LT_ERR_FORMAT, "missing tensor");
+    LT_CHECK_ERR(lt_gguf_export(path, &m->cfg, w, m->n_tensors, tok, &o), LT_ERR_FORMAT,
+                 "missing tensor");
     free(w);
     w = model_weights(m);
     w[2].shape[0] = 32;
-    LT_CHECK_ERR(lt_gguf_export(path, &m->cfg, w, m->n_tensors, tok, &o), LT_ERR_FORMAT, "has shape [32, 64]");
+    LT_CHECK_ERR(lt_gguf_export(path, &m->cfg, w, m->n_tensors, tok, &o), LT_ERR_FORMAT,
+                 "has shape [32, 64]");
     free(w);
     w = model_weights(m);
-    LT_CHECK_ERR(lt_gguf_export(path, &m->cfg, w, m->n_tensors, NULL, &o), LT_ERR_ARG, "needs the tokenizer");
+    LT_CHECK_ERR(lt_gguf_export(path, &m->cfg, w, m->n_tensors, NULL, &o), LT_ERR_ARG,
+                 "needs the tokenizer");
     o.type = LT_I32;
     LT_CHECK_ERR(lt_gguf_export(path, &m->cfg, w, m->n_tensors, tok, &o), LT_ERR_ARG, "--type i32");
     o.type = LT_F32;
     m->cfg.vocab = 200; // fewer embedding rows than token ids
-    LT_CHECK_ERR(lt_gguf_export(path, &m->cfg, w, m->n_tensors, tok, &o), LT_ERR_FORMAT, "the tokenizer has 300 ids");
+    LT_CHECK_ERR(lt_gguf_export(path, &m->cfg, w, m->n_tensors, tok, &o), LT_ERR_FORMAT,
+                 "the tokenizer has 300 ids");
     m->cfg.vocab = 512;
     LT_CHECK(access(path, F_OK) != 0);
     free(w);
@@ -782,7 +805,8 @@ static void copy_kv(lt_gguf_writer *w, const lt_gguf *g, const lt_gguf_kv *kv, c
     if (kv->type == LT_GGUF_ARRAY && kv->elem_type == LT_GGUF_STRING) {
         const char **strs = malloc(kv->n * sizeof *strs);
         size_t *lens = malloc(kv->n * sizeof *lens);
-        for (uint64_t i = 0; i < kv->n; i++) LT_CHECK_OK(lt_gguf_kv_str(g, kv, i, &strs[i], &lens[i]));
+        for (uint64_t i = 0; i < kv->n; i++)
+            LT_CHECK_OK(lt_gguf_kv_str(g, kv, i, &strs[i], &lens[i]));
         LT_CHECK_OK(lt_gguf_add_str_array(w, kv->key, strs, lens, kv->n));
         free(strs);
         free(lens);
@@ -796,7 +820,11 @@ static void copy_kv(lt_gguf_writer *w, const lt_gguf *g, const lt_gguf_kv *kv, c
         LT_CHECK_OK(lt_gguf_add_str(w, kv->key, s, n));
     } else {
         uint8_t v[8];
-        memcpy(v, kv->data, kv->type == LT_GGUF_BOOL || kv->type <= 1 ? 1 : kv->type <= 3 ? 2 : kv->type <= 6 ? 4 : 8);
+        memcpy(v, kv->data,
+               kv->type == LT_GGUF_BOOL || kv->type <= 1 ? 1
+               : kv->type <= 3                           ? 2
+               : kv->type <= 6                           ? 4
+                                                         : 8);
         LT_CHECK_OK(lt_gguf_add_scalar(w, kv->key, kv->type, v));
     }
 }
@@ -841,24 +869,27 @@ static void test_model_file_errors(void) {
     LT_CHECK_OK(open_edited(path, &(edit){0}));
     LT_CHECK_ERR(open_edited(path, &(edit){.drop_tensor = "blk.2.ffn_up.weight"}), LT_ERR_FORMAT,
                  "missing tensor 'blk.2.ffn_up.weight'");
-    LT_CHECK_ERR(open_edited(path, &(edit){.extra_tensor = "blk.0.attn_q.bias"}), LT_ERR_UNSUPPORTED,
-                 "tensor 'blk.0.attn_q.bias' is not part of the model");
-    LT_CHECK_ERR(open_edited(path, &(edit){.set_key = "general.architecture", .set_value = "qwen2"}),
-                 LT_ERR_UNSUPPORTED, "architecture 'qwen2' is not supported");
+    LT_CHECK_ERR(open_edited(path, &(edit){.extra_tensor = "blk.0.attn_q.bias"}),
+                 LT_ERR_UNSUPPORTED, "tensor 'blk.0.attn_q.bias' is not part of the model");
+    LT_CHECK_ERR(
+        open_edited(path, &(edit){.set_key = "general.architecture", .set_value = "qwen2"}),
+        LT_ERR_UNSUPPORTED, "architecture 'qwen2' is not supported");
     LT_CHECK_ERR(open_edited(path, &(edit){.drop_key = "deci.block_count"}), LT_ERR_FORMAT,
                  "missing metadata 'deci.block_count'");
-    LT_CHECK_ERR(open_edited(path, &(edit){.array_key = "deci.attention.head_count_kv"}), LT_ERR_FORMAT,
-                 "deci.attention.head_count_kv has 4 values for 5 layers");
+    LT_CHECK_ERR(open_edited(path, &(edit){.array_key = "deci.attention.head_count_kv"}),
+                 LT_ERR_FORMAT, "deci.attention.head_count_kv has 4 values for 5 layers");
     LT_CHECK_ERR(open_edited(path, &(edit){.set_key = "tokenizer.ggml.pre", .set_value = "falcon"}),
                  LT_ERR_UNSUPPORTED, "tokenizer.ggml.pre 'falcon' is not supported");
-    LT_CHECK_ERR(open_edited(path, &(edit){.set_key = "tokenizer.ggml.model", .set_value = "llama"}),
-                 LT_ERR_UNSUPPORTED, "tokenizer.ggml.model 'llama' is not supported");
+    LT_CHECK_ERR(
+        open_edited(path, &(edit){.set_key = "tokenizer.ggml.model", .set_value = "llama"}),
+        LT_ERR_UNSUPPORTED, "tokenizer.ggml.model 'llama' is not supported");
     LT_CHECK_ERR(open_edited(path, &(edit){.drop_key = "tokenizer.ggml.merges"}), LT_ERR_FORMAT,
                  "tokenizer.ggml.merges must be an array of strings");
     // rope_freqs that no Llama 3 scaling gives (the lathe keys say otherwise).
     LT_CHECK_ERR(open_edited(path, &(edit){.drop_key = "lathe.rope_scaling.low_freq_factor"}),
                  LT_ERR_FORMAT, "missing metadata 'lathe.rope_scaling.low_freq_factor'");
-    LT_CHECK_ERR(open_edited(path, &(edit){.drop_tensor = "rope_freqs.weight", .extra_tensor = "rope_freqs.weight"}),
+    LT_CHECK_ERR(open_edited(path, &(edit){.drop_tensor = "rope_freqs.weight",
+                                           .extra_tensor = "rope_freqs.weight"}),
                  LT_ERR_FORMAT, "rope_freqs.weight must be f32 of 8 values");
     unlink(path);
     lt_tokenizer_free(tok);
@@ -871,8 +902,12 @@ static void test_model_file_errors(void) {
 static void test_llama31_rope_without_lathe_keys(void) {
     lt_config cfg;
     LT_CHECK_OK(lt_config_preset(&cfg, "tiny"));
-    cfg.rope = (lt_rope_params){.theta = 500000, .llama3 = true, .factor = 8, .low_freq_factor = 1,
-                                .high_freq_factor = 4, .original_max_position_embeddings = 8192};
+    cfg.rope = (lt_rope_params){.theta = 500000,
+                                .llama3 = true,
+                                .factor = 8,
+                                .low_freq_factor = 1,
+                                .high_freq_factor = 4,
+                                .original_max_position_embeddings = 8192};
     lt_model *m = make_model(&cfg, 1);
     lt_tokenizer *tok = make_tokenizer();
     char path[512];
@@ -888,8 +923,8 @@ static void test_llama31_rope_without_lathe_keys(void) {
     lt_model_free(m);
     m = make_model(&cfg, 1);
     LT_CHECK_OK(export_model(m, tok, path, LT_F32));
-    LT_CHECK_ERR(open_edited(path, &(edit){.drop_key = "lathe.rope_scaling.factor"}), LT_ERR_UNSUPPORTED,
-                 "(and the file has no lathe.rope_scaling.* keys)");
+    LT_CHECK_ERR(open_edited(path, &(edit){.drop_key = "lathe.rope_scaling.factor"}),
+                 LT_ERR_UNSUPPORTED, "(and the file has no lathe.rope_scaling.* keys)");
     unlink(path);
     lt_tokenizer_free(tok);
     lt_model_free(m);
@@ -903,7 +938,8 @@ static void test_pretokenizers(void) {
     lt_config cfg;
     LT_CHECK_OK(lt_config_preset(&cfg, "tiny"));
     lt_model *m = make_model(&cfg, 1);
-    const char *gpt2 = "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
+    const char *gpt2 =
+        "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+";
     lt_tokenizer *tok = make_tokenizer_with(gpt2);
     const char *path = tmp_path("gpt2.gguf");
     LT_CHECK_OK(export_model(m, tok, path, LT_F32));
@@ -939,7 +975,8 @@ static void test_pretokenizers(void) {
     lt_gguf_model_close(gm);
     lt_tokenizer_free(tok);
     tok = make_tokenizer_with("\\w+|\\s+|[^\\w\\s]+");
-    LT_CHECK_ERR(export_model(m, tok, path, LT_F32), LT_ERR_UNSUPPORTED, "is not Llama 3's, Qwen2's or GPT-2's");
+    LT_CHECK_ERR(export_model(m, tok, path, LT_F32), LT_ERR_UNSUPPORTED,
+                 "is not Llama 3's, Qwen2's or GPT-2's");
     lt_tokenizer_free(tok);
     lt_model_free(m);
     lt_config_free(&cfg);

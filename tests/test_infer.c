@@ -37,7 +37,8 @@ static float *reference_logits(const lt_model *m, const int32_t *ids, int64_t T)
     if (lt_acts_init(&a, m, 1, T)) return NULL;
     lt_batch b = {.B = 1, .T = T, .ids = ids};
     float *out = NULL;
-    if (!lt_model_forward(m, a, &b) && !lt_alloc((void **)&out, (size_t)(T * m->cfg.vocab) * sizeof(float), "logits"))
+    if (!lt_model_forward(m, a, &b) &&
+        !lt_alloc((void **)&out, (size_t)(T * m->cfg.vocab) * sizeof(float), "logits"))
         memcpy(out, a->logits, (size_t)(T * m->cfg.vocab) * sizeof(float));
     lt_acts_free(a);
     return out;
@@ -75,13 +76,15 @@ static void check_against_training(const char *preset) {
     lt_engine *e = NULL;
     LT_CHECK_OK(lt_engine_from_model(&e, m, &(lt_engine_opts){0}));
     LT_CHECK_OK(lt_engine_prefill(e, 0, ids, T, got, true));
-    LT_CHECK_MSG(max_diff(got, ref, T * V) <= tol, "%s prefill: max diff %g > %g", preset, max_diff(got, ref, T * V), tol);
+    LT_CHECK_MSG(max_diff(got, ref, T * V) <= tol, "%s prefill: max diff %g > %g", preset,
+                 max_diff(got, ref, T * V), tol);
     LT_CHECK_INT(lt_engine_seq_len(e, 0), T);
     lt_engine_close(e);
 
     LT_CHECK_OK(lt_engine_from_model(&e, m, &(lt_engine_opts){.max_step_tokens = 7}));
     LT_CHECK_OK(lt_engine_prefill(e, 0, ids, T, got, true));
-    LT_CHECK_MSG(max_diff(got, ref, T * V) <= tol, "%s chunked prefill: max diff %g > %g", preset, max_diff(got, ref, T * V), tol);
+    LT_CHECK_MSG(max_diff(got, ref, T * V) <= tol, "%s chunked prefill: max diff %g > %g", preset,
+                 max_diff(got, ref, T * V), tol);
     lt_engine_close(e);
 
     LT_CHECK_OK(lt_engine_from_model(&e, m, &(lt_engine_opts){0}));
@@ -123,20 +126,25 @@ static void test_batched_decode_is_per_sequence(void) {
     LT_CHECK_OK(lt_engine_from_model(&e, m, &(lt_engine_opts){.max_seqs = S}));
     for (int s = 0; s < S; s++) {
         LT_CHECK_OK(lt_engine_prefill(e, s, prompts[s], plen[s], NULL, false));
-        for (int k = 0; k < STEPS; k++) LT_CHECK_OK(lt_engine_decode(e, &s, &next[s][k], 1, solo + (s * STEPS + k) * V));
+        for (int k = 0; k < STEPS; k++)
+            LT_CHECK_OK(lt_engine_decode(e, &s, &next[s][k], 1, solo + (s * STEPS + k) * V));
     }
     for (int s = 0; s < S; s++) LT_CHECK_OK(lt_engine_seq_truncate(e, s, 0));
-    for (int s = 0; s < S; s++) LT_CHECK_OK(lt_engine_prefill(e, s, prompts[s], plen[s], NULL, false));
+    for (int s = 0; s < S; s++)
+        LT_CHECK_OK(lt_engine_prefill(e, s, prompts[s], plen[s], NULL, false));
     float step_logits[S * 512];
     for (int k = 0; k < STEPS; k++) {
         int seqs[S] = {2, 0, 1}; // not in slot order
         int32_t tok[S];
         for (int i = 0; i < S; i++) tok[i] = next[seqs[i]][k];
         LT_CHECK_OK(lt_engine_decode(e, seqs, tok, S, step_logits));
-        for (int i = 0; i < S; i++) memcpy(batch + (seqs[i] * STEPS + k) * V, step_logits + i * V, (size_t)V * sizeof(float));
+        for (int i = 0; i < S; i++)
+            memcpy(batch + (seqs[i] * STEPS + k) * V, step_logits + i * V,
+                   (size_t)V * sizeof(float));
     }
     float tol = 1e-5f * max_abs(solo, S * STEPS * V);
-    LT_CHECK_MSG(max_diff(solo, batch, S * STEPS * V) <= tol, "batched vs solo: %g > %g", max_diff(solo, batch, S * STEPS * V), tol);
+    LT_CHECK_MSG(max_diff(solo, batch, S * STEPS * V) <= tol, "batched vs solo: %g > %g",
+                 max_diff(solo, batch, S * STEPS * V), tol);
     for (int s = 0; s < S; s++) LT_CHECK_INT(lt_engine_seq_len(e, s), plen[s] + STEPS);
     lt_engine_close(e);
     lt_free(solo);
@@ -231,11 +239,13 @@ static void check_storage(lt_dtype dtype) {
     LT_CHECK(ref != NULL);
     LT_CHECK_OK(lt_alloc((void **)&got, (size_t)(T * V) * sizeof(float), "logits"));
     lt_engine *e = NULL;
-    LT_CHECK_OK(lt_engine_from_model(&e, m, &(lt_engine_opts){.weights = dtype, .weights_set = true}));
+    LT_CHECK_OK(
+        lt_engine_from_model(&e, m, &(lt_engine_opts){.weights = dtype, .weights_set = true}));
     LT_CHECK_INT(lt_engine_weight_dtype(e), dtype);
     LT_CHECK_OK(lt_engine_prefill(e, 0, ids, T, got, true));
     float scale = max_abs(ref, T * V), d = max_diff(got, ref, T * V);
-    LT_CHECK_MSG(d <= 2e-5f * scale, "%s prefill: max diff %g (scale %g)", lt_dtype_name(dtype), d, scale);
+    LT_CHECK_MSG(d <= 2e-5f * scale, "%s prefill: max diff %g (scale %g)", lt_dtype_name(dtype), d,
+                 scale);
     LT_CHECK_OK(lt_engine_seq_truncate(e, 0, 0));
     for (int64_t t = 0; t < T; t++) {
         int seq = 0;
@@ -282,8 +292,11 @@ static void test_errors(void) {
     int32_t ids[40] = {0};
     float logits[512];
     lt_engine *e = NULL;
-    LT_CHECK_ERR(lt_engine_from_model(&e, m, &(lt_engine_opts){.max_context = 4096}), LT_ERR_ARG, "max_position_embeddings");
-    LT_CHECK_ERR(lt_engine_from_model(&e, m, &(lt_engine_opts){.weights = LT_I32, .weights_set = true}), LT_ERR_ARG, "cannot be stored");
+    LT_CHECK_ERR(lt_engine_from_model(&e, m, &(lt_engine_opts){.max_context = 4096}), LT_ERR_ARG,
+                 "max_position_embeddings");
+    LT_CHECK_ERR(
+        lt_engine_from_model(&e, m, &(lt_engine_opts){.weights = LT_I32, .weights_set = true}),
+        LT_ERR_ARG, "cannot be stored");
     LT_CHECK_OK(lt_engine_from_model(&e, m, &(lt_engine_opts){.max_context = 32, .max_seqs = 2}));
     LT_CHECK_OK(lt_engine_prefill(e, 0, ids, 10, logits, false));
     LT_CHECK_ERR(lt_engine_prefill(e, 0, ids, 30, logits, false), LT_ERR_RANGE, "does not fit");

@@ -50,7 +50,10 @@ static void check_dtype(lt_dtype dtype) {
     if (!m) return;
     lt_model_init_random(m, 1);
     lt_engine *e = NULL;
-    LT_CHECK_OK(lt_engine_from_model(&e, m, &(lt_engine_opts){.weights = dtype, .weights_set = true, .max_seqs = 3, .max_context = 128}));
+    LT_CHECK_OK(lt_engine_from_model(
+        &e, m,
+        &(lt_engine_opts){
+            .weights = dtype, .weights_set = true, .max_seqs = 3, .max_context = 128}));
     if (!e) return lt_model_free(m);
     int32_t ids[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
     float logits[3 * 512];
@@ -69,7 +72,8 @@ static void check_dtype(lt_dtype dtype) {
         counting = 1;
     }
     counting = 0;
-    LT_CHECK_MSG(allocations == 0, "%s: %ld allocations in 20 decode steps", lt_dtype_name(dtype), allocations);
+    LT_CHECK_MSG(allocations == 0, "%s: %ld allocations in 20 decode steps", lt_dtype_name(dtype),
+                 allocations);
     lt_engine_close(e);
     lt_model_free(m);
 }

@@ -137,8 +137,8 @@ static void test_attention_fast_vs_ref(void) {
     lt_rng_seed(&rng, 71);
     static const int64_t shapes[][5] = {
         // B, T, H, KVH, D
-        {1, 1, 1, 1, 1}, {2, 1, 4, 2, 8},   {2, 13, 4, 4, 8},  {2, 13, 4, 2, 12},
-        {3, 7, 4, 1, 5}, {1, 17, 2, 2, 16}, {2, 40, 8, 2, 16}, // large enough to thread
+        {1, 1, 1, 1, 1},   {2, 1, 4, 2, 8},    {2, 13, 4, 4, 8},  {2, 13, 4, 2, 12},
+        {3, 7, 4, 1, 5},   {1, 17, 2, 2, 16},  {2, 40, 8, 2, 16}, // large enough to thread
         {1, 130, 2, 1, 8}, {2, 200, 2, 2, 16}, // causal row blocks of 64, the last one partial
     };
     for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++)
@@ -297,7 +297,8 @@ static void check_bf16(int64_t T) {
     LT_CHECK_OK(lt_attention_backward(dq16, dk16, dv16, c.R, probs16, c.q, c.k, c.v, &s16));
     lt_gemm_stats_get(&st);
     LT_CHECK_INT(st.calls[LT_F32], 0);
-    LT_CHECK_INT(st.calls[LT_BF16], B * H * 6 * n_blocks); // 2 products forward, 4 backward, per head and block
+    LT_CHECK_INT(st.calls[LT_BF16],
+                 B * H * 6 * n_blocks); // 2 products forward, 4 backward, per head and block
 
     // the scores are exact in both modes, so the saved probabilities agree to f32 rounding
     KT_CHECK_ARRAY(probs16, c.probs, np, FAST_RTOL, FAST_ATOL);

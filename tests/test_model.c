@@ -22,7 +22,8 @@ static int32_t *int_matrix(const cJSON *doc, const char *key, int64_t B, int64_t
     int32_t *out = malloc((size_t)(B * T) * sizeof *out);
     for (int64_t b = 0; b < B; b++)
         for (int64_t t = 0; t < T; t++)
-            out[b * T + t] = (int32_t)cJSON_GetArrayItem(cJSON_GetArrayItem(rows, (int)b), (int)t)->valuedouble;
+            out[b * T + t] =
+                (int32_t)cJSON_GetArrayItem(cJSON_GetArrayItem(rows, (int)b), (int)t)->valuedouble;
     return out;
 }
 
@@ -87,7 +88,12 @@ static void check_golden(const char *name, lt_dtype dtype) {
     LT_CHECK_OK(lt_safetensors_open(&st, lt_test_path(golden)));
     lt_acts *a;
     LT_CHECK_OK(lt_acts_init(&a, m, g.B, g.T));
-    lt_batch batch = {.B = g.B, .T = g.T, .ids = g.ids, .targets = g.targets, .positions = g.positions, .segments = g.segments};
+    lt_batch batch = {.B = g.B,
+                      .T = g.T,
+                      .ids = g.ids,
+                      .targets = g.targets,
+                      .positions = g.positions,
+                      .segments = g.segments};
     LT_CHECK_OK(lt_model_forward(m, a, &batch));
     // bf16 rounds every GEMM operand and kept activation to 8 bits of
     // significand: relative errors near 2^-8. f16 keeps 11 bits: the bf16
@@ -98,7 +104,8 @@ static void check_golden(const char *name, lt_dtype dtype) {
     int64_t N = g.B * g.T, C = m->cfg.hidden, V = m->cfg.vocab;
     float *logits = read_golden(st, "logits", N * V);
     double worst_logit = scaled_error(a->logits, logits, N * V);
-    LT_CHECK_MSG(worst_logit <= tol_act, "%s %s: logits differ by %.3g of their scale", name, lt_dtype_name(dtype), worst_logit);
+    LT_CHECK_MSG(worst_logit <= tol_act, "%s %s: logits differ by %.3g of their scale", name,
+                 lt_dtype_name(dtype), worst_logit);
     for (int64_t l = 0; l < m->cfg.n_layers; l++) {
         char key[32];
         snprintf(key, sizeof key, "hidden.%lld", (long long)l);
@@ -109,7 +116,10 @@ static void check_golden(const char *name, lt_dtype dtype) {
     }
     lt_loss loss;
     LT_CHECK_OK(lt_objective_xent(a, g.targets, 0, 1.0f, &loss));
-    LT_CHECK_CLOSE(loss.loss, g.loss, 0, dtype == LT_BF16 ? 1e-2 : dtype == LT_F16 ? 1e-2 / 8 : 1e-6);
+    LT_CHECK_CLOSE(loss.loss, g.loss, 0,
+                   dtype == LT_BF16  ? 1e-2
+                   : dtype == LT_F16 ? 1e-2 / 8
+                                     : 1e-6);
     float *grads = calloc((size_t)m->n_params, sizeof *grads);
     LT_CHECK_OK(lt_model_backward(m, a, grads, NULL));
     double worst_grad = 0;
@@ -122,10 +132,12 @@ static void check_golden(const char *name, lt_dtype dtype) {
         if (!ref) continue;
         double e = scaled_error(grads + p->offset, ref, p->numel);
         worst_grad = e > worst_grad ? e : worst_grad;
-        LT_CHECK_MSG(e <= tol_grad, "%s %s: gradient of %s differs by %.3g of its scale", name, lt_dtype_name(dtype), p->name, e);
+        LT_CHECK_MSG(e <= tol_grad, "%s %s: gradient of %s differs by %.3g of its scale", name,
+                     lt_dtype_name(dtype), p->name, e);
         free(ref);
     }
-    fprintf(stderr, "  %s %s: logits %.2g, gradients %.2g of scale; loss %.9f vs %.9f\n", name, lt_dtype_name(dtype), worst_logit, worst_grad, loss.loss, g.loss);
+    fprintf(stderr, "  %s %s: logits %.2g, gradients %.2g of scale; loss %.9f vs %.9f\n", name,
+            lt_dtype_name(dtype), worst_logit, worst_grad, loss.loss, g.loss);
     free(grads);
     free(logits);
     lt_acts_free(a);
@@ -222,7 +234,8 @@ static void check_fd(const char *preset) {
         const float *g = grads + p->offset;
         float *d = calloc((size_t)p->numel, sizeof *d);
         double g_scale = max_abs(g, p->numel), w_rms = 0;
-        for (int64_t i = 0; i < p->numel; i++) w_rms += (double)f.m->params[p->offset + i] * f.m->params[p->offset + i];
+        for (int64_t i = 0; i < p->numel; i++)
+            w_rms += (double)f.m->params[p->offset + i] * f.m->params[p->offset + i];
         w_rms = sqrt(w_rms / (double)p->numel);
         for (int k = 0; k <= 16; k++) {
             memset(d, 0, (size_t)p->numel * sizeof *d);
@@ -233,8 +246,10 @@ static void check_fd(const char *preset) {
                 analytic = g[i];
             } else { // a random direction, N(0, 1) per entry: each entry moves by
                      // about one step, so f32 rounding of w + h*d stays ~1e-6 of it
-                for (int64_t i = 0; i < p->numel; i++) d[i] = lt_rng_normal(&rng), analytic += (double)d[i] * g[i];
-                g_scale *= sqrt((double)p->numel); // the direction's derivative scales with sqrt(numel)
+                for (int64_t i = 0; i < p->numel; i++)
+                    d[i] = lt_rng_normal(&rng), analytic += (double)d[i] * g[i];
+                g_scale *=
+                    sqrt((double)p->numel); // the direction's derivative scales with sqrt(numel)
             }
             // Directions move every entry at once: a smaller step keeps the
             // whole-tensor change (and so the truncation error) small.
@@ -242,12 +257,14 @@ static void check_fd(const char *preset) {
             double denom = fmax(fabs(analytic), 1e-3 * g_scale);
             double rel = fabs(numeric - analytic) / denom;
             worst = rel > worst ? rel : worst;
-            LT_CHECK_MSG(rel <= 1e-3, "%s %s: %s derivative %.9g, finite difference %.9g (rel %.3g)", preset, p->name,
-                         k < 16 ? "entry" : "direction", analytic, numeric, rel);
+            LT_CHECK_MSG(rel <= 1e-3,
+                         "%s %s: %s derivative %.9g, finite difference %.9g (rel %.3g)", preset,
+                         p->name, k < 16 ? "entry" : "direction", analytic, numeric, rel);
         }
         free(d);
     }
-    fprintf(stderr, "  %s: worst finite-difference error %.3g over %d tensors\n", preset, worst, f.m->n_tensors);
+    fprintf(stderr, "  %s: worst finite-difference error %.3g over %d tensors\n", preset, worst,
+            f.m->n_tensors);
     free(grads);
     lt_acts_free(f.a);
     lt_model_free(f.m);
@@ -336,7 +353,8 @@ static void test_checkpoint_round_trip(void) {
     LT_CHECK_OK(lt_model_save(m, bf16_dir, LT_BF16));
     LT_CHECK_OK(lt_model_load(&back, bf16_dir));
     int64_t mismatches = 0;
-    for (int64_t i = 0; i < m->n_params; i++) mismatches += back->params[i] != lt_bf16_to_f32(lt_f32_to_bf16(m->params[i]));
+    for (int64_t i = 0; i < m->n_params; i++)
+        mismatches += back->params[i] != lt_bf16_to_f32(lt_f32_to_bf16(m->params[i]));
     LT_CHECK_INT(mismatches, 0);
     lt_model_free(back);
     LT_CHECK_ERR(lt_model_save(m, f32_dir, LT_Q8_0), LT_ERR_ARG, "q8_0 lives in GGUF");
@@ -355,7 +373,8 @@ static void test_load_sharded(void) {
         const lt_param *p = &m->tensors[i];
         float *expect = malloc((size_t)p->numel * sizeof *expect);
         LT_CHECK_OK(lt_safetensors_read_f32(st, p->name, expect, p->ndim, p->shape));
-        LT_CHECK_MSG(memcmp(expect, m->params + p->offset, (size_t)p->numel * 4) == 0, "%s differs", p->name);
+        LT_CHECK_MSG(memcmp(expect, m->params + p->offset, (size_t)p->numel * 4) == 0, "%s differs",
+                     p->name);
         free(expect);
     }
     lt_safetensors_close(st);
@@ -371,7 +390,8 @@ static const char *edited_checkpoint(const char *drop, const char *extra, const 
     lt_model *m;
     LT_CHECK_OK(lt_config_preset(&cfg, "tiny"));
     LT_CHECK_OK(lt_model_init(&m, &cfg));
-    char *config_path = lt_path_join(dir, "config.json"), *weights_path = lt_path_join(dir, "model.safetensors");
+    char *config_path = lt_path_join(dir, "config.json"),
+         *weights_path = lt_path_join(dir, "model.safetensors");
     LT_CHECK_OK(lt_config_save(&cfg, config_path));
     lt_config_free(&cfg);
     lt_st_entry entries[64];
@@ -379,12 +399,16 @@ static const char *edited_checkpoint(const char *drop, const char *extra, const 
     for (int i = 0; i < m->n_tensors; i++) {
         const lt_param *p = &m->tensors[i];
         if (drop && strcmp(p->name, drop) == 0) continue;
-        entries[n] = (lt_st_entry){.name = p->name, .dtype = LT_F32, .ndim = p->ndim, .data = m->params + p->offset};
+        entries[n] = (lt_st_entry){
+            .name = p->name, .dtype = LT_F32, .ndim = p->ndim, .data = m->params + p->offset};
         entries[n].shape[0] = p->shape[0], entries[n].shape[1] = p->shape[1];
-        if (reshape && strcmp(p->name, reshape) == 0) entries[n].shape[0] /= 2, entries[n].shape[1] *= 2;
+        if (reshape && strcmp(p->name, reshape) == 0)
+            entries[n].shape[0] /= 2, entries[n].shape[1] *= 2;
         n++;
     }
-    if (extra) entries[n++] = (lt_st_entry){.name = extra, .dtype = LT_F32, .ndim = 1, .shape = {64}, .data = m->params};
+    if (extra)
+        entries[n++] = (lt_st_entry){
+            .name = extra, .dtype = LT_F32, .ndim = 1, .shape = {64}, .data = m->params};
     LT_CHECK_OK(lt_safetensors_write(weights_path, entries, n, NULL));
     free(config_path);
     free(weights_path);
@@ -395,9 +419,14 @@ static const char *edited_checkpoint(const char *drop, const char *extra, const 
 
 static void test_load_errors(void) {
     lt_model *m;
-    LT_CHECK_ERR(lt_model_load(&m, edited_checkpoint("model.norm.weight", NULL, NULL)), LT_ERR_FORMAT, "tensor 'model.norm.weight' is missing");
-    LT_CHECK_ERR(lt_model_load(&m, edited_checkpoint(NULL, "model.layers.9.mlp.gate_proj.weight", NULL)), LT_ERR_FORMAT, "'model.layers.9.mlp.gate_proj.weight' is not part of the model");
-    LT_CHECK_ERR(lt_model_load(&m, edited_checkpoint(NULL, NULL, "model.layers.1.self_attn.k_proj.weight")), LT_ERR_FORMAT, "model.layers.1.self_attn.k_proj.weight");
+    LT_CHECK_ERR(lt_model_load(&m, edited_checkpoint("model.norm.weight", NULL, NULL)),
+                 LT_ERR_FORMAT, "tensor 'model.norm.weight' is missing");
+    LT_CHECK_ERR(
+        lt_model_load(&m, edited_checkpoint(NULL, "model.layers.9.mlp.gate_proj.weight", NULL)),
+        LT_ERR_FORMAT, "'model.layers.9.mlp.gate_proj.weight' is not part of the model");
+    LT_CHECK_ERR(
+        lt_model_load(&m, edited_checkpoint(NULL, NULL, "model.layers.1.self_attn.k_proj.weight")),
+        LT_ERR_FORMAT, "model.layers.1.self_attn.k_proj.weight");
     LT_CHECK_ERR(lt_model_load(&m, "/nonexistent/model"), LT_ERR_IO, "not a model directory");
     const char *empty = lt_test_tmpdir();
     LT_CHECK_ERR(lt_model_load(&m, empty), LT_ERR_IO, "config.json");
@@ -410,7 +439,8 @@ static void test_bad_batches(void) {
     LT_CHECK_OK(lt_model_init(&m, &cfg));
     lt_config_free(&cfg);
     lt_acts *a;
-    LT_CHECK_ERR(lt_acts_init(&a, m, 1, 4096), LT_ERR_RANGE, "exceeds max_position_embeddings 2048");
+    LT_CHECK_ERR(lt_acts_init(&a, m, 1, 4096), LT_ERR_RANGE,
+                 "exceeds max_position_embeddings 2048");
     LT_CHECK_OK(lt_acts_init(&a, m, 1, 4));
     int32_t ids[4] = {1, 2, 512, 3}, pos[4] = {0, 1, 2, 5000}, targets[4] = {1, 1, 1, 600};
     lt_batch batch = {.B = 1, .T = 4, .ids = ids};
@@ -443,8 +473,10 @@ static void test_accumulation_with_masks(void) {
     enum { T = 10 };
     int32_t ids[2 * T], targets[2 * T];
     for (int i = 0; i < 2 * T; i++) ids[i] = (i * 37 + 5) % 512, targets[i] = (i * 91 + 3) % 512;
-    for (int i = 0; i < T; i++) targets[i] = i < 3 ? targets[i] : -100; // row 0 counts 3 targets, row 1 all 10
-    float *whole = calloc((size_t)m->n_params, sizeof(float)), *parts = calloc((size_t)m->n_params, sizeof(float));
+    for (int i = 0; i < T; i++)
+        targets[i] = i < 3 ? targets[i] : -100; // row 0 counts 3 targets, row 1 all 10
+    float *whole = calloc((size_t)m->n_params, sizeof(float)),
+          *parts = calloc((size_t)m->n_params, sizeof(float));
     lt_acts *a2, *a1;
     LT_CHECK_OK(lt_acts_init(&a2, m, 2, T));
     LT_CHECK_OK(lt_acts_init(&a1, m, 1, T));

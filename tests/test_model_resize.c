@@ -22,7 +22,8 @@ static lt_augment_map make_map(int32_t base, const int32_t *ids, const int32_t p
     map.tokens = calloc((size_t)n, sizeof *map.tokens);
     for (int i = 0; i < n; i++) {
         map.tokens[i].id = ids[i];
-        for (int k = 0; k < n_pieces[i]; k++) LT_CHECK_OK(lt_ids_push(&map.tokens[i].pieces, pieces[i][k]));
+        for (int k = 0; k < n_pieces[i]; k++)
+            LT_CHECK_OK(lt_ids_push(&map.tokens[i].pieces, pieces[i][k]));
     }
     return map;
 }
@@ -55,10 +56,11 @@ static void check_resize(const char *preset) {
             const lt_param *a = &m->tensors[i], *b = lt_model_find(n, a->name);
             LT_CHECK(b != NULL);
             if (!b || strstr(a->name, "embed_tokens") || strstr(a->name, "lm_head")) continue;
-            LT_CHECK(a->numel == b->numel &&
-                     memcmp(m->params + a->offset, n->params + b->offset, (size_t)a->numel * 4) == 0);
+            LT_CHECK(a->numel == b->numel && memcmp(m->params + a->offset, n->params + b->offset,
+                                                    (size_t)a->numel * 4) == 0);
         }
-        for (int i = 0; i < 3; i++) check_mean_row(n->embed, m->embed, c, ids[i], pieces[i], n_pieces[i]);
+        for (int i = 0; i < 3; i++)
+            check_mean_row(n->embed, m->embed, c, ids[i], pieces[i], n_pieces[i]);
         if (!m->cfg.tie_embeddings) {
             const float *old_head = m->lm_head.w, *new_head = n->lm_head.w;
             LT_CHECK(memcmp(new_head, old_head, (size_t)(v0 * c) * sizeof(float)) == 0);

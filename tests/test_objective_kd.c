@@ -32,8 +32,8 @@ static bool ref_kept(const float *u, int64_t V, int64_t k, int64_t j) {
 }
 
 // Mean over counted rows of (1-w) tau^2 KL(p_S || q) + w CE, in double.
-static double ref_kd_loss(const double *z, const float *u, const int32_t *targets, int64_t N, int64_t V, double tau,
-                          int64_t k, double w) {
+static double ref_kd_loss(const double *z, const float *u, const int32_t *targets, int64_t N,
+                          int64_t V, double tau, int64_t k, double w) {
     double total = 0;
     int64_t counted = 0;
     for (int64_t n = 0; n < N; n++) {
@@ -79,7 +79,8 @@ static void check_kd_fd(float tau, int64_t k, double w) {
     random_fill(u, N * V, 2.0, 2);
     // Row 2's teacher: 5th and 6th largest tie (0.5 at ids 4 and 9); top-6
     // keeps id 4 only.
-    static const float row2[FD_V] = {3.0f, 1.0f, 2.5f, -1.0f, 0.5f, 2.0f, -2.0f, 0.1f, 1.2f, 0.5f, -0.3f};
+    static const float row2[FD_V] = {3.0f,  1.0f, 2.5f, -1.0f, 0.5f, 2.0f,
+                                     -2.0f, 0.1f, 1.2f, 0.5f,  -0.3f};
     memcpy(u + 2 * V, row2, sizeof row2);
     double zd[FD_N * FD_V];
     for (int64_t i = 0; i < N * V; i++) zd[i] = z[i];
@@ -103,10 +104,11 @@ static void check_kd_fd(float tau, int64_t k, double w) {
         double numeric = (up - down) / (2 * h);
         worst = fmax(worst, fabs(numeric - dz[i]));
         LT_CHECK_MSG(fabs(numeric - dz[i]) <= 2e-6 + 1e-4 * fabs(numeric),
-                     "tau %g k %lld w %g: dlogits[%lld] = %.9g, finite difference %.9g", (double)tau, (long long)k, w,
-                     (long long)i, (double)dz[i], numeric);
+                     "tau %g k %lld w %g: dlogits[%lld] = %.9g, finite difference %.9g",
+                     (double)tau, (long long)k, w, (long long)i, (double)dz[i], numeric);
     }
-    fprintf(stderr, "  tau %g k %lld w %g: worst gradient error %.3g\n", (double)tau, (long long)k, w, worst);
+    fprintf(stderr, "  tau %g k %lld w %g: worst gradient error %.3g\n", (double)tau, (long long)k,
+            w, worst);
 }
 
 static void test_kd_gradient_full(void) {
@@ -153,7 +155,8 @@ static void test_kd_temperature_by_hand(void) {
 
     float z1[9] = {0, 0, 0, 9, 9, 9, 1, 2, 3};
     fake_init(&f, z1, 3, 3);
-    LT_CHECK_OK(lt_objective_kd(&f.acts, u, targets, 1.0f, 0, 0.0, 1.0, 1.0f, &loss)); // normaliser 1: sums
+    LT_CHECK_OK(
+        lt_objective_kd(&f.acts, u, targets, 1.0f, 0, 0.0, 1.0, 1.0f, &loss)); // normaliser 1: sums
     LT_CHECK_CLOSE(loss.loss, log(2.0) / 3 / 2, 1e-7, 1e-6);
     for (int i = 0; i < 3; i++) LT_CHECK_CLOSE(z1[i], 2 * expect[i], 1e-7, 1e-6);
 
@@ -163,7 +166,8 @@ static void test_kd_temperature_by_hand(void) {
     fake_init(&f, z2, 3, 3);
     LT_CHECK_OK(lt_objective_kd(&f.acts, u, targets, 2.0f, 0, 0.5, 0, 1.0f, &loss));
     double ce2 = log(1 + exp(-1.0) + exp(-2.0));
-    LT_CHECK_CLOSE(loss.loss, (0.5 * 2 * log(9.0 / 8.0) + 0.5 * log(3.0) + 0.5 * ce2) / 2, 1e-7, 1e-6);
+    LT_CHECK_CLOSE(loss.loss, (0.5 * 2 * log(9.0 / 8.0) + 0.5 * log(3.0) + 0.5 * ce2) / 2, 1e-7,
+                   1e-6);
     // row 0: (0.5 * 2 * (q - p) + 0.5 * (1/3 - onehot(0))) / 2
     LT_CHECK_CLOSE(z2[0], (0.5 * 2 * (1.0 / 3 - 0.5) + 0.5 * (1.0 / 3 - 1)) / 2, 1e-7, 1e-6);
     LT_CHECK_CLOSE(z2[1], (0.5 * 2 * (1.0 / 3 - 0.25) + 0.5 / 3) / 2, 1e-7, 1e-6);
@@ -220,9 +224,12 @@ static void test_kd_masked_rows(void) {
     int32_t targets[3] = {4, -100, 7}, alone_targets[2] = {4, 7};
     random_fill(z, 3 * V, 2.0, 11);
     random_fill(u, 3 * V, 2.0, 12);
-    for (int64_t j = 0; j < V; j++) z[V + j] = 1e4f * (float)j, u[V + j] = -1e4f * (float)j; // huge in the masked row
-    memcpy(alone_z, z, (size_t)V * sizeof *z), memcpy(alone_z + V, z + 2 * V, (size_t)V * sizeof *z);
-    memcpy(alone_u, u, (size_t)V * sizeof *u), memcpy(alone_u + V, u + 2 * V, (size_t)V * sizeof *u);
+    for (int64_t j = 0; j < V; j++)
+        z[V + j] = 1e4f * (float)j, u[V + j] = -1e4f * (float)j; // huge in the masked row
+    memcpy(alone_z, z, (size_t)V * sizeof *z),
+        memcpy(alone_z + V, z + 2 * V, (size_t)V * sizeof *z);
+    memcpy(alone_u, u, (size_t)V * sizeof *u),
+        memcpy(alone_u + V, u + 2 * V, (size_t)V * sizeof *u);
     fake_student f;
     lt_loss with_mask, alone;
     fake_init(&f, z, 3, V);
@@ -248,7 +255,8 @@ static void test_kd_masked_rows(void) {
 // 3.0 (id 0), 2.5 (2), 2.0 (5), 1.2 (8), 1.0 (1) and the first 0.5 (id 4,
 // not 9); ids come out in increasing order. k = V keeps every id.
 static void test_top_k_select_by_hand(void) {
-    static const float row[11] = {3.0f, 1.0f, 2.5f, -1.0f, 0.5f, 2.0f, -2.0f, 0.1f, 1.2f, 0.5f, -0.3f};
+    static const float row[11] = {3.0f,  1.0f, 2.5f, -1.0f, 0.5f, 2.0f,
+                                  -2.0f, 0.1f, 1.2f, 0.5f,  -0.3f};
     int32_t ids[11];
     float values[11];
     LT_CHECK_OK(lt_objective_kd_top_k_select(row, 1, 11, 6, ids, values));
@@ -267,11 +275,13 @@ static void test_top_k_select_by_hand(void) {
 // loss (checked against the float64 reference) and gradient.
 static void test_kd_sparse_equals_dense(void) {
     int64_t N = FD_N, V = FD_V;
-    float z[FD_N * FD_V], u[FD_N * FD_V], dense[FD_N * FD_V], sparse[FD_N * FD_V], values[FD_N * FD_V];
+    float z[FD_N * FD_V], u[FD_N * FD_V], dense[FD_N * FD_V], sparse[FD_N * FD_V],
+        values[FD_N * FD_V];
     int32_t ids[FD_N * FD_V], targets[FD_N] = {3, -100, 0, 10, 7};
     random_fill(z, N * V, 1.5, 1);
     random_fill(u, N * V, 2.0, 2);
-    static const float row2[FD_V] = {3.0f, 1.0f, 2.5f, -1.0f, 0.5f, 2.0f, -2.0f, 0.1f, 1.2f, 0.5f, -0.3f};
+    static const float row2[FD_V] = {3.0f,  1.0f, 2.5f, -1.0f, 0.5f, 2.0f,
+                                     -2.0f, 0.1f, 1.2f, 0.5f,  -0.3f};
     memcpy(u + 2 * V, row2, sizeof row2);
     double zd[FD_N * FD_V];
     for (int64_t i = 0; i < N * V; i++) zd[i] = z[i];
@@ -284,7 +294,8 @@ static void test_kd_sparse_equals_dense(void) {
         LT_CHECK_OK(lt_objective_kd(&f.acts, u, targets, 1.5f, k, 0.3, 0, 1.0f, &a));
         LT_CHECK_OK(lt_objective_kd_top_k_select(u, N, V, k, ids, values));
         memcpy(sparse, z, sizeof z), fake_init(&f, sparse, N, V);
-        LT_CHECK_OK(lt_objective_kd_sparse(&f.acts, ids, values, k, targets, 1.5f, 0.3, 0, 1.0f, &b));
+        LT_CHECK_OK(
+            lt_objective_kd_sparse(&f.acts, ids, values, k, targets, 1.5f, 0.3, 0, 1.0f, &b));
         LT_CHECK_CLOSE(b.loss, ref_kd_loss(zd, u, targets, N, V, 1.5, k, 0.3), 1e-6, 1e-5);
         LT_CHECK_CLOSE(b.loss, a.loss, 1e-7, 1e-6);
         for (int64_t i = 0; i < N * V; i++) LT_CHECK_CLOSE(sparse[i], dense[i], 1e-7, 1e-5);
@@ -296,7 +307,8 @@ static void test_kd_sparse_equals_dense(void) {
 static void test_kd_batch_equals_rows(void) {
     int64_t N = 64, V = 1024;
     float *z = malloc((size_t)(N * V) * sizeof *z), *u = malloc((size_t)(N * V) * sizeof *u);
-    float *batched = malloc((size_t)(N * V) * sizeof *z), *alone = malloc((size_t)(N * V) * sizeof *z);
+    float *batched = malloc((size_t)(N * V) * sizeof *z),
+          *alone = malloc((size_t)(N * V) * sizeof *z);
     int32_t targets[64];
     for (int64_t n = 0; n < N; n++) targets[n] = n % 9 == 4 ? -1 : (int32_t)((n * 37) % V);
     random_fill(z, N * V, 2.0, 41);
@@ -312,7 +324,8 @@ static void test_kd_batch_equals_rows(void) {
     memcpy(alone, z, (size_t)(N * V) * sizeof *z);
     for (int64_t n = 0; n < N; n++) {
         fake_init(&f, alone + n * V, 1, V);
-        LT_CHECK_OK(lt_objective_kd(&f.acts, u + n * V, targets + n, 1.3f, 50, 0.2, 10.0, 1.0f, &one));
+        LT_CHECK_OK(
+            lt_objective_kd(&f.acts, u + n * V, targets + n, 1.3f, 50, 0.2, 10.0, 1.0f, &one));
         sum += one.loss_sum;
     }
     LT_CHECK_CLOSE(all.loss_sum, sum, 1e-12, 1e-12);
@@ -333,7 +346,8 @@ static lt_model *tiny_model(const char *preset, uint64_t seed) {
     return m;
 }
 
-static void tiny_batch(lt_batch *b, int32_t *ids, int32_t *targets, int64_t B, int64_t T, int64_t V) {
+static void tiny_batch(lt_batch *b, int32_t *ids, int32_t *targets, int64_t B, int64_t T,
+                       int64_t V) {
     lt_rng rng;
     lt_rng_seed(&rng, 21);
     for (int64_t i = 0; i < B * T; i++) {
@@ -348,7 +362,8 @@ static void tiny_batch(lt_batch *b, int32_t *ids, int32_t *targets, int64_t B, i
 // time through lt_objective_teacher_forward, the student two at once.
 static void test_identical_teacher(void) {
     lt_model *student = tiny_model("tiny-hetero", 3), *teacher = tiny_model("tiny-hetero", 3);
-    int64_t B = 2, T = 8, N = B * T, V = student->cfg.vocab, C = student->cfg.hidden, L = student->cfg.n_layers;
+    int64_t B = 2, T = 8, N = B * T, V = student->cfg.vocab, C = student->cfg.hidden,
+            L = student->cfg.n_layers;
     int32_t ids[16], targets[16];
     lt_batch batch;
     tiny_batch(&batch, ids, targets, B, T, V);
@@ -359,16 +374,20 @@ static void test_identical_teacher(void) {
     float *t_hidden[7] = {0}, *dhidden[7] = {0};
     for (int64_t l = 0; l <= L; l++) t_hidden[l] = calloc((size_t)(N * C), sizeof(float));
     LT_CHECK_OK(lt_objective_teacher_forward(teacher, scratch, &batch, t_logits, t_hidden));
-    int32_t *top_ids = calloc((size_t)(N * 8), sizeof(int32_t)), *sel_ids = calloc((size_t)(N * 8), sizeof(int32_t));
-    float *top_values = calloc((size_t)(N * 8), sizeof(float)), *sel_values = calloc((size_t)(N * 8), sizeof(float));
-    LT_CHECK_OK(lt_objective_teacher_forward_top_k(teacher, scratch, &batch, 8, top_ids, top_values, NULL));
+    int32_t *top_ids = calloc((size_t)(N * 8), sizeof(int32_t)),
+            *sel_ids = calloc((size_t)(N * 8), sizeof(int32_t));
+    float *top_values = calloc((size_t)(N * 8), sizeof(float)),
+          *sel_values = calloc((size_t)(N * 8), sizeof(float));
+    LT_CHECK_OK(
+        lt_objective_teacher_forward_top_k(teacher, scratch, &batch, 8, top_ids, top_values, NULL));
     LT_CHECK_OK(lt_objective_kd_top_k_select(t_logits, N, V, 8, sel_ids, sel_values));
     LT_CHECK(memcmp(top_ids, sel_ids, (size_t)(N * 8) * sizeof(int32_t)) == 0);
     LT_CHECK(memcmp(top_values, sel_values, (size_t)(N * 8) * sizeof(float)) == 0);
     free(top_ids), free(sel_ids), free(top_values), free(sel_values);
     LT_CHECK_OK(lt_model_forward(student, a, &batch));
     lt_loss hid;
-    LT_CHECK_OK(lt_objective_hidden_cos(a, (const float *const *)t_hidden, L, C, targets, NULL, 0, 1.0, 0, 1.0f, dhidden, &hid));
+    LT_CHECK_OK(lt_objective_hidden_cos(a, (const float *const *)t_hidden, L, C, targets, NULL, 0,
+                                        1.0, 0, 1.0f, dhidden, &hid));
     LT_CHECK(fabs(hid.loss) < 1e-6);
     for (int64_t l = 1; l <= L; l++) {
         LT_CHECK(dhidden[l] != NULL);
@@ -403,8 +422,9 @@ typedef struct {
 static double cos_loss(cos_setup *s) {
     lt_loss loss = {0};
     LT_CHECK_OK(lt_model_forward(s->m, s->a, &s->batch));
-    LT_CHECK_OK(lt_objective_hidden_cos(s->a, s->teacher_hidden, s->m->cfg.n_layers, s->m->cfg.hidden,
-                                        s->batch.targets, s->layers, s->n_list, 0.7, 0, 1.0f, NULL, &loss));
+    LT_CHECK_OK(lt_objective_hidden_cos(s->a, s->teacher_hidden, s->m->cfg.n_layers,
+                                        s->m->cfg.hidden, s->batch.targets, s->layers, s->n_list,
+                                        0.7, 0, 1.0f, NULL, &loss));
     return loss.loss;
 }
 
@@ -433,7 +453,8 @@ static void test_hidden_cos_gradient(void) {
 
     lt_loss loss;
     LT_CHECK_OK(lt_model_forward(s.m, s.a, &s.batch));
-    LT_CHECK_OK(lt_objective_hidden_cos(s.a, s.teacher_hidden, L, C, targets, layers, 4, 0.7, 0, 1.0f, dhidden, &loss));
+    LT_CHECK_OK(lt_objective_hidden_cos(s.a, s.teacher_hidden, L, C, targets, layers, 4, 0.7, 0,
+                                        1.0f, dhidden, &loss));
     LT_CHECK(loss.loss > 0.1);
     memset(s.a->logits, 0, (size_t)(N * V) * sizeof(float)); // no logits objective
     float *grads = calloc((size_t)s.m->n_params, sizeof *grads);
@@ -462,13 +483,16 @@ static void test_hidden_cos_gradient(void) {
         }
         memcpy(w, saved, (size_t)p->numel * sizeof *saved);
         double numeric = acc / (12 * h);
-        if (strstr(p->name, "lm_head") || strstr(p->name, "model.norm")) { // after the last hidden state
-            LT_CHECK_MSG(analytic == 0 && fabs(numeric) < 1e-6, "%s: %g %g", p->name, analytic, numeric);
+        if (strstr(p->name, "lm_head") ||
+            strstr(p->name, "model.norm")) { // after the last hidden state
+            LT_CHECK_MSG(analytic == 0 && fabs(numeric) < 1e-6, "%s: %g %g", p->name, analytic,
+                         numeric);
         } else {
             double rel = fabs(numeric - analytic) / fmax(fabs(analytic), 1e-2);
             worst = fmax(worst, rel);
             checked++;
-            LT_CHECK_MSG(rel <= 1e-2, "%s: derivative %.9g, finite difference %.9g (rel %.3g)", p->name, analytic, numeric, rel);
+            LT_CHECK_MSG(rel <= 1e-2, "%s: derivative %.9g, finite difference %.9g (rel %.3g)",
+                         p->name, analytic, numeric, rel);
         }
         free(saved);
         free(d);
@@ -491,27 +515,45 @@ static void test_bad_kd_arguments(void) {
     fake_student f;
     fake_init(&f, z, 2, 3);
     lt_loss l;
-    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, 0.0f, 0, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "temperature 0 must be");
-    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, -1.0f, 0, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "temperature -1 must be");
-    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, NAN, 0, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "temperature");
-    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, INFINITY, 0, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "temperature");
-    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, 1.0f, -1, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "top-k -1 must be >= 0");
-    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, 1.0f, 0, -0.1, 0, 1.0f, &l), LT_ERR_ARG, "weight -0.1 must be in [0, 1]");
-    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, 1.0f, 0, 1.5, 0, 1.0f, &l), LT_ERR_ARG, "weight 1.5 must be in [0, 1]");
-    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, 1.0f, 0, NAN, 0, 1.0f, &l), LT_ERR_ARG, "cross-entropy weight");
-    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, NULL, 1.0f, 0, 0.5, 0, 1.0f, &l), LT_ERR_ARG, "needs targets");
-    LT_CHECK_ERR(lt_objective_kd(&f.acts, NULL, targets, 1.0f, 0, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "no teacher logits");
-    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, outside, 1.0f, 0, 0.0, 0, 1.0f, &l), LT_ERR_RANGE, "target id 3 at position 1");
+    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, 0.0f, 0, 0.0, 0, 1.0f, &l), LT_ERR_ARG,
+                 "temperature 0 must be");
+    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, -1.0f, 0, 0.0, 0, 1.0f, &l), LT_ERR_ARG,
+                 "temperature -1 must be");
+    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, NAN, 0, 0.0, 0, 1.0f, &l), LT_ERR_ARG,
+                 "temperature");
+    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, INFINITY, 0, 0.0, 0, 1.0f, &l), LT_ERR_ARG,
+                 "temperature");
+    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, 1.0f, -1, 0.0, 0, 1.0f, &l), LT_ERR_ARG,
+                 "top-k -1 must be >= 0");
+    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, 1.0f, 0, -0.1, 0, 1.0f, &l), LT_ERR_ARG,
+                 "weight -0.1 must be in [0, 1]");
+    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, 1.0f, 0, 1.5, 0, 1.0f, &l), LT_ERR_ARG,
+                 "weight 1.5 must be in [0, 1]");
+    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, targets, 1.0f, 0, NAN, 0, 1.0f, &l), LT_ERR_ARG,
+                 "cross-entropy weight");
+    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, NULL, 1.0f, 0, 0.5, 0, 1.0f, &l), LT_ERR_ARG,
+                 "needs targets");
+    LT_CHECK_ERR(lt_objective_kd(&f.acts, NULL, targets, 1.0f, 0, 0.0, 0, 1.0f, &l), LT_ERR_ARG,
+                 "no teacher logits");
+    LT_CHECK_ERR(lt_objective_kd(&f.acts, u, outside, 1.0f, 0, 0.0, 0, 1.0f, &l), LT_ERR_RANGE,
+                 "target id 3 at position 1");
     lt_loss kl, ce;
-    LT_CHECK_ERR(lt_objective_kd_eval(&f.acts, u, targets, 0.0f, 0, &kl, &ce), LT_ERR_ARG, "temperature");
+    LT_CHECK_ERR(lt_objective_kd_eval(&f.acts, u, targets, 0.0f, 0, &kl, &ce), LT_ERR_ARG,
+                 "temperature");
     int32_t ids[6] = {0, 1, 2, 0, 1, 2}, bad_ids[6] = {0, 1, 2, 0, 3, 2};
-    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, ids, u, 0, targets, 1.0f, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "0 teacher logits per position");
-    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, ids, u, 4, targets, 1.0f, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "4 teacher logits per position; expected 1 to the vocabulary size 3");
-    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, bad_ids, u, 3, targets, 1.0f, 0.0, 0, 1.0f, &l), LT_ERR_RANGE, "teacher top-k id 3 at position 1");
-    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, NULL, u, 3, targets, 1.0f, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "no teacher top-k ids");
-    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, ids, u, 3, targets, -2.0f, 0.0, 0, 1.0f, &l), LT_ERR_ARG, "temperature -2");
+    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, ids, u, 0, targets, 1.0f, 0.0, 0, 1.0f, &l),
+                 LT_ERR_ARG, "0 teacher logits per position");
+    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, ids, u, 4, targets, 1.0f, 0.0, 0, 1.0f, &l),
+                 LT_ERR_ARG, "4 teacher logits per position; expected 1 to the vocabulary size 3");
+    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, bad_ids, u, 3, targets, 1.0f, 0.0, 0, 1.0f, &l),
+                 LT_ERR_RANGE, "teacher top-k id 3 at position 1");
+    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, NULL, u, 3, targets, 1.0f, 0.0, 0, 1.0f, &l),
+                 LT_ERR_ARG, "no teacher top-k ids");
+    LT_CHECK_ERR(lt_objective_kd_sparse(&f.acts, ids, u, 3, targets, -2.0f, 0.0, 0, 1.0f, &l),
+                 LT_ERR_ARG, "temperature -2");
     float values[6];
-    LT_CHECK_ERR(lt_objective_kd_top_k_select(u, 2, 3, 0, ids, values), LT_ERR_ARG, "k = 0; expected 1 to the vocabulary size 3");
+    LT_CHECK_ERR(lt_objective_kd_top_k_select(u, 2, 3, 0, ids, values), LT_ERR_ARG,
+                 "k = 0; expected 1 to the vocabulary size 3");
     LT_CHECK_ERR(lt_objective_kd_top_k_select(u, 2, 3, 4, ids, values), LT_ERR_ARG, "k = 4");
 }
 
@@ -529,15 +571,24 @@ static void test_bad_hidden_arguments(void) {
     float *dh[3] = {0};
     lt_loss l;
     int64_t out_of_range[1] = {3}, negative[1] = {-1}, twice[2] = {1, 1}, one[1] = {1};
-    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L + 1, C, NULL, NULL, 0, 1.0, 0, 1.0f, dh, &l), LT_ERR_ARG, "teacher has 3, student 2");
-    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L, C * 2, NULL, NULL, 0, 1.0, 0, 1.0f, dh, &l), LT_ERR_ARG, "same hidden size: teacher has 128, student 64");
-    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L, C, NULL, out_of_range, 1, 1.0, 0, 1.0f, dh, &l), LT_ERR_RANGE, "layer 3 is outside [0, 2]");
-    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L, C, NULL, negative, 1, 1.0, 0, 1.0f, dh, &l), LT_ERR_RANGE, "layer -1 is outside");
-    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L, C, NULL, twice, 2, 1.0, 0, 1.0f, dh, &l), LT_ERR_ARG, "layer 1 is listed twice");
-    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L, C, NULL, one, 0, 1.0, 0, 1.0f, dh, &l), LT_ERR_ARG, "layer list is empty");
-    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L, C, NULL, NULL, 0, -1.0, 0, 1.0f, dh, &l), LT_ERR_ARG, "weight -1 must be");
-    LT_CHECK_ERR(lt_objective_hidden_cos(a, missing, L, C, NULL, NULL, 0, 1.0, 0, 1.0f, dh, &l), LT_ERR_ARG, "hidden state 1 is missing");
-    LT_CHECK_ERR(lt_objective_hidden_cos(a, NULL, L, C, NULL, NULL, 0, 1.0, 0, 1.0f, dh, &l), LT_ERR_ARG, "no teacher hidden states");
+    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L + 1, C, NULL, NULL, 0, 1.0, 0, 1.0f, dh, &l),
+                 LT_ERR_ARG, "teacher has 3, student 2");
+    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L, C * 2, NULL, NULL, 0, 1.0, 0, 1.0f, dh, &l),
+                 LT_ERR_ARG, "same hidden size: teacher has 128, student 64");
+    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L, C, NULL, out_of_range, 1, 1.0, 0, 1.0f, dh, &l),
+                 LT_ERR_RANGE, "layer 3 is outside [0, 2]");
+    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L, C, NULL, negative, 1, 1.0, 0, 1.0f, dh, &l),
+                 LT_ERR_RANGE, "layer -1 is outside");
+    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L, C, NULL, twice, 2, 1.0, 0, 1.0f, dh, &l),
+                 LT_ERR_ARG, "layer 1 is listed twice");
+    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L, C, NULL, one, 0, 1.0, 0, 1.0f, dh, &l),
+                 LT_ERR_ARG, "layer list is empty");
+    LT_CHECK_ERR(lt_objective_hidden_cos(a, th, L, C, NULL, NULL, 0, -1.0, 0, 1.0f, dh, &l),
+                 LT_ERR_ARG, "weight -1 must be");
+    LT_CHECK_ERR(lt_objective_hidden_cos(a, missing, L, C, NULL, NULL, 0, 1.0, 0, 1.0f, dh, &l),
+                 LT_ERR_ARG, "hidden state 1 is missing");
+    LT_CHECK_ERR(lt_objective_hidden_cos(a, NULL, L, C, NULL, NULL, 0, 1.0, 0, 1.0f, dh, &l),
+                 LT_ERR_ARG, "no teacher hidden states");
     LT_CHECK(dh[0] == NULL && dh[1] == NULL && dh[2] == NULL); // nothing allocated on errors
     // Zero hidden states (the teacher's h here) stay finite: the norms are clamped.
     LT_CHECK_OK(lt_objective_hidden_cos(a, th, L, C, NULL, NULL, 0, 1.0, 0, 1.0f, dh, &l));
@@ -546,18 +597,23 @@ static void test_bad_hidden_arguments(void) {
 
     lt_model *other = tiny_model("tiny", 2);
     float *logits = calloc((size_t)(N * m->cfg.vocab), sizeof(float));
-    LT_CHECK_ERR(lt_objective_teacher_forward(other, a, &batch, logits, NULL), LT_ERR_ARG, "belong to another model");
-    LT_CHECK_ERR(lt_objective_teacher_forward(m, a, &batch, NULL, NULL), LT_ERR_ARG, "no buffer for the teacher's logits");
+    LT_CHECK_ERR(lt_objective_teacher_forward(other, a, &batch, logits, NULL), LT_ERR_ARG,
+                 "belong to another model");
+    LT_CHECK_ERR(lt_objective_teacher_forward(m, a, &batch, NULL, NULL), LT_ERR_ARG,
+                 "no buffer for the teacher's logits");
     int32_t top_ids[4];
     float top_values[4];
-    LT_CHECK_ERR(lt_objective_teacher_forward_top_k(m, a, &batch, 0, top_ids, top_values, NULL), LT_ERR_ARG, "top-k 0; expected 1");
-    LT_CHECK_ERR(lt_objective_teacher_forward_top_k(m, a, &batch, 1, NULL, top_values, NULL), LT_ERR_ARG, "no buffers");
+    LT_CHECK_ERR(lt_objective_teacher_forward_top_k(m, a, &batch, 0, top_ids, top_values, NULL),
+                 LT_ERR_ARG, "top-k 0; expected 1");
+    LT_CHECK_ERR(lt_objective_teacher_forward_top_k(m, a, &batch, 1, NULL, top_values, NULL),
+                 LT_ERR_ARG, "no buffers");
     lt_acts *three = NULL;
     int32_t ids2[8] = {0}, targets2[8] = {0};
     lt_batch two_rows;
     tiny_batch(&two_rows, ids2, targets2, 2, T, m->cfg.vocab);
     LT_CHECK_OK(lt_acts_init(&three, other, 3, T));
-    LT_CHECK_ERR(lt_objective_teacher_forward(other, three, &two_rows, logits, NULL), LT_ERR_ARG, "do not divide a batch of (2, 4)");
+    LT_CHECK_ERR(lt_objective_teacher_forward(other, three, &two_rows, logits, NULL), LT_ERR_ARG,
+                 "do not divide a batch of (2, 4)");
     lt_acts_free(three);
     free(logits);
     lt_model_free(other);

@@ -11,8 +11,10 @@
 #include "lt_test.h"
 
 static lt_param tensor(const char *name, int ndim, int64_t rows, int64_t cols, size_t offset) {
-    lt_param p = {.ndim = ndim, .shape = {rows, ndim == 2 ? cols : 0},
-                  .numel = ndim == 2 ? rows * cols : rows, .offset = offset};
+    lt_param p = {.ndim = ndim,
+                  .shape = {rows, ndim == 2 ? cols : 0},
+                  .numel = ndim == 2 ? rows * cols : rows,
+                  .offset = offset};
     snprintf(p.name, sizeof p.name, "%s", name);
     return p;
 }
@@ -83,8 +85,10 @@ static double num(const cJSON *obj, const char *key) {
 // steps for m, of max g^2 for v.
 static void check_case(const cJSON *c, const lt_param *tensors, int n_tensors, int64_t n) {
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "name"));
-    lt_adamw_config cfg = {.beta1 = num(c, "beta1"), .beta2 = num(c, "beta2"),
-                           .eps = num(c, "eps"), .weight_decay = num(c, "weight_decay")};
+    lt_adamw_config cfg = {.beta1 = num(c, "beta1"),
+                           .beta2 = num(c, "beta2"),
+                           .eps = num(c, "eps"),
+                           .weight_decay = num(c, "weight_decay")};
     lt_adamw *opt;
     LT_CHECK_OK(lt_adamw_init(&opt, &cfg, n, tensors, n_tensors));
     float p[64], g[64], want[64], g_max[64] = {0};

@@ -31,7 +31,8 @@ static void test_parse_series(void) {
     if (run.n_train == 3 && run.n_val == 2) {
         LT_CHECK(run.train[0].step == 1 && run.train[0].tokens == 2048 &&
                  run.train[0].elapsed_s == 1.5 && run.train[0].value == 9.5);
-        LT_CHECK(run.train[1].step == 2 && run.train[1].value == 8.25 && isnan(run.train[1].elapsed_s));
+        LT_CHECK(run.train[1].step == 2 && run.train[1].value == 8.25 &&
+                 isnan(run.train[1].elapsed_s));
         LT_CHECK(run.train[2].step == 3 && run.train[2].value == 7.0 && isnan(run.train[2].tokens));
         LT_CHECK(run.val[0].step == 2 && run.val[0].value == 8.5);
         LT_CHECK(run.val[1].step == 3 && run.val[1].value == 7.5);
@@ -60,10 +61,11 @@ static void test_parse_name_from_file(void) {
 
 // A run resumed from its step-2 checkpoint records steps 3 and 4 again: the later records win.
 static void test_parse_resumed_run(void) {
-    const char *text = "{\"step\":1,\"loss\":5}\n{\"step\":2,\"loss\":4}\n{\"step\":3,\"loss\":3.9}\n"
-                       "{\"step\":4,\"loss\":3.8}\n{\"step\":4,\"val_loss\":4.1}\n"
-                       "{\"step\":3,\"loss\":3.5}\n{\"step\":4,\"loss\":3.4}\n"
-                       "{\"step\":4,\"val_loss\":3.6}\n{\"step\":5,\"loss\":3.3}\n";
+    const char *text =
+        "{\"step\":1,\"loss\":5}\n{\"step\":2,\"loss\":4}\n{\"step\":3,\"loss\":3.9}\n"
+        "{\"step\":4,\"loss\":3.8}\n{\"step\":4,\"val_loss\":4.1}\n"
+        "{\"step\":3,\"loss\":3.5}\n{\"step\":4,\"loss\":3.4}\n"
+        "{\"step\":4,\"val_loss\":3.6}\n{\"step\":5,\"loss\":3.3}\n";
     lt_plot_run run;
     LT_CHECK_OK(parse(&run, text));
     LT_CHECK_INT(run.n_train, 5);
@@ -178,24 +180,25 @@ static void test_ticks_linear(void) {
     LT_CHECK_INT(lt_plot_ticks(1, 1, t, LT_PLOT_MAX_TICKS, NULL), 0);   // empty range
     LT_CHECK_INT(lt_plot_ticks(2, 1, t, LT_PLOT_MAX_TICKS, NULL), 0);   // reversed
     LT_CHECK_INT(lt_plot_ticks(0, NAN, t, LT_PLOT_MAX_TICKS, NULL), 0); // not finite
-    LT_CHECK_INT(lt_plot_ticks(0, 1000, t, 2, NULL), 2);               // capped
+    LT_CHECK_INT(lt_plot_ticks(0, 1000, t, 2, NULL), 2);                // capped
 }
 
 static void check_log_ticks(double lo, double hi, const double *want, int n_want) {
     double ticks[LT_PLOT_MAX_TICKS];
     int n = lt_plot_ticks_log(lo, hi, ticks, LT_PLOT_MAX_TICKS);
     LT_CHECK_MSG(n == n_want, "log [%g, %g]: %d ticks, expected %d", lo, hi, n, n_want);
-    for (int i = 0; i < n && i < n_want; i++)
-        LT_CHECK_CLOSE(ticks[i], want[i], 0, 1e-15);
+    for (int i = 0; i < n && i < n_want; i++) LT_CHECK_CLOSE(ticks[i], want[i], 0, 1e-15);
 }
 
 static void test_ticks_log(void) {
-    check_log_ticks(0.5, 2000, (const double[]){1, 10, 100, 1000}, 4);              // decades
-    check_log_ticks(0.15, 6, (const double[]){0.2, 0.5, 1, 2, 5}, 5);                // 1-2-5
-    check_log_ticks(2.5, 11, (const double[]){3, 4, 5, 6, 7, 8, 9, 10}, 8);          // 1..9
-    check_log_ticks(1, 1.2, (const double[]){1, 1.05, 1.1, 1.15, 1.2}, 5);           // linear
-    check_log_ticks(1e-30, 1e30, (const double[]){1e-30, 1e-24, 1e-18, 1e-12, 1e-6, 1, 1e6,
-                                                  1e12, 1e18, 1e24, 1e30}, 11);     // every 6th decade
+    check_log_ticks(0.5, 2000, (const double[]){1, 10, 100, 1000}, 4);      // decades
+    check_log_ticks(0.15, 6, (const double[]){0.2, 0.5, 1, 2, 5}, 5);       // 1-2-5
+    check_log_ticks(2.5, 11, (const double[]){3, 4, 5, 6, 7, 8, 9, 10}, 8); // 1..9
+    check_log_ticks(1, 1.2, (const double[]){1, 1.05, 1.1, 1.15, 1.2}, 5);  // linear
+    check_log_ticks(
+        1e-30, 1e30,
+        (const double[]){1e-30, 1e-24, 1e-18, 1e-12, 1e-6, 1, 1e6, 1e12, 1e18, 1e24, 1e30},
+        11); // every 6th decade
     double t[LT_PLOT_MAX_TICKS];
     LT_CHECK_INT(lt_plot_ticks_log(0, 10, t, LT_PLOT_MAX_TICKS), 0);
 }
@@ -257,7 +260,8 @@ static bool xml_well_formed(const char *s, char *why, size_t why_size) {
         if (!*q) return snprintf(why, why_size, "unterminated tag"), false;
         bool empty = q[-1] == '/';
         if (closing) {
-            if (depth == 0 || strlen(stack[depth - 1]) != len || strncmp(stack[depth - 1], name, len))
+            if (depth == 0 || strlen(stack[depth - 1]) != len ||
+                strncmp(stack[depth - 1], name, len))
                 return snprintf(why, why_size, "</%.*s> does not match", (int)len, name), false;
             root_done = --depth == 0;
         } else if (!empty) {
@@ -295,10 +299,12 @@ static int polyline_points(const char *svg, const char *id, double *xy, int max)
 
 // Plot area per plot.h at the default size: x in [72, 776], y in [44, 444].
 static double expect_px(double x, double x0, double x1) {
-    return LT_PLOT_MARGIN_LEFT + (x - x0) / (x1 - x0) * (LT_PLOT_WIDTH - LT_PLOT_MARGIN_RIGHT - LT_PLOT_MARGIN_LEFT);
+    return LT_PLOT_MARGIN_LEFT +
+           (x - x0) / (x1 - x0) * (LT_PLOT_WIDTH - LT_PLOT_MARGIN_RIGHT - LT_PLOT_MARGIN_LEFT);
 }
 static double expect_py(double y, double y0, double y1) {
-    return LT_PLOT_MARGIN_TOP + (y1 - y) / (y1 - y0) * (LT_PLOT_HEIGHT - LT_PLOT_MARGIN_BOTTOM - LT_PLOT_MARGIN_TOP);
+    return LT_PLOT_MARGIN_TOP +
+           (y1 - y) / (y1 - y0) * (LT_PLOT_HEIGHT - LT_PLOT_MARGIN_BOTTOM - LT_PLOT_MARGIN_TOP);
 }
 
 static void test_svg_pixels(void) {
@@ -306,7 +312,8 @@ static void test_svg_pixels(void) {
     // Train loss 4 -> 2 over steps 0..10, validation 3 at step 5; a second run inside the range.
     LT_CHECK_OK(parse(&runs[0], "{\"run\":\"a\",\"step\":0,\"loss\":4}\n"
                                 "{\"step\":5,\"val_loss\":3}\n{\"step\":10,\"loss\":2}\n"));
-    LT_CHECK_OK(parse(&runs[1], "{\"run\":\"b\",\"step\":2,\"loss\":3.5}\n{\"step\":8,\"loss\":2.5}\n"));
+    LT_CHECK_OK(
+        parse(&runs[1], "{\"run\":\"b\",\"step\":2,\"loss\":3.5}\n{\"step\":8,\"loss\":2.5}\n"));
     lt_plot_options opt = {.x = LT_PLOT_X_STEP, .y = LT_PLOT_Y_BOTH, .title = "a <b> & \"c\""};
     char *svg = NULL;
     size_t len = 0;
@@ -342,7 +349,8 @@ static void test_svg_pixels(void) {
     LT_CHECK(strstr(svg, ">a</text>") && strstr(svg, ">b</text>"));
     LT_CHECK(strstr(svg, ">train</text>") && strstr(svg, ">validation</text>"));
     // Ticks of the y range [1.9, 4.1] (step 0.5: 2, 2.5, ..., 4) and the x range (0, 2, ..., 10).
-    LT_CHECK(strstr(svg, ">2.0</text>") && strstr(svg, ">4.0</text>") && strstr(svg, ">2.5</text>"));
+    LT_CHECK(strstr(svg, ">2.0</text>") && strstr(svg, ">4.0</text>") &&
+             strstr(svg, ">2.5</text>"));
     LT_CHECK(strstr(svg, ">10</text>") && strstr(svg, ">0</text>"));
     LT_CHECK(strstr(svg, ">step</text>") && strstr(svg, ">loss</text>"));
     lt_free(svg);
@@ -411,7 +419,8 @@ static void test_svg_axes_units(void) {
     LT_CHECK_OK(lt_plot_svg(&svg, NULL, &run, 1, &opt));
     // Ticks 0, 200k, ..., 800k, 1M.
     LT_CHECK(svg && strstr(svg, ">0</text>") && strstr(svg, ">200k</text>") &&
-             strstr(svg, ">800k</text>") && strstr(svg, ">1M</text>") && strstr(svg, ">tokens</text>"));
+             strstr(svg, ">800k</text>") && strstr(svg, ">1M</text>") &&
+             strstr(svg, ">tokens</text>"));
     lt_free(svg);
     // 600 s reads in minutes: 0, 2, 4, ..., 10.
     opt.x = LT_PLOT_X_TIME;

@@ -86,7 +86,7 @@ static void test_q8_0_exact_block(void) { both_paths(q8_exact_body); }
 // With id = 8, x = k/16 for odd k lands exactly on a half: away from zero.
 static void q8_ties_body(void) {
     float x[32] = {0};
-    x[0] = 15.875f; // amax: d = 1/8
+    x[0] = 15.875f;   // amax: d = 1/8
     x[1] = 0.0625f;   // 0.5 -> 1
     x[2] = -0.0625f;  // -0.5 -> -1
     x[3] = 0.1875f;   // 1.5 -> 2
@@ -131,13 +131,13 @@ static void test_q8_0_multiplies_by_inverse(void) { both_paths(q8_inverse_body);
 static void q8_large_body(void) {
     float x[32];
     for (int i = 0; i < 32; i++) x[i] = 0.0f;
-    x[5] = 100.0f;  // 127
-    x[0] = 1.0f;    // 1.27 -> 1
-    x[1] = 0.5f;    // 0.635 -> 1
-    x[2] = 0.39f;   // 0.4953 -> 0
-    x[3] = -0.4f;   // -0.508 -> -1
-    x[4] = -3.0f;   // -3.81 -> -4
-    x[31] = 7.3f;   // 9.271 -> 9
+    x[5] = 100.0f; // 127
+    x[0] = 1.0f;   // 1.27 -> 1
+    x[1] = 0.5f;   // 0.635 -> 1
+    x[2] = 0.39f;  // 0.4953 -> 0
+    x[3] = -0.4f;  // -0.508 -> -1
+    x[4] = -3.0f;  // -3.81 -> -4
+    x[31] = 7.3f;  // 9.271 -> 9
     lt_block_q8_0 b;
     lt_q8_0_quantize(&b, x, 32);
     LT_CHECK_INT(block_d16(&b), 0x3a4d);
@@ -202,7 +202,8 @@ static void test_q8_0_simd_matches_portable(void) {
         return;
     }
     enum { N = 32 * 400 };
-    float *x = malloc(N * sizeof *x), *back_simd = malloc(N * sizeof *x), *back_port = malloc(N * sizeof *x);
+    float *x = malloc(N * sizeof *x), *back_simd = malloc(N * sizeof *x),
+          *back_port = malloc(N * sizeof *x);
     lt_block_q8_0 *simd = malloc(N / 32 * sizeof *simd), *port = malloc(N / 32 * sizeof *port);
     lt_rng rng;
     lt_rng_seed(&rng, 7);
@@ -211,7 +212,8 @@ static void test_q8_0_simd_matches_portable(void) {
         for (int i = 0; i < 32; i++) {
             float v = (float)((2 * lt_rng_uniform(&rng) - 1) * scale);
             // exact halves: d = 1/8 (amax 15.875), values (2k + 1) / 16
-            if (b % 7 == 3) v = i == 0 ? 15.875f : (float)((int)lt_rng_below(&rng, 253) - 126) / 8.0f + 0.0625f;
+            if (b % 7 == 3)
+                v = i == 0 ? 15.875f : (float)((int)lt_rng_below(&rng, 253) - 126) / 8.0f + 0.0625f;
             x[b * 32 + i] = v;
         }
     }
@@ -237,13 +239,13 @@ static void test_qweight_bytes(void) {
     LT_CHECK_INT(lt_qweight_bytes(LT_BF16, 3, 5), 30);
     LT_CHECK_INT(lt_qweight_bytes(LT_F16, 3, 5), 30);
     LT_CHECK_INT(lt_qweight_bytes(LT_Q8_0, 3, 64), 3 * 2 * 34);
-    LT_CHECK_INT(lt_qweight_bytes(LT_Q8_0, 3, 40), 0);    // not whole blocks
-    LT_CHECK_INT(lt_qweight_bytes(LT_I32, 3, 5), 0);      // ids, not weights
+    LT_CHECK_INT(lt_qweight_bytes(LT_Q8_0, 3, 40), 0); // not whole blocks
+    LT_CHECK_INT(lt_qweight_bytes(LT_I32, 3, 5), 0);   // ids, not weights
     LT_CHECK_INT(lt_qweight_bytes(LT_DTYPE_COUNT, 3, 5), 0);
     LT_CHECK_INT(lt_qweight_bytes((lt_dtype)-1, 3, 5), 0);
     LT_CHECK_INT(lt_qweight_bytes(LT_F32, -1, 5), 0);
     LT_CHECK_INT(lt_qweight_bytes(LT_F32, (int64_t)1 << 40, (int64_t)1 << 40), 0); // overflow
-    LT_CHECK_INT(lt_qweight_bytes(LT_F32, 0, 5), 0);      // empty, not an error
+    LT_CHECK_INT(lt_qweight_bytes(LT_F32, 0, 5), 0); // empty, not an error
 }
 
 // convert then widen: f32 exact, bf16/f16 the conversion rule of base.h,
@@ -381,7 +383,8 @@ static double path_bound(const weight_case *wc, const float *x, const lt_block_q
         return (2.0 * blocks + 8) * unit_roundoff *
                q8_magnitude((const lt_block_q8_0 *)wc->data + r * blocks, xq + n * blocks, blocks);
     double s = 0;
-    for (int64_t c = 0; c < cols; c++) s += fabs((double)x[n * cols + c] * wc->values[r * cols + c]);
+    for (int64_t c = 0; c < cols; c++)
+        s += fabs((double)x[n * cols + c] * wc->values[r * cols + c]);
     return (double)(cols + 8) * unit_roundoff * s;
 }
 
@@ -390,15 +393,18 @@ static double path_bound(const weight_case *wc, const float *x, const lt_block_q
 static int check_case(lt_dtype dt, int64_t rows, int64_t cols, int64_t N, lt_rng *rng) {
     float *src = malloc((size_t)(rows * cols) * sizeof(float));
     float *x = malloc((size_t)(N * cols) * sizeof(float));
-    float *y = malloc((size_t)(N * rows) * sizeof(float)), *ref = malloc((size_t)(N * rows) * sizeof(float));
+    float *y = malloc((size_t)(N * rows) * sizeof(float)),
+          *ref = malloc((size_t)(N * rows) * sizeof(float));
     fill_uniform(src, rows * cols, rng);
     fill_uniform(x, N * cols, rng);
     weight_case wc = make_weight(dt, src, rows, cols);
     for (int64_t i = 0; i < N * rows; i++) y[i] = NAN;
     LT_CHECK_OK(lt_qmatmul(y, x, &wc.w, N));
     bool quantized_x = dt == LT_Q8_0 && N <= LT_QMATMUL_SMALL_N;
-    if (quantized_x) lt_qmatmul_ref(ref, x, &wc.w, N);
-    else lt_qmatmul_ref_f32(ref, x, &wc.w, N);
+    if (quantized_x)
+        lt_qmatmul_ref(ref, x, &wc.w, N);
+    else
+        lt_qmatmul_ref_f32(ref, x, &wc.w, N);
     lt_block_q8_0 *xq = NULL;
     int64_t blocks = cols / 32;
     if (quantized_x) {
@@ -412,9 +418,10 @@ static int check_case(lt_dtype dt, int64_t rows, int64_t cols, int64_t N, lt_rng
             double err = fabs((double)y[n * rows + r] - ref[n * rows + r]);
             if (!(err <= bound)) {
                 if (bad++ < 3)
-                    LT_FAIL_("%s rows %lld cols %lld N %lld: y[%lld, %lld] = %.9g, ref %.9g, bound %.3g",
-                             lt_dtype_name(dt), (long long)rows, (long long)cols, (long long)N,
-                             (long long)n, (long long)r, y[n * rows + r], ref[n * rows + r], bound);
+                    LT_FAIL_(
+                        "%s rows %lld cols %lld N %lld: y[%lld, %lld] = %.9g, ref %.9g, bound %.3g",
+                        lt_dtype_name(dt), (long long)rows, (long long)cols, (long long)N,
+                        (long long)n, (long long)r, y[n * rows + r], ref[n * rows + r], bound);
             }
         }
     }
@@ -433,7 +440,8 @@ static void vs_ref_body(void) {
     const int64_t Ns[] = {1, 2, 3, 5, 8, 9, 17, 64, 65, 300};
     // (rows, cols): rows around the row block of 4, cols with and without a
     // 16/32-column tail, odd block counts for q8_0 (1, 3, 33).
-    const int64_t shapes[][2] = {{1, 32}, {7, 64}, {13, 96}, {37, 1056}, {6, 17}, {9, 100}, {5, 47}};
+    const int64_t shapes[][2] = {{1, 32}, {7, 64},  {13, 96}, {37, 1056},
+                                 {6, 17}, {9, 100}, {5, 47}};
     lt_rng rng;
     lt_rng_seed(&rng, 11);
     for (int k = 0; k < N_WEIGHT_DTYPES; k++) {
@@ -474,7 +482,8 @@ static void test_qmatmul_avx512_vs_portable(void) {
     enum { ROWS = 29, COLS = 352, N = 6 };
     lt_rng rng;
     lt_rng_seed(&rng, 13);
-    float *src = malloc(ROWS * COLS * sizeof(float)), x[N * COLS], y_simd[N * ROWS], y_port[N * ROWS];
+    float *src = malloc(ROWS * COLS * sizeof(float)), x[N * COLS], y_simd[N * ROWS],
+          y_port[N * ROWS];
     lt_block_q8_0 xq[N * COLS / 32];
     fill_uniform(src, ROWS * COLS, &rng);
     fill_uniform(x, N * COLS, &rng);
@@ -516,7 +525,8 @@ static void q8_vs_f32_body(void) {
     for (size_t i = 0; i < sizeof Ns / sizeof Ns[0]; i++) {
         int64_t N = Ns[i];
         bool quantized_x = N <= LT_QMATMUL_SMALL_N;
-        float *x = malloc((size_t)(N * COLS) * sizeof(float)), *y = malloc((size_t)(N * ROWS) * sizeof(float));
+        float *x = malloc((size_t)(N * COLS) * sizeof(float)),
+              *y = malloc((size_t)(N * ROWS) * sizeof(float));
         lt_block_q8_0 *xq = malloc((size_t)(N * COLS / 32) * sizeof *xq);
         fill_uniform(x, N * COLS, &rng);
         lt_q8_0_quantize(xq, x, N * COLS);
@@ -527,9 +537,11 @@ static void q8_vs_f32_body(void) {
             for (int r = 0; r < ROWS; r++) {
                 double exact = 0, bound = 0, mag = 0;
                 for (int c = 0; c < COLS; c++) {
-                    double xv = x[n * COLS + c], wv = src[r * COLS + c], wq = wc.values[r * COLS + c];
+                    double xv = x[n * COLS + c], wv = src[r * COLS + c],
+                           wq = wc.values[r * COLS + c];
                     const lt_block_q8_0 *xb = &xq[(n * COLS + c) / 32];
-                    double xqv = quantized_x ? (double)lt_f16_to_f32(block_d16(xb)) * xb->qs[c % 32] : xv;
+                    double xqv =
+                        quantized_x ? (double)lt_f16_to_f32(block_d16(xb)) * xb->qs[c % 32] : xv;
                     exact += xv * wv;
                     bound += fabs(xv) * quant_error(wv, block_d16(&wb[(r * COLS + c) / 32]));
                     if (quantized_x) bound += fabs(wq) * quant_error(xv, block_d16(xb));
@@ -546,8 +558,10 @@ static void q8_vs_f32_body(void) {
         // The quantization did happen (errors are not all zero) and the bound
         // is not vacuous (it is of the order of the errors seen).
         LT_CHECK(max_err > 0);
-        LT_CHECK_MSG(max_ratio > 0.02, "N %lld: largest error only %.4f of the bound", (long long)N, max_ratio);
-        fprintf(stderr, "     N %lld: largest error %.3g, %.3f of its bound\n", (long long)N, max_err, max_ratio);
+        LT_CHECK_MSG(max_ratio > 0.02, "N %lld: largest error only %.4f of the bound", (long long)N,
+                     max_ratio);
+        fprintf(stderr, "     N %lld: largest error %.3g, %.3f of its bound\n", (long long)N,
+                max_err, max_ratio);
         free(x);
         free(y);
         free(xq);
@@ -565,8 +579,10 @@ static void threads_body(void) {
     enum { ROWS = 203, COLS = 1056 };
     lt_rng rng;
     lt_rng_seed(&rng, 19);
-    float *src = malloc(ROWS * COLS * sizeof(float)), *x = malloc(LT_QMATMUL_SMALL_N * COLS * sizeof(float));
-    float *y1 = malloc(LT_QMATMUL_SMALL_N * ROWS * sizeof(float)), *y2 = malloc(LT_QMATMUL_SMALL_N * ROWS * sizeof(float));
+    float *src = malloc(ROWS * COLS * sizeof(float)),
+          *x = malloc(LT_QMATMUL_SMALL_N * COLS * sizeof(float));
+    float *y1 = malloc(LT_QMATMUL_SMALL_N * ROWS * sizeof(float)),
+          *y2 = malloc(LT_QMATMUL_SMALL_N * ROWS * sizeof(float));
     fill_uniform(src, ROWS * COLS, &rng);
     fill_uniform(x, LT_QMATMUL_SMALL_N * COLS, &rng);
     int saved = lt_threads_get();
@@ -628,7 +644,8 @@ static void test_qmatmul_inside_parallel_region(void) {
                 for (int64_t j = 0; j < ns[i] * ROWS; j++) {
                     int64_t n = j / ROWS, r = j % ROWS;
                     double s = 0;
-                    for (int c = 0; c < COLS; c++) s += fabs((double)x[n * COLS + c] * wc.values[r * COLS + c]);
+                    for (int c = 0; c < COLS; c++)
+                        s += fabs((double)x[n * COLS + c] * wc.values[r * COLS + c]);
                     LT_CHECK_CLOSE(par[t][j], serial[j], 2 * (COLS + 8) * unit_roundoff * s, 0);
                 }
             }

@@ -20,7 +20,8 @@ static void check_variant(const cJSON *doc, bool llama3) {
         p.factor = cJSON_GetObjectItem(rs, "factor")->valuedouble;
         p.low_freq_factor = cJSON_GetObjectItem(rs, "low_freq_factor")->valuedouble;
         p.high_freq_factor = cJSON_GetObjectItem(rs, "high_freq_factor")->valuedouble;
-        p.original_max_position_embeddings = (int64_t)cJSON_GetObjectItem(rs, "original_max_position_embeddings")->valuedouble;
+        p.original_max_position_embeddings =
+            (int64_t)cJSON_GetObjectItem(rs, "original_max_position_embeddings")->valuedouble;
     }
     double inv_freq[64];
     LT_CHECK_INT(D, 128);
@@ -30,7 +31,8 @@ static void check_variant(const cJSON *doc, bool llama3) {
     // Tables up to position 8191, compared at the fixture's positions. The
     // tables are f32: one rounding of a double (error <= 2^-24 ~ 6e-8).
     int64_t max_pos = 8192, half = D / 2;
-    float *cos_t = malloc((size_t)(max_pos * half) * sizeof *cos_t), *sin_t = malloc((size_t)(max_pos * half) * sizeof *sin_t);
+    float *cos_t = malloc((size_t)(max_pos * half) * sizeof *cos_t),
+          *sin_t = malloc((size_t)(max_pos * half) * sizeof *sin_t);
     lt_rope_tables(cos_t, sin_t, inv_freq, D, max_pos);
     const cJSON *cos_e = cJSON_GetObjectItem(f64, llama3 ? "cos_llama3" : "cos_default");
     const cJSON *sin_e = cJSON_GetObjectItem(f64, llama3 ? "sin_llama3" : "sin_default");
@@ -39,7 +41,8 @@ static void check_variant(const cJSON *doc, bool llama3) {
         for (int i = 0; i < half; i++) {
             // HF layout cos(cat(freqs, freqs)): entries i and i + D/2 are equal.
             LT_CHECK_CLOSE(cos_t[pos * half + i], item(cJSON_GetArrayItem(cos_e, r), i), 1e-7, 0);
-            LT_CHECK_CLOSE(cos_t[pos * half + i], item(cJSON_GetArrayItem(cos_e, r), i + half), 1e-7, 0);
+            LT_CHECK_CLOSE(cos_t[pos * half + i], item(cJSON_GetArrayItem(cos_e, r), i + half),
+                           1e-7, 0);
             LT_CHECK_CLOSE(sin_t[pos * half + i], item(cJSON_GetArrayItem(sin_e, r), i), 1e-7, 0);
         }
     }

@@ -555,14 +555,14 @@ static void test_non_finite_logits(void) {
 
 // ---------------------------------------------------------------- bad parameters
 
-#define CHECK_BAD(field, value, needle)                                                            \
-    do {                                                                                           \
-        lt_sampler_params p_ = lt_sampler_params_default();                                        \
-        p_.field = value;                                                                          \
-        LT_CHECK_ERR(lt_sampler_params_check(&p_), LT_ERR_ARG, needle);                            \
-        lt_sampler *s_ = NULL;                                                                     \
-        LT_CHECK_ERR(lt_sampler_init(&s_, &p_, 10), LT_ERR_ARG, needle);                            \
-        LT_CHECK(s_ == NULL);                                                                      \
+#define CHECK_BAD(field, value, needle)                                  \
+    do {                                                                 \
+        lt_sampler_params p_ = lt_sampler_params_default();              \
+        p_.field = value;                                                \
+        LT_CHECK_ERR(lt_sampler_params_check(&p_), LT_ERR_ARG, needle);  \
+        lt_sampler *s_ = NULL;                                           \
+        LT_CHECK_ERR(lt_sampler_init(&s_, &p_, 10), LT_ERR_ARG, needle); \
+        LT_CHECK(s_ == NULL);                                            \
     } while (0)
 
 static void test_bad_temperature(void) {

@@ -10,7 +10,6 @@
 #include "lt_byte_tokenizer.h"
 #include "tokenizer/tok_internal.h"
 
-
 static const char *CHATS =
     "{\"messages\":[{\"role\":\"system\",\"content\":\"detailed thinking off\"},{\"role\":\"user\",\"content\":\"2+2?\"},"
     "{\"role\":\"assistant\",\"content\":\"4\"}]}\n"
@@ -36,7 +35,8 @@ static void record(void *user, const lt_train_event *ev) {
 
 // Mean -log p(next token) over every example run alone: over the learned
 // positions only (*assistant) and over all positions (*all).
-static void reference_losses(const lt_model *m, const lt_chat_dataset *d, double *assistant, double *all) {
+static void reference_losses(const lt_model *m, const lt_chat_dataset *d, double *assistant,
+                             double *all) {
     double sum_learned = 0, sum_all = 0;
     int64_t n_learned = 0, n_all = 0, V = m->cfg.vocab;
     for (size_t i = 0; i < lt_chat_dataset_n_examples(d); i++) {
@@ -68,7 +68,8 @@ static void test_val_loss_counts_assistant_tokens(void) {
     LT_CHECK_OK(lt_file_write_all(path, CHATS, strlen(CHATS)));
     lt_tokenizer *tok = byte_tokenizer();
     const char *specs[1] = {path};
-    lt_train_chat_opts co = {.data = specs, .n_data = 1, .val = path, .tokenizer = tok, .B = 2, .T = 128, .seed = 3};
+    lt_train_chat_opts co = {
+        .data = specs, .n_data = 1, .val = path, .tokenizer = tok, .B = 2, .T = 128, .seed = 3};
     lt_train_data src;
     lt_chat_read_stats st;
     LT_CHECK_OK(lt_train_data_chat(&src, &co, &st, NULL));
@@ -99,7 +100,8 @@ static void test_val_loss_counts_assistant_tokens(void) {
     reference_losses(m, d, &assistant, &all);
     LT_CHECK_CLOSE(last_val, assistant, 1e-4, 1e-4);
     // The two means differ by far more than the tolerance: the check can tell them apart.
-    LT_CHECK_MSG(fabs(all - assistant) > 1e-2, "all-token loss %g too close to the assistant loss %g", all, assistant);
+    LT_CHECK_MSG(fabs(all - assistant) > 1e-2,
+                 "all-token loss %g too close to the assistant loss %g", all, assistant);
 
     lt_chat_dataset_free(d);
     lt_model_free(m);

@@ -33,8 +33,10 @@ static long long parse_factor(expr_parser *p) {
     if (*p->s == '(') {
         p->s++;
         long long v = parse_sum(p);
-        if (*p->s != ')') p->ok = false;
-        else p->s++;
+        if (*p->s != ')')
+            p->ok = false;
+        else
+            p->s++;
         return v;
     }
     if (!isdigit((unsigned char)*p->s)) {
@@ -51,9 +53,12 @@ static long long parse_product(expr_parser *p) {
     while (p->ok && (*p->s == '*' || *p->s == '/')) {
         char op = *p->s++;
         long long r = parse_factor(p);
-        if (op == '*') v *= r;
-        else if (r == 0 || v % r != 0) p->ok = false;
-        else v /= r;
+        if (op == '*')
+            v *= r;
+        else if (r == 0 || v % r != 0)
+            p->ok = false;
+        else
+            v /= r;
     }
     return v;
 }
@@ -137,9 +142,13 @@ static int check_column(const char *line, char op, long long x, long long y, int
     int dx = (int)(x / pw % 10), dy = (int)(y / pw % 10);
     int a, b, c = 0, s, w, k, used = 0;
     char kind[16];
-    int got = col == 0 ? sscanf(line, op == '+' ? "%d+%d=%d, write %d %15s %d%n" : "%d-%d=%d, write %d %15s %d%n",
+    int got = col == 0 ? sscanf(line,
+                                op == '+' ? "%d+%d=%d, write %d %15s %d%n"
+                                          : "%d-%d=%d, write %d %15s %d%n",
                                 &a, &b, &s, &w, kind, &k, &used)
-                       : sscanf(line, op == '+' ? "%d+%d+%d=%d, write %d %15s %d%n" : "%d-%d-%d=%d, write %d %15s %d%n",
+                       : sscanf(line,
+                                op == '+' ? "%d+%d+%d=%d, write %d %15s %d%n"
+                                          : "%d-%d-%d=%d, write %d %15s %d%n",
                                 &a, &b, &c, &s, &w, kind, &k, &used);
     LT_CHECK_MSG(got == (col == 0 ? 6 : 7) && line[used] == 0, "column line '%s' malformed", line);
     if (got != (col == 0 ? 6 : 7)) return 0;
@@ -152,7 +161,8 @@ static int check_column(const char *line, char op, long long x, long long y, int
     } else {
         bool borrowed = a >= 10;
         LT_CHECK_MSG(a == dx + 10 * borrowed && a - b - c == s && s >= 0 && s <= 9 && w == s &&
-                         k == borrowed && strcmp(kind, "borrow") == 0 && (borrowed ? dx - b - c < 0 : 1),
+                         k == borrowed && strcmp(kind, "borrow") == 0 &&
+                         (borrowed ? dx - b - c < 0 : 1),
                      "'%s' is not a true subtraction step", line);
     }
     *carry = k;
@@ -175,7 +185,8 @@ static int check_columns(char lines[][256], int n, char op, long long x, long lo
     }
     LT_CHECK_MSG(op == '+' || carry == 0, "borrow left over after %lld-%lld", x, y);
     long long expect = op == '+' ? x + y : x - y, v;
-    LT_CHECK_MSG(written == expect, "digits written give %lld, %lld%c%lld=%lld", written, x, op, y, expect);
+    LT_CHECK_MSG(written == expect, "digits written give %lld, %lld%c%lld=%lld", written, x, op, y,
+                 expect);
     char summary[128];
     snprintf(summary, sizeof summary, "%lld%c%lld=%lld", x, op, y, expect);
     LT_CHECK_MSG(i < n && strcmp(lines[i], summary) == 0 && equation_holds(lines[i], &v),
@@ -283,8 +294,10 @@ static void test_mul_answers_and_partial_products(void) {
             long long x, y;
             operands(&p, &x, &y);
             LT_CHECK_MSG(atoll(p.answer) == x * y, "'%s' answered %s", p.prompt, p.answer);
-            if (level == 1) LT_CHECK(y >= 2 && y <= 9 && x >= 10 && x <= 999);
-            else LT_CHECK(n_digits(x) == level && n_digits(y) == 2);
+            if (level == 1)
+                LT_CHECK(y >= 2 && y <= 9 && x >= 10 && x <= 999);
+            else
+                LT_CHECK(n_digits(x) == level && n_digits(y) == 2);
             check_mul_working(&p, x, y);
             lt_tasks_problem_free(&p);
         }
@@ -309,7 +322,8 @@ static void test_word_problems(void) {
             int n = split_lines(p.thinking, lines, 16);
             LT_CHECK_INT(n, 1 + steps[level - 1]);
             long long start = -1, last = -1;
-            LT_CHECK(sscanf(lines[0], "start: %lld", &start) == 1 && n_given > 0 && start == given[0]);
+            LT_CHECK(sscanf(lines[0], "start: %lld", &start) == 1 && n_given > 0 &&
+                     start == given[0]);
             used[0] = true;
             for (int l = 1; l < n; l++) {
                 char *save = NULL;
@@ -325,9 +339,11 @@ static void test_word_problems(void) {
                         bool found = false;
                         for (int g = 0; g < n_given && !found; g++)
                             if (given[g] == ops[o] && !used[g]) used[g] = found = true;
-                        for (int k = n_given; k < n_known && !found; k++) found = known[k] == ops[o];
+                        for (int k = n_given; k < n_known && !found; k++)
+                            found = known[k] == ops[o];
                         for (int g = 0; g < n_given && !found; g++) found = given[g] == ops[o];
-                        LT_CHECK_MSG(found, "operand %lld of '%s' comes from nowhere (%s)", ops[o], c, p.prompt);
+                        LT_CHECK_MSG(found, "operand %lld of '%s' comes from nowhere (%s)", ops[o],
+                                     c, p.prompt);
                     }
                     if (n_known < 64) known[n_known++] = v;
                     last = v;
@@ -336,7 +352,8 @@ static void test_word_problems(void) {
             }
             for (int g = 0; g < n_given; g++)
                 LT_CHECK_MSG(used[g], "'%s': the given %lld is never used", p.prompt, given[g]);
-            LT_CHECK_MSG(last == atoll(p.answer), "'%s': last result %lld, answer %s", p.prompt, last, p.answer);
+            LT_CHECK_MSG(last == atoll(p.answer), "'%s': last result %lld, answer %s", p.prompt,
+                         last, p.answer);
             LT_CHECK(strstr(p.prompt, "?") != NULL);
             lt_tasks_problem_free(&p);
         }
@@ -397,7 +414,8 @@ static void test_sort(void) {
             LT_CHECK_INT(n_lines, n + 1);
             for (int l = 0; l + 2 < n_lines; l++) {
                 char *is = strstr(lines[l], " is ");
-                LT_CHECK_MSG(strncmp(lines[l], "smallest of ", 12) == 0 && is, "line '%s'", lines[l]);
+                LT_CHECK_MSG(strncmp(lines[l], "smallest of ", 12) == 0 && is, "line '%s'",
+                             lines[l]);
                 if (!is) break;
                 long long listed[16], m = atoll(is + 4);
                 *is = 0;
@@ -415,7 +433,8 @@ static void test_sort(void) {
                 n_left--;
             }
             long long last = 0;
-            LT_CHECK(n_left == 1 && sscanf(lines[n_lines - 2], "left: %lld", &last) == 1 && last == left[0]);
+            LT_CHECK(n_left == 1 && sscanf(lines[n_lines - 2], "left: %lld", &last) == 1 &&
+                     last == left[0]);
             LT_CHECK(strncmp(lines[n_lines - 1], "sorted: ", 8) == 0 &&
                      strcmp(lines[n_lines - 1] + 8, p.answer) == 0);
             lt_tasks_problem_free(&p);
@@ -458,8 +477,10 @@ static bool bool_atom(bool_parser *p) {
     p->s++;
     bool v = bool_or(p);
     while (*p->s == ' ') p->s++;
-    if (*p->s != ')') p->ok = false;
-    else p->s++;
+    if (*p->s != ')')
+        p->ok = false;
+    else
+        p->s++;
     return v;
 }
 
@@ -504,12 +525,16 @@ static void test_bool(void) {
             char expr[512];
             const char *colon = strrchr(p.prompt, ':'), *of = strstr(p.prompt, "value of ");
             const char *q = strstr(p.prompt, "? ");
-            if (colon) snprintf(expr, sizeof expr, "%s", colon + 2);
-            else if (of) snprintf(expr, sizeof expr, "%.*s", (int)(strlen(of + 9) - 1), of + 9);
-            else snprintf(expr, sizeof expr, "%s", q ? q + 2 : "");
+            if (colon)
+                snprintf(expr, sizeof expr, "%s", colon + 2);
+            else if (of)
+                snprintf(expr, sizeof expr, "%.*s", (int)(strlen(of + 9) - 1), of + 9);
+            else
+                snprintf(expr, sizeof expr, "%s", q ? q + 2 : "");
             bool value, v;
             int ops = 0, leaves = 0;
-            LT_CHECK_MSG(eval_bool(expr, &value, &ops), "cannot read '%s' from '%s'", expr, p.prompt);
+            LT_CHECK_MSG(eval_bool(expr, &value, &ops), "cannot read '%s' from '%s'", expr,
+                         p.prompt);
             for (const char *c = expr; (c = strstr(c, "true")) || (c = NULL); c++) leaves++;
             for (const char *c = expr; (c = strstr(c, "false")) || (c = NULL); c++) leaves++;
             LT_CHECK_INT(leaves, level + 2);
@@ -539,14 +564,18 @@ static void test_bool(void) {
             lt_tasks_problem_free(&p);
         }
     }
-    LT_CHECK_MSG(truths > total / 5 && truths < total * 4 / 5, "%d of %d answers are true", truths, total);
+    LT_CHECK_MSG(truths > total / 5 && truths < total * 4 / 5, "%d of %d answers are true", truths,
+                 total);
 }
 
 // ---------------------------------------------------------------- sets
 
 static lt_task_spec all_spec(uint64_t seed, int64_t n_per) {
-    return (lt_task_spec){.kinds = (1u << LT_TASK_COUNT) - 1, .level_min = 1, .level_max = 4,
-                          .n_per = n_per, .seed = seed};
+    return (lt_task_spec){.kinds = (1u << LT_TASK_COUNT) - 1,
+                          .level_min = 1,
+                          .level_max = 4,
+                          .n_per = n_per,
+                          .seed = seed};
 }
 
 static void test_set_deterministic_per_seed(void) {
@@ -606,13 +635,15 @@ static void test_eval_set_no_overlap(void) {
     lt_task_set train, eval;
     LT_CHECK_OK(lt_tasks_set_generate(&train, &train_spec));
     lt_task_keys train_keys = {0}, eval_keys = {0};
-    for (size_t i = 0; i < train.n; i++) LT_CHECK_OK(lt_tasks_keys_add(&train_keys, train.items[i].key));
+    for (size_t i = 0; i < train.n; i++)
+        LT_CHECK_OK(lt_tasks_keys_add(&train_keys, train.items[i].key));
     // Without dedup a second seed does collide at level 1, so the test means something.
     lt_task_spec raw = train_spec;
     raw.seed = 2;
     LT_CHECK_OK(lt_tasks_set_generate(&eval, &raw));
     int collisions = 0;
-    for (size_t i = 0; i < eval.n; i++) collisions += lt_tasks_keys_has(&train_keys, eval.items[i].key);
+    for (size_t i = 0; i < eval.n; i++)
+        collisions += lt_tasks_keys_has(&train_keys, eval.items[i].key);
     LT_CHECK_MSG(collisions > 0, "no collisions without dedup: the check below proves nothing");
     lt_tasks_set_free(&eval);
 
@@ -624,7 +655,8 @@ static void test_eval_set_no_overlap(void) {
     for (size_t i = 0; i < eval.n; i++) {
         LT_CHECK_MSG(!lt_tasks_keys_has(&train_keys, eval.items[i].key), "'%s' is in both sets",
                      eval.items[i].key);
-        LT_CHECK_MSG(!lt_tasks_keys_has(&eval_keys, eval.items[i].key), "'%s' twice", eval.items[i].key);
+        LT_CHECK_MSG(!lt_tasks_keys_has(&eval_keys, eval.items[i].key), "'%s' twice",
+                     eval.items[i].key);
         LT_CHECK_OK(lt_tasks_keys_add(&eval_keys, eval.items[i].key));
     }
     lt_tasks_keys_free(&train_keys);
@@ -639,16 +671,22 @@ static void test_keys_canonical(void) {
     lt_rng_seed(&rng, 16);
     for (int i = 0; i < 200; i++) {
         lt_task_problem p;
-        LT_CHECK_OK(lt_tasks_generate(&p, (lt_task_kind)(i % 3 == 0 ? LT_TASK_ADD : i % 3 == 1 ? LT_TASK_MUL : LT_TASK_SORT), 2, &rng));
+        LT_CHECK_OK(lt_tasks_generate(&p,
+                                      (lt_task_kind)(i % 3 == 0   ? LT_TASK_ADD
+                                                     : i % 3 == 1 ? LT_TASK_MUL
+                                                                  : LT_TASK_SORT),
+                                      2, &rng));
         long long v[8];
         int n = numbers_in(p.prompt, v, 8);
         qsort(v, (size_t)n, sizeof *v, cmp_ll);
         char want[128];
         if (p.kind == LT_TASK_SORT) {
             int at = snprintf(want, sizeof want, "sort");
-            for (int k = 0; k < n; k++) at += snprintf(want + at, sizeof want - (size_t)at, " %lld", v[k]);
+            for (int k = 0; k < n; k++)
+                at += snprintf(want + at, sizeof want - (size_t)at, " %lld", v[k]);
         } else {
-            snprintf(want, sizeof want, "%s %lld %lld", p.kind == LT_TASK_ADD ? "add" : "mul", v[1], v[0]);
+            snprintf(want, sizeof want, "%s %lld %lld", p.kind == LT_TASK_ADD ? "add" : "mul", v[1],
+                     v[0]);
         }
         LT_CHECK_STR(p.key, want);
         lt_tasks_problem_free(&p);
@@ -671,7 +709,8 @@ static void test_bad_specs(void) {
     lt_rng rng;
     lt_rng_seed(&rng, 1);
     lt_task_problem p;
-    LT_CHECK_ERR(lt_tasks_generate(&p, LT_TASK_ADD, 0, &rng), LT_ERR_ARG, "level 0 is outside [1, 4]");
+    LT_CHECK_ERR(lt_tasks_generate(&p, LT_TASK_ADD, 0, &rng), LT_ERR_ARG,
+                 "level 0 is outside [1, 4]");
     LT_CHECK_ERR(lt_tasks_generate(&p, LT_TASK_COUNT, 1, &rng), LT_ERR_ARG, "unknown task kind");
     lt_task_kind k;
     LT_CHECK_ERR(lt_tasks_kind_parse("divide", &k), LT_ERR_ARG, "unknown task 'divide'");
@@ -696,23 +735,32 @@ static void test_jsonl_files(void) {
         size_t size = 0;
         LT_CHECK_OK(lt_file_read_all(mode ? on_path : off_path, &text, &size, 1 << 24));
         size_t line = 0;
-        for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save), line++) {
+        for (char *save = NULL, *l = strtok_r(text, "\n", &save); l;
+             l = strtok_r(NULL, "\n", &save), line++) {
             cJSON *doc = cJSON_Parse(l);
             LT_CHECK_MSG(doc != NULL, "line %zu is not JSON", line);
             const lt_task_problem *p = &set.items[line < set.n ? line : 0];
             cJSON *m = cJSON_GetObjectItem(doc, "messages");
             LT_CHECK(cJSON_GetArraySize(m) == 3);
-            const char *sys = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 0), "content"));
-            const char *user = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 1), "content"));
-            const char *asst = cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 2), "content"));
-            LT_CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 2), "role")), "assistant");
+            const char *sys =
+                cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 0), "content"));
+            const char *user =
+                cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 1), "content"));
+            const char *asst =
+                cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 2), "content"));
+            LT_CHECK_STR(
+                cJSON_GetStringValue(cJSON_GetObjectItem(cJSON_GetArrayItem(m, 2), "role")),
+                "assistant");
             LT_CHECK_STR(sys, mode ? "detailed thinking on" : "detailed thinking off");
             LT_CHECK_STR(user, p->prompt);
             LT_CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "answer")), p->answer);
             LT_CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(doc, "key")), p->key);
             char want[4096];
-            if (mode) snprintf(want, sizeof want, "<think>\n%s\n</think>\n\nAnswer: %s", p->thinking, p->answer);
-            else snprintf(want, sizeof want, "Answer: %s", p->answer);
+            if (mode)
+                snprintf(want, sizeof want, "<think>\n%s\n</think>\n\nAnswer: %s", p->thinking,
+                         p->answer);
+            else
+                snprintf(want, sizeof want, "Answer: %s", p->answer);
             LT_CHECK_STR(asst, want);
             // The SFT reader splits the inline thinking out, and the chat template
             // renders it back to exactly the assistant text written.
@@ -722,7 +770,8 @@ static void test_jsonl_files(void) {
             LT_CHECK_OK(lt_chat_render_text(tpl(), conv.messages, conv.n, 0, &rendered));
             char turn[4200];
             snprintf(turn, sizeof turn, "assistant<|end_header_id|>\n\n%s<|eot_id|>", want);
-            LT_CHECK_MSG(rendered.data && strstr(rendered.data, turn), "rendered: %s", rendered.data);
+            LT_CHECK_MSG(rendered.data && strstr(rendered.data, turn), "rendered: %s",
+                         rendered.data);
             const char *r = conv.n == 3 ? conv.messages[2].reasoning : NULL;
             if (mode) { // the reader keeps the newlines inside the tags; rendering trims them
                 LT_CHECK(r && strncmp(r, "\n", 1) == 0 &&
@@ -734,7 +783,8 @@ static void test_jsonl_files(void) {
             lt_bytes_free(&rendered);
             lt_chat_conv_free(&conv);
             // What we write, the verifier accepts in its own mode and rejects in the other.
-            lt_task_score s = lt_tasks_verify(p->answer, asst, mode ? LT_REASONING_ON : LT_REASONING_OFF, tpl());
+            lt_task_score s =
+                lt_tasks_verify(p->answer, asst, mode ? LT_REASONING_ON : LT_REASONING_OFF, tpl());
             LT_CHECK(s.verdict == LT_TASK_CORRECT && s.format_ok);
             s = lt_tasks_verify(p->answer, asst, mode ? LT_REASONING_OFF : LT_REASONING_ON, tpl());
             LT_CHECK(s.verdict == LT_TASK_CORRECT && !s.format_ok);
@@ -794,7 +844,8 @@ static void test_verify_answers(void) {
     // the last occurrence counts
     expect_score("12", "Answer: 11\nAnswer: 12", OFF, LT_TASK_CORRECT, true, NULL);
     expect_score("12", "Answer: 12\nAnswer: 11", OFF, LT_TASK_WRONG, true, NULL);
-    expect_score("12", "Answer: 12\nAnswer: twelve", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
+    expect_score("12", "Answer: 12\nAnswer: twelve", OFF, LT_TASK_UNPARSEABLE, false,
+                 "no answer line");
     // lists
     expect_score("3, 7, 19", "Answer: 3, 7, 19", OFF, LT_TASK_CORRECT, true, NULL);
     expect_score("3, 7, 19", "Answer: [3, 7, 19]", OFF, LT_TASK_CORRECT, true, NULL);
@@ -802,7 +853,8 @@ static void test_verify_answers(void) {
     expect_score("-5, 7", "Answer: -5,7", OFF, LT_TASK_CORRECT, true, NULL);
     expect_score("3, 7, 19", "Answer: 3, 19, 7", OFF, LT_TASK_WRONG, true, NULL);
     expect_score("3, 7, 19", "Answer: 3, 7", OFF, LT_TASK_WRONG, true, NULL);
-    expect_score("3, 7, 19", "Answer: [3, 7, 19", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
+    expect_score("3, 7, 19", "Answer: [3, 7, 19", OFF, LT_TASK_UNPARSEABLE, false,
+                 "no answer line");
     // malformed
     expect_score("432", "", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
     expect_score("432", "432", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
@@ -810,7 +862,8 @@ static void test_verify_answers(void) {
     expect_score("432", "Answer: 432 apples", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
     expect_score("432", "Answer: 4.32", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
     expect_score("432", "Answer: -", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
-    expect_score("1", "Answer: 1234567890123456789012", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
+    expect_score("1", "Answer: 1234567890123456789012", OFF, LT_TASK_UNPARSEABLE, false,
+                 "no answer line");
     // truth values
     expect_score("true", "Answer: true", OFF, LT_TASK_CORRECT, true, NULL);
     expect_score("true", "Answer: True.", OFF, LT_TASK_CORRECT, true, NULL);
@@ -819,7 +872,8 @@ static void test_verify_answers(void) {
     expect_score("true", "Answer: 1", OFF, LT_TASK_WRONG, true, NULL);
     expect_score("1", "Answer: true", OFF, LT_TASK_WRONG, true, NULL);
     expect_score("true", "Answer: truely", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
-    expect_score("true", "Answer: true or false", OFF, LT_TASK_UNPARSEABLE, false, "no answer line");
+    expect_score("true", "Answer: true or false", OFF, LT_TASK_UNPARSEABLE, false,
+                 "no answer line");
 }
 
 static void test_verify_format(void) {
@@ -843,7 +897,8 @@ static void test_verify_format(void) {
     // an answer only inside the thinking, none after it
     expect_score("12", "<think>\nAnswer: 12\n</think>\n\nI am not sure.", ON, LT_TASK_UNPARSEABLE,
                  false, "no answer line after the think section");
-    expect_score("12", "<think>\nAnswer: 11\n</think>\n\nAnswer: 12", ON, LT_TASK_CORRECT, true, NULL);
+    expect_score("12", "<think>\nAnswer: 11\n</think>\n\nAnswer: 12", ON, LT_TASK_CORRECT, true,
+                 NULL);
     // off mode with a think section: format broken, the answer after it still scored
     expect_score("12", good, OFF, LT_TASK_CORRECT, false, "think section in off mode");
     expect_score("12", "<think>\n\n</think>\n\nAnswer: 12", OFF, LT_TASK_CORRECT, false,

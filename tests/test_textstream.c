@@ -24,7 +24,6 @@ static const char *const MODEL_TOKENS[] = {"<th",    "ink",   "</",     "think",
                                            " think", "Hello", " world", "\n\n",  "</th", "ans"};
 enum { N_MODEL_TOKENS = sizeof MODEL_TOKENS / sizeof *MODEL_TOKENS };
 
-
 static lt_tokenizer *build_tokenizer(bool special_markers) {
     cJSON *doc = cJSON_CreateObject();
     cJSON *added = cJSON_AddArrayToObject(doc, "added_tokens");
@@ -96,29 +95,29 @@ static bool delta_is(const lt_textstream_delta *d, const char *reasoning, const 
 }
 
 // Pushes one token and checks the text it releases.
-#define PUSH(ts, id, forced, want_reasoning, want_content)                                         \
-    do {                                                                                           \
-        lt_textstream_delta d_ = {"", 0, "", 0, LT_STOP_NONE, false};                              \
-        int32_t id_ = (id);                                                                        \
-        LT_CHECK_OK(lt_textstream_push(ts, id_, forced, &d_));                                     \
-        LT_CHECK_MSG(delta_is(&d_, want_reasoning, want_content),                                  \
-                     "push %ld: got reasoning \"%.*s\" content \"%.*s\", expected \"%s\" / "       \
-                     "\"%s\"",                                                                     \
-                     (long)id_, (int)d_.n_reasoning, d_.reasoning, (int)d_.n_content, d_.content,  \
-                     want_reasoning, want_content);                                                \
+#define PUSH(ts, id, forced, want_reasoning, want_content)                                        \
+    do {                                                                                          \
+        lt_textstream_delta d_ = {"", 0, "", 0, LT_STOP_NONE, false};                             \
+        int32_t id_ = (id);                                                                       \
+        LT_CHECK_OK(lt_textstream_push(ts, id_, forced, &d_));                                    \
+        LT_CHECK_MSG(delta_is(&d_, want_reasoning, want_content),                                 \
+                     "push %ld: got reasoning \"%.*s\" content \"%.*s\", expected \"%s\" / "      \
+                     "\"%s\"",                                                                    \
+                     (long)id_, (int)d_.n_reasoning, d_.reasoning, (int)d_.n_content, d_.content, \
+                     want_reasoning, want_content);                                               \
     } while (0)
 
-#define P(ts, piece, want_reasoning, want_content)                                                 \
+#define P(ts, piece, want_reasoning, want_content) \
     PUSH(ts, id_of(piece), false, want_reasoning, want_content)
 
-#define FINISH(ts, want_reasoning, want_content)                                                   \
-    do {                                                                                           \
-        lt_textstream_delta d_ = {"", 0, "", 0, LT_STOP_NONE, false};                              \
-        LT_CHECK_OK(lt_textstream_finish(ts, &d_));                                                \
-        LT_CHECK_MSG(delta_is(&d_, want_reasoning, want_content),                                  \
-                     "finish: got reasoning \"%.*s\" content \"%.*s\", expected \"%s\" / \"%s\"",  \
-                     (int)d_.n_reasoning, d_.reasoning, (int)d_.n_content, d_.content,             \
-                     want_reasoning, want_content);                                                \
+#define FINISH(ts, want_reasoning, want_content)                                                  \
+    do {                                                                                          \
+        lt_textstream_delta d_ = {"", 0, "", 0, LT_STOP_NONE, false};                             \
+        LT_CHECK_OK(lt_textstream_finish(ts, &d_));                                               \
+        LT_CHECK_MSG(delta_is(&d_, want_reasoning, want_content),                                 \
+                     "finish: got reasoning \"%.*s\" content \"%.*s\", expected \"%s\" / \"%s\"", \
+                     (int)d_.n_reasoning, d_.reasoning, (int)d_.n_content, d_.content,            \
+                     want_reasoning, want_content);                                               \
     } while (0)
 
 static void check_texts(const lt_textstream *ts, const char *reasoning, const char *content) {
@@ -695,7 +694,8 @@ static void test_bad_options(void) {
     LT_CHECK_ERR(lt_textstream_init(&ts, TOK, &o), LT_ERR_ARG, "stop_strings[1] is empty");
     const char *bad_utf8[] = {"\xC3"};
     o.stop_strings = bad_utf8, o.n_stop_strings = 1;
-    LT_CHECK_ERR(lt_textstream_init(&ts, TOK, &o), LT_ERR_ARG, "stop_strings[0] is not valid UTF-8");
+    LT_CHECK_ERR(lt_textstream_init(&ts, TOK, &o), LT_ERR_ARG,
+                 "stop_strings[0] is not valid UTF-8");
     const char *null_string[] = {NULL};
     o.stop_strings = null_string;
     LT_CHECK_ERR(lt_textstream_init(&ts, TOK, &o), LT_ERR_ARG, "stop_strings[0] is empty");

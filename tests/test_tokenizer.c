@@ -11,23 +11,20 @@
 
 // ---------------------------------------------------------------- helpers
 
-
-
 // Encodes `len` bytes and compares with the expected ids.
-#define CHECK_ENCODE(tok, text, len, ...)                                                         \
-    do {                                                                                          \
-        const int32_t want_[] = {__VA_ARGS__};                                                    \
-        lt_ids got_ = {0};                                                                        \
-        LT_CHECK_OK(lt_tokenizer_encode(tok, text, len, 0, &got_));                               \
-        bool same_ = ids_equal(&got_, want_, sizeof want_ / sizeof *want_);                       \
-        LT_CHECK_MSG(same_, "encode(\"%s\") differs", text);                                      \
-        if (!same_) {                                                                             \
-            print_ids("got ", got_.data, got_.n);                                                 \
-            print_ids("want", want_, sizeof want_ / sizeof *want_);                               \
-        }                                                                                         \
-        lt_ids_free(&got_);                                                                       \
+#define CHECK_ENCODE(tok, text, len, ...)                                   \
+    do {                                                                    \
+        const int32_t want_[] = {__VA_ARGS__};                              \
+        lt_ids got_ = {0};                                                  \
+        LT_CHECK_OK(lt_tokenizer_encode(tok, text, len, 0, &got_));         \
+        bool same_ = ids_equal(&got_, want_, sizeof want_ / sizeof *want_); \
+        LT_CHECK_MSG(same_, "encode(\"%s\") differs", text);                \
+        if (!same_) {                                                       \
+            print_ids("got ", got_.data, got_.n);                           \
+            print_ids("want", want_, sizeof want_ / sizeof *want_);         \
+        }                                                                   \
+        lt_ids_free(&got_);                                                 \
     } while (0)
-
 
 // The tiny tokenizer: ids 0..255 are the bytes 0..255, then these merges in
 // rank order (each makes the next id from 256):
@@ -74,7 +71,15 @@ static cJSON *tiny_doc(bool ignore_merges) {
     cJSON_AddBoolToObject(model, "ignore_merges", ignore_merges);
     cJSON *vocab = cJSON_AddObjectToObject(model, "vocab");
     add_byte_vocab(vocab);
-    const char *made[] = {"ab", "bc", "abc", "aa", "aaa", "aaaa", "\xc4\xa0" "ab", "xyz"};
+    const char *made[] = {"ab",
+                          "bc",
+                          "abc",
+                          "aa",
+                          "aaa",
+                          "aaaa",
+                          "\xc4\xa0"
+                          "ab",
+                          "xyz"};
     for (int i = 0; i < 8; i++) cJSON_AddNumberToObject(vocab, made[i], 256 + i);
     cJSON *merges = cJSON_AddArrayToObject(model, "merges");
     const char *m[] = {"a b", "b c", "ab c", "a a", "aa a", "aa aa", "\xc4\xa0 ab"};
@@ -135,7 +140,7 @@ static void test_utf8(void) {
     LT_CHECK_INT(lt_utf8_seq_len((const uint8_t *)"\xe0\x80\xaf", 3, &cp), 0);     // overlong
     LT_CHECK_INT(lt_utf8_seq_len((const uint8_t *)"\xed\xa0\x80", 3, &cp), 0);     // surrogate
     LT_CHECK_INT(lt_utf8_seq_len((const uint8_t *)"\xf4\x90\x80\x80", 4, &cp), 0); // > U+10FFFF
-    LT_CHECK_INT(lt_utf8_seq_len((const uint8_t *)"\x80", 1, &cp), 0);             // lone continuation
+    LT_CHECK_INT(lt_utf8_seq_len((const uint8_t *)"\x80", 1, &cp), 0); // lone continuation
     LT_CHECK_INT(lt_utf8_valid_prefix((const uint8_t *)"abcdefghij\xffk", 12), 10);
     LT_CHECK_INT(lt_utf8_valid_prefix((const uint8_t *)"\xe2\x82\xac\xe2\x82", 5), 3);
     LT_CHECK(lt_unicode_is_space(0x3000) && lt_unicode_is_space(0x85));
@@ -168,7 +173,7 @@ static void test_merge_order(void) {
 static void test_ignore_merges(void) {
     lt_tokenizer *tok = tiny(true);
     if (!tok) return;
-    CHECK_ENCODE(tok, "xyz", 3, 263);         // the whole pre-token is a vocabulary token
+    CHECK_ENCODE(tok, "xyz", 3, 263);                 // the whole pre-token is a vocabulary token
     CHECK_ENCODE(tok, "xyzz", 4, 'x', 'y', 'z', 'z'); // not in the vocabulary: plain BPE
     CHECK_ENCODE(tok, "abc", 3, 258);
     lt_tokenizer_free(tok);
@@ -180,7 +185,7 @@ static void test_added_tokens(void) {
     CHECK_ENCODE(tok, "a<xy>b", 6, 'a', 301, 'b'); // longest match: <xy>, not <x>
     CHECK_ENCODE(tok, "<x><x>", 6, 300, 300);
     CHECK_ENCODE(tok, "<x", 2, '<', 'x');
-    CHECK_ENCODE(tok, "ab<x>c", 6, 256, 300, 'c'); // never merged across
+    CHECK_ENCODE(tok, "ab<x>c", 6, 256, 300, 'c');  // never merged across
     CHECK_ENCODE(tok, "a  [L]b", 7, 'a', 302, 'b'); // lstrip takes the spaces before
     CHECK_ENCODE(tok, "a[R]  b", 7, 'a', 303, 'b'); // rstrip takes the spaces after
     CHECK_ENCODE(tok, "a [R] b", 7, 'a', ' ', 303, 'b');
@@ -213,9 +218,15 @@ static void test_invalid_utf8(void) {
     if (!tok) return;
     // Each byte outside a valid sequence is its own pre-token (its byte id);
     // the valid text around it is pre-tokenized on its own: "ab" stays ab.
-    CHECK_ENCODE(tok, "ab\xff" "ab", 5, 256, 0xFF, 256);
+    CHECK_ENCODE(tok,
+                 "ab\xff"
+                 "ab",
+                 5, 256, 0xFF, 256);
     // "ab\x80c": without the bad byte "abc" would be one token.
-    CHECK_ENCODE(tok, "ab\x80" "c", 4, 256, 0x80, 'c');
+    CHECK_ENCODE(tok,
+                 "ab\x80"
+                 "c",
+                 4, 256, 0x80, 'c');
     // A truncated 3-byte sequence: two invalid bytes, then " ab".
     CHECK_ENCODE(tok, "\xe2\x82 ab", 5, 0xE2, 0x82, 262);
     // Overlong and surrogate encodings are invalid byte by byte.
@@ -290,8 +301,8 @@ static lt_status count_piece(void *user, const uint8_t *piece, size_t len) {
 // its text, encoding never produces it, saving writes it back unchanged.
 static void test_verbatim_vocab_entry(void) {
     cJSON *doc = tiny_doc(false);
-    cJSON_AddNumberToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "model"), "vocab"),
-                            "a b", 400);
+    cJSON_AddNumberToObject(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "model"), "vocab"), "a b",
+                            400);
     lt_tokenizer *tok = NULL;
     LT_CHECK_OK(load_doc(&tok, doc));
     cJSON_Delete(doc);
@@ -430,37 +441,68 @@ static cJSON *vocab_of(cJSON *doc) { return cJSON_GetObjectItem(model_of(doc), "
 static cJSON *merges_of(cJSON *doc) { return cJSON_GetObjectItem(model_of(doc), "merges"); }
 
 static void no_model(cJSON *d) { cJSON_DeleteItemFromObject(d, "model"); }
-static void model_string(cJSON *d) { cJSON_ReplaceItemInObject(d, "model", cJSON_CreateString("BPE")); }
+static void model_string(cJSON *d) {
+    cJSON_ReplaceItemInObject(d, "model", cJSON_CreateString("BPE"));
+}
 static void model_unigram(cJSON *d) {
     cJSON_ReplaceItemInObject(model_of(d), "type", cJSON_CreateString("Unigram"));
 }
 static void no_vocab(cJSON *d) { cJSON_DeleteItemFromObject(model_of(d), "vocab"); }
-static void vocab_array(cJSON *d) { cJSON_ReplaceItemInObject(model_of(d), "vocab", cJSON_CreateArray()); }
+static void vocab_array(cJSON *d) {
+    cJSON_ReplaceItemInObject(model_of(d), "vocab", cJSON_CreateArray());
+}
 static void no_merges(cJSON *d) { cJSON_DeleteItemFromObject(model_of(d), "merges"); }
-static void id_string(cJSON *d) { cJSON_ReplaceItemInObject(vocab_of(d), "ab", cJSON_CreateString("256")); }
-static void id_fraction(cJSON *d) { cJSON_ReplaceItemInObject(vocab_of(d), "ab", cJSON_CreateNumber(256.5)); }
-static void id_huge(cJSON *d) { cJSON_ReplaceItemInObject(vocab_of(d), "ab", cJSON_CreateNumber(1e300)); }
-static void id_negative(cJSON *d) { cJSON_ReplaceItemInObject(vocab_of(d), "ab", cJSON_CreateNumber(-1)); }
-static void id_twice(cJSON *d) { cJSON_ReplaceItemInObject(vocab_of(d), "ab", cJSON_CreateNumber(257)); }
+static void id_string(cJSON *d) {
+    cJSON_ReplaceItemInObject(vocab_of(d), "ab", cJSON_CreateString("256"));
+}
+static void id_fraction(cJSON *d) {
+    cJSON_ReplaceItemInObject(vocab_of(d), "ab", cJSON_CreateNumber(256.5));
+}
+static void id_huge(cJSON *d) {
+    cJSON_ReplaceItemInObject(vocab_of(d), "ab", cJSON_CreateNumber(1e300));
+}
+static void id_negative(cJSON *d) {
+    cJSON_ReplaceItemInObject(vocab_of(d), "ab", cJSON_CreateNumber(-1));
+}
+static void id_twice(cJSON *d) {
+    cJSON_ReplaceItemInObject(vocab_of(d), "ab", cJSON_CreateNumber(257));
+}
 static void token_twice(cJSON *d) { cJSON_AddNumberToObject(vocab_of(d), "ab", 400); }
-static void merge_unknown(cJSON *d) { cJSON_AddItemToArray(merges_of(d), cJSON_CreateString("q zz")); }
-static void merge_no_space(cJSON *d) { cJSON_AddItemToArray(merges_of(d), cJSON_CreateString("ab")); }
-static void merge_two_spaces(cJSON *d) { cJSON_AddItemToArray(merges_of(d), cJSON_CreateString("a b c")); }
+static void merge_unknown(cJSON *d) {
+    cJSON_AddItemToArray(merges_of(d), cJSON_CreateString("q zz"));
+}
+static void merge_no_space(cJSON *d) {
+    cJSON_AddItemToArray(merges_of(d), cJSON_CreateString("ab"));
+}
+static void merge_two_spaces(cJSON *d) {
+    cJSON_AddItemToArray(merges_of(d), cJSON_CreateString("a b c"));
+}
 static void merge_number(cJSON *d) { cJSON_AddItemToArray(merges_of(d), cJSON_CreateNumber(3)); }
-static void merge_result_missing(cJSON *d) { cJSON_AddItemToArray(merges_of(d), cJSON_CreateString("c a")); }
+static void merge_result_missing(cJSON *d) {
+    cJSON_AddItemToArray(merges_of(d), cJSON_CreateString("c a"));
+}
 static void merge_twice(cJSON *d) { cJSON_AddItemToArray(merges_of(d), cJSON_CreateString("a b")); }
-static void merges_object(cJSON *d) { cJSON_ReplaceItemInObject(model_of(d), "merges", cJSON_CreateObject()); }
+static void merges_object(cJSON *d) {
+    cJSON_ReplaceItemInObject(model_of(d), "merges", cJSON_CreateObject());
+}
 static void byte_missing(cJSON *d) { cJSON_DeleteItemFromObject(vocab_of(d), "\xc4\x80"); }
-static void added_not_array(cJSON *d) { cJSON_ReplaceItemInObject(d, "added_tokens", cJSON_CreateObject()); }
-static void added_no_id(cJSON *d) { cJSON_DeleteItemFromObject(cJSON_GetArrayItem(cJSON_GetObjectItem(d, "added_tokens"), 1), "id"); }
+static void added_not_array(cJSON *d) {
+    cJSON_ReplaceItemInObject(d, "added_tokens", cJSON_CreateObject());
+}
+static void added_no_id(cJSON *d) {
+    cJSON_DeleteItemFromObject(cJSON_GetArrayItem(cJSON_GetObjectItem(d, "added_tokens"), 1), "id");
+}
 static void added_empty(cJSON *d) {
-    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(d, "added_tokens"), 1), "content", cJSON_CreateString(""));
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(d, "added_tokens"), 1),
+                              "content", cJSON_CreateString(""));
 }
 static void added_same_id(cJSON *d) {
-    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(d, "added_tokens"), 1), "id", cJSON_CreateNumber(300));
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(d, "added_tokens"), 1), "id",
+                              cJSON_CreateNumber(300));
 }
 static void added_special_string(cJSON *d) {
-    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(d, "added_tokens"), 1), "special", cJSON_CreateString("yes"));
+    cJSON_ReplaceItemInObject(cJSON_GetArrayItem(cJSON_GetObjectItem(d, "added_tokens"), 1),
+                              "special", cJSON_CreateString("yes"));
 }
 static void normalizer(cJSON *d) {
     cJSON *n = cJSON_CreateObject();
@@ -474,15 +516,22 @@ static void pretok_whitespace(cJSON *d) {
     cJSON_ReplaceItemInObject(d, "pre_tokenizer", p);
 }
 static cJSON *split_of(cJSON *d) {
-    return cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(d, "pre_tokenizer"), "pretokenizers"), 0);
+    return cJSON_GetArrayItem(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(d, "pre_tokenizer"), "pretokenizers"), 0);
 }
 static void bad_regex(cJSON *d) {
-    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(split_of(d), "pattern"), "Regex", cJSON_CreateString("(a"));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(split_of(d), "pattern"), "Regex",
+                              cJSON_CreateString("(a"));
 }
-static void split_removed(cJSON *d) { cJSON_ReplaceItemInObject(split_of(d), "behavior", cJSON_CreateString("Removed")); }
-static void dropout(cJSON *d) { cJSON_ReplaceItemInObject(model_of(d), "dropout", cJSON_CreateNumber(0.1)); }
+static void split_removed(cJSON *d) {
+    cJSON_ReplaceItemInObject(split_of(d), "behavior", cJSON_CreateString("Removed"));
+}
+static void dropout(cJSON *d) {
+    cJSON_ReplaceItemInObject(model_of(d), "dropout", cJSON_CreateNumber(0.1));
+}
 static void decoder_wordpiece(cJSON *d) {
-    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(d, "decoder"), "type", cJSON_CreateString("WordPiece"));
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(d, "decoder"), "type",
+                              cJSON_CreateString("WordPiece"));
 }
 
 static void test_malformed(void) {

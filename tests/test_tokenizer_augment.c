@@ -11,8 +11,9 @@
 
 // Verilog-like lines from a fixed seed: the domain words repeat a lot.
 static char *domain_text(size_t *len) {
-    static const char *names[] = {"wr_ptr", "rd_ptr", "wr_data", "rd_data", "fifo_full",
-                                  "fifo_empty", "clk", "rst_n", "valid", "ready", "axi_awaddr"};
+    static const char *names[] = {"wr_ptr",    "rd_ptr",     "wr_data",   "rd_data",
+                                  "fifo_full", "fifo_empty", "clk",       "rst_n",
+                                  "valid",     "ready",      "axi_awaddr"};
     lt_bytes b = {0};
     lt_rng rng;
     lt_rng_seed(&rng, 5);
@@ -20,12 +21,18 @@ static char *domain_text(size_t *len) {
     for (int i = 0; i < 400; i++) {
         const char *x = names[lt_rng_below(&rng, 11)], *y = names[lt_rng_below(&rng, 11)];
         switch (lt_rng_below(&rng, 6)) {
-        case 0: snprintf(line, sizeof line, "always_ff @(posedge clk or negedge rst_n) begin\n"); break;
+        case 0:
+            snprintf(line, sizeof line, "always_ff @(posedge clk or negedge rst_n) begin\n");
+            break;
         case 1: snprintf(line, sizeof line, "    assign %s = %s & ~%s;\n", x, y, x); break;
-        case 2: snprintf(line, sizeof line, "  logic [%u:0] %s;\n", lt_rng_below(&rng, 64), x); break;
+        case 2:
+            snprintf(line, sizeof line, "  logic [%u:0] %s;\n", lt_rng_below(&rng, 64), x);
+            break;
         case 3: snprintf(line, sizeof line, "      %s <= %s + 1'b1;\n", x, y); break;
         case 4: snprintf(line, sizeof line, "endmodule // %s\n", x); break;
-        default: snprintf(line, sizeof line, "module %s_ctrl(input logic clk, output logic %s);\n", x, y);
+        default:
+            snprintf(line, sizeof line, "module %s_ctrl(input logic clk, output logic %s);\n", x,
+                     y);
         }
         lt_status st = lt_bytes_append(&b, line, strlen(line));
         if (st) lt_status_free(st);
@@ -55,8 +62,8 @@ static bool same_encoding(lt_tokenizer *a, lt_tokenizer *b, const char *text, si
 // The properties every augmentation must have.
 // `most` bounds the augmented token count as a fraction of the base count.
 static void check_augmented(lt_tokenizer *base, lt_tokenizer *aug, const lt_augment_map *map,
-                            int32_t n_add, const char *domain, size_t n_domain,
-                            const char *general, size_t n_general, double most) {
+                            int32_t n_add, const char *domain, size_t n_domain, const char *general,
+                            size_t n_general, double most) {
     int32_t nb = lt_tokenizer_n_vocab(base);
     LT_CHECK_INT(map->base_vocab, nb);
     LT_CHECK(map->n > 0 && map->n <= n_add);
@@ -183,7 +190,8 @@ static void test_bad_maps(void) {
     write(path, "{\"base_vocab\": 10, \"added\": [{\"id\": 5, \"pieces\": [1, 2]}]}");
     LT_CHECK_ERR(lt_augment_map_load(&m, path), LT_ERR_FORMAT, "added[0]: id 5 is not a new id");
     write(path, "{\"base_vocab\": 10, \"added\": [{\"id\": 10, \"pieces\": [1, 12]}]}");
-    LT_CHECK_ERR(lt_augment_map_load(&m, path), LT_ERR_FORMAT, "pieces must be base ids in [0, 10)");
+    LT_CHECK_ERR(lt_augment_map_load(&m, path), LT_ERR_FORMAT,
+                 "pieces must be base ids in [0, 10)");
     write(path, "{\"base_vocab\": 10, \"added\": [{\"id\": 10, \"pieces\": []}]}");
     LT_CHECK_ERR(lt_augment_map_load(&m, path), LT_ERR_FORMAT, "non-empty array");
     write(path, "{\"base_vocab\": 10, \"added\": [{\"id\": 10, \"pieces\": [1]}, {\"id\": 10, "
@@ -231,8 +239,8 @@ static void test_augment_llama3(void) {
     LT_CHECK_OK(lt_tokenizer_load(&base, dir));
     char *general = NULL;
     size_t n_general = 0, n_domain = 0;
-    LT_CHECK_OK(lt_file_read_all(lt_test_path("data/moby-dick-1-4.txt"), &general, &n_general,
-                                 1 << 20));
+    LT_CHECK_OK(
+        lt_file_read_all(lt_test_path("data/moby-dick-1-4.txt"), &general, &n_general, 1 << 20));
     char *domain = domain_text(&n_domain);
     if (!base || !general) return;
     lt_text_span d = {domain, n_domain}, g = {general, n_general};

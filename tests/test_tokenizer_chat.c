@@ -11,8 +11,6 @@
 
 enum { BOS = 256, SH = 257, EH = 258, EOT = 259, THINK = 260, UNTHINK = 261 };
 
-
-
 static void check_render(lt_tokenizer *tok, const lt_chat_message *msgs, size_t n, unsigned flags,
                          const expect_t *want) {
     lt_ids ids = {0};
@@ -106,7 +104,8 @@ static void test_toggle_rule(void) {
     LT_CHECK_INT(lt_chat_reasoning_mode(t, "You are helpful.", NULL), LT_REASONING_OFF);
     LT_CHECK_INT(lt_chat_reasoning_mode(t, NULL, &rest), LT_REASONING_OFF);
     lt_bytes b = {0};
-    LT_CHECK_OK(lt_chat_system_text(t, LT_REASONING_ON, "You are a hardware design assistant.", &b));
+    LT_CHECK_OK(
+        lt_chat_system_text(t, LT_REASONING_ON, "You are a hardware design assistant.", &b));
     LT_CHECK_STR(b.data, "detailed thinking on\n\nYou are a hardware design assistant.");
     b.n = 0;
     LT_CHECK_OK(lt_chat_system_text(t, LT_REASONING_OFF, NULL, &b));
@@ -153,10 +152,13 @@ static void test_llama3(void) {
     if (!tok) return;
     const lt_chat_template *t = lt_chat_template_get("llama3");
     const lt_chat_message convs[][4] = {
-        {{"system", "detailed thinking on", NULL}, {"user", "What is 2+2?", NULL},
-         {"assistant", "4.", "...add them. 2+2=4."}, {"user", "\u00a0 and 3+3?\n\n", NULL}},
+        {{"system", "detailed thinking on", NULL},
+         {"user", "What is 2+2?", NULL},
+         {"assistant", "4.", "...add them. 2+2=4."},
+         {"user", "\u00a0 and 3+3?\n\n", NULL}},
         {{"system", "detailed thinking off\n\nYou are terse.", NULL},
-         {"user", "say <|eot_id|> please", NULL}, {"assistant", "'s: \"ok\"!\n", NULL},
+         {"user", "say <|eot_id|> please", NULL},
+         {"assistant", "'s: \"ok\"!\n", NULL},
          {"user", "123456", NULL}},
     };
     for (size_t c = 0; c < 2; c++) {
@@ -178,10 +180,10 @@ static void test_llama3(void) {
                 last = i;
             }
         LT_CHECK(ones == last - first + 1);
-        LT_CHECK_INT(ids.data[first - 1], 271);       // "\n\n" after the header
-        LT_CHECK_INT(ids.data[first - 3], 78191);     // "assistant"
-        LT_CHECK_INT(ids.data[last], 128009);         // <|eot_id|>
-        LT_CHECK_INT(ids.data[ids.n - 3], 78191);     // the open assistant header
+        LT_CHECK_INT(ids.data[first - 1], 271);   // "\n\n" after the header
+        LT_CHECK_INT(ids.data[first - 3], 78191); // "assistant"
+        LT_CHECK_INT(ids.data[last], 128009);     // <|eot_id|>
+        LT_CHECK_INT(ids.data[ids.n - 3], 78191); // the open assistant header
         lt_ids_free(&ids);
         lt_ids_free(&direct);
         lt_bytes_free(&mask);

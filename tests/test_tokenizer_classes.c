@@ -120,12 +120,51 @@ static lt_status record(void *user, const uint8_t *piece, size_t len) {
 // scanner (Llama 3's pattern or Qwen2's, which differ in digit runs) cuts each
 // exactly where PCRE2 alone does.
 static void fast_scanner_matches_pcre2(const char *pattern) {
-    static const char *pool[] = {
-        "a", "Z", "q", "7", "42", "1234", " ", "  ", "\t", "\n", "\r\n", "\r", "\v", "\f",
-        ".", "!?", "'", "'s", "'S", "'re", "'VE", "'ll", "'d", "'m", "'t", "'x", "_", "-", "#",
-        "\x01", "\x1c", "\x7f", "\xc3\xa9", "\xc5\xbf", "\xc2\xa0", "\xe3\x80\x80",
-        "\xd9\xa3", "\xe4\xb8\xad", "\xe2\x80\x8b", "\xf0\x9f\xa6\x99", "\xe1\xa0\x8e",
-        "\xc2\x85", "\xe2\x80\xa8", "\xcc\x81", "\xef\xbb\xbf"};
+    static const char *pool[] = {"a",
+                                 "Z",
+                                 "q",
+                                 "7",
+                                 "42",
+                                 "1234",
+                                 " ",
+                                 "  ",
+                                 "\t",
+                                 "\n",
+                                 "\r\n",
+                                 "\r",
+                                 "\v",
+                                 "\f",
+                                 ".",
+                                 "!?",
+                                 "'",
+                                 "'s",
+                                 "'S",
+                                 "'re",
+                                 "'VE",
+                                 "'ll",
+                                 "'d",
+                                 "'m",
+                                 "'t",
+                                 "'x",
+                                 "_",
+                                 "-",
+                                 "#",
+                                 "\x01",
+                                 "\x1c",
+                                 "\x7f",
+                                 "\xc3\xa9",
+                                 "\xc5\xbf",
+                                 "\xc2\xa0",
+                                 "\xe3\x80\x80",
+                                 "\xd9\xa3",
+                                 "\xe4\xb8\xad",
+                                 "\xe2\x80\x8b",
+                                 "\xf0\x9f\xa6\x99",
+                                 "\xe1\xa0\x8e",
+                                 "\xc2\x85",
+                                 "\xe2\x80\xa8",
+                                 "\xcc\x81",
+                                 "\xef\xbb\xbf"};
     const uint32_t n_pool = sizeof pool / sizeof *pool;
     lt_pretok p;
     lt_pretok_state s;
@@ -163,7 +202,9 @@ static void fast_scanner_matches_pcre2(const char *pattern) {
     lt_pretok_free(&p);
 }
 
-static void test_fast_scanner_matches_pcre2(void) { fast_scanner_matches_pcre2(LT_TOK_LLAMA3_PATTERN); }
+static void test_fast_scanner_matches_pcre2(void) {
+    fast_scanner_matches_pcre2(LT_TOK_LLAMA3_PATTERN);
+}
 static void test_fast_scanner_matches_pcre2_qwen2(void) {
     fast_scanner_matches_pcre2(LT_TOK_QWEN2_PATTERN);
 }

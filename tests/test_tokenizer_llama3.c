@@ -11,8 +11,6 @@
 
 static lt_tokenizer *tok;
 
-
-
 static bool check_encode(lt_tokenizer *t, const char *text, size_t len, const int32_t *want,
                          size_t n) {
     lt_ids got = {0};
@@ -27,11 +25,11 @@ static bool check_encode(lt_tokenizer *t, const char *text, size_t len, const in
     return same;
 }
 
-#define CHECK_ENCODE(text, len, ...)                                                              \
-    do {                                                                                          \
-        const int32_t want_[] = {__VA_ARGS__};                                                    \
-        lt_test_checks_++;                                                                        \
-        check_encode(tok, text, len, want_, sizeof want_ / sizeof *want_);                        \
+#define CHECK_ENCODE(text, len, ...)                                       \
+    do {                                                                   \
+        const int32_t want_[] = {__VA_ARGS__};                             \
+        lt_test_checks_++;                                                 \
+        check_encode(tok, text, len, want_, sizeof want_ / sizeof *want_); \
     } while (0)
 #define CHECK_TEXT(text, ...) CHECK_ENCODE(text, strlen(text), __VA_ARGS__)
 
@@ -104,20 +102,23 @@ static void test_rust_fixture(void) {
 // encodes as the Rust library encodes it alone ("a" 64, "b" 65, " euro" 18140,
 // "hello" 15339, "world" 14957, " " 220).
 static void test_invalid_utf8(void) {
-    CHECK_ENCODE("a\xff" "b", 3, 64, 187, 65);
-    CHECK_ENCODE("\xe2\x82 euro", 7, 158, 224, 18140);     // a truncated '€'
-    CHECK_ENCODE("\xc0\xaf", 2, 124, 107);                 // overlong '/'
-    CHECK_ENCODE("\xed\xa0\x80", 3, 169, 254, 222);        // the surrogate U+D800
+    CHECK_ENCODE("a\xff"
+                 "b",
+                 3, 64, 187, 65);
+    CHECK_ENCODE("\xe2\x82 euro", 7, 158, 224, 18140);       // a truncated '€'
+    CHECK_ENCODE("\xc0\xaf", 2, 124, 107);                   // overlong '/'
+    CHECK_ENCODE("\xed\xa0\x80", 3, 169, 254, 222);          // the surrogate U+D800
     CHECK_ENCODE("\xf4\x90\x80\x80", 4, 176, 238, 222, 222); // past U+10FFFF
-    CHECK_ENCODE("hello\x80world", 11, 15339, 222, 14957); // "helloworld" is not one pre-token
+    CHECK_ENCODE("hello\x80world", 11, 15339, 222, 14957);   // "helloworld" is not one pre-token
     CHECK_ENCODE(" \xff ", 3, 220, 187, 220);
 }
 
 static void test_random_roundtrip(void) {
     lt_rng rng;
     lt_rng_seed(&rng, 2024);
-    const char *pieces[] = {"a", " the", "\n", "  ", "\t", "é", "中", "🦙", "\xff", "\x80",
-                            "\xe2\x82", "<|eot_id|>", "<|", "'s", "123", "\r\n", "\xc2\xa0"};
+    const char *pieces[] = {"a",  " the", "\n",   "  ",   "\t",       "é",
+                            "中", "🦙", "\xff", "\x80", "\xe2\x82", "<|eot_id|>",
+                            "<|", "'s",   "123",  "\r\n", "\xc2\xa0"};
     const size_t n_pieces = sizeof pieces / sizeof *pieces;
     for (int trial = 0; trial < 1000; trial++) {
         char text[256];

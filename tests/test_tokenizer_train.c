@@ -157,13 +157,15 @@ static void test_against_naive(void) {
         v.n = 256;
         for (int b = 0; b < 256; b++) { // id = rank of the byte's character
             int rank = 0;
-            for (int o = 0; o < 256; o++) rank += lt_bytelevel_char((uint8_t)o) < lt_bytelevel_char((uint8_t)b);
+            for (int o = 0; o < 256; o++)
+                rank += lt_bytelevel_char((uint8_t)o) < lt_bytelevel_char((uint8_t)b);
             v.bytes[rank][0] = (char)b;
             v.len[rank] = 1;
         }
         for (int k = 0; k < NW; k++) {
             int len = 1 + (int)lt_rng_below(&rng, 12);
-            for (int i = 0; i < len; i++) words[k][i] = alphabet[lt_rng_below(&rng, (uint32_t)n_alpha)];
+            for (int i = 0; i < len; i++)
+                words[k][i] = alphabet[lt_rng_below(&rng, (uint32_t)n_alpha)];
             words[k][len] = 0;
             docs[k] = words[k];
             repeat[k] = 1 + (int)lt_rng_below(&rng, 4);

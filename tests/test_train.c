@@ -17,7 +17,8 @@ static void make_shard(const char *path, int64_t vocab, int n_docs, int len) {
     doc[0] = 1;
     for (int i = 1; i <= len; i++) doc[i] = 3 + (int32_t)lt_rng_below(&rng, (uint32_t)(vocab - 3));
     doc[len + 1] = 2;
-    for (int d = 0; d < n_docs; d++) LT_CHECK_OK(lt_shard_writer_add(w, doc, (size_t)len + 2, (uint64_t)len * 4));
+    for (int d = 0; d < n_docs; d++)
+        LT_CHECK_OK(lt_shard_writer_add(w, doc, (size_t)len + 2, (uint64_t)len * 4));
     LT_CHECK_OK(lt_shard_writer_commit(w));
 }
 
@@ -75,9 +76,11 @@ static void check_overfit(lt_dtype dtype) {
     o.eval_batches = 4;
     run_log r = {0};
     LT_CHECK_OK(lt_train(&o, record, &r));
-    fprintf(stderr, "  %s: loss %.6f -> %.6f, val %.6f\n", lt_dtype_name(dtype), r.first_loss, r.last_loss, r.last_val);
+    fprintf(stderr, "  %s: loss %.6f -> %.6f, val %.6f\n", lt_dtype_name(dtype), r.first_loss,
+            r.last_loss, r.last_val);
     LT_CHECK(r.first_loss > 5.5);
-    LT_CHECK_MSG(r.last_loss < 0.5, "%s: final loss %.3f, expected < 0.5", lt_dtype_name(dtype), r.last_loss);
+    LT_CHECK_MSG(r.last_loss < 0.5, "%s: final loss %.3f, expected < 0.5", lt_dtype_name(dtype),
+                 r.last_loss);
     LT_CHECK(r.last_val < 0.5);
     free(shard);
     free(out);
@@ -90,7 +93,8 @@ static void test_overfit_f16(void) { check_overfit(LT_F16); }
 static bool same_file(const char *a, const char *b) {
     char *x, *y;
     size_t nx, ny;
-    if (lt_file_read_all(a, &x, &nx, 1 << 26) || lt_file_read_all(b, &y, &ny, 1 << 26)) return false;
+    if (lt_file_read_all(a, &x, &nx, 1 << 26) || lt_file_read_all(b, &y, &ny, 1 << 26))
+        return false;
     bool same = nx == ny && memcmp(x, y, nx) == 0;
     lt_free(x);
     lt_free(y);
@@ -117,9 +121,11 @@ static void test_resume_exact(void) {
     int differing = 0;
     for (int i = 0; i < 40; i++) differing += ra.losses[i] != rb.losses[i];
     LT_CHECK_INT(differing, 0);
-    char *wa = join(a, "checkpoints/step-00000040/model.safetensors"), *wb = join(b, "checkpoints/step-00000040/model.safetensors");
+    char *wa = join(a, "checkpoints/step-00000040/model.safetensors"),
+         *wb = join(b, "checkpoints/step-00000040/model.safetensors");
     LT_CHECK_MSG(same_file(wa, wb), "resumed weights differ from the uninterrupted run's");
-    char *sa = join(a, "checkpoints/step-00000040/train_state.bin"), *sb = join(b, "checkpoints/step-00000040/train_state.bin");
+    char *sa = join(a, "checkpoints/step-00000040/train_state.bin"),
+         *sb = join(b, "checkpoints/step-00000040/train_state.bin");
     LT_CHECK_MSG(same_file(sa, sb), "resumed optimizer/loader state differs");
     free(shard), free(a), free(b), free(wa), free(wb), free(sa), free(sb);
 }
@@ -141,7 +147,8 @@ static void record_and_stop(void *user, const lt_train_event *ev) {
 
 static void test_stop_request(void) {
     const char *dir = lt_test_tmpdir();
-    char *shard = join(dir, "corpus.bin"), *a = join(dir, "a"), *b = join(dir, "b"), *c = join(dir, "c");
+    char *shard = join(dir, "corpus.bin"), *a = join(dir, "a"), *b = join(dir, "b"),
+         *c = join(dir, "c");
     make_shard(shard, 512, 64, 100);
     lt_train_opts o;
     run_log ra = {0};
@@ -155,9 +162,11 @@ static void test_stop_request(void) {
     LT_CHECK(res.stopped && res.saved);
     LT_CHECK_INT(res.step, 13);
     LT_CHECK_STR(res.checkpoint, "checkpoints/step-00000013");
-    char *latest = NULL, *latest_path = join(b, "latest"), *want = join(b, "checkpoints/step-00000013");
+    char *latest = NULL, *latest_path = join(b, "latest"),
+         *want = join(b, "checkpoints/step-00000013");
     size_t latest_len = 0;
-    LT_CHECK(!lt_file_read_all(latest_path, &latest, &latest_len, 4096) && strstr(latest, "step-00000013"));
+    LT_CHECK(!lt_file_read_all(latest_path, &latest, &latest_len, 4096) &&
+             strstr(latest, "step-00000013"));
     LT_CHECK(lt_path_is_dir(want));
     rb.stop = 0;
     o.resume = true;
@@ -168,8 +177,10 @@ static void test_stop_request(void) {
     int differing = 0;
     for (int i = 0; i < 40; i++) differing += ra.losses[i] != rb.log.losses[i];
     LT_CHECK_INT(differing, 0);
-    char *wa = join(a, "checkpoints/step-00000040/model.safetensors"), *wb = join(b, "checkpoints/step-00000040/model.safetensors");
-    LT_CHECK_MSG(same_file(wa, wb), "weights after a stop and resume differ from the uninterrupted run's");
+    char *wa = join(a, "checkpoints/step-00000040/model.safetensors"),
+         *wb = join(b, "checkpoints/step-00000040/model.safetensors");
+    LT_CHECK_MSG(same_file(wa, wb),
+                 "weights after a stop and resume differ from the uninterrupted run's");
     // Stopped before its first step, a fresh run has nothing to save and leaves no folder.
     stopping_log rc = {.stop = 1};
     base_opts(&o, c, shard);
@@ -230,7 +241,8 @@ static void test_bad_setups(void) {
     LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_ARG, "not a multiple of batch x seq = 128");
     base_opts(&o, out, shard);
     o.seq = 4096;
-    LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_ARG, "exceeds the model's max_position_embeddings");
+    LT_CHECK_ERR(lt_train(&o, NULL, NULL), LT_ERR_ARG,
+                 "exceeds the model's max_position_embeddings");
     base_opts(&o, out, shard);
     o.batch = 1 << 20;
     o.seq = 2048;

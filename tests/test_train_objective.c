@@ -18,7 +18,8 @@ static void make_shard(const char *path, int64_t vocab, int n_docs, int len) {
     lt_rng_seed(&rng, 7);
     for (int d = 0; d < n_docs; d++) {
         doc[0] = 1;
-        for (int i = 1; i <= len; i++) doc[i] = 3 + (int32_t)lt_rng_below(&rng, (uint32_t)(vocab - 3));
+        for (int i = 1; i <= len; i++)
+            doc[i] = 3 + (int32_t)lt_rng_below(&rng, (uint32_t)(vocab - 3));
         doc[len + 1] = 2;
         LT_CHECK_OK(lt_shard_writer_add(w, doc, (size_t)len + 2, (uint64_t)len * 4));
     }
@@ -28,13 +29,13 @@ static void make_shard(const char *path, int64_t vocab, int n_docs, int len) {
 // Cross-entropy through the seam. Parts: "one" (1 per counted target: its
 // mean is exactly 1) and "twice" (2 x the loss: its mean is twice the loss).
 typedef struct {
-    float **dhidden;  // (L+1) all-zero gradients, or NULL
+    float **dhidden; // (L+1) all-zero gradients, or NULL
     double sums[2], val_sums[2];
     int64_t train_calls, eval_calls;
 } xent_obj;
 
-static lt_status obj_train(void *ctx, lt_acts *a, const lt_batch *b, double normaliser, float dloss_scale, lt_loss *out,
-                           const float *const **dhidden) {
+static lt_status obj_train(void *ctx, lt_acts *a, const lt_batch *b, double normaliser,
+                           float dloss_scale, lt_loss *out, const float *const **dhidden) {
     xent_obj *x = ctx;
     x->train_calls++;
     LT_TRY(lt_objective_xent(a, b->targets, normaliser, dloss_scale, out));
@@ -70,7 +71,8 @@ static void record(void *user, const lt_train_event *ev) {
     if (ev->has_val) {
         if (r->n_val < 8) {
             r->vals[r->n_val] = ev->val_loss;
-            if (ev->n_parts == 2) r->val_one[r->n_val] = ev->parts[0], r->val_twice[r->n_val] = ev->parts[1];
+            if (ev->n_parts == 2)
+                r->val_one[r->n_val] = ev->parts[0], r->val_twice[r->n_val] = ev->parts[1];
             r->n_val++;
         }
         return;
@@ -124,7 +126,8 @@ static bool same_file(const char *a, const char *b) {
 
 static void check_same_as_builtin(bool zero_dhidden) {
     const char *dir = lt_test_tmpdir();
-    char *shard = lt_path_join(dir, "corpus.bin"), *a = lt_path_join(dir, "builtin"), *b = lt_path_join(dir, "seam");
+    char *shard = lt_path_join(dir, "corpus.bin"), *a = lt_path_join(dir, "builtin"),
+         *b = lt_path_join(dir, "seam");
     make_shard(shard, 512, 40, 60);
     lt_train_opts o;
     run_log ra = {0}, rb = {0};
@@ -139,9 +142,15 @@ static void check_same_as_builtin(bool zero_dhidden) {
     lt_config_free(&cfg);
     if (zero_dhidden) {
         LT_CHECK_OK(lt_calloc((void **)&x.dhidden, (size_t)(L + 1), sizeof(float *), "dhidden"));
-        for (int64_t l = 0; l <= L; l += 2) LT_CHECK_OK(lt_calloc((void **)&x.dhidden[l], (size_t)(N * C), sizeof(float), "dhidden"));
+        for (int64_t l = 0; l <= L; l += 2)
+            LT_CHECK_OK(
+                lt_calloc((void **)&x.dhidden[l], (size_t)(N * C), sizeof(float), "dhidden"));
     }
-    lt_train_objective obj = {.ctx = &x, .train = obj_train, .eval = obj_eval, .take_parts = obj_take, .n_parts = 2,
+    lt_train_objective obj = {.ctx = &x,
+                              .train = obj_train,
+                              .eval = obj_eval,
+                              .take_parts = obj_take,
+                              .n_parts = 2,
                               .part_names = {"one", "twice"}};
     base_opts(&o, b, shard);
     o.objective = &obj;
@@ -164,7 +173,8 @@ static void check_same_as_builtin(bool zero_dhidden) {
     }
     char *wa = lt_path_join(a, "checkpoints/step-00000012/model.safetensors");
     char *wb = lt_path_join(b, "checkpoints/step-00000012/model.safetensors");
-    LT_CHECK_MSG(same_file(wa, wb), "weights trained through the seam differ from the built-in cross-entropy's");
+    LT_CHECK_MSG(same_file(wa, wb),
+                 "weights trained through the seam differ from the built-in cross-entropy's");
     // The parts are in the metrics, the validation ones prefixed.
     char *metrics = lt_path_join(b, "metrics.jsonl"), *text = NULL;
     size_t len;

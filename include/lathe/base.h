@@ -41,10 +41,10 @@ void lt_status_free(lt_status st);
 const char *lt_code_name(lt_code code);
 
 // Return early from a function that returns lt_status.
-#define LT_TRY(expr)                                                                              \
-    do {                                                                                          \
-        lt_status lt_try_st_ = (expr);                                                            \
-        if (lt_try_st_) return lt_try_st_;                                                        \
+#define LT_TRY(expr)                       \
+    do {                                   \
+        lt_status lt_try_st_ = (expr);     \
+        if (lt_try_st_) return lt_try_st_; \
     } while (0)
 
 // ---------------------------------------------------------------- memory
@@ -107,8 +107,8 @@ typedef struct {
 void lt_rng_seed(lt_rng *rng, uint64_t seed);
 uint64_t lt_rng_u64(lt_rng *rng);
 uint32_t lt_rng_below(lt_rng *rng, uint32_t n); // uniform in [0, n), unbiased
-double lt_rng_uniform(lt_rng *rng);            // uniform in [0, 1), 53 bits
-float lt_rng_normal(lt_rng *rng);              // standard normal (Box–Muller)
+double lt_rng_uniform(lt_rng *rng);             // uniform in [0, 1), 53 bits
+float lt_rng_normal(lt_rng *rng);               // standard normal (Box–Muller)
 
 // ---------------------------------------------------------------- threads
 

@@ -24,16 +24,16 @@ extern "C" {
 #endif
 
 typedef struct {
-    const char *name;          // "llama3"
-    const char *begin;         // text at the very start: "<|begin_of_text|>"
-    const char *header_open;   // before the role: "<|start_header_id|>"
-    const char *header_close;  // after the role: "<|end_header_id|>\n\n"
-    const char *turn_end;      // after the content: "<|eot_id|>"
-    const char *think_open;    // "on" mode, before the reasoning: "<think>\n"
-    const char *think_close;   // after the reasoning: "\n</think>\n\n"
-    const char *toggle_on;     // "detailed thinking on"
-    const char *toggle_off;    // "detailed thinking off"
-    const char *jinja;         // the same template in Jinja, for tokenizer_config.json
+    const char *name;         // "llama3"
+    const char *begin;        // text at the very start: "<|begin_of_text|>"
+    const char *header_open;  // before the role: "<|start_header_id|>"
+    const char *header_close; // after the role: "<|end_header_id|>\n\n"
+    const char *turn_end;     // after the content: "<|eot_id|>"
+    const char *think_open;   // "on" mode, before the reasoning: "<think>\n"
+    const char *think_close;  // after the reasoning: "\n</think>\n\n"
+    const char *toggle_on;    // "detailed thinking on"
+    const char *toggle_off;   // "detailed thinking off"
+    const char *jinja;        // the same template in Jinja, for tokenizer_config.json
 } lt_chat_template;
 
 // A template by name ("llama3"); NULL when unknown.

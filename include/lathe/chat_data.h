@@ -39,7 +39,7 @@ extern "C" {
 typedef struct {
     lt_chat_message *messages; // (n)
     size_t n;
-    char **strings;            // (n_strings) owned copies the messages point into
+    char **strings; // (n_strings) owned copies the messages point into
     size_t n_strings;
 } lt_chat_conv;
 void lt_chat_conv_free(lt_chat_conv *c); // zeroes it; a zeroed conv is fine
@@ -79,7 +79,7 @@ typedef struct lt_chat_dataset lt_chat_dataset;
 
 // An empty dataset that examples can be added to.
 lt_status lt_chat_dataset_init(lt_chat_dataset **out, const lt_chat_read_opts *opts,
-                              const char *name);
+                               const char *name);
 // Renders a conversation and appends it; `where` names it in errors (too long,
 // no learned token, template errors). On error the dataset is unchanged.
 lt_status lt_chat_dataset_add(lt_chat_dataset *d, const lt_chat_message *messages, size_t n,
@@ -148,7 +148,7 @@ typedef struct {
     int n_sources;
     int64_t B, T;
     uint64_t seed;
-    int32_t pad_id;                   // the id of padding tokens (never learned)
+    int32_t pad_id; // the id of padding tokens (never learned)
 } lt_chat_loader_opts;
 
 // A blending loader (lt_loader_next, lt_loader_state_save, ... in data.h)

@@ -5,7 +5,6 @@
 #ifndef LATHE_CONFIG_H
 #define LATHE_CONFIG_H
 
-
 #include "lathe/base.h"
 #include "lathe/kernels.h"
 
@@ -29,30 +28,30 @@ typedef struct {
     lt_attn_kind attn;
     int64_t n_kv_heads; // GQA only
     lt_ffn_kind ffn;
-    int64_t ffn_dim;    // SwiGLU only
-    double ffn_mult;    // DeciLM's ffn_mult (0 when the width came from intermediate_size)
+    int64_t ffn_dim; // SwiGLU only
+    double ffn_mult; // DeciLM's ffn_mult (0 when the width came from intermediate_size)
 } lt_block_config;
 
 enum { LT_MAX_EOS = 8 };
 
 typedef struct {
     lt_arch arch;
-    int64_t hidden;     // hidden_size, C
+    int64_t hidden; // hidden_size, C
     int64_t n_layers;
     int64_t n_heads;
-    int64_t head_dim;   // hidden / n_heads unless config.json says otherwise
-    int64_t vocab;      // V
+    int64_t head_dim; // hidden / n_heads unless config.json says otherwise
+    int64_t vocab;    // V
     int64_t max_positions;
     double rms_eps;
     lt_rope_params rope;
     bool tie_embeddings;
-    int64_t bos_id;     // -1 when absent
+    int64_t bos_id; // -1 when absent
     int64_t eos_ids[LT_MAX_EOS];
     int n_eos;
     double initializer_range;
     lt_block_config *blocks; // (n_layers)
-    void *source;       // the parsed config.json (private to config.c), kept so unknown
-                        // fields survive a save; NULL for presets
+    void *source;            // the parsed config.json (private to config.c), kept so unknown
+                             // fields survive a save; NULL for presets
 } lt_config;
 
 // DeciLM's FFN width: round_up(int(2 * ffn_mult * hidden / 3), 256).

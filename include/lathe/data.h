@@ -44,8 +44,8 @@ uint32_t lt_shard_token_bytes(int64_t vocab);
 // renames. Nothing appears at `path` unless commit succeeds.
 typedef struct lt_shard_writer lt_shard_writer;
 // vocab in [1, 2^31); bos/eos are recorded in the header (-1: none).
-lt_status lt_shard_writer_open(lt_shard_writer **out, const char *path, int64_t vocab,
-                               int32_t bos, int32_t eos);
+lt_status lt_shard_writer_open(lt_shard_writer **out, const char *path, int64_t vocab, int32_t bos,
+                               int32_t eos);
 // Appends one document: n >= 1 ids, each in [0, vocab), that came from
 // `text_bytes` bytes of text. The ids are written as given (the caller adds
 // BOS/EOS; lt_data_tokenize does).
@@ -83,8 +83,8 @@ lt_status lt_shard_check_vocab(const lt_shard *s, int64_t model_vocab);
 // segments (may be NULL) number the documents inside the window 0, 1, 2...
 // (a new one begins at each document start); positions (may be NULL) count
 // from 0 at the window start and again at each document start. All (T).
-void lt_shard_window(const lt_shard *s, uint64_t start, int64_t T, int32_t *ids,
-                     int32_t *targets, int32_t *segments, int32_t *positions);
+void lt_shard_window(const lt_shard *s, uint64_t start, int64_t T, int32_t *ids, int32_t *targets,
+                     int32_t *segments, int32_t *positions);
 
 // ---------------------------------------------------------------- tokenize
 
@@ -101,14 +101,14 @@ typedef struct {
     lt_tokenizer *tokenizer;   // must have BOS and EOS: each document is BOS + text + EOS
     const char *const *inputs; // files ending in .jsonl are JSONL ({"<text_key>": "..."} a line)
     int n_inputs;
-    const char *out_path;      // training shard
-    const char *val_path;      // validation shard; required when val_fraction > 0
-    double val_fraction;       // in [0, 1): share of documents held out
-    uint64_t seed;             // decides (with each document's text) which are held out
+    const char *out_path; // training shard
+    const char *val_path; // validation shard; required when val_fraction > 0
+    double val_fraction;  // in [0, 1): share of documents held out
+    uint64_t seed;        // decides (with each document's text) which are held out
     lt_text_split split;
-    const char *text_key;      // JSONL field; NULL means "text"
-    bool allow_special;        // match special-token text in the input (default: plain text)
-    lt_progress progress;      // bytes of input read
+    const char *text_key; // JSONL field; NULL means "text"
+    bool allow_special;   // match special-token text in the input (default: plain text)
+    lt_progress progress; // bytes of input read
 } lt_tokenize_opts;
 
 typedef struct {
@@ -185,10 +185,10 @@ typedef struct {
     const lt_data_source *sources; // (n_sources) the loader owns each ctx from here on
     const double *weights;         // (n_sources) > 0, normalised by the loader; NULL: all equal
     int n_sources;
-    int64_t B, T;                  // batch rows, tokens per row
+    int64_t B, T; // batch rows, tokens per row
     uint64_t seed;
-    const char *magic;             // 8 bytes naming the cursor's kind; NULL: "LTCURSOR"
-    const char *label;             // the loader in messages; NULL: "loader"
+    const char *magic; // 8 bytes naming the cursor's kind; NULL: "LTCURSOR"
+    const char *label; // the loader in messages; NULL: "loader"
 } lt_loader_source_opts;
 
 // Opens a loader over any sources; on failure it frees every source's ctx.
@@ -233,7 +233,7 @@ typedef struct {
     const char *const *paths; // shards to blend
     const double *weights;    // (n_sources) > 0, normalised by the loader; NULL: all equal
     int n_sources;
-    int64_t B, T;             // batch rows, tokens per row
+    int64_t B, T; // batch rows, tokens per row
     uint64_t seed;
 } lt_loader_opts;
 

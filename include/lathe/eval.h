@@ -24,12 +24,12 @@ typedef struct {
     lt_task_kind kind;
     int level;
     lt_reasoning mode;
-    int64_t think_budget;   // < 0: no budget
-    int64_t problems;       // distinct problems (outputs of sample 0)
-    int64_t outputs;        // scored outputs: problems x samples
+    int64_t think_budget; // < 0: no budget
+    int64_t problems;     // distinct problems (outputs of sample 0)
+    int64_t outputs;      // scored outputs: problems x samples
     int64_t correct, wrong, unparseable;
     int64_t format_ok;
-    int64_t truncated;      // ended by max_tokens or the context, not by an end token
+    int64_t truncated; // ended by max_tokens or the context, not by an end token
     int64_t generated_tokens, thinking_tokens; // sums over the outputs
 } lt_eval_row;
 
@@ -62,8 +62,8 @@ lt_status lt_eval_table_totals(const lt_eval_table *t, lt_eval_table *totals);
 void lt_eval_table_free(lt_eval_table *t);
 
 // Rates of a row (0 when it has no outputs).
-double lt_eval_accuracy(const lt_eval_row *r);      // correct / outputs
-double lt_eval_format_rate(const lt_eval_row *r);   // format_ok / outputs
+double lt_eval_accuracy(const lt_eval_row *r);    // correct / outputs
+double lt_eval_format_rate(const lt_eval_row *r); // format_ok / outputs
 double lt_eval_unparseable_rate(const lt_eval_row *r);
 double lt_eval_mean_tokens(const lt_eval_row *r);   // generated_tokens / outputs
 double lt_eval_mean_thinking(const lt_eval_row *r); // thinking_tokens / outputs
@@ -78,12 +78,12 @@ typedef lt_status (*lt_eval_output_fn)(void *user, const lt_eval_output *o,
 
 typedef struct {
     const lt_chat_template *tpl;
-    bool modes[2];          // modes[LT_REASONING_OFF], modes[LT_REASONING_ON]
+    bool modes[2];                        // modes[LT_REASONING_OFF], modes[LT_REASONING_ON]
     int64_t budgets[LT_EVAL_MAX_BUDGETS]; // thinking budgets to sweep (each >= 0)
-    int n_budgets;          // 0: one run without a budget
-    int64_t samples;        // outputs per problem (>= 1)
-    lt_gen_params gen;      // sampling and max_tokens; the budget and seed are set per output
-    lt_progress progress;   // "eval": outputs done of total
+    int n_budgets;                        // 0: one run without a budget
+    int64_t samples;                      // outputs per problem (>= 1)
+    lt_gen_params gen;           // sampling and max_tokens; the budget and seed are set per output
+    lt_progress progress;        // "eval": outputs done of total
     lt_eval_output_fn on_output; // may be NULL
     void *user;
 } lt_eval_opts;

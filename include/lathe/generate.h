@@ -26,7 +26,8 @@ enum { LT_GEN_MAX_STOP = 8 };
 
 typedef struct {
     lt_sampler_params sampling;
-    int64_t max_tokens;      // generated tokens at most, forced ones included (0: until the context is full)
+    // generated tokens at most, forced ones included (0: until the context is full)
+    int64_t max_tokens;
     const char *stop[LT_GEN_MAX_STOP]; // stop strings (NULL-terminated list or n_stop entries)
     int n_stop;
     int32_t stop_ids[LT_GEN_MAX_STOP]; // extra stop tokens besides the model's end tokens
@@ -49,19 +50,20 @@ typedef enum {
     LT_GEN_CONTEXT,   // the context is full
     LT_GEN_CANCELLED, // lt_gen_cancel
 } lt_gen_finish;
-const char *lt_gen_finish_name(lt_gen_finish f); // "stop", "length", ... (OpenAI's finish_reason where one exists)
+const char *lt_gen_finish_name(
+    lt_gen_finish f); // "stop", "length", ... (OpenAI's finish_reason where one exists)
 
 // What one step produced for one request.
 typedef struct {
-    int64_t request;        // the id lt_gen_add returned
-    int32_t token;          // the token fed this step (-1 when none: the step only prefilled)
-    float logprob;          // its log-probability (0 for forced tokens)
-    bool forced;            // fed by the thinking budget, not sampled
-    const char *reasoning;  // new thinking text this step (may be empty, never NULL)
+    int64_t request;       // the id lt_gen_add returned
+    int32_t token;         // the token fed this step (-1 when none: the step only prefilled)
+    float logprob;         // its log-probability (0 for forced tokens)
+    bool forced;           // fed by the thinking budget, not sampled
+    const char *reasoning; // new thinking text this step (may be empty, never NULL)
     size_t reasoning_len;
-    const char *content;    // new answer text this step
+    const char *content; // new answer text this step
     size_t content_len;
-    lt_gen_finish finish;   // LT_GEN_RUNNING until the request's last event
+    lt_gen_finish finish; // LT_GEN_RUNNING until the request's last event
     int64_t prompt_tokens, generated_tokens, cached_tokens, thinking_tokens;
 } lt_gen_event;
 
@@ -74,11 +76,11 @@ void lt_gen_free(lt_gen *g);
 // Queues a request; *id identifies it in events. slot: the engine slot to use
 // (its cached prefix is reused), or -1 for any free one. Fails when no slot is
 // free, the prompt is empty or does not fit, or the parameters are invalid.
-lt_status lt_gen_add(lt_gen *g, const int32_t *prompt, int64_t n, const lt_gen_params *p,
-                     int slot, int64_t *id);
+lt_status lt_gen_add(lt_gen *g, const int32_t *prompt, int64_t n, const lt_gen_params *p, int slot,
+                     int64_t *id);
 // Ends a request at the next step (its last event says LT_GEN_CANCELLED).
 void lt_gen_cancel(lt_gen *g, int64_t id);
-int lt_gen_active(const lt_gen *g);     // requests not finished
+int lt_gen_active(const lt_gen *g); // requests not finished
 int lt_gen_free_slots(const lt_gen *g);
 
 // One engine step for every active request; events go to `cb` (one per

@@ -81,18 +81,19 @@ typedef struct {
     lt_gguf_type elem_type; // arrays: the elements' type (never ARRAY)
     uint64_t n;             // arrays: the element count; scalars: 1
     const uint8_t *data;    // the scalar, or the first element
-    const uint64_t *str_at; // string values and arrays: (n) offsets from data of each string's length prefix
+    // string values and arrays: (n) offsets from data of each string's length prefix
+    const uint64_t *str_at;
 } lt_gguf_kv;
 
 // One tensor of an open file.
 typedef struct {
-    const char *name;       // NUL-terminated copy
-    lt_dtype dtype;         // LT_F32, LT_F16, LT_BF16 or LT_Q8_0
-    int n_dims;             // 1..4
+    const char *name;             // NUL-terminated copy
+    lt_dtype dtype;               // LT_F32, LT_F16, LT_BF16 or LT_Q8_0
+    int n_dims;                   // 1..4
     int64_t ne[LT_GGUF_MAX_DIMS]; // fastest first; unused dims are 1
-    uint64_t offset;        // within the data section
+    uint64_t offset;              // within the data section
     uint64_t nbytes;
-    const uint8_t *data;    // in the mapping, aligned to the file's alignment (32 bytes at least)
+    const uint8_t *data; // in the mapping, aligned to the file's alignment (32 bytes at least)
 } lt_gguf_tensor;
 
 typedef struct lt_gguf lt_gguf;
@@ -108,10 +109,10 @@ const char *lt_gguf_source(const lt_gguf *g);
 uint32_t lt_gguf_version(const lt_gguf *g);
 uint64_t lt_gguf_alignment(const lt_gguf *g);
 size_t lt_gguf_n_kv(const lt_gguf *g);
-const lt_gguf_kv *lt_gguf_kv_at(const lt_gguf *g, size_t i); // in file order
+const lt_gguf_kv *lt_gguf_kv_at(const lt_gguf *g, size_t i);          // in file order
 const lt_gguf_kv *lt_gguf_find_kv(const lt_gguf *g, const char *key); // NULL when absent
 size_t lt_gguf_n_tensors(const lt_gguf *g);
-const lt_gguf_tensor *lt_gguf_tensor_at(const lt_gguf *g, size_t i); // in file order
+const lt_gguf_tensor *lt_gguf_tensor_at(const lt_gguf *g, size_t i);           // in file order
 const lt_gguf_tensor *lt_gguf_find_tensor(const lt_gguf *g, const char *name); // or NULL
 
 // Typed reads of a scalar (i = 0) or of element i of an array. Integers of
@@ -166,21 +167,21 @@ uint64_t lt_gguf_tensor_bytes(lt_dtype dtype, int n_dims, const int64_t *ne);
 // features); vectors have ndim 1. q8_0 rows are cols/32 consecutive blocks.
 typedef struct {
     char name[96];
-    lt_dtype dtype;    // LT_F32, LT_F16, LT_BF16 or LT_Q8_0
-    int ndim;          // 1 or 2
+    lt_dtype dtype; // LT_F32, LT_F16, LT_BF16 or LT_Q8_0
+    int ndim;       // 1 or 2
     int64_t shape[2];
-    const void *data;  // 32-byte aligned (in the mapped file, or a copy)
+    const void *data; // 32-byte aligned (in the mapped file, or a copy)
 } lt_gguf_weight;
 
 // A GGUF model opened for inference.
 typedef struct lt_gguf_model {
-    lt_config cfg;            // passes lt_config_validate; DECILM with per-layer blocks for `deci`
-    lt_tokenizer *tokenizer;  // from tokenizer.ggml.*; NULL when the file has none
-    char *chat_template;      // tokenizer.chat_template, or NULL
-    lt_gguf_weight *weights;  // (n_weights): every tensor of the model, lm_head absent when tied
+    lt_config cfg;           // passes lt_config_validate; DECILM with per-layer blocks for `deci`
+    lt_tokenizer *tokenizer; // from tokenizer.ggml.*; NULL when the file has none
+    char *chat_template;     // tokenizer.chat_template, or NULL
+    lt_gguf_weight *weights; // (n_weights): every tensor of the model, lm_head absent when tied
     int n_weights;
-    lt_gguf *file;            // the open file the weights point into
-    void *owned;              // copies of the permuted q/k rows
+    lt_gguf *file; // the open file the weights point into
+    void *owned;   // copies of the permuted q/k rows
 } lt_gguf_model;
 
 // Opens a `llama` or `deci` GGUF: the config from the metadata, the
@@ -191,13 +192,13 @@ typedef struct lt_gguf_model {
 // 32-byte aligned). Errors name the key or tensor at fault; a tensor the
 // model does not use, or one it needs that is missing, is an error.
 lt_status lt_gguf_model_open(lt_gguf_model **out, const char *path);
-void lt_gguf_model_close(lt_gguf_model *m); // NULL is fine
+void lt_gguf_model_close(lt_gguf_model *m);                                         // NULL is fine
 const lt_gguf_weight *lt_gguf_model_find(const lt_gguf_model *m, const char *name); // or NULL
 
 // ---------------------------------------------------------------- export
 
 typedef struct {
-    lt_dtype type;             // f32 | f16 | bf16 | q8_0: matrices and the embedding; norms stay f32
+    lt_dtype type; // f32 | f16 | bf16 | q8_0: matrices and the embedding; norms stay f32
     const char *chat_template; // written as tokenizer.chat_template when not NULL
     int add_bos;               // tokenizer.ggml.add_bos_token: 0 or 1; -1 leaves it out
 } lt_gguf_export_opts;

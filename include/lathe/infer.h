@@ -30,14 +30,14 @@ extern "C" {
 typedef struct lt_engine lt_engine;
 
 typedef struct {
-    lt_dtype weights;     // storage of the matmul weights and the embedding when the source
-                          // is f32 (a model directory): f32 | bf16 | f16 | q8_0. A GGUF file
-                          // keeps its own types unless this is set to another (converted).
-    bool weights_set;     // false: f32 for directories, the file's types for GGUF
-    int max_seqs;         // sequence slots with a KV cache (0: 1)
-    int64_t max_context;  // positions per slot (0: the model's max_position_embeddings)
-    bool context_at_most; // max_context is a cap: the model's length when that is smaller
-                          // (otherwise a max_context beyond the model's is an error)
+    lt_dtype weights;        // storage of the matmul weights and the embedding when the source
+                             // is f32 (a model directory): f32 | bf16 | f16 | q8_0. A GGUF file
+                             // keeps its own types unless this is set to another (converted).
+    bool weights_set;        // false: f32 for directories, the file's types for GGUF
+    int max_seqs;            // sequence slots with a KV cache (0: 1)
+    int64_t max_context;     // positions per slot (0: the model's max_position_embeddings)
+    bool context_at_most;    // max_context is a cap: the model's length when that is smaller
+                             // (otherwise a max_context beyond the model's is an error)
     int64_t max_step_tokens; // tokens one step may carry (0: 512); prefill is chunked to it
 } lt_engine_opts;
 
@@ -49,7 +49,7 @@ lt_status lt_engine_from_model(lt_engine **out, const lt_model *m, const lt_engi
 void lt_engine_close(lt_engine *e);
 
 const lt_config *lt_engine_config(const lt_engine *e);
-lt_tokenizer *lt_engine_tokenizer(const lt_engine *e);   // NULL when the model came without one
+lt_tokenizer *lt_engine_tokenizer(const lt_engine *e); // NULL when the model came without one
 // NULL when the engine has a tokenizer; else the error every command gives for a
 // model without one: what a model directory holds and how to add tokenizer.json.
 lt_status lt_engine_need_tokenizer(const lt_engine *e);
@@ -78,9 +78,9 @@ lt_status lt_engine_seq_truncate(lt_engine *e, int seq, int64_t len);
 // One item of a step: n new tokens appended to slot `seq`.
 typedef struct {
     int seq;
-    const int32_t *ids;  // (n)
+    const int32_t *ids; // (n)
     int64_t n;
-    float *logits;       // (V) for the last token, (n, V) when all_logits; NULL: none
+    float *logits; // (V) for the last token, (n, V) when all_logits; NULL: none
     bool all_logits;
 } lt_engine_item;
 
@@ -95,8 +95,7 @@ lt_status lt_engine_step(lt_engine *e, const lt_engine_item *items, int n_items)
 // token for each of n slots (logits (n, V)).
 lt_status lt_engine_prefill(lt_engine *e, int seq, const int32_t *ids, int64_t n, float *logits,
                             bool all_logits);
-lt_status lt_engine_decode(lt_engine *e, const int *seqs, const int32_t *ids, int n,
-                           float *logits);
+lt_status lt_engine_decode(lt_engine *e, const int *seqs, const int32_t *ids, int n, float *logits);
 
 // Per-op time (profile.h's lt_op), summed over steps while profiling is on
 // (seconds). Turning profiling on zeroes the sums; lt_engine_op_seconds reads
@@ -112,11 +111,11 @@ const double *lt_engine_op_seconds(const lt_engine *e);
 // KL(ref || e) of the next-token distributions and how often both pick the
 // same top token. Uses slot 0 of both engines.
 typedef struct {
-    int64_t tokens;      // predictions scored
-    double nll;          // mean negative log-likelihood (nats); perplexity = exp(nll)
-    double kl;           // mean KL(ref || e) in nats (0 without ref)
-    double kl_max;       // the largest per-token KL
-    double top1_agree;   // fraction of positions where both argmaxes agree
+    int64_t tokens;    // predictions scored
+    double nll;        // mean negative log-likelihood (nats); perplexity = exp(nll)
+    double kl;         // mean KL(ref || e) in nats (0 without ref)
+    double kl_max;     // the largest per-token KL
+    double top1_agree; // fraction of positions where both argmaxes agree
 } lt_quality;
 lt_status lt_engine_quality(lt_engine *e, lt_engine *ref, const int32_t *ids, int64_t n,
                             int64_t ctx, lt_quality *out);

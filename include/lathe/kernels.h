@@ -61,27 +61,26 @@ static inline float lt_kernel_expf(float x) {
     return x != x ? x : x < -87.33f ? 0.0f : p * scale;
 }
 
-
 // ---------------------------------------------------------------- RMSNorm
 // y = x / sqrt(mean(x^2) + eps) * w
 // x (N, C), w (C), y (N, C), rstd (N) kept for backward
-void lt_rmsnorm_forward(float *y, float *rstd, const float *x, const float *w, int64_t N,
-                        int64_t C, float eps);
+void lt_rmsnorm_forward(float *y, float *rstd, const float *x, const float *w, int64_t N, int64_t C,
+                        float eps);
 // dx (N, C) +=, dw (C) +=
 void lt_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, const float *w,
                          const float *rstd, int64_t N, int64_t C);
 void lt_rmsnorm_forward_ref(float *y, float *rstd, const float *x, const float *w, int64_t N,
                             int64_t C, float eps);
-void lt_rmsnorm_backward_ref(float *dx, float *dw, const float *dy, const float *x,
-                             const float *w, const float *rstd, int64_t N, int64_t C);
+void lt_rmsnorm_backward_ref(float *dx, float *dw, const float *dy, const float *x, const float *w,
+                             const float *rstd, int64_t N, int64_t C);
 
 // ---------------------------------------------------------------- RoPE
 // Hugging Face rotate-half layout: for a head vector v of size D, pairs are
 // (v[i], v[i + D/2]) rotated by angle pos * inv_freq[i], i < D/2.
 typedef struct {
-    double theta;          // rope_theta
-    bool llama3;           // rope_scaling.rope_type == "llama3"
-    double factor;         // rope_scaling.factor
+    double theta;  // rope_theta
+    bool llama3;   // rope_scaling.rope_type == "llama3"
+    double factor; // rope_scaling.factor
     double low_freq_factor;
     double high_freq_factor;
     int64_t original_max_position_embeddings;
@@ -96,8 +95,8 @@ void lt_rope_tables(float *cos_table, float *sin_table, const double *inv_freq, 
 void lt_rope_forward(float *x, const float *cos_table, const float *sin_table, const int32_t *pos,
                      int64_t N, int64_t n_heads, int64_t head_dim);
 // In place on dx (N, n_heads, D): the inverse rotation (RoPE is orthogonal).
-void lt_rope_backward(float *dx, const float *cos_table, const float *sin_table,
-                      const int32_t *pos, int64_t N, int64_t n_heads, int64_t head_dim);
+void lt_rope_backward(float *dx, const float *cos_table, const float *sin_table, const int32_t *pos,
+                      int64_t N, int64_t n_heads, int64_t head_dim);
 
 // ---------------------------------------------------------------- attention
 // Grouped-query attention over a batch of B sequences of T tokens.
@@ -119,8 +118,8 @@ lt_status lt_attention_forward(float *out, float *probs, const float *q, const f
                                const float *v, const lt_attention_shape *s);
 // dq, dk, dv +=
 lt_status lt_attention_backward(float *dq, float *dk, float *dv, const float *dout,
-                                const float *probs, const float *q, const float *k,
-                                const float *v, const lt_attention_shape *s);
+                                const float *probs, const float *q, const float *k, const float *v,
+                                const lt_attention_shape *s);
 void lt_attention_forward_ref(float *out, float *probs, const float *q, const float *k,
                               const float *v, const lt_attention_shape *s);
 void lt_attention_backward_ref(float *dq, float *dk, float *dv, const float *dout,
@@ -150,8 +149,8 @@ void lt_xent_forward_backward(float *logits_to_dlogits, float *losses, const int
                               int64_t N, int64_t V, float dloss);
 int64_t lt_xent_forward_ref(float *losses, const float *logits, const int32_t *targets, int64_t N,
                             int64_t V);
-void lt_xent_forward_backward_ref(float *logits_to_dlogits, float *losses,
-                                  const int32_t *targets, int64_t N, int64_t V, float dloss);
+void lt_xent_forward_backward_ref(float *logits_to_dlogits, float *losses, const int32_t *targets,
+                                  int64_t N, int64_t V, float dloss);
 
 // ---------------------------------------------------------------- embedding
 // out (N, C) = wte[ids[n]]; wte (V, C). Ids must be in [0, V): checked by caller.
@@ -166,7 +165,7 @@ void lt_embedding_backward(float *dwte, const float *dout, const int32_t *ids, i
 // converted into a scratch buffer.
 typedef struct {
     lt_dtype dtype;
-    const float *w;       // (out, in) f32 master
+    const float *w;         // (out, in) f32 master
     const uint16_t *w_lowp; // (out, in) bf16 or f16 copy, when dtype is one of them
 } lt_linear_weight;
 lt_status lt_linear_forward(float *y, const float *x, const lt_linear_weight *w, int64_t N,

@@ -17,23 +17,23 @@
 
 // One named tensor of the parameter arena.
 typedef struct {
-    char name[96];     // HF name, e.g. "model.layers.3.self_attn.q_proj.weight"
+    char name[96]; // HF name, e.g. "model.layers.3.self_attn.q_proj.weight"
     int ndim;
     int64_t shape[2];
     int64_t numel;
-    size_t offset;     // in floats, into lt_model.params (and the gradient arena)
-    bool is_matmul;    // a linear weight (has a low-precision copy in bf16 mode)
+    size_t offset;  // in floats, into lt_model.params (and the gradient arena)
+    bool is_matmul; // a linear weight (has a low-precision copy in bf16 mode)
 } lt_param;
 
 // Views of one block's weights (NULL where the block has no such tensor).
 typedef struct {
     const lt_block_config *cfg;
-    float *attn_norm;                        // (C)
-    lt_linear_weight q, k, v, o;             // (H*D, C) (KVH*D, C) (KVH*D, C) (C, H*D)
-    lt_linear_weight linear_attn;            // (C, C)
-    float *ffn_norm;                         // (C)
-    lt_linear_weight gate, up, down;         // (F, C) (F, C) (C, F)
-    lt_linear_weight linear_mlp;             // (C, C)
+    float *attn_norm;                // (C)
+    lt_linear_weight q, k, v, o;     // (H*D, C) (KVH*D, C) (KVH*D, C) (C, H*D)
+    lt_linear_weight linear_attn;    // (C, C)
+    float *ffn_norm;                 // (C)
+    lt_linear_weight gate, up, down; // (F, C) (F, C) (C, F)
+    lt_linear_weight linear_mlp;     // (C, C)
 } lt_block_weights;
 
 // Gradient views of one block, same shapes as the weights.
@@ -44,16 +44,16 @@ typedef struct {
 
 typedef struct lt_model {
     lt_config cfg;
-    lt_dtype dtype;          // compute dtype: f32, bf16 or f16
-    float *params;           // the arena, (n_params) f32 master weights
-    uint16_t *params_lowp;   // bf16/f16 copy of the matmul weights, else NULL
+    lt_dtype dtype;        // compute dtype: f32, bf16 or f16
+    float *params;         // the arena, (n_params) f32 master weights
+    uint16_t *params_lowp; // bf16/f16 copy of the matmul weights, else NULL
     int64_t n_params;
-    lt_param *tensors;       // (n_tensors)
+    lt_param *tensors; // (n_tensors)
     int n_tensors;
-    lt_block_weights *blocks; // (n_layers)
-    float *embed;            // (V, C)
-    float *final_norm;       // (C)
-    lt_linear_weight lm_head; // (V, C); the embedding when tied
+    lt_block_weights *blocks;   // (n_layers)
+    float *embed;               // (V, C)
+    float *final_norm;          // (C)
+    lt_linear_weight lm_head;   // (V, C); the embedding when tied
     float *rope_cos, *rope_sin; // (max_positions, D/2)
 } lt_model;
 
@@ -108,12 +108,12 @@ typedef struct {
     float *v;             // (N, KVH, D)
     float *probs;         // (B, H, T, T)
     float *attn_out;      // (N, H*D) before o_proj
-    float *mid;           // (N, C) f32 residual after the attention part (aliases the input for no_op)
-    float *ffn_norm_out;  // (N, C)
-    float *ffn_rstd;      // (N) always f32
-    float *gate, *up;     // (N, F) pre-activation
-    float *ffn_hidden;    // (N, F) silu(gate) * up
-    float *out;           // (N, C) f32 residual after the block (aliases mid for no_op)
+    float *mid; // (N, C) f32 residual after the attention part (aliases the input for no_op)
+    float *ffn_norm_out; // (N, C)
+    float *ffn_rstd;     // (N) always f32
+    float *gate, *up;    // (N, F) pre-activation
+    float *ffn_hidden;   // (N, F) silu(gate) * up
+    float *out;          // (N, C) f32 residual after the block (aliases mid for no_op)
     uint16_t *attn_norm_out16, *q16, *k16, *v16, *probs16, *attn_out16; // 16-bit kept copies
     uint16_t *ffn_norm_out16, *gate16, *up16, *ffn_hidden16;
 } lt_block_acts;
@@ -133,26 +133,26 @@ typedef struct {
 
 typedef struct {
     int64_t B, T, N;
-    lt_dtype dtype;         // the model's compute dtype when these were sized
+    lt_dtype dtype; // the model's compute dtype when these were sized
     const lt_model *model;
-    float *x0;              // (N, C) embedding output = input of block 0
-    lt_block_acts *blocks;  // (n_layers); blocks[l].out is the input of block l+1
-    float *final_norm_out;  // (N, C)
+    float *x0;                  // (N, C) embedding output = input of block 0
+    lt_block_acts *blocks;      // (n_layers); blocks[l].out is the input of block l+1
+    float *final_norm_out;      // (N, C)
     uint16_t *final_norm_out16; // (N, C) in bf16/f16 mode: the LM head's input
-    float *final_rstd;      // (N)
-    float *logits;          // (N, V); objectives overwrite it with dlogits
-    int32_t *positions;     // (N) this batch's positions
-    const int32_t *ids;     // the batch's ids (borrowed until backward)
+    float *final_rstd;          // (N)
+    float *logits;              // (N, V); objectives overwrite it with dlogits
+    int32_t *positions;         // (N) this batch's positions
+    const int32_t *ids;         // the batch's ids (borrowed until backward)
     const int32_t *segments;
     // backward scratch, sized for the widest block
-    float *dres;            // (N, C) gradient of the residual stream
-    float *dnorm;           // (N, C)
-    float *dproj;           // (N, max(H*D, F)) gradient before an output projection
-    float *dq, *dk, *dv;    // (N, H*D) (N, max KVH*D) (N, max KVH*D)
-    float *dgate, *dup;     // (N, F)
-    float *scratch;         // (N, C) output of a projection before the residual add
-    size_t bytes;           // everything above, for memory accounting
-    lt_profile profile;     // per-op time of forward, backward and the objective (--profile)
+    float *dres;             // (N, C) gradient of the residual stream
+    float *dnorm;            // (N, C)
+    float *dproj;            // (N, max(H*D, F)) gradient before an output projection
+    float *dq, *dk, *dv;     // (N, H*D) (N, max KVH*D) (N, max KVH*D)
+    float *dgate, *dup;      // (N, F)
+    float *scratch;          // (N, C) output of a projection before the residual add
+    size_t bytes;            // everything above, for memory accounting
+    lt_profile profile;      // per-op time of forward, backward and the objective (--profile)
     bool collect_grad_stats; // when set, backward adds into grad_stats
     lt_grad_stats grad_stats;
 } lt_acts;
@@ -182,8 +182,7 @@ lt_status lt_model_loss_f64(const lt_model *m, const lt_batch *batch, double *lo
 // and d(x) on return; grads accumulate.
 lt_status lt_block_forward(const lt_model *m, const lt_block_weights *w, lt_block_acts *acts,
                            lt_acts *a, const float *x);
-lt_status lt_block_backward(const lt_model *m, const lt_block_weights *w,
-                            const lt_block_acts *acts, lt_acts *a, const float *x, float *dx,
-                            const lt_block_grads *g);
+lt_status lt_block_backward(const lt_model *m, const lt_block_weights *w, const lt_block_acts *acts,
+                            lt_acts *a, const float *x, float *dx, const lt_block_grads *g);
 
 #endif

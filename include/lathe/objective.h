@@ -73,8 +73,7 @@ lt_status lt_objective_hidden_cos(const lt_acts *student, const float *const *te
 // the batch runs b rows at a time, so the teacher's kept activations cost b
 // rows, not B (nothing of them is needed afterwards).
 lt_status lt_objective_teacher_forward(const lt_model *teacher, lt_acts *scratch,
-                                       const lt_batch *batch, float *logits,
-                                       float *const *hidden);
+                                       const lt_batch *batch, float *logits, float *const *hidden);
 
 // Memory-saving top-k: a run that keeps only the teacher's top k logits per
 // position stores (N, k) ids and values instead of (N, V) logits.

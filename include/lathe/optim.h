@@ -109,10 +109,10 @@ typedef enum {
 
 typedef struct {
     lt_schedule_kind kind;
-    double lr;           // peak learning rate, > 0
-    double min_lr;       // final learning rate, in [0, lr]
-    int64_t warmup;      // warmup steps, >= 0
-    double decay_frac;   // wsd only: fraction of all steps spent decaying, in (0, 1]
+    double lr;         // peak learning rate, > 0
+    double min_lr;     // final learning rate, in [0, lr]
+    int64_t warmup;    // warmup steps, >= 0
+    double decay_frac; // wsd only: fraction of all steps spent decaying, in (0, 1]
 } lt_schedule;
 
 // The defaults of the flags: cosine, lr 3e-4, min_lr 0, warmup 0, decay_frac 0.2.

@@ -56,9 +56,9 @@ typedef struct {
 } lt_plot_point;
 
 typedef struct {
-    char *name;            // the first "run" field, else the file name without .jsonl
-    lt_plot_point *train;  // (n_train) lines with "loss", in file order after resume handling
-    lt_plot_point *val;    // (n_val) lines with "val_loss"
+    char *name;           // the first "run" field, else the file name without .jsonl
+    lt_plot_point *train; // (n_train) lines with "loss", in file order after resume handling
+    lt_plot_point *val;   // (n_val) lines with "val_loss"
     int64_t n_train, n_val;
     int64_t cap_train, cap_val;
 } lt_plot_run;

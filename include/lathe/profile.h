@@ -13,9 +13,21 @@
 // The ops a forward or backward pass is made of. The engine times a subset
 // (it has no separate residual, loss or 16-bit storage step).
 typedef enum {
-    LT_OP_EMBED, LT_OP_NORM, LT_OP_QKV, LT_OP_ROPE, LT_OP_ATTN, LT_OP_OPROJ, LT_OP_FFN_IN,
-    LT_OP_SWIGLU, LT_OP_FFN_OUT, LT_OP_LINEAR_BLOCK, LT_OP_RESIDUAL, LT_OP_HEAD, LT_OP_LOSS,
-    LT_OP_CONVERT, LT_OP_COUNT
+    LT_OP_EMBED,
+    LT_OP_NORM,
+    LT_OP_QKV,
+    LT_OP_ROPE,
+    LT_OP_ATTN,
+    LT_OP_OPROJ,
+    LT_OP_FFN_IN,
+    LT_OP_SWIGLU,
+    LT_OP_FFN_OUT,
+    LT_OP_LINEAR_BLOCK,
+    LT_OP_RESIDUAL,
+    LT_OP_HEAD,
+    LT_OP_LOSS,
+    LT_OP_CONVERT,
+    LT_OP_COUNT
 } lt_op;
 // "embedding", "rmsnorm", ... as the benchmarks print them; "?" out of range.
 const char *lt_op_name(lt_op op);
@@ -35,11 +47,11 @@ static inline void lt_profile_end(lt_profile *p, lt_op op, double t0) {
 }
 
 // Times one statement (a call, or LT_TRY(call): an error returns untimed).
-#define LT_TIMED(p, op, call)                                                                     \
-    do {                                                                                          \
-        double t0_ = lt_profile_begin(p);                                                         \
-        call;                                                                                     \
-        lt_profile_end(p, op, t0_);                                                               \
+#define LT_TIMED(p, op, call)             \
+    do {                                  \
+        double t0_ = lt_profile_begin(p); \
+        call;                             \
+        lt_profile_end(p, op, t0_);       \
     } while (0)
 
 #endif

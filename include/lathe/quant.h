@@ -20,7 +20,7 @@ enum { LT_Q8_0_BLOCK = 32 };
 // One Q8_0 block exactly as GGUF stores it: 34 bytes, no padding.
 // value[i] = f16_to_f32(d) * qs[i].
 typedef struct {
-    uint16_t d;                 // f16 scale
+    uint16_t d; // f16 scale
     int8_t qs[LT_Q8_0_BLOCK];
 } lt_block_q8_0;
 
@@ -38,7 +38,7 @@ void lt_q8_0_dequantize(float *dst, const lt_block_q8_0 *src, int64_t n);
 // (rows = out features, cols = in features). For q8_0, cols % 32 == 0 and
 // each row is cols/32 consecutive blocks.
 typedef struct {
-    lt_dtype dtype;    // LT_F32 | LT_BF16 | LT_F16 | LT_Q8_0
+    lt_dtype dtype; // LT_F32 | LT_BF16 | LT_F16 | LT_Q8_0
     const void *data;
     int64_t rows, cols;
 } lt_qweight;

@@ -35,8 +35,8 @@ lt_status lt_tasks_kind_parse(const char *name, lt_task_kind *out);
 typedef struct {
     lt_task_kind kind;
     int level;
-    char *prompt;   // the user message
-    char *answer;   // the exact answer as written after "Answer: " ("432", "-17", "3, 7, 19", "true")
+    char *prompt; // the user message
+    char *answer; // the exact answer as written after "Answer: " ("432", "-17", "3, 7, 19", "true")
     char *thinking; // the working, one step per line, no think tags, no surrounding whitespace
     char *key;      // canonical form for deduplication ("add 347 85"); phrasing-independent
 } lt_task_problem;

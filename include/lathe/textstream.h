@@ -116,7 +116,7 @@ typedef struct lt_textstream lt_textstream;
 // stop_strings[i], a stop_tokens[i] outside the vocabulary, think_budget
 // below -1, a template without thinking markers. `tok` must outlive the stream.
 lt_status lt_textstream_init(lt_textstream **out, const lt_tokenizer *tok,
-                            const lt_textstream_opts *opts);
+                             const lt_textstream_opts *opts);
 void lt_textstream_free(lt_textstream *ts);
 
 // Feeds one generated token (forced: written into the model by the caller,

@@ -97,8 +97,8 @@ typedef enum {
 
 // Appends the bytes of ids[0..n) to `out`; an id outside the vocabulary is an
 // LT_ERR_RANGE error naming its position.
-lt_status lt_tokenizer_decode(const lt_tokenizer *tok, const int32_t *ids, size_t n,
-                              unsigned flags, lt_bytes *out);
+lt_status lt_tokenizer_decode(const lt_tokenizer *tok, const int32_t *ids, size_t n, unsigned flags,
+                              lt_bytes *out);
 
 // ---------------------------------------------------------------- vocabulary
 
@@ -128,9 +128,9 @@ extern const char *const lt_tokenizer_default_specials[];
 extern const int lt_tokenizer_n_default_specials;
 
 typedef struct {
-    int32_t vocab_size;          // all ids: 256 bytes + merges + special tokens
-    int64_t min_frequency;       // a pair is merged only if seen this often (0 means 2)
-    const char *pattern;         // pre-tokenizer regex; NULL: Llama 3's (llama-bpe)
+    int32_t vocab_size;    // all ids: 256 bytes + merges + special tokens
+    int64_t min_frequency; // a pair is merged only if seen this often (0 means 2)
+    const char *pattern;   // pre-tokenizer regex; NULL: Llama 3's (llama-bpe)
     // Every digit a token of its own: Qwen2's regex (Llama 3's with \p{N} for
     // \p{N}{1,3}) and no ignore_merges, as Qwen2's tokenizer.json and
     // llama.cpp's "qwen2" pre-tokenizer have it. Not with `pattern`.
@@ -139,7 +139,7 @@ typedef struct {
     int n_specials;
     const char *const *extra_specials; // appended after `specials`
     int n_extra_specials;
-    lt_progress progress;        // reports merges done
+    lt_progress progress; // reports merges done
 } lt_bpe_train_opts;
 
 // Byte-level BPE training. Text is fed in documents (each pre-tokenized on its
@@ -168,10 +168,11 @@ typedef struct {
 } lt_text_span;
 
 typedef struct {
-    int32_t n_add;            // tokens to add, at most
-    int32_t domain_vocab;     // ids of the domain BPE (0: max(2000, 264 + 4 * n_add))
-    int64_t min_count;        // a new token occurs at least this often in the domain text (0: 2)
-    double max_general_ratio; // its rate in general text is at most this times its domain rate (0: 0.1)
+    int32_t n_add;        // tokens to add, at most
+    int32_t domain_vocab; // ids of the domain BPE (0: max(2000, 264 + 4 * n_add))
+    int64_t min_count;    // a new token occurs at least this often in the domain text (0: 2)
+    // its rate in general text is at most this times its domain rate (0: 0.1)
+    double max_general_ratio;
     lt_progress progress;
 } lt_augment_opts;
 

@@ -174,7 +174,8 @@ lt_status lt_fsync_dir(const char *path) {
     if (fd < 0) return lt_error(LT_ERR_IO, "%s: cannot open directory: %s", path, strerror(errno));
     int rc = fsync(fd), e = errno;
     close(fd);
-    if (rc != 0 && e != EINVAL) return lt_error(LT_ERR_IO, "%s: fsync failed: %s", path, strerror(e));
+    if (rc != 0 && e != EINVAL)
+        return lt_error(LT_ERR_IO, "%s: fsync failed: %s", path, strerror(e));
     return NULL;
 }
 
@@ -202,14 +203,15 @@ bool lt_path_exists(const char *path) {
 
 lt_status lt_mkdir_p(const char *path) {
     char *p = lt_strdup(path);
-    if (!p) return lt_error_prefix(lt_error_nomem("a copy of the path", strlen(path) + 1), "%s", path);
+    if (!p)
+        return lt_error_prefix(lt_error_nomem("a copy of the path", strlen(path) + 1), "%s", path);
     for (char *c = p + 1;; c++) {
         if (*c == '/' || *c == 0) {
             char saved = *c;
             *c = 0;
             if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-                lt_status s = lt_error(LT_ERR_IO, "%s: cannot create directory: %s", p,
-                                       strerror(errno));
+                lt_status s =
+                    lt_error(LT_ERR_IO, "%s: cannot create directory: %s", p, strerror(errno));
                 free(p);
                 return s;
             }
@@ -218,7 +220,8 @@ lt_status lt_mkdir_p(const char *path) {
         }
     }
     free(p);
-    if (!lt_path_is_dir(path)) return lt_error(LT_ERR_IO, "%s: exists and is not a directory", path);
+    if (!lt_path_is_dir(path))
+        return lt_error(LT_ERR_IO, "%s: exists and is not a directory", path);
     return NULL;
 }
 

@@ -22,7 +22,7 @@ uint16_t lt_f32_to_bf16(float x) {
     if (exponent == 0) return (uint16_t)((u >> 16) & 0x8000u); // zero or subnormal -> signed zero
     if (exponent == 0x7f800000u) {
         if (u & 0x007fffffu) return (uint16_t)((u >> 16) | 0x0040u); // NaN: quiet
-        return (uint16_t)(u >> 16);                                 // inf
+        return (uint16_t)(u >> 16);                                  // inf
     }
     uint32_t rounding_bias = 0x7fffu + ((u >> 16) & 1u); // ties to even
     return (uint16_t)((u + rounding_bias) >> 16);

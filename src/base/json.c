@@ -12,8 +12,8 @@ lt_status lt_json_parse(cJSON **out, const char *text, size_t len, const char *s
         size_t line = 1;
         for (size_t i = 0; i < offset && i < len; i++)
             if (text[i] == '\n') line++;
-        return lt_error(LT_ERR_FORMAT, "%s: invalid JSON near byte %zu (line %zu)", source,
-                        offset, line);
+        return lt_error(LT_ERR_FORMAT, "%s: invalid JSON near byte %zu (line %zu)", source, offset,
+                        line);
     }
     return NULL;
 }

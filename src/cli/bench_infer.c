@@ -14,25 +14,26 @@
 #include "lathe/quant.h"
 
 static void help(void) {
-    printf("usage: lathe bench infer (--model PATH | --preset NAME) [--dtype f32|bf16|f16|q8_0]\n"
-           "                         [--pp P] [--tg G] [--reps N] [--threads N] [--batch B]\n"
-           "                         [--profile] [--json]\n\n"
-           "Times prompt processing (P random tokens in one step: tokens/s and the time to\n"
-           "the first token) and token generation (G tokens one at a time from an empty\n"
-           "context, batch 1: tokens/s), each repeated N times (median, min, max), and\n"
-           "compares decode with its bandwidth bound: the memory read bandwidth measured in\n"
-           "this run over the bytes one token reads (matmul weights with the LM head, one\n"
-           "embedding row, the KV cache at the mean context of the run).\n\n"
-           "  -m, --model PATH a model directory or a .gguf file\n"
-           "  --preset NAME  a randomly initialised preset (bench-m, bench-l, ...)\n"
-           "  --dtype T      weight storage (default: f32 for directories and presets, the\n"
-           "                 file's types for GGUF)\n"
-           "  --pp P         prompt tokens (default 512)    --tg G   generated tokens (default 128)\n"
-           "  --reps N       repetitions (default 3)\n"
-           "  -t, --threads N OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
-           "  --batch B      also time decode of B sequences at once (aggregate tokens/s)\n"
-           "  --profile      per-op time breakdown of prompt processing and decode\n"
-           "  --json         one JSON line instead of text\n");
+    printf(
+        "usage: lathe bench infer (--model PATH | --preset NAME) [--dtype f32|bf16|f16|q8_0]\n"
+        "                         [--pp P] [--tg G] [--reps N] [--threads N] [--batch B]\n"
+        "                         [--profile] [--json]\n\n"
+        "Times prompt processing (P random tokens in one step: tokens/s and the time to\n"
+        "the first token) and token generation (G tokens one at a time from an empty\n"
+        "context, batch 1: tokens/s), each repeated N times (median, min, max), and\n"
+        "compares decode with its bandwidth bound: the memory read bandwidth measured in\n"
+        "this run over the bytes one token reads (matmul weights with the LM head, one\n"
+        "embedding row, the KV cache at the mean context of the run).\n\n"
+        "  -m, --model PATH a model directory or a .gguf file\n"
+        "  --preset NAME  a randomly initialised preset (bench-m, bench-l, ...)\n"
+        "  --dtype T      weight storage (default: f32 for directories and presets, the\n"
+        "                 file's types for GGUF)\n"
+        "  --pp P         prompt tokens (default 512)    --tg G   generated tokens (default 128)\n"
+        "  --reps N       repetitions (default 3)\n"
+        "  -t, --threads N OpenMP threads (default: OMP_NUM_THREADS or all cores)\n"
+        "  --batch B      also time decode of B sequences at once (aggregate tokens/s)\n"
+        "  --profile      per-op time breakdown of prompt processing and decode\n"
+        "  --json         one JSON line instead of text\n");
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -57,8 +58,11 @@ typedef struct {
 } args;
 
 static lt_status open_engine(const args *a, int max_seqs, lt_engine **e) {
-    lt_engine_opts o = {.weights = a->dtype, .weights_set = a->dtype_set, .max_seqs = max_seqs,
-                        .max_context = (a->pp > a->tg ? a->pp : a->tg) + 72, .context_at_most = true,
+    lt_engine_opts o = {.weights = a->dtype,
+                        .weights_set = a->dtype_set,
+                        .max_seqs = max_seqs,
+                        .max_context = (a->pp > a->tg ? a->pp : a->tg) + 72,
+                        .context_at_most = true,
                         .max_step_tokens = a->pp > max_seqs ? a->pp : max_seqs};
     if (a->model) return lt_engine_open(e, a->model, &o);
     lt_config cfg;
@@ -121,7 +125,8 @@ static lt_status run(const args *a, results *r) {
         if (!s) s = lt_engine_seq_truncate(e, 0, 0);
         if (a->profile && rep == a->reps - 1) lt_engine_set_profile(e, true);
         t0 = lt_time_now();
-        for (int64_t i = 0; i < a->tg && !s; i++) s = lt_engine_decode(e, &seq0, ids + i, 1, logits);
+        for (int64_t i = 0; i < a->tg && !s; i++)
+            s = lt_engine_decode(e, &seq0, ids + i, 1, logits);
         tg[rep] = (double)a->tg / (lt_time_now() - t0);
         if (a->profile && rep == a->reps - 1) {
             memcpy(r->ops, lt_engine_op_seconds(e), sizeof r->ops);
@@ -139,7 +144,8 @@ static lt_status run(const args *a, results *r) {
             if (a->profile && rep == a->reps - 1) lt_engine_set_profile(e, true);
             double t0 = lt_time_now();
             for (int64_t k = 0; k < a->tg && !s; k++) {
-                for (int i = 0; i < max_seqs; i++) tok[i] = ids[(k * max_seqs + i) % (n_ids * max_seqs)];
+                for (int i = 0; i < max_seqs; i++)
+                    tok[i] = ids[(k * max_seqs + i) % (n_ids * max_seqs)];
                 s = lt_engine_decode(e, seqs, tok, max_seqs, logits);
             }
             btg[rep] = (double)(a->tg * max_seqs) / (lt_time_now() - t0);
@@ -172,27 +178,33 @@ static void print(const args *a, const results *r, const char *dtype) {
     const char *what = a->model ? a->model : a->preset;
     double bound = r->bandwidth * 1e9 / r->bytes_per_token;
     if (a->json) {
-        printf("{\"model\":\"%s\",\"dtype\":\"%s\",\"threads\":%d,\"pp\":%lld,\"tg\":%lld,\"reps\":%lld,"
-               "\"pp_tps\":%.2f,\"pp_tps_min\":%.2f,\"pp_tps_max\":%.2f,"
-               "\"tg_tps\":%.2f,\"tg_tps_min\":%.2f,\"tg_tps_max\":%.2f,\"ttft_s\":%.5f,"
-               "\"bandwidth_gbs\":%.2f,\"bytes_per_token\":%.0f,\"tg_bound_tps\":%.2f,\"tg_of_bound\":%.4f,"
-               "\"peak_rss_mib\":%.1f",
-               what, dtype, lt_threads_get(), (long long)a->pp, (long long)a->tg, (long long)a->reps,
-               r->pp.median, r->pp.min, r->pp.max, r->tg.median, r->tg.min, r->tg.max, r->ttft.median,
-               r->bandwidth, r->bytes_per_token, bound, r->tg.median / bound, r->peak_rss_mib);
-        if (a->batch > 1) printf(",\"batch\":%lld,\"batch_tg_tps\":%.2f", (long long)a->batch, r->batch_tg.median);
+        printf(
+            "{\"model\":\"%s\",\"dtype\":\"%s\",\"threads\":%d,\"pp\":%lld,\"tg\":%lld,\"reps\":%lld,"
+            "\"pp_tps\":%.2f,\"pp_tps_min\":%.2f,\"pp_tps_max\":%.2f,"
+            "\"tg_tps\":%.2f,\"tg_tps_min\":%.2f,\"tg_tps_max\":%.2f,\"ttft_s\":%.5f,"
+            "\"bandwidth_gbs\":%.2f,\"bytes_per_token\":%.0f,\"tg_bound_tps\":%.2f,\"tg_of_bound\":%.4f,"
+            "\"peak_rss_mib\":%.1f",
+            what, dtype, lt_threads_get(), (long long)a->pp, (long long)a->tg, (long long)a->reps,
+            r->pp.median, r->pp.min, r->pp.max, r->tg.median, r->tg.min, r->tg.max, r->ttft.median,
+            r->bandwidth, r->bytes_per_token, bound, r->tg.median / bound, r->peak_rss_mib);
+        if (a->batch > 1)
+            printf(",\"batch\":%lld,\"batch_tg_tps\":%.2f", (long long)a->batch,
+                   r->batch_tg.median);
         printf("}\n");
         return;
     }
     printf("%s, weights %s, %d threads, %lld repetitions (median [min, max])\n", what, dtype,
            lt_threads_get(), (long long)a->reps);
-    printf("  pp%-5lld %9.1f tokens/s  [%.1f, %.1f]   time to first token %.1f ms\n", (long long)a->pp,
-           r->pp.median, r->pp.min, r->pp.max, r->ttft.median * 1e3);
-    printf("  tg%-5lld %9.1f tokens/s  [%.1f, %.1f]\n", (long long)a->tg, r->tg.median, r->tg.min, r->tg.max);
-    printf("  decode bound: %.1f GB/s read / %.1f MB per token = %.1f tokens/s; tg reaches %.0f%%\n",
-           r->bandwidth, r->bytes_per_token / 1e6, bound, 100.0 * r->tg.median / bound);
+    printf("  pp%-5lld %9.1f tokens/s  [%.1f, %.1f]   time to first token %.1f ms\n",
+           (long long)a->pp, r->pp.median, r->pp.min, r->pp.max, r->ttft.median * 1e3);
+    printf("  tg%-5lld %9.1f tokens/s  [%.1f, %.1f]\n", (long long)a->tg, r->tg.median, r->tg.min,
+           r->tg.max);
+    printf(
+        "  decode bound: %.1f GB/s read / %.1f MB per token = %.1f tokens/s; tg reaches %.0f%%\n",
+        r->bandwidth, r->bytes_per_token / 1e6, bound, 100.0 * r->tg.median / bound);
     if (a->batch > 1)
-        printf("  tg%lld x %lld sequences: %.1f tokens/s in all\n", (long long)a->tg, (long long)a->batch, r->batch_tg.median);
+        printf("  tg%lld x %lld sequences: %.1f tokens/s in all\n", (long long)a->tg,
+               (long long)a->batch, r->batch_tg.median);
     printf("  peak memory (RSS): %.1f MiB\n", r->peak_rss_mib);
     if (a->profile) {
         const double *ops[3] = {r->pp_ops, r->ops, r->batch_ops};
@@ -214,13 +226,21 @@ int lt_cli_bench_infer(int argc, char **argv) {
     const char *model = NULL, *preset = NULL, *dtype = NULL, *pp = "512", *tg = "128", *reps = "3",
                *threads = NULL, *batch = NULL;
     bool profile = false, json = false;
-    const lt_cli_opt opts[] = {{"--model", .value = &model, .alias = "-m"}, {"--preset", .value = &preset}, {"--dtype", .value = &dtype},
-                               {"--pp", .value = &pp}, {"--tg", .value = &tg}, {"--reps", .value = &reps},
-                               {"--threads", .value = &threads, .alias = "-t"}, {"--batch", .value = &batch},
-                               {"--profile", .present = &profile}, {"--json", .present = &json}, {0}};
+    const lt_cli_opt opts[] = {{"--model", .value = &model, .alias = "-m"},
+                               {"--preset", .value = &preset},
+                               {"--dtype", .value = &dtype},
+                               {"--pp", .value = &pp},
+                               {"--tg", .value = &tg},
+                               {"--reps", .value = &reps},
+                               {"--threads", .value = &threads, .alias = "-t"},
+                               {"--batch", .value = &batch},
+                               {"--profile", .present = &profile},
+                               {"--json", .present = &json},
+                               {0}};
     int rc = lt_cli_parse("bench infer", argc, argv, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;
-    if (!model == !preset) return lt_cli_usage_error("bench infer", "give one of --model and --preset");
+    if (!model == !preset)
+        return lt_cli_usage_error("bench infer", "give one of --model and --preset");
     args a = {.model = model, .preset = preset, .profile = profile, .json = json, .batch = 1};
     int64_t n_threads = 0;
     lt_status s = NULL;

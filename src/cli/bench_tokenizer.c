@@ -37,14 +37,14 @@ typedef struct {
     int32_t train_ids;
 } results;
 
-static lt_status bench_encode(const char *tok_path, const lt_mmap *text, int64_t reps,
-                              results *r) {
+static lt_status bench_encode(const char *tok_path, const lt_mmap *text, int64_t reps, results *r) {
     lt_tokenizer *tok = NULL;
     LT_TRY(lt_tokenizer_load(&tok, tok_path));
     lt_ids ids = {0};
     lt_bytes back = {0};
     double *mbs = calloc((size_t)reps, sizeof *mbs);
-    lt_status st = mbs ? NULL : lt_error_nomem("the speed of each repetition", (size_t)reps * sizeof *mbs);
+    lt_status st =
+        mbs ? NULL : lt_error_nomem("the speed of each repetition", (size_t)reps * sizeof *mbs);
     for (int64_t i = 0; i < reps && !st; i++) {
         ids.n = 0;
         double t0 = lt_time_now();
@@ -107,9 +107,12 @@ int lt_cli_bench_tokenizer(int argc, char **argv) {
     const char *tok_path = "cache/llama3", *text_path = "cache/text/sotu.txt", *reps_text = "5",
                *vocab_text = NULL, *heldout = NULL;
     bool json = false;
-    const lt_cli_opt opts[] = {{"--tokenizer", .value = &tok_path}, {"--text", .value = &text_path},
-                               {"--reps", .value = &reps_text},     {"--train-vocab", .value = &vocab_text},
-                               {"--heldout", .value = &heldout},    {"--json", .present = &json},
+    const lt_cli_opt opts[] = {{"--tokenizer", .value = &tok_path},
+                               {"--text", .value = &text_path},
+                               {"--reps", .value = &reps_text},
+                               {"--train-vocab", .value = &vocab_text},
+                               {"--heldout", .value = &heldout},
+                               {"--json", .present = &json},
                                {0}};
     int rc = lt_cli_parse("bench tokenizer", argc, argv, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;

@@ -143,11 +143,12 @@ int lt_cli_bench_infer(int argc, char **argv); // bench_infer.c
 // the run), else its exit code (printed, lists freed).
 int lt_cli_train_parse(const char *cmd, int argc, char **argv, const lt_cli_opt *extra,
                        lt_train_opts *o, lt_cli_list *data, bool *dry, void (*help)(void));
-extern const char *const lt_cli_train_optimizer_help; // --global-batch ... --clip
+extern const char *const lt_cli_train_optimizer_help;        // --global-batch ... --clip
 void lt_cli_train_log(void *user, const lt_train_event *ev); // one log line per step or evaluation
 int lt_cli_train_dry_run(const char *cmd, const lt_train_opts *o); // prints the memory plan
-void lt_cli_train_done(const lt_train_opts *o);               // where the run went, peak RSS
-// What --skip-bad left out of chat data: too-long examples (raise --seq) apart from malformed lines.
+void lt_cli_train_done(const lt_train_opts *o);                    // where the run went, peak RSS
+// What --skip-bad left out of chat data: too-long examples (raise --seq) apart from malformed
+// lines.
 void lt_cli_report_skipped(const lt_chat_read_stats *st, int64_t seq, const char *first_skip);
 // Ctrl-C / SIGTERM for the trainers: sets o->stop (the first signal stops the
 // run at the next step boundary, with a checkpoint; the second exits with 130,
@@ -159,7 +160,7 @@ void lt_cli_train_catch_signals(lt_train_opts *o);
 char *lt_cli_train_resume_command(int argc, char **argv);
 // The exit code of a finished run: after a stop, 130 with the resume command
 // printed; otherwise lt_cli_train_done or the error (s is freed).
-int lt_cli_train_finish(const char *cmd, const lt_train_opts *o, lt_status s, const lt_train_result *r,
-                        const char *resume_command);
+int lt_cli_train_finish(const char *cmd, const lt_train_opts *o, lt_status s,
+                        const lt_train_result *r, const char *resume_command);
 
 #endif

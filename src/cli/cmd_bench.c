@@ -27,9 +27,12 @@ static void help(void) {
 }
 
 static void bench_shape(const char *preset, int64_t *B, int64_t *T) {
-    if (strcmp(preset, "bench-l") == 0) *B = 1, *T = 1024;
-    else if (strncmp(preset, "bench-m", 7) == 0) *B = 4, *T = 512;
-    else *B = 2, *T = 64;
+    if (strcmp(preset, "bench-l") == 0)
+        *B = 1, *T = 1024;
+    else if (strncmp(preset, "bench-m", 7) == 0)
+        *B = 4, *T = 512;
+    else
+        *B = 2, *T = 64;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -44,7 +47,8 @@ typedef struct {
     bool profile, json;
 } bench_args;
 
-static lt_status step(lt_model *m, lt_acts *a, const lt_batch *batch, float *grads, double *seconds) {
+static lt_status step(lt_model *m, lt_acts *a, const lt_batch *batch, float *grads,
+                      double *seconds) {
     double t0 = lt_time_now();
     LT_TRY(lt_model_forward(m, a, batch));
     lt_loss loss;
@@ -54,25 +58,33 @@ static lt_status step(lt_model *m, lt_acts *a, const lt_batch *batch, float *gra
     return NULL;
 }
 
-static void report(const bench_args *ba, const lt_model *m, lt_acts *a, const double *times, double peak) {
+static void report(const bench_args *ba, const lt_model *m, lt_acts *a, const double *times,
+                   double peak) {
     double median = times[ba->steps / 2], tokens = (double)(ba->B * ba->T);
     double flops = lt_config_train_flops_per_token(&m->cfg, ba->T) * tokens / median;
     double mfu = flops / (peak * 1e9);
     if (ba->json) {
-        printf("{\"bench\":\"train\",\"preset\":\"%s\",\"dtype\":\"%s\",\"threads\":%d,\"batch\":%lld,\"seq\":%lld,"
-               "\"tokens_per_s\":%.1f,\"gflops\":%.2f,\"peak_gflops\":%.2f,\"mfu\":%.4f,\"step_s_median\":%.4f,"
-               "\"step_s_min\":%.4f,\"step_s_max\":%.4f,\"activation_bytes\":%zu}\n",
-               ba->preset, lt_dtype_name(ba->dtype), lt_threads_get(), (long long)ba->B, (long long)ba->T, tokens / median,
-               flops / 1e9, peak, mfu, median, times[0], times[ba->steps - 1], a->bytes);
+        printf(
+            "{\"bench\":\"train\",\"preset\":\"%s\",\"dtype\":\"%s\",\"threads\":%d,\"batch\":%lld,\"seq\":%lld,"
+            "\"tokens_per_s\":%.1f,\"gflops\":%.2f,\"peak_gflops\":%.2f,\"mfu\":%.4f,\"step_s_median\":%.4f,"
+            "\"step_s_min\":%.4f,\"step_s_max\":%.4f,\"activation_bytes\":%zu}\n",
+            ba->preset, lt_dtype_name(ba->dtype), lt_threads_get(), (long long)ba->B,
+            (long long)ba->T, tokens / median, flops / 1e9, peak, mfu, median, times[0],
+            times[ba->steps - 1], a->bytes);
         return;
     }
-    printf("lathe bench train: %s, %s, batch %lld x %lld, %d threads, %lld steps\n", ba->preset, lt_dtype_name(ba->dtype),
-           (long long)ba->B, (long long)ba->T, lt_threads_get(), (long long)ba->steps);
-    printf("  step time      %.3f s median (min %.3f, max %.3f)\n", median, times[0], times[ba->steps - 1]);
+    printf("lathe bench train: %s, %s, batch %lld x %lld, %d threads, %lld steps\n", ba->preset,
+           lt_dtype_name(ba->dtype), (long long)ba->B, (long long)ba->T, lt_threads_get(),
+           (long long)ba->steps);
+    printf("  step time      %.3f s median (min %.3f, max %.3f)\n", median, times[0],
+           times[ba->steps - 1]);
     printf("  throughput     %.1f tokens/s\n", tokens / median);
-    printf("  model FLOPs    %.1f GFLOP/s (%.4g FLOPs/token)\n", flops / 1e9, lt_config_train_flops_per_token(&m->cfg, ba->T));
+    printf("  model FLOPs    %.1f GFLOP/s (%.4g FLOPs/token)\n", flops / 1e9,
+           lt_config_train_flops_per_token(&m->cfg, ba->T));
     printf("  GEMM peak      %.1f GFLOP/s (%s, measured now)\n", peak,
-           ba->dtype == LT_BF16 ? "oneDNN bf16 matmul" : ba->dtype == LT_F16 ? "f16 widened, cblas_sgemm" : "cblas_sgemm");
+           ba->dtype == LT_BF16  ? "oneDNN bf16 matmul"
+           : ba->dtype == LT_F16 ? "f16 widened, cblas_sgemm"
+                                 : "cblas_sgemm");
     printf("  MFU            %.1f%%\n", mfu * 100);
     printf("  activations    %.1f MiB\n", (double)a->bytes / (1 << 20));
     if (!ba->profile) return;
@@ -106,7 +118,8 @@ static lt_status bench_train(const bench_args *ba) {
         lt_model_init_random(m, 1);
         lt_rng rng;
         lt_rng_seed(&rng, 2);
-        for (int64_t i = 0; i < N; i++) ids[i] = (int32_t)lt_rng_below(&rng, (uint32_t)m->cfg.vocab);
+        for (int64_t i = 0; i < N; i++)
+            ids[i] = (int32_t)lt_rng_below(&rng, (uint32_t)m->cfg.vocab);
         for (int64_t i = 0; i < N; i++) targets[i] = (i + 1) % ba->T ? ids[i + 1] : -100;
         lt_batch batch = {.B = ba->B, .T = ba->T, .ids = ids, .targets = targets};
         double warm;
@@ -129,11 +142,18 @@ static lt_status bench_train(const bench_args *ba) {
 }
 
 static int cmd_bench_train(int argc, char **argv) {
-    const char *preset = NULL, *dtype = "f32", *steps = "5", *batch = NULL, *seq = NULL, *threads = NULL;
+    const char *preset = NULL, *dtype = "f32", *steps = "5", *batch = NULL, *seq = NULL,
+               *threads = NULL;
     bool profile = false, json = false;
-    const lt_cli_opt opts[] = {{"--preset", .value = &preset}, {"--dtype", .value = &dtype}, {"--steps", .value = &steps},
-                               {"--batch", .value = &batch}, {"--seq", .value = &seq}, {"--threads", .value = &threads, .alias = "-t"},
-                               {"--profile", .present = &profile}, {"--json", .present = &json}, {0}};
+    const lt_cli_opt opts[] = {{"--preset", .value = &preset},
+                               {"--dtype", .value = &dtype},
+                               {"--steps", .value = &steps},
+                               {"--batch", .value = &batch},
+                               {"--seq", .value = &seq},
+                               {"--threads", .value = &threads, .alias = "-t"},
+                               {"--profile", .present = &profile},
+                               {"--json", .present = &json},
+                               {0}};
     int rc = lt_cli_parse("bench train", argc, argv, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;
     if (!preset) return lt_cli_usage_error("bench train", "--preset is required");
@@ -141,7 +161,8 @@ static int cmd_bench_train(int argc, char **argv) {
     bench_shape(preset, &ba.B, &ba.T);
     int64_t n_threads = 0;
     lt_status s = lt_dtype_parse(dtype, &ba.dtype);
-    if (!s && ba.dtype == LT_Q8_0) s = lt_error(LT_ERR_ARG, "--dtype: training runs in f32, bf16 or f16");
+    if (!s && ba.dtype == LT_Q8_0)
+        s = lt_error(LT_ERR_ARG, "--dtype: training runs in f32, bf16 or f16");
     if (!s) s = lt_cli_parse_int("--steps", steps, 1, 1000, &ba.steps);
     if (!s && batch) s = lt_cli_parse_int("--batch", batch, 1, 4096, &ba.B);
     if (!s && seq) s = lt_cli_parse_int("--seq", seq, 1, 1 << 20, &ba.T);

@@ -41,10 +41,10 @@ typedef struct {
 } turn;
 
 typedef struct {
-    turn *turns;   // user and assistant messages, oldest first
+    turn *turns; // user and assistant messages, oldest first
     int n, cap;
     lt_reasoning mode;
-    char *system;  // text after the toggle line ("" for none)
+    char *system; // text after the toggle line ("" for none)
 } conversation;
 
 static void turn_free(turn *t) {
@@ -58,7 +58,8 @@ static void conv_reset(conversation *c) {
     c->n = 0;
 }
 
-static lt_status conv_add(conversation *c, const char *role, const char *content, const char *reasoning) {
+static lt_status conv_add(conversation *c, const char *role, const char *content,
+                          const char *reasoning) {
     if (c->n == c->cap) {
         int cap = c->cap ? 2 * c->cap : 16;
         turn *grown = NULL;
@@ -68,11 +69,13 @@ static lt_status conv_add(conversation *c, const char *role, const char *content
         c->turns = grown;
         c->cap = cap;
     }
-    turn t = {lt_strdup(role), lt_strdup(content), reasoning && reasoning[0] ? lt_strdup(reasoning) : NULL};
+    turn t = {lt_strdup(role), lt_strdup(content),
+              reasoning && reasoning[0] ? lt_strdup(reasoning) : NULL};
     if (!t.role || !t.content || (reasoning && reasoning[0] && !t.reasoning)) {
         turn_free(&t);
-        return lt_error_nomem("a copy of a conversation turn", strlen(role) + strlen(content) + 2 +
-                                                             (reasoning ? strlen(reasoning) + 1 : 0));
+        return lt_error_nomem("a copy of a conversation turn",
+                              strlen(role) + strlen(content) + 2 +
+                                  (reasoning ? strlen(reasoning) + 1 : 0));
     }
     c->turns[c->n++] = t;
     return NULL;
@@ -95,8 +98,9 @@ static lt_status render(lt_tokenizer *tok, const lt_chat_template *tpl, const co
     if (!s) {
         msgs[0] = (lt_chat_message){"system", sys.data, NULL};
         for (int i = 0; i < c->n; i++) // earlier thinking is kept only while reasoning is on
-            msgs[i + 1] = (lt_chat_message){c->turns[i].role, c->turns[i].content,
-                                            c->mode == LT_REASONING_ON ? c->turns[i].reasoning : NULL};
+            msgs[i + 1] =
+                (lt_chat_message){c->turns[i].role, c->turns[i].content,
+                                  c->mode == LT_REASONING_ON ? c->turns[i].reasoning : NULL};
         ids->n = 0;
         s = lt_chat_render(tok, tpl, msgs, (size_t)c->n + 1, LT_CHAT_GENERATION_PROMPT, ids, NULL);
     }
@@ -143,8 +147,11 @@ static lt_status chat_loop(lt_engine *e, lt_gen *g, lt_gen_params gp, conversati
     lt_tokenizer *tok = lt_engine_tokenizer(e);
     const lt_chat_template *tpl = lt_chat_template_get("llama3");
     if (lt_tokenizer_find(tok, "<|start_header_id|>", 19) < 0)
-        return lt_error(LT_ERR_UNSUPPORTED, "the model's tokenizer has no <|start_header_id|>: lathe chat knows the Llama 3 chat template only");
-    bool in_tty = isatty(STDIN_FILENO), out_tty = isatty(STDOUT_FILENO), err_tty = isatty(STDERR_FILENO);
+        return lt_error(
+            LT_ERR_UNSUPPORTED,
+            "the model's tokenizer has no <|start_header_id|>: lathe chat knows the Llama 3 chat template only");
+    bool in_tty = isatty(STDIN_FILENO), out_tty = isatty(STDOUT_FILENO),
+         err_tty = isatty(STDERR_FILENO);
     int64_t ctx = lt_engine_max_context(e);
     // room kept for the answer when trimming history
     int64_t reserve = gp.max_tokens > 0 && gp.max_tokens < ctx / 2 ? gp.max_tokens : ctx / 4;
@@ -182,7 +189,9 @@ static lt_status chat_loop(lt_engine *e, lt_gen *g, lt_gen_params gp, conversati
             dropped = true;
             s = render(tok, tpl, c, &ids);
         }
-        if (dropped) notice(err_tty, "(oldest messages dropped to fit the context of %s tokens)", "the model's");
+        if (dropped)
+            notice(err_tty, "(oldest messages dropped to fit the context of %s tokens)",
+                   "the model's");
         if (!s && (int64_t)ids.n >= ctx) {
             notice(err_tty, "(the message is too long for the context; it was not sent)%s", "");
             conv_drop_oldest(c);
@@ -196,14 +205,16 @@ static lt_status chat_loop(lt_engine *e, lt_gen *g, lt_gen_params gp, conversati
         fflush(stdout);
         if (!s) {
             if (res.finish == LT_GEN_CANCELLED) notice(err_tty, "(stopped)%s", "");
-            s = conv_add(c, "assistant", res.content.data ? res.content.data : "", res.reasoning.data);
+            s = conv_add(c, "assistant", res.content.data ? res.content.data : "",
+                         res.reasoning.data);
         }
         if (!s && stats) {
             double dt = res.seconds - res.first_token_seconds;
-            fprintf(stderr, "%s[prompt %lld tokens (%lld reused), %lld generated, %.1f tokens/s]%s\n",
-                    err_tty ? "\033[2m" : "", (long long)res.prompt_tokens, (long long)res.cached_tokens,
-                    (long long)res.generated_tokens, dt > 0 ? (double)(res.generated_tokens - 1) / dt : 0.0,
-                    err_tty ? "\033[0m" : "");
+            fprintf(
+                stderr, "%s[prompt %lld tokens (%lld reused), %lld generated, %.1f tokens/s]%s\n",
+                err_tty ? "\033[2m" : "", (long long)res.prompt_tokens,
+                (long long)res.cached_tokens, (long long)res.generated_tokens,
+                dt > 0 ? (double)(res.generated_tokens - 1) / dt : 0.0, err_tty ? "\033[0m" : "");
         }
         lt_bytes_free(&res.content);
         lt_bytes_free(&res.reasoning);
@@ -219,11 +230,12 @@ int cmd_chat(int argc, char **argv) {
     f.max_tokens = "1024";
     const char *think = NULL, *system = NULL, *model = NULL, *pos[1];
     bool hide = false, stats = false;
-    const lt_cli_opt opts[] = {
-        {"--model", .value = &model, .alias = "-m"},
-        {"--think", .value = &think},         {"--system", .value = &system},
-        {"--hide-thinking", .present = &hide}, {"--stats", .present = &stats},
-        {.more = f.opts}};
+    const lt_cli_opt opts[] = {{"--model", .value = &model, .alias = "-m"},
+                               {"--think", .value = &think},
+                               {"--system", .value = &system},
+                               {"--hide-thinking", .present = &hide},
+                               {"--stats", .present = &stats},
+                               {.more = f.opts}};
     int n_pos = 0;
     int rc = lt_cli_parse("chat", argc, argv, opts, pos, 1, &n_pos, help);
     if (rc >= 0) return rc;
@@ -243,7 +255,8 @@ int cmd_chat(int argc, char **argv) {
         eo.max_context = 4096;
         eo.context_at_most = true;
     }
-    conversation c = {.mode = think && strcmp(think, "on") == 0 ? LT_REASONING_ON : LT_REASONING_OFF,
+    conversation c = {.mode =
+                          think && strcmp(think, "on") == 0 ? LT_REASONING_ON : LT_REASONING_OFF,
                       .system = lt_strdup(system ? system : "")};
     lt_engine *e = NULL;
     lt_gen *g = NULL;

@@ -97,7 +97,8 @@ static int tokenize_cmd(int argc, char **argv) {
                                {0}};
     const char **inputs = calloc((size_t)argc + 1, sizeof *inputs);
     if (!inputs)
-        return lt_cli_report(cmd, lt_error_nomem("the list of input files", ((size_t)argc + 1) * sizeof *inputs));
+        return lt_cli_report(
+            cmd, lt_error_nomem("the list of input files", ((size_t)argc + 1) * sizeof *inputs));
     int n_inputs = 0;
     int rc = lt_cli_parse(cmd, argc, argv, opts, inputs, argc, &n_inputs, tokenize_help);
     if (rc < 0 && !tok_path) rc = lt_cli_usage_error(cmd, "--tokenizer FILE_OR_DIR is required");
@@ -105,8 +106,11 @@ static int tokenize_cmd(int argc, char **argv) {
     if (rc < 0 && n_inputs == 0) rc = lt_cli_usage_error(cmd, "no INPUT files given");
     if (rc < 0 && val && !val_fraction)
         rc = lt_cli_usage_error(cmd, "--val needs --val-fraction F");
-    lt_tokenize_opts o = {.inputs = inputs, .n_inputs = n_inputs, .out_path = out,
-                          .text_key = text_key, .allow_special = special,
+    lt_tokenize_opts o = {.inputs = inputs,
+                          .n_inputs = n_inputs,
+                          .out_path = out,
+                          .text_key = text_key,
+                          .allow_special = special,
                           .progress = {lt_cli_progress, NULL}};
     lt_status st = NULL;
     int64_t seed_value = 0;
@@ -164,7 +168,9 @@ static void print_shard(const lt_shard *s) {
 
 static int info_cmd(int argc, char **argv) {
     const char **paths = calloc((size_t)argc + 1, sizeof *paths);
-    if (!paths) return lt_cli_report("data info", lt_error_nomem("the list of paths", ((size_t)argc + 1) * sizeof *paths));
+    if (!paths)
+        return lt_cli_report(
+            "data info", lt_error_nomem("the list of paths", ((size_t)argc + 1) * sizeof *paths));
     int n = 0;
     int rc = lt_cli_parse("data info", argc, argv, NULL, paths, argc, &n, info_help);
     if (rc < 0 && n == 0) rc = lt_cli_usage_error("data info", "no SHARD given");
@@ -191,5 +197,6 @@ static const lt_cli_command subcommands[] = {
 };
 
 int cmd_data(int argc, char **argv) {
-    return lt_cli_dispatch("data", subcommands, sizeof subcommands / sizeof *subcommands, argc, argv);
+    return lt_cli_dispatch("data", subcommands, sizeof subcommands / sizeof *subcommands, argc,
+                           argv);
 }

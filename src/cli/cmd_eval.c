@@ -57,7 +57,8 @@ typedef struct {
 static lt_status parse_mode(const char *text, bool modes[2]) {
     modes[LT_REASONING_OFF] = strcmp(text, "off") == 0 || strcmp(text, "both") == 0;
     modes[LT_REASONING_ON] = strcmp(text, "on") == 0 || strcmp(text, "both") == 0;
-    if (!modes[0] && !modes[1]) return lt_error(LT_ERR_ARG, "--mode: '%s' is not on, off or both", text);
+    if (!modes[0] && !modes[1])
+        return lt_error(LT_ERR_ARG, "--mode: '%s' is not on, off or both", text);
     return NULL;
 }
 
@@ -67,10 +68,12 @@ static lt_status parse_budgets(const char *text, int64_t *budgets, int *n) {
         return lt_error(LT_ERR_ARG, "--think-budget: the list is too long");
     *n = 0;
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (*n == LT_EVAL_MAX_BUDGETS) return lt_error(LT_ERR_ARG, "--think-budget: at most %d budgets", LT_EVAL_MAX_BUDGETS);
+        if (*n == LT_EVAL_MAX_BUDGETS)
+            return lt_error(LT_ERR_ARG, "--think-budget: at most %d budgets", LT_EVAL_MAX_BUDGETS);
         LT_TRY(lt_cli_parse_int("--think-budget", t, 0, 1 << 30, &budgets[*n]));
         for (int i = 0; i < *n; i++)
-            if (budgets[i] == budgets[*n]) return lt_error(LT_ERR_ARG, "--think-budget: %s is given twice", t);
+            if (budgets[i] == budgets[*n])
+                return lt_error(LT_ERR_ARG, "--think-budget: %s is given twice", t);
         (*n)++;
     }
     if (*n == 0) return lt_error(LT_ERR_ARG, "--think-budget: no budget in '%s'", text);
@@ -87,15 +90,17 @@ static void print_row(const lt_eval_row *r) {
     char budget[24] = "-", level[8] = "all";
     if (r->think_budget >= 0) snprintf(budget, sizeof budget, "%lld", (long long)r->think_budget);
     if (r->level) snprintf(level, sizeof level, "%d", r->level);
-    printf("%-5s %-5s %-4s %6s %6lld %7lld %7.1f%% %7.1f%% %7.1f%% %8.1f %8.1f %6lld\n", task_name(r), level,
-           r->mode == LT_REASONING_ON ? "on" : "off", budget, (long long)r->problems, (long long)r->outputs,
-           100 * lt_eval_accuracy(r), 100 * lt_eval_format_rate(r), 100 * lt_eval_unparseable_rate(r),
-           lt_eval_mean_tokens(r), lt_eval_mean_thinking(r), (long long)r->truncated);
+    printf("%-5s %-5s %-4s %6s %6lld %7lld %7.1f%% %7.1f%% %7.1f%% %8.1f %8.1f %6lld\n",
+           task_name(r), level, r->mode == LT_REASONING_ON ? "on" : "off", budget,
+           (long long)r->problems, (long long)r->outputs, 100 * lt_eval_accuracy(r),
+           100 * lt_eval_format_rate(r), 100 * lt_eval_unparseable_rate(r), lt_eval_mean_tokens(r),
+           lt_eval_mean_thinking(r), (long long)r->truncated);
 }
 
 static void print_table(const lt_eval_table *t, const lt_eval_table *totals) {
-    printf("%-5s %-5s %-4s %6s %6s %7s %8s %8s %8s %8s %8s %6s\n", "task", "level", "mode", "budget", "probs",
-           "outputs", "accuracy", "format", "unparse", "tokens", "thinking", "cut");
+    printf("%-5s %-5s %-4s %6s %6s %7s %8s %8s %8s %8s %8s %6s\n", "task", "level", "mode",
+           "budget", "probs", "outputs", "accuracy", "format", "unparse", "tokens", "thinking",
+           "cut");
     for (size_t i = 0; i < t->n; i++) print_row(&t->rows[i]);
     for (size_t i = 0; i < totals->n; i++) print_row(&totals->rows[i]);
 }
@@ -103,16 +108,29 @@ static void print_table(const lt_eval_table *t, const lt_eval_table *totals) {
 static cJSON *row_json(const lt_eval_row *r) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "task", task_name(r));
-    if (r->level) cJSON_AddNumberToObject(o, "level", r->level);
-    else cJSON_AddStringToObject(o, "level", "all");
+    if (r->level)
+        cJSON_AddNumberToObject(o, "level", r->level);
+    else
+        cJSON_AddStringToObject(o, "level", "all");
     cJSON_AddStringToObject(o, "mode", r->mode == LT_REASONING_ON ? "on" : "off");
-    if (r->think_budget >= 0) cJSON_AddNumberToObject(o, "think_budget", (double)r->think_budget);
-    else cJSON_AddNullToObject(o, "think_budget");
-    const struct { const char *name; int64_t v; } counts[] = {
-        {"problems", r->problems}, {"outputs", r->outputs}, {"correct", r->correct}, {"wrong", r->wrong},
-        {"unparseable", r->unparseable}, {"format_ok", r->format_ok}, {"truncated", r->truncated},
-        {"generated_tokens", r->generated_tokens}, {"thinking_tokens", r->thinking_tokens}};
-    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) cJSON_AddNumberToObject(o, counts[i].name, (double)counts[i].v);
+    if (r->think_budget >= 0)
+        cJSON_AddNumberToObject(o, "think_budget", (double)r->think_budget);
+    else
+        cJSON_AddNullToObject(o, "think_budget");
+    const struct {
+        const char *name;
+        int64_t v;
+    } counts[] = {{"problems", r->problems},
+                  {"outputs", r->outputs},
+                  {"correct", r->correct},
+                  {"wrong", r->wrong},
+                  {"unparseable", r->unparseable},
+                  {"format_ok", r->format_ok},
+                  {"truncated", r->truncated},
+                  {"generated_tokens", r->generated_tokens},
+                  {"thinking_tokens", r->thinking_tokens}};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        cJSON_AddNumberToObject(o, counts[i].name, (double)counts[i].v);
     cJSON_AddNumberToObject(o, "accuracy", lt_eval_accuracy(r));
     cJSON_AddNumberToObject(o, "format_rate", lt_eval_format_rate(r));
     cJSON_AddNumberToObject(o, "unparseable_rate", lt_eval_unparseable_rate(r));
@@ -136,7 +154,8 @@ static lt_status write_json(const char *path, const eval_setup *su, const lt_eva
           *rows = cJSON_CreateArray(), *tot = cJSON_CreateArray();
     cJSON_AddStringToObject(doc, "model", su->model);
     for (int k = 0; k < LT_TASK_COUNT; k++)
-        if (su->kinds & (1u << k)) cJSON_AddItemToArray(tasks, cJSON_CreateString(lt_tasks_kind_name((lt_task_kind)k)));
+        if (su->kinds & (1u << k))
+            cJSON_AddItemToArray(tasks, cJSON_CreateString(lt_tasks_kind_name((lt_task_kind)k)));
     cJSON_AddItemToObject(doc, "tasks", tasks);
     cJSON_AddNumberToObject(doc, "level_min", su->level_lo);
     cJSON_AddNumberToObject(doc, "level_max", su->level_hi);
@@ -146,7 +165,8 @@ static lt_status write_json(const char *path, const eval_setup *su, const lt_eva
     cJSON_AddNumberToObject(doc, "samples", (double)o->samples);
     cJSON_AddNumberToObject(doc, "temperature", o->gen.sampling.temperature);
     cJSON_AddNumberToObject(doc, "max_tokens", (double)o->gen.max_tokens);
-    for (int i = 0; i < o->n_budgets; i++) cJSON_AddItemToArray(budgets, cJSON_CreateNumber((double)o->budgets[i]));
+    for (int i = 0; i < o->n_budgets; i++)
+        cJSON_AddItemToArray(budgets, cJSON_CreateNumber((double)o->budgets[i]));
     cJSON_AddItemToObject(doc, "think_budgets", budgets);
     for (size_t i = 0; i < t->n; i++) cJSON_AddItemToArray(rows, row_json(&t->rows[i]));
     for (size_t i = 0; i < totals->n; i++) cJSON_AddItemToArray(tot, row_json(&totals->rows[i]));
@@ -166,8 +186,10 @@ static lt_status dump_output(void *user, const lt_eval_output *o, const lt_task_
     cJSON_AddNumberToObject(line, "level", p->level);
     cJSON_AddStringToObject(line, "key", p->key);
     cJSON_AddStringToObject(line, "mode", o->mode == LT_REASONING_ON ? "on" : "off");
-    if (o->think_budget >= 0) cJSON_AddNumberToObject(line, "think_budget", (double)o->think_budget);
-    else cJSON_AddNullToObject(line, "think_budget");
+    if (o->think_budget >= 0)
+        cJSON_AddNumberToObject(line, "think_budget", (double)o->think_budget);
+    else
+        cJSON_AddNullToObject(line, "think_budget");
     cJSON_AddNumberToObject(line, "sample", (double)o->sample);
     cJSON_AddStringToObject(line, "prompt", p->prompt);
     cJSON_AddStringToObject(line, "answer", p->answer);
@@ -199,13 +221,16 @@ static int eval_text(const char *model, const char *path, const char *ctx_s, con
     lt_quality q;
     s = lt_cli_open_engine(model, &eo, &e);
     if (!s) s = lt_mmap_open(&file, path);
-    if (!s) s = lt_tokenizer_encode(lt_engine_tokenizer(e), file.data, file.size, LT_ENCODE_NO_SPECIAL, &ids);
+    if (!s)
+        s = lt_tokenizer_encode(lt_engine_tokenizer(e), file.data, file.size, LT_ENCODE_NO_SPECIAL,
+                                &ids);
     if (!s && ids.n < 2) s = lt_error(LT_ERR_ARG, "%s: fewer than 2 tokens to score", path);
     if (!s) s = lt_engine_quality(e, NULL, ids.data, (int64_t)ids.n, ctx, &q);
     if (!s) {
         double bpb = q.nll * (double)q.tokens / log(2.0) / (double)file.size;
-        printf("%s on %s: %lld tokens scored in windows of %lld\n  perplexity %.4f   nll %.5f nats/token   %.4f bits/byte\n",
-               model, path, (long long)q.tokens, (long long)ctx, exp(q.nll), q.nll, bpb);
+        printf(
+            "%s on %s: %lld tokens scored in windows of %lld\n  perplexity %.4f   nll %.5f nats/token   %.4f bits/byte\n",
+            model, path, (long long)q.tokens, (long long)ctx, exp(q.nll), q.nll, bpb);
         if (json) {
             cJSON *doc = cJSON_CreateObject();
             cJSON_AddStringToObject(doc, "model", model);
@@ -244,10 +269,13 @@ static lt_status parse_task_flags(const eval_flags *ef, lt_cli_gen_flags *f, eva
     LT_TRY(parse_mode(ef->mode, o->modes));
     LT_TRY(lt_cli_parse_int("--samples", ef->samples, 1, 1 << 20, &o->samples));
     if (o->samples > 1 && o->gen.sampling.temperature <= 0)
-        return lt_error(LT_ERR_ARG, "--samples %lld needs --temperature > 0 (greedy answers are all the same)", (long long)o->samples);
+        return lt_error(LT_ERR_ARG,
+                        "--samples %lld needs --temperature > 0 (greedy answers are all the same)",
+                        (long long)o->samples);
     if (budgets) LT_TRY(parse_budgets(budgets, o->budgets, &o->n_budgets));
     if (budgets && !o->modes[LT_REASONING_ON])
-        return lt_error(LT_ERR_ARG, "--think-budget applies to reasoning-on answers: use --mode on or both");
+        return lt_error(LT_ERR_ARG,
+                        "--think-budget applies to reasoning-on answers: use --mode on or both");
     LT_TRY(lt_cli_parse_int("--parallel", ef->parallel, 1, 256, &v));
     eo->max_seqs = (int)v;
     if (!eo->max_context) eo->max_context = 1024;
@@ -258,8 +286,12 @@ static lt_status parse_task_flags(const eval_flags *ef, lt_cli_gen_flags *f, eva
 
 static lt_status eval_tasks_run(const char *model, const eval_flags *ef, const eval_setup *su,
                                 lt_eval_opts *o, lt_engine_opts *eo, lt_task_keys *keys) {
-    lt_task_spec spec = {.kinds = su->kinds, .level_min = su->level_lo, .level_max = su->level_hi,
-                         .n_per = su->n_per, .seed = su->seed, .unique = true,
+    lt_task_spec spec = {.kinds = su->kinds,
+                         .level_min = su->level_lo,
+                         .level_max = su->level_hi,
+                         .n_per = su->n_per,
+                         .seed = su->seed,
+                         .unique = true,
                          .exclude = ef->exclude.n ? keys : NULL};
     lt_task_set set = {0};
     lt_eval_table t = {0}, totals = {0};
@@ -281,8 +313,10 @@ static lt_status eval_tasks_run(const char *model, const eval_flags *ef, const e
         o->progress = (lt_progress){lt_cli_progress, NULL};
         s = lt_eval_run(e, &set, o, &t);
     }
-    if (dumping && s) lt_file_abort(&dump);
-    else if (dumping) s = lt_file_commit(&dump);
+    if (dumping && s)
+        lt_file_abort(&dump);
+    else if (dumping)
+        s = lt_file_commit(&dump);
     if (!s) {
         lt_eval_table_sort(&t);
         s = lt_eval_table_totals(&t, &totals);
@@ -297,20 +331,31 @@ static lt_status eval_tasks_run(const char *model, const eval_flags *ef, const e
 }
 
 int cmd_eval(int argc, char **argv) {
-    eval_flags ef = {.tasks_flag = "--tasks", .levels_flag = "--levels", .tasks = "all", .levels = "all", .n = "20", .mode = "both", .samples = "1",
+    eval_flags ef = {.tasks_flag = "--tasks",
+                     .levels_flag = "--levels",
+                     .tasks = "all",
+                     .levels = "all",
+                     .n = "20",
+                     .mode = "both",
+                     .samples = "1",
                      .parallel = "8"};
     lt_cli_gen_flags f;
     lt_cli_gen_flags_init(&f);
     f.max_tokens = "512";
     f.seed = "2";
-    const char *pos[1], *model = NULL, *tasks = NULL, *levels = NULL, *n = NULL, *mode = NULL, *samples = NULL;
+    const char *pos[1], *model = NULL, *tasks = NULL, *levels = NULL, *n = NULL, *mode = NULL,
+                        *samples = NULL;
     const lt_cli_opt opts[] = {
         {"--tasks", .value = &tasks, .alias = "--task", .spelling = &ef.tasks_flag},
         {"--levels", .value = &levels, .alias = "--level", .spelling = &ef.levels_flag},
-        {"--n", .value = &n},                 {"--mode", .value = &mode},
-        {"--samples", .value = &samples},     {"--parallel", .value = &ef.parallel},
-        {"--json", .value = &ef.json},        {"--dump", .value = &ef.dump},
-        {"--text", .value = &ef.text},        {"--exclude", .list = &ef.exclude},
+        {"--n", .value = &n},
+        {"--mode", .value = &mode},
+        {"--samples", .value = &samples},
+        {"--parallel", .value = &ef.parallel},
+        {"--json", .value = &ef.json},
+        {"--dump", .value = &ef.dump},
+        {"--text", .value = &ef.text},
+        {"--exclude", .list = &ef.exclude},
         {"--model", .value = &model, .alias = "-m"},
         {.more = f.opts}};
     // -n would read as --n (problems per task and level): --max-tokens keeps --n-predict only.
@@ -324,15 +369,16 @@ int cmd_eval(int argc, char **argv) {
         usage = "give one MODEL (as an argument or with -m)";
     else if (f.stop.n || f.stop_id.n)
         usage = "--stop and --stop-id do not apply: answers end at the model's end tokens";
-    else if (ef.text && (tasks || levels || n || mode || samples || ef.exclude.n || ef.dump ||
-                         f.think_budget))
+    else if (ef.text &&
+             (tasks || levels || n || mode || samples || ef.exclude.n || ef.dump || f.think_budget))
         usage = "--text scores perplexity: task flags do not go with it";
     if (usage || ef.text) {
         lt_cli_opts_free(opts);
         if (usage) return lt_cli_usage_error("eval", "%s", usage);
         return eval_text(pos[0], ef.text, f.ctx, ef.json);
     }
-    ef.tasks = tasks ? tasks : ef.tasks, ef.levels = levels ? levels : ef.levels, ef.n = n ? n : ef.n;
+    ef.tasks = tasks ? tasks : ef.tasks, ef.levels = levels ? levels : ef.levels,
+    ef.n = n ? n : ef.n;
     ef.mode = mode ? mode : ef.mode, ef.samples = samples ? samples : ef.samples;
     eval_setup su = {.model = pos[0]};
     lt_eval_opts o = {0};
@@ -343,7 +389,8 @@ int cmd_eval(int argc, char **argv) {
         return lt_cli_report("eval", lt_error_prefix(s, "eval"));
     }
     lt_task_keys keys = {0};
-    for (int i = 0; i < ef.exclude.n && !s; i++) s = lt_tasks_keys_read_jsonl(&keys, ef.exclude.items[i]);
+    for (int i = 0; i < ef.exclude.n && !s; i++)
+        s = lt_tasks_keys_read_jsonl(&keys, ef.exclude.items[i]);
     su.excluded_keys = keys.n;
     if (!s) s = eval_tasks_run(pos[0], &ef, &su, &o, &eo, &keys);
     lt_tasks_keys_free(&keys);

@@ -10,25 +10,37 @@
 #include "lathe/objective.h"
 
 static void help(void) {
-    printf("usage: lathe forward DIR --ids 1,5,9 [--targets 5,9,-100] [--dump logits.npy]\n"
-           "                     [--dtype f32|bf16] [--top K] [--backward]\n\n"
-           "Runs one forward pass of the model in DIR over the ids (one sequence) and prints\n"
-           "the top-K (default 5) 'id:logit' of the last position. With --targets (one per id,\n"
-           "-100 to ignore a position) it also prints the mean cross-entropy loss.\n"
-           "  --dump FILE   write all logits (T, V) as a float32 .npy file\n"
-           "  --dtype T     GEMM precision: f32 (default) or bf16\n"
-           "  --backward    also run the backward pass (needs --targets) and print gradient norms\n");
+    printf(
+        "usage: lathe forward DIR --ids 1,5,9 [--targets 5,9,-100] [--dump logits.npy]\n"
+        "                     [--dtype f32|bf16] [--top K] [--backward]\n\n"
+        "Runs one forward pass of the model in DIR over the ids (one sequence) and prints\n"
+        "the top-K (default 5) 'id:logit' of the last position. With --targets (one per id,\n"
+        "-100 to ignore a position) it also prints the mean cross-entropy loss.\n"
+        "  --dump FILE   write all logits (T, V) as a float32 .npy file\n"
+        "  --dtype T     GEMM precision: f32 (default) or bf16\n"
+        "  --backward    also run the backward pass (needs --targets) and print gradient norms\n");
 }
 
 // Writes a (rows, cols) float32 array in NumPy's .npy format (version 1.0).
 static lt_status write_npy(const char *path, const float *data, int64_t rows, int64_t cols) {
     char header[128];
-    int n = snprintf(header, sizeof header, "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %lld), }", (long long)rows, (long long)cols);
+    int n = snprintf(header, sizeof header,
+                     "{'descr': '<f4', 'fortran_order': False, 'shape': (%lld, %lld), }",
+                     (long long)rows, (long long)cols);
     int total = 10 + n + 1, pad = (64 - total % 64) % 64; // header block is a multiple of 64 bytes
     uint16_t header_len = (uint16_t)(n + pad + 1);
     lt_file f;
     LT_TRY(lt_file_create(&f, path));
-    uint8_t magic[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (uint8_t)(header_len & 0xff), (uint8_t)(header_len >> 8)};
+    uint8_t magic[10] = {0x93,
+                         'N',
+                         'U',
+                         'M',
+                         'P',
+                         'Y',
+                         1,
+                         0,
+                         (uint8_t)(header_len & 0xff),
+                         (uint8_t)(header_len >> 8)};
     char spaces[64];
     memset(spaces, ' ', sizeof spaces);
     lt_status s = lt_file_write(&f, magic, sizeof magic);
@@ -73,7 +85,8 @@ static lt_status print_gradients(const lt_model *m, lt_acts *a, const int32_t *t
         for (int i = 0; i < m->n_tensors; i++) {
             const lt_param *p = &m->tensors[i];
             double sq = 0;
-            for (int64_t j = 0; j < p->numel; j++) sq += (double)grads[p->offset + j] * grads[p->offset + j];
+            for (int64_t j = 0; j < p->numel; j++)
+                sq += (double)grads[p->offset + j] * grads[p->offset + j];
             total += sq;
             for (int k = 0; k < 3; k++)
                 if (sq > best[k]) {
@@ -83,21 +96,26 @@ static lt_status print_gradients(const lt_model *m, lt_acts *a, const int32_t *t
                 }
         }
         printf("gradient norm %.6g over %d tensors; largest:", sqrt(total), m->n_tensors);
-        for (int k = 0; k < 3 && k < m->n_tensors; k++) printf(" %s %.4g%s", m->tensors[which[k]].name, sqrt(best[k]), k < 2 ? "," : "");
+        for (int k = 0; k < 3 && k < m->n_tensors; k++)
+            printf(" %s %.4g%s", m->tensors[which[k]].name, sqrt(best[k]), k < 2 ? "," : "");
         printf("\n");
     }
     lt_free(grads);
     return s;
 }
 
-static lt_status run(const char *dir, const char *ids_text, const char *targets_text, const char *dump, const char *dtype_text, int64_t top, bool backward) {
+static lt_status run(const char *dir, const char *ids_text, const char *targets_text,
+                     const char *dump, const char *dtype_text, int64_t top, bool backward) {
     lt_dtype dtype;
     LT_TRY(lt_dtype_parse(dtype_text, &dtype));
     int32_t *ids = NULL, *targets = NULL;
     int64_t T = 0, n_targets = 0;
     LT_TRY(lt_cli_parse_ids("--ids", ids_text, &ids, &T));
-    lt_status s = targets_text ? lt_cli_parse_ids("--targets", targets_text, &targets, &n_targets) : NULL;
-    if (!s && targets && n_targets != T) s = lt_error(LT_ERR_ARG, "--targets has %lld ids, --ids has %lld", (long long)n_targets, (long long)T);
+    lt_status s =
+        targets_text ? lt_cli_parse_ids("--targets", targets_text, &targets, &n_targets) : NULL;
+    if (!s && targets && n_targets != T)
+        s = lt_error(LT_ERR_ARG, "--targets has %lld ids, --ids has %lld", (long long)n_targets,
+                     (long long)T);
     lt_model *m = NULL;
     lt_acts *a = NULL;
     if (!s) s = lt_model_load(&m, dir);
@@ -115,7 +133,8 @@ static lt_status run(const char *dir, const char *ids_text, const char *targets_
         print_top(a->logits + (T - 1) * V, V, top);
         if (targets) printf("loss %.6f over %lld targets\n", loss.loss, (long long)loss.n_counted);
         if (dump) s = write_npy(dump, a->logits, T, V);
-        if (!s && dump) printf("wrote %s (%lld x %lld float32)\n", dump, (long long)T, (long long)V);
+        if (!s && dump)
+            printf("wrote %s (%lld x %lld float32)\n", dump, (long long)T, (long long)V);
         if (!s && backward) s = print_gradients(m, a, targets);
     }
     lt_acts_free(a);
@@ -126,10 +145,15 @@ static lt_status run(const char *dir, const char *ids_text, const char *targets_
 }
 
 int cmd_forward(int argc, char **argv) {
-    const char *dir = NULL, *ids = NULL, *targets = NULL, *dump = NULL, *dtype = "f32", *top_text = "5";
+    const char *dir = NULL, *ids = NULL, *targets = NULL, *dump = NULL, *dtype = "f32",
+               *top_text = "5";
     bool backward = false;
-    const lt_cli_opt opts[] = {{"--ids", .value = &ids}, {"--targets", .value = &targets}, {"--dump", .value = &dump},
-                               {"--dtype", .value = &dtype}, {"--top", .value = &top_text}, {"--backward", .present = &backward},
+    const lt_cli_opt opts[] = {{"--ids", .value = &ids},
+                               {"--targets", .value = &targets},
+                               {"--dump", .value = &dump},
+                               {"--dtype", .value = &dtype},
+                               {"--top", .value = &top_text},
+                               {"--backward", .present = &backward},
                                {0}};
     int rc = lt_cli_parse("forward", argc, argv, opts, &dir, 1, NULL, help);
     if (rc >= 0) return rc;

@@ -60,13 +60,16 @@ static lt_status build_prompt(lt_tokenizer *tok, const char *text, size_t len, b
     }
     const lt_chat_template *tpl = lt_chat_template_get("llama3");
     lt_reasoning mode = LT_REASONING_OFF;
-    if (think && strcmp(think, "on") == 0) mode = LT_REASONING_ON;
-    else if (think && strcmp(think, "off") != 0) return lt_error(LT_ERR_ARG, "--think: '%s' (on or off)", think);
+    if (think && strcmp(think, "on") == 0)
+        mode = LT_REASONING_ON;
+    else if (think && strcmp(think, "off") != 0)
+        return lt_error(LT_ERR_ARG, "--think: '%s' (on or off)", think);
     lt_bytes sys = {0};
     LT_TRY(lt_chat_system_text(tpl, mode, system ? system : "", &sys));
     lt_bytes user = {0};
     lt_status s = lt_bytes_append(&user, text, len);
-    lt_chat_message msgs[2] = {{"system", sys.data, NULL}, {"user", user.data ? user.data : "", NULL}};
+    lt_chat_message msgs[2] = {{"system", sys.data, NULL},
+                               {"user", user.data ? user.data : "", NULL}};
     if (!s) s = lt_chat_render(tok, tpl, msgs, 2, LT_CHAT_GENERATION_PROMPT, ids, NULL);
     lt_bytes_free(&sys);
     lt_bytes_free(&user);
@@ -80,13 +83,17 @@ int cmd_generate(int argc, char **argv) {
     const char *pos[2];
     bool ids_mode = false, chat = false, hide = false, logprobs = false, stats = false;
     int n_pos = 0;
-    const lt_cli_opt opts[] = {
-        {"--model", .value = &model, .alias = "-m"}, {"--prompt", .value = &prompt, .alias = "-p"},
-        {"--prompt-file", .value = &prompt_file, .alias = "-f"}, {"--think", .value = &think},
-        {"--system", .value = &system},           {"--ids", .present = &ids_mode},
-        {"--chat", .present = &chat},             {"--hide-thinking", .present = &hide},
-        {"--logprobs", .present = &logprobs},     {"--stats", .present = &stats},
-        {.more = f.opts}};
+    const lt_cli_opt opts[] = {{"--model", .value = &model, .alias = "-m"},
+                               {"--prompt", .value = &prompt, .alias = "-p"},
+                               {"--prompt-file", .value = &prompt_file, .alias = "-f"},
+                               {"--think", .value = &think},
+                               {"--system", .value = &system},
+                               {"--ids", .present = &ids_mode},
+                               {"--chat", .present = &chat},
+                               {"--hide-thinking", .present = &hide},
+                               {"--logprobs", .present = &logprobs},
+                               {"--stats", .present = &stats},
+                               {.more = f.opts}};
     int rc = lt_cli_parse("generate", argc, argv, opts, pos, 2, &n_pos, help);
     if (rc >= 0) return rc;
     lt_engine_opts eo;
@@ -94,22 +101,24 @@ int cmd_generate(int argc, char **argv) {
     lt_status s = lt_cli_gen_parse(&f, &eo, &gp);
     bool room = (!model || lt_cli_insert(pos, &n_pos, 2, 0, model)) &&
                 (!prompt || lt_cli_insert(pos, &n_pos, 2, 1, prompt));
-    const char *usage = !room                       ? "MODEL or PROMPT given twice (flag and argument)"
-                      : n_pos < 1                   ? "give MODEL"
-                      : n_pos == 2 && prompt_file   ? "give PROMPT or --prompt-file, not both"
-                      : (think || system) && !chat  ? "--think and --system go with --chat"
-                      : ids_mode && chat            ? "--ids and --chat do not go together"
-                                                    : NULL;
+    const char *usage = !room       ? "MODEL or PROMPT given twice (flag and argument)"
+                        : n_pos < 1 ? "give MODEL"
+                        : n_pos == 2 && prompt_file  ? "give PROMPT or --prompt-file, not both"
+                        : (think || system) && !chat ? "--think and --system go with --chat"
+                        : ids_mode && chat           ? "--ids and --chat do not go together"
+                                                     : NULL;
     if (usage) {
         lt_status_free(s);
         return lt_cli_usage_error("generate", "%s", usage);
     }
     if (s) return lt_cli_report("generate", s);
     lt_bytes text = {0};
-    if (n_pos == 2) s = lt_bytes_append(&text, pos[1], strlen(pos[1]));
+    if (n_pos == 2)
+        s = lt_bytes_append(&text, pos[1], strlen(pos[1]));
     else if (prompt_file) {
         FILE *fp = fopen(prompt_file, "rb");
-        if (!fp) s = lt_error(LT_ERR_IO, "%s: cannot open", prompt_file);
+        if (!fp)
+            s = lt_error(LT_ERR_IO, "%s: cannot open", prompt_file);
         else {
             s = read_all(fp, &text);
             fclose(fp);
@@ -126,23 +135,32 @@ int cmd_generate(int argc, char **argv) {
     lt_ids ids = {0};
     if (!s) s = lt_cli_open_engine(pos[0], &eo, &e);
     if (!s) s = lt_gen_init(&g, e);
-    if (!s) s = build_prompt(lt_engine_tokenizer(e), text.data ? text.data : "", text.n, ids_mode, chat, think, system, &ids);
+    if (!s)
+        s = build_prompt(lt_engine_tokenizer(e), text.data ? text.data : "", text.n, ids_mode, chat,
+                         think, system, &ids);
     if (!s && ids.n == 0) s = lt_error(LT_ERR_ARG, "the prompt is empty");
     lt_cli_stream_result res = {0};
     if (!s) {
         lt_cli_catch_sigint();
-        lt_cli_stream_opts so = {.tok = lt_engine_tokenizer(e), .print_ids = ids_mode, .hide_thinking = hide,
-                                 .color = isatty(STDOUT_FILENO), .logprobs = logprobs};
+        lt_cli_stream_opts so = {.tok = lt_engine_tokenizer(e),
+                                 .print_ids = ids_mode,
+                                 .hide_thinking = hide,
+                                 .color = isatty(STDOUT_FILENO),
+                                 .logprobs = logprobs};
         s = lt_cli_stream(g, ids.data, (int64_t)ids.n, &gp, 0, &so, stdout, &res);
         printf("\n");
         fflush(stdout);
     }
     if (!s && stats)
-        fprintf(stderr, "prompt %lld tokens, generated %lld (%lld thinking), first token %.1f ms, %.1f tokens/s, finish: %s\n",
-                (long long)res.prompt_tokens, (long long)res.generated_tokens, (long long)res.thinking_tokens,
-                res.first_token_seconds * 1e3,
-                res.seconds > res.first_token_seconds ? (double)(res.generated_tokens - 1) / (res.seconds - res.first_token_seconds) : 0.0,
-                lt_gen_finish_name(res.finish));
+        fprintf(
+            stderr,
+            "prompt %lld tokens, generated %lld (%lld thinking), first token %.1f ms, %.1f tokens/s, finish: %s\n",
+            (long long)res.prompt_tokens, (long long)res.generated_tokens,
+            (long long)res.thinking_tokens, res.first_token_seconds * 1e3,
+            res.seconds > res.first_token_seconds
+                ? (double)(res.generated_tokens - 1) / (res.seconds - res.first_token_seconds)
+                : 0.0,
+            lt_gen_finish_name(res.finish));
     lt_bytes_free(&res.content);
     lt_bytes_free(&res.reasoning);
     lt_ids_free(&ids);

@@ -8,14 +8,15 @@
 #include "lathe/model.h"
 
 static void help(void) {
-    printf("usage: lathe info DIR|config.json|--preset NAME [--batch B] [--seq T]\n\n"
-           "Prints the architecture, one row per layer (attention kind, kv heads, FFN kind\n"
-           "and width, parameters), the parameter count, weight memory per dtype, the\n"
-           "training FLOPs per token and the activation memory of one training batch.\n"
-           "Works on a config alone: no weights are read.\n"
-           "  --preset NAME   describe a preset instead of a file\n"
-           "  --batch B       sequences per batch for the activation memory (default 1)\n"
-           "  --seq T         tokens per sequence (default: 2048, or max_position_embeddings if less)\n");
+    printf(
+        "usage: lathe info DIR|config.json|--preset NAME [--batch B] [--seq T]\n\n"
+        "Prints the architecture, one row per layer (attention kind, kv heads, FFN kind\n"
+        "and width, parameters), the parameter count, weight memory per dtype, the\n"
+        "training FLOPs per token and the activation memory of one training batch.\n"
+        "Works on a config alone: no weights are read.\n"
+        "  --preset NAME   describe a preset instead of a file\n"
+        "  --batch B       sequences per batch for the activation memory (default 1)\n"
+        "  --seq T         tokens per sequence (default: 2048, or max_position_embeddings if less)\n");
 }
 
 // 49867145216 -> "49,867,145,216" (locale-independent).
@@ -43,24 +44,30 @@ static void print_bytes(const char *label, double bytes) {
 static void print_config(const lt_config *c, const char *name, int64_t B, int64_t T) {
     bool decilm = c->arch == LT_ARCH_DECILM;
     printf("%s\n", name);
-    printf("  architecture           %s (model_type %s)\n", decilm ? "DeciLMForCausalLM" : "LlamaForCausalLM", decilm ? "nemotron-nas" : "llama");
+    printf("  architecture           %s (model_type %s)\n",
+           decilm ? "DeciLMForCausalLM" : "LlamaForCausalLM", decilm ? "nemotron-nas" : "llama");
     printf("  hidden size            %lld\n", (long long)c->hidden);
     printf("  layers                 %lld\n", (long long)c->n_layers);
     printf("  attention heads        %lld x %lld\n", (long long)c->n_heads, (long long)c->head_dim);
     printf("  vocabulary             %lld\n", (long long)c->vocab);
     printf("  max positions          %lld\n", (long long)c->max_positions);
-    printf("  rope                   theta %g%s", c->rope.theta, c->rope.llama3 ? ", llama3 scaling" : "\n");
+    printf("  rope                   theta %g%s", c->rope.theta,
+           c->rope.llama3 ? ", llama3 scaling" : "\n");
     if (c->rope.llama3)
-        printf(" (factor %g, low %g, high %g, original %lld)\n", c->rope.factor, c->rope.low_freq_factor, c->rope.high_freq_factor, (long long)c->rope.original_max_position_embeddings);
+        printf(" (factor %g, low %g, high %g, original %lld)\n", c->rope.factor,
+               c->rope.low_freq_factor, c->rope.high_freq_factor,
+               (long long)c->rope.original_max_position_embeddings);
     printf("  rms norm eps           %g\n", c->rms_eps);
-    printf("  lm head                %s\n", c->tie_embeddings ? "tied to the embedding" : "separate (untied)");
+    printf("  lm head                %s\n",
+           c->tie_embeddings ? "tied to the embedding" : "separate (untied)");
     printf("\n  layer  attention  kv heads  ffn     width   parameters\n");
     for (int64_t l = 0; l < c->n_layers; l++) {
         const lt_block_config *b = &c->blocks[l];
         char kv[16] = "-", width[16] = "-";
         if (b->attn == LT_ATTN_GQA) snprintf(kv, sizeof kv, "%lld", (long long)b->n_kv_heads);
         if (b->ffn == LT_FFN_SWIGLU) snprintf(width, sizeof width, "%lld", (long long)b->ffn_dim);
-        printf("  %5lld  %-9s  %8s  %-6s  %6s  %14s\n", (long long)l, lt_attn_kind_name(b->attn), kv, lt_ffn_kind_name(b->ffn), width, grouped(lt_config_block_params(c, l)));
+        printf("  %5lld  %-9s  %8s  %-6s  %6s  %14s\n", (long long)l, lt_attn_kind_name(b->attn),
+               kv, lt_ffn_kind_name(b->ffn), width, grouped(lt_config_block_params(c, l)));
     }
     int64_t n = lt_config_param_count(c), embed = c->vocab * c->hidden;
     printf("\n  parameters             %s\n", grouped(n));
@@ -68,7 +75,8 @@ static void print_config(const lt_config *c, const char *name, int64_t B, int64_
     if (!c->tie_embeddings) printf("    lm head              %s\n", grouped(embed));
     printf("    blocks + final norm  %s\n", grouped(n - embed * (c->tie_embeddings ? 1 : 2)));
     printf("  matmul parameters (N)  %s\n", grouped(lt_config_matmul_params(c)));
-    printf("  training FLOPs/token   %.4g at T=%lld (6N + 12 * attention width * T)\n", lt_config_train_flops_per_token(c, T), (long long)T);
+    printf("  training FLOPs/token   %.4g at T=%lld (6N + 12 * attention width * T)\n",
+           lt_config_train_flops_per_token(c, T), (long long)T);
     printf("\n  weight memory\n");
     print_bytes("f32", (double)n * 4);
     print_bytes("bf16 / f16", (double)n * 2);
@@ -83,12 +91,16 @@ static void print_config(const lt_config *c, const char *name, int64_t B, int64_
 
 int cmd_info(int argc, char **argv) {
     const char *preset = NULL, *seq_text = NULL, *batch_text = "1", *path = NULL;
-    const lt_cli_opt opts[] = {{"--preset", .value = &preset}, {"--seq", .value = &seq_text}, {"--batch", .value = &batch_text},
+    const lt_cli_opt opts[] = {{"--preset", .value = &preset},
+                               {"--seq", .value = &seq_text},
+                               {"--batch", .value = &batch_text},
                                {0}};
     int n_pos = 0;
     int rc = lt_cli_parse("info", argc, argv, opts, &path, 1, &n_pos, help);
     if (rc >= 0) return rc;
-    if (!preset == !path) return lt_cli_usage_error("info", "give a model directory, a config.json, or --preset NAME");
+    if (!preset == !path)
+        return lt_cli_usage_error("info",
+                                  "give a model directory, a config.json, or --preset NAME");
     lt_config c;
     lt_status s = preset ? lt_config_preset(&c, preset) : lt_config_load(&c, path);
     if (s) return lt_cli_report("info", s);

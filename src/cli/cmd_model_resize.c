@@ -30,7 +30,8 @@ int lt_cli_model_resize_vocab(int argc, char **argv) {
     int rc = lt_cli_parse("model resize-vocab", argc, argv, opts, NULL, 0, NULL, help);
     if (rc >= 0) return rc;
     if (!model_dir || !tok_dir || !out)
-        return lt_cli_usage_error("model resize-vocab", "--model, --tokenizer and --out are required");
+        return lt_cli_usage_error("model resize-vocab",
+                                  "--model, --tokenizer and --out are required");
     lt_dtype dtype;
     lt_status st = lt_dtype_parse(dtype_text, &dtype);
     lt_model *m = NULL, *grown = NULL;
@@ -38,7 +39,8 @@ int lt_cli_model_resize_vocab(int argc, char **argv) {
     lt_augment_map map = {0};
     char *map_path = lt_path_join(tok_dir, "vocab_augment.json");
     if (!st && !map_path)
-        st = lt_error_nomem("the path of vocab_augment.json", strlen(tok_dir) + sizeof "/vocab_augment.json");
+        st = lt_error_nomem("the path of vocab_augment.json",
+                            strlen(tok_dir) + sizeof "/vocab_augment.json");
     if (!st) st = lt_augment_map_load(&map, map_path);
     if (!st) st = lt_tokenizer_load(&tok, tok_dir);
     if (!st) st = lt_model_load(&m, model_dir);

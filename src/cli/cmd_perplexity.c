@@ -30,14 +30,20 @@ static void help(void) {
 }
 
 int cmd_perplexity(int argc, char **argv) {
-    const char *text = NULL, *ref_path = NULL, *ctx_s = "256", *step_s = NULL, *dtype = NULL, *max_s = NULL,
-               *threads = NULL, *model = NULL, *pos[1];
+    const char *text = NULL, *ref_path = NULL, *ctx_s = "256", *step_s = NULL, *dtype = NULL,
+               *max_s = NULL, *threads = NULL, *model = NULL, *pos[1];
     bool json = false;
     int n_pos = 0;
-    const lt_cli_opt opts[] = {{"--text", .value = &text}, {"--ref", .value = &ref_path}, {"--ctx", .value = &ctx_s, .alias = "-c --ctx-size"},
-                               {"--step", .value = &step_s}, {"--dtype", .value = &dtype}, {"--max-tokens", .value = &max_s},
-                               {"--threads", .value = &threads, .alias = "-t"}, {"--json", .present = &json},
-                               {"--model", .value = &model, .alias = "-m"}, {0}};
+    const lt_cli_opt opts[] = {{"--text", .value = &text},
+                               {"--ref", .value = &ref_path},
+                               {"--ctx", .value = &ctx_s, .alias = "-c --ctx-size"},
+                               {"--step", .value = &step_s},
+                               {"--dtype", .value = &dtype},
+                               {"--max-tokens", .value = &max_s},
+                               {"--threads", .value = &threads, .alias = "-t"},
+                               {"--json", .present = &json},
+                               {"--model", .value = &model, .alias = "-m"},
+                               {0}};
     int rc = lt_cli_parse("perplexity", argc, argv, opts, pos, 1, &n_pos, help);
     if (rc >= 0) return rc;
     if ((model && !lt_cli_insert(pos, &n_pos, 1, 0, model)) || n_pos != 1)
@@ -61,9 +67,13 @@ int cmd_perplexity(int argc, char **argv) {
     lt_mmap file = {0};
     lt_ids ids = {0};
     s = lt_cli_open_engine(pos[0], &o, &e);
-    if (!s && ref_path) s = lt_engine_open(&ref, ref_path, &(lt_engine_opts){.max_step_tokens = ctx, .max_context = ctx});
+    if (!s && ref_path)
+        s = lt_engine_open(&ref, ref_path,
+                           &(lt_engine_opts){.max_step_tokens = ctx, .max_context = ctx});
     if (!s) s = lt_mmap_open(&file, text);
-    if (!s) s = lt_tokenizer_encode(lt_engine_tokenizer(e), file.data, file.size, LT_ENCODE_NO_SPECIAL, &ids);
+    if (!s)
+        s = lt_tokenizer_encode(lt_engine_tokenizer(e), file.data, file.size, LT_ENCODE_NO_SPECIAL,
+                                &ids);
     int64_t n = (int64_t)ids.n < max_tokens ? (int64_t)ids.n : max_tokens;
     double bytes = (double)file.size * (double)n / (double)(ids.n ? ids.n : 1);
     lt_quality q;
@@ -73,15 +83,22 @@ int cmd_perplexity(int argc, char **argv) {
         double bpb = q.nll * (double)q.tokens / log(2.0) / bytes;
         const char *dt = lt_dtype_name(lt_engine_weight_dtype(e));
         if (json) {
-            printf("{\"model\":\"%s\",\"dtype\":\"%s\",\"tokens\":%lld,\"ctx\":%lld,\"step\":%lld,\"nll\":%.6f,\"perplexity\":%.4f,\"bits_per_byte\":%.5f",
-                   pos[0], dt, (long long)q.tokens, (long long)ctx, (long long)o.max_step_tokens, q.nll, exp(q.nll), bpb);
-            if (ref) printf(",\"ref\":\"%s\",\"kl\":%.6g,\"kl_max\":%.6g,\"top1_agree\":%.5f", ref_path, q.kl, q.kl_max, q.top1_agree);
+            printf(
+                "{\"model\":\"%s\",\"dtype\":\"%s\",\"tokens\":%lld,\"ctx\":%lld,\"step\":%lld,\"nll\":%.6f,\"perplexity\":%.4f,\"bits_per_byte\":%.5f",
+                pos[0], dt, (long long)q.tokens, (long long)ctx, (long long)o.max_step_tokens,
+                q.nll, exp(q.nll), bpb);
+            if (ref)
+                printf(",\"ref\":\"%s\",\"kl\":%.6g,\"kl_max\":%.6g,\"top1_agree\":%.5f", ref_path,
+                       q.kl, q.kl_max, q.top1_agree);
             printf("}\n");
         } else {
-            printf("%s (%s): %lld tokens scored in windows of %lld\n", pos[0], dt, (long long)q.tokens, (long long)ctx);
-            printf("  perplexity %.4f   nll %.5f nats/token   %.4f bits/byte\n", exp(q.nll), q.nll, bpb);
+            printf("%s (%s): %lld tokens scored in windows of %lld\n", pos[0], dt,
+                   (long long)q.tokens, (long long)ctx);
+            printf("  perplexity %.4f   nll %.5f nats/token   %.4f bits/byte\n", exp(q.nll), q.nll,
+                   bpb);
             if (ref)
-                printf("  against %s: KL mean %.3g nats, max %.3g; same top token %.2f%%\n", ref_path, q.kl, q.kl_max, 100.0 * q.top1_agree);
+                printf("  against %s: KL mean %.3g nats, max %.3g; same top token %.2f%%\n",
+                       ref_path, q.kl, q.kl_max, 100.0 * q.top1_agree);
         }
     }
     lt_ids_free(&ids);

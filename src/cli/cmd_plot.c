@@ -34,17 +34,27 @@ static int parse_options(lt_plot_options *opt, const char *x, const char *y, con
                          const char *out) {
     if (!out) return lt_cli_usage_error("plot", "-o OUT.svg is required");
     if (!ends_with_svg(out))
-        return lt_cli_usage_error("plot", "-o %s: the chart is written as SVG, so the name must "
-                                          "end in .svg (PNG: convert it, e.g. with rsvg-convert)",
+        return lt_cli_usage_error("plot",
+                                  "-o %s: the chart is written as SVG, so the name must "
+                                  "end in .svg (PNG: convert it, e.g. with rsvg-convert)",
                                   out);
-    if (strcmp(x, "step") == 0) opt->x = LT_PLOT_X_STEP;
-    else if (strcmp(x, "tokens") == 0) opt->x = LT_PLOT_X_TOKENS;
-    else if (strcmp(x, "time") == 0) opt->x = LT_PLOT_X_TIME;
-    else return lt_cli_usage_error("plot", "--x: unknown axis '%s' (use step, tokens or time)", x);
-    if (strcmp(y, "loss") == 0) opt->y = LT_PLOT_Y_LOSS;
-    else if (strcmp(y, "val_loss") == 0) opt->y = LT_PLOT_Y_VAL;
-    else if (strcmp(y, "both") == 0) opt->y = LT_PLOT_Y_BOTH;
-    else return lt_cli_usage_error("plot", "--y: unknown curves '%s' (use loss, val_loss or both)", y);
+    if (strcmp(x, "step") == 0)
+        opt->x = LT_PLOT_X_STEP;
+    else if (strcmp(x, "tokens") == 0)
+        opt->x = LT_PLOT_X_TOKENS;
+    else if (strcmp(x, "time") == 0)
+        opt->x = LT_PLOT_X_TIME;
+    else
+        return lt_cli_usage_error("plot", "--x: unknown axis '%s' (use step, tokens or time)", x);
+    if (strcmp(y, "loss") == 0)
+        opt->y = LT_PLOT_Y_LOSS;
+    else if (strcmp(y, "val_loss") == 0)
+        opt->y = LT_PLOT_Y_VAL;
+    else if (strcmp(y, "both") == 0)
+        opt->y = LT_PLOT_Y_BOTH;
+    else
+        return lt_cli_usage_error("plot", "--y: unknown curves '%s' (use loss, val_loss or both)",
+                                  y);
     if (smooth) {
         int64_t n;
         lt_status s = lt_cli_parse_int("--smooth", smooth, 1, 1000000, &n);
@@ -84,16 +94,20 @@ int cmd_plot(int argc, char **argv) {
     const char *out = NULL, *x = "step", *y = "both", *title = NULL, *smooth = NULL;
     bool log_y = false;
     const lt_cli_opt opts[] = {{"--out", .value = &out, .alias = "-o"},
-                               {"--x", .value = &x},         {"--y", .value = &y},
-                               {"--title", .value = &title}, {"--smooth", .value = &smooth},
-                               {"--log-y", .present = &log_y}, {0}};
+                               {"--x", .value = &x},
+                               {"--y", .value = &y},
+                               {"--title", .value = &title},
+                               {"--smooth", .value = &smooth},
+                               {"--log-y", .present = &log_y},
+                               {0}};
     const char **paths = NULL;
     lt_status s = lt_alloc((void **)&paths, (size_t)argc * sizeof *paths, "arguments");
     if (s) return lt_cli_report("plot", s);
     int n_paths = 0;
     int rc = lt_cli_parse("plot", argc, argv, opts, paths, argc, &n_paths, help);
     lt_plot_options opt = {.title = title, .log_y = log_y};
-    if (rc < 0 && n_paths == 0) rc = lt_cli_usage_error("plot", "give at least one METRICS.jsonl file");
+    if (rc < 0 && n_paths == 0)
+        rc = lt_cli_usage_error("plot", "give at least one METRICS.jsonl file");
     if (rc < 0) rc = parse_options(&opt, x, y, smooth, out);
     if (rc >= 0) {
         lt_free(paths);

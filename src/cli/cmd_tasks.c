@@ -10,21 +10,22 @@
 #include "lathe/tasks.h"
 
 static void gen_help(void) {
-    printf("usage: lathe tasks gen --tasks T --n COUNT [--levels L] [--seed S]\n"
-           "                      --out-on ON.jsonl --out-off OFF.jsonl [--eval] [--exclude F]...\n\n"
-           "Generates reasoning problems and writes each one as a chat example in OpenAI\n"
-           "'messages' JSONL: to --out-on with system 'detailed thinking on' and the working in a\n"
-           "<think> section, to --out-off with 'detailed thinking off' and the answer only.\n"
-           "Both files hold the same problems in the same order (give one or both).\n\n"
-           "  --tasks T       add, sub, mul, word, sort, bool, a comma list of them, or all\n"
-           "                  (--task is accepted too)\n"
-           "  --levels L      1..4, a range such as 2-4, or all (default; --level too)\n"
-           "  --n COUNT       problems per task and level\n"
-           "  --seed S        the seed (default 1); the same flags give the same files\n"
-           "  --eval          an evaluation set: no problem twice\n"
-           "  --exclude F     leave out problems whose key is in F (a JSONL this command wrote,\n"
-           "                  e.g. the training set); repeatable\n"
-           "  --template T    chat template for the think tags and toggle lines (default llama3)\n");
+    printf(
+        "usage: lathe tasks gen --tasks T --n COUNT [--levels L] [--seed S]\n"
+        "                      --out-on ON.jsonl --out-off OFF.jsonl [--eval] [--exclude F]...\n\n"
+        "Generates reasoning problems and writes each one as a chat example in OpenAI\n"
+        "'messages' JSONL: to --out-on with system 'detailed thinking on' and the working in a\n"
+        "<think> section, to --out-off with 'detailed thinking off' and the answer only.\n"
+        "Both files hold the same problems in the same order (give one or both).\n\n"
+        "  --tasks T       add, sub, mul, word, sort, bool, a comma list of them, or all\n"
+        "                  (--task is accepted too)\n"
+        "  --levels L      1..4, a range such as 2-4, or all (default; --level too)\n"
+        "  --n COUNT       problems per task and level\n"
+        "  --seed S        the seed (default 1); the same flags give the same files\n"
+        "  --eval          an evaluation set: no problem twice\n"
+        "  --exclude F     leave out problems whose key is in F (a JSONL this command wrote,\n"
+        "                  e.g. the training set); repeatable\n"
+        "  --template T    chat template for the think tags and toggle lines (default llama3)\n");
 }
 
 static void sample_help(void) {
@@ -44,7 +45,8 @@ static void verify_help(void) {
 
 static lt_status template_named(const char *name, const lt_chat_template **tpl) {
     *tpl = lt_chat_template_get(name);
-    if (!*tpl) return lt_error(LT_ERR_ARG, "--template: unknown chat template '%s' (use llama3)", name);
+    if (!*tpl)
+        return lt_error(LT_ERR_ARG, "--template: unknown chat template '%s' (use llama3)", name);
     return NULL;
 }
 
@@ -56,12 +58,12 @@ static int gen_run(const lt_task_spec *spec, const lt_chat_template *tpl, const 
     if (on) st = lt_tasks_write_jsonl(&set, tpl, LT_REASONING_ON, on);
     if (!st && off) st = lt_tasks_write_jsonl(&set, tpl, LT_REASONING_OFF, off);
     if (!st) {
-        printf("wrote %zu problems (%lld per task and level, levels %d-%d, seed %llu%s) to %s%s%s\n",
-               set.n, (long long)spec->n_per, spec->level_min, spec->level_max,
-               (unsigned long long)spec->seed, spec->unique ? ", distinct" : "", on ? on : "",
-               on && off ? " and " : "", off ? off : "");
-        if (spec->exclude)
-            printf("excluded %zu known problem keys\n", spec->exclude->n);
+        printf(
+            "wrote %zu problems (%lld per task and level, levels %d-%d, seed %llu%s) to %s%s%s\n",
+            set.n, (long long)spec->n_per, spec->level_min, spec->level_max,
+            (unsigned long long)spec->seed, spec->unique ? ", distinct" : "", on ? on : "",
+            on && off ? " and " : "", off ? off : "");
+        if (spec->exclude) printf("excluded %zu known problem keys\n", spec->exclude->n);
     }
     lt_tasks_set_free(&set);
     return lt_cli_report("tasks gen", st);
@@ -71,8 +73,12 @@ static int gen_run(const lt_task_spec *spec, const lt_chat_template *tpl, const 
 static int gen_checked(const char *const flags[2], const char *task, const char *level,
                        const char *n, const char *seed, const char *on, const char *off,
                        const char *tpl_name, bool eval, const lt_cli_list *excludes) {
-    if (!task) return lt_cli_usage_error("tasks gen", "--tasks is required (add, sub, mul, word, sort, bool or all)");
-    if (!n) return lt_cli_usage_error("tasks gen", "--n COUNT is required (problems per task and level)");
+    if (!task)
+        return lt_cli_usage_error("tasks gen",
+                                  "--tasks is required (add, sub, mul, word, sort, bool or all)");
+    if (!n)
+        return lt_cli_usage_error("tasks gen",
+                                  "--n COUNT is required (problems per task and level)");
     if (!on && !off) return lt_cli_usage_error("tasks gen", "give --out-on and/or --out-off");
 
     lt_task_spec spec = {.unique = eval};
@@ -109,10 +115,14 @@ static int tasks_gen(int argc, char **argv) {
     const lt_cli_opt opts[] = {
         {"--tasks", .value = &task, .alias = "--task", .spelling = &flags[0]},
         {"--levels", .value = &level, .alias = "--level", .spelling = &flags[1]},
-        {"--n", .value = &n},                 {"--seed", .value = &seed},
-        {"--out-on", .value = &on},           {"--out-off", .value = &off},
-        {"--template", .value = &tpl_name},   {"--eval", .present = &eval},
-        {"--exclude", .list = &excludes},     {0}};
+        {"--n", .value = &n},
+        {"--seed", .value = &seed},
+        {"--out-on", .value = &on},
+        {"--out-off", .value = &off},
+        {"--template", .value = &tpl_name},
+        {"--eval", .present = &eval},
+        {"--exclude", .list = &excludes},
+        {0}};
     int rc = lt_cli_parse("tasks gen", argc, argv, opts, NULL, 0, NULL, gen_help);
     if (rc >= 0) return rc;
     rc = gen_checked(flags, task, level, n, seed, on, off, tpl_name, eval, &excludes);
@@ -126,7 +136,8 @@ static int tasks_sample(int argc, char **argv) {
     const lt_cli_opt opts[] = {
         {"--tasks", .value = &task, .alias = "--task", .spelling = &flags[0]},
         {"--levels", .value = &level, .alias = "--level", .spelling = &flags[1]},
-        {"--seed", .value = &seed},           {"--n", .value = &n},
+        {"--seed", .value = &seed},
+        {"--n", .value = &n},
         {0}};
     int rc = lt_cli_parse("tasks sample", argc, argv, opts, NULL, 0, NULL, sample_help);
     if (rc >= 0) return rc;
@@ -169,7 +180,8 @@ static lt_status verify_line(const char *line, size_t len, const char *source,
     cJSON *doc = NULL;
     LT_TRY(lt_json_parse(&doc, line, len, source));
     const char *answer = NULL, *output = NULL, *mode = default_mode;
-    lt_status st = cJSON_IsObject(doc) ? NULL : lt_error(LT_ERR_FORMAT, "%s: not a JSON object", source);
+    lt_status st =
+        cJSON_IsObject(doc) ? NULL : lt_error(LT_ERR_FORMAT, "%s: not a JSON object", source);
     if (!st) st = lt_json_get_string(doc, "answer", &answer, source);
     if (!st) st = lt_json_get_string(doc, "output", &output, source);
     if (!st) st = lt_json_get_string_opt(doc, "mode", &mode, source);
@@ -178,9 +190,8 @@ static lt_status verify_line(const char *line, size_t len, const char *source,
     if (!st && strcmp(mode, "on") != 0 && strcmp(mode, "off") != 0)
         st = lt_error(LT_ERR_FORMAT, "%s: mode '%s' is not on or off", source, mode);
     if (!st) {
-        lt_task_score s = lt_tasks_verify(answer, output, strcmp(mode, "on") == 0 ? LT_REASONING_ON
-                                                                                 : LT_REASONING_OFF,
-                                          tpl);
+        lt_task_score s = lt_tasks_verify(
+            answer, output, strcmp(mode, "on") == 0 ? LT_REASONING_ON : LT_REASONING_OFF, tpl);
         counts[s.verdict]++;
         *format_ok += s.format_ok;
     }
@@ -217,9 +228,9 @@ static int tasks_verify(int argc, char **argv) {
     double pct = total ? 100.0 / (double)total : 0;
     printf("%lld outputs: correct %lld (%.1f%%), wrong %lld, unparseable %lld; format ok %lld "
            "(%.1f%%)\n",
-           (long long)total, (long long)counts[LT_TASK_CORRECT], pct * (double)counts[LT_TASK_CORRECT],
-           (long long)counts[LT_TASK_WRONG], (long long)counts[LT_TASK_UNPARSEABLE],
-           (long long)format_ok, pct * (double)format_ok);
+           (long long)total, (long long)counts[LT_TASK_CORRECT],
+           pct * (double)counts[LT_TASK_CORRECT], (long long)counts[LT_TASK_WRONG],
+           (long long)counts[LT_TASK_UNPARSEABLE], (long long)format_ok, pct * (double)format_ok);
     return LT_EXIT_OK;
 }
 

@@ -52,18 +52,19 @@ static lt_status load_tokenizer(lt_tokenizer **tok, const char *path) {
 // ---------------------------------------------------------------- encode
 
 static void encode_help(void) {
-    printf("usage: lathe tokenizer encode --tokenizer FILE_OR_DIR [--text TEXT] [--json] [--bos]\n"
-           "                              [--eos] [--lines] [--no-special]\n\n"
-           "Encodes text from stdin (or --text) and prints the token ids separated by spaces.\n"
-           "Special tokens written in the text (<|eot_id|>) become their ids unless --no-special.\n\n"
-           "  --tokenizer P  tokenizer.json, or a directory with tokenizer.json (and\n"
-           "                 tokenizer_config.json, which names BOS and EOS)\n"
-           "  --text TEXT    encode TEXT instead of stdin\n"
-           "  --json         print a JSON array instead\n"
-           "  --bos, --eos   add the BOS / EOS token\n"
-           "  --lines        encode each input line (ending at \\n) without its newline and\n"
-           "                 print one line of ids per input line: batch encoding of a file\n"
-           "  --no-special   treat special-token text as plain text\n");
+    printf(
+        "usage: lathe tokenizer encode --tokenizer FILE_OR_DIR [--text TEXT] [--json] [--bos]\n"
+        "                              [--eos] [--lines] [--no-special]\n\n"
+        "Encodes text from stdin (or --text) and prints the token ids separated by spaces.\n"
+        "Special tokens written in the text (<|eot_id|>) become their ids unless --no-special.\n\n"
+        "  --tokenizer P  tokenizer.json, or a directory with tokenizer.json (and\n"
+        "                 tokenizer_config.json, which names BOS and EOS)\n"
+        "  --text TEXT    encode TEXT instead of stdin\n"
+        "  --json         print a JSON array instead\n"
+        "  --bos, --eos   add the BOS / EOS token\n"
+        "  --lines        encode each input line (ending at \\n) without its newline and\n"
+        "                 print one line of ids per input line: batch encoding of a file\n"
+        "  --no-special   treat special-token text as plain text\n");
 }
 
 static lt_status encode_run(lt_tokenizer *tok, const lt_bytes *text, unsigned flags, bool json,
@@ -96,21 +97,22 @@ static int encode_cmd(int argc, char **argv) {
     const char *path = NULL, *text_arg = NULL;
     bool json = false, bos = false, eos = false, lines = false, no_special = false;
     const lt_cli_opt opts[] = {{"--tokenizer", .value = &path},
-                            {"--text", .value = &text_arg},
-                            {"--json", .present = &json},
-                            {"--bos", .present = &bos},
-                            {"--eos", .present = &eos},
-                            {"--lines", .present = &lines},
-                            {"--no-special", .present = &no_special},
-                            {0}};
+                               {"--text", .value = &text_arg},
+                               {"--json", .present = &json},
+                               {"--bos", .present = &bos},
+                               {"--eos", .present = &eos},
+                               {"--lines", .present = &lines},
+                               {"--no-special", .present = &no_special},
+                               {0}};
     int rc = lt_cli_parse("tokenizer encode", argc, argv, opts, NULL, 0, NULL, encode_help);
     if (rc >= 0) return rc;
     if (!path) return lt_cli_usage_error("tokenizer encode", "--tokenizer FILE_OR_DIR is required");
     lt_tokenizer *tok = NULL;
     lt_bytes text = {0};
     lt_status st = load_tokenizer(&tok, path);
-    if (!st) st = text_arg ? lt_bytes_append(&text, text_arg, strlen(text_arg))
-                           : read_stream(stdin, "stdin", &text);
+    if (!st)
+        st = text_arg ? lt_bytes_append(&text, text_arg, strlen(text_arg))
+                      : read_stream(stdin, "stdin", &text);
     unsigned flags = (bos ? LT_ENCODE_BOS : 0) | (eos ? LT_ENCODE_EOS : 0) |
                      (no_special ? LT_ENCODE_NO_SPECIAL : 0);
     if (!st) st = encode_run(tok, &text, flags, json, lines);
@@ -147,12 +149,14 @@ static lt_status parse_id_text(const char *text, size_t n, lt_ids *ids) {
         size_t start = i;
         bool neg = c == '-';
         if (neg) i++;
-        while (i < n && text[i] >= '0' && text[i] <= '9' && v < (1ll << 40)) v = v * 10 + (text[i++] - '0');
+        while (i < n && text[i] >= '0' && text[i] <= '9' && v < (1ll << 40))
+            v = v * 10 + (text[i++] - '0');
         if (i == start + (neg ? 1u : 0u) || (i < n && !strchr(" ,\t\r\n[]", text[i])))
             return lt_error(LT_ERR_ARG, "decode: '%.20s' is not a token id", text + start);
         if (neg) v = -v;
         if (v < INT32_MIN || v > INT32_MAX)
-            return lt_error(LT_ERR_ARG, "decode: %.20s is out of range for a token id", text + start);
+            return lt_error(LT_ERR_ARG, "decode: %.20s is out of range for a token id",
+                            text + start);
         LT_TRY(lt_ids_push(ids, (int32_t)v));
     }
     return NULL;
@@ -184,18 +188,19 @@ static int decode_cmd(int argc, char **argv) {
     const char *path = NULL, *ids_arg = NULL;
     bool lines = false, skip = false;
     const lt_cli_opt opts[] = {{"--tokenizer", .value = &path},
-                            {"--ids", .value = &ids_arg},
-                            {"--lines", .present = &lines},
-                            {"--skip-special", .present = &skip},
-                            {0}};
+                               {"--ids", .value = &ids_arg},
+                               {"--lines", .present = &lines},
+                               {"--skip-special", .present = &skip},
+                               {0}};
     int rc = lt_cli_parse("tokenizer decode", argc, argv, opts, NULL, 0, NULL, decode_help);
     if (rc >= 0) return rc;
     if (!path) return lt_cli_usage_error("tokenizer decode", "--tokenizer FILE_OR_DIR is required");
     lt_tokenizer *tok = NULL;
     lt_bytes text = {0};
     lt_status st = load_tokenizer(&tok, path);
-    if (!st) st = ids_arg ? lt_bytes_append(&text, ids_arg, strlen(ids_arg))
-                          : read_stream(stdin, "stdin", &text);
+    if (!st)
+        st = ids_arg ? lt_bytes_append(&text, ids_arg, strlen(ids_arg))
+                     : read_stream(stdin, "stdin", &text);
     if (!st) st = decode_run(tok, text.data, text.n, skip ? LT_DECODE_SKIP_SPECIAL : 0, lines);
     lt_bytes_free(&text);
     lt_tokenizer_free(tok);
@@ -234,8 +239,8 @@ static int stats_cmd(int argc, char **argv) {
     uint64_t *total_tokens = calloc((size_t)n_paths, sizeof *total_tokens);
     uint64_t total_bytes = 0;
     if (!toks || !total_tokens)
-        st = lt_error(LT_ERR_NOMEM, "tokenizer stats: out of memory for the counts of %d tokenizers",
-                      n_paths);
+        st = lt_error(LT_ERR_NOMEM,
+                      "tokenizer stats: out of memory for the counts of %d tokenizers", n_paths);
     for (int t = 0; t < n_paths && !st; t++) st = lt_tokenizer_load(&toks[t], paths[t]);
     int width = 5;
     for (int f = 0; f < n_files; f++)
@@ -244,7 +249,8 @@ static int stats_cmd(int argc, char **argv) {
         for (int t = 0; t < n_paths; t++)
             printf("tokenizer %d: %s (%d ids)\n", t + 1, paths[t], lt_tokenizer_n_vocab(toks[t]));
         printf("%-*s %12s", width, "file", "bytes");
-        for (int t = 0; t < n_paths; t++) printf(" %9s[%d] %9s[%d]", "tokens", t + 1, "bytes/tok", t + 1);
+        for (int t = 0; t < n_paths; t++)
+            printf(" %9s[%d] %9s[%d]", "tokens", t + 1, "bytes/tok", t + 1);
         printf("\n");
     }
     lt_ids ids = {0};
@@ -297,8 +303,7 @@ static void print_special(const lt_tokenizer *tok, const char *name, int32_t id)
 
 static int info_cmd(int argc, char **argv) {
     const char *path = NULL;
-    const lt_cli_opt opts[] = {{"--tokenizer", .value = &path},
-                            {0}};
+    const lt_cli_opt opts[] = {{"--tokenizer", .value = &path}, {0}};
     int rc = lt_cli_parse("tokenizer info", argc, argv, opts, NULL, 0, NULL, info_help);
     if (rc >= 0) return rc;
     lt_tokenizer *tok = NULL;
@@ -317,22 +322,23 @@ static int info_cmd(int argc, char **argv) {
 // ---------------------------------------------------------------- train
 
 static void train_help(void) {
-    printf("usage: lathe tokenizer train --vocab N --input FILES... --out DIR\n"
-           "                             [--min-frequency F] [--special TOKENS...]\n"
-           "                             [--pattern RE | --split-digits]\n\n"
-           "Trains a byte-level BPE tokenizer (each file is one document) and writes\n"
-           "DIR/tokenizer.json and DIR/tokenizer_config.json, loadable by Hugging Face\n"
-           "tokenizers. Ids: 256 bytes, then the merges in order, then the special tokens\n"
-           "<|begin_of_text|> <|end_of_text|> <|pad|> <|start_header_id|> <|end_header_id|>\n"
-           "<|eot_id|> <think> </think> (and any --special ones). Deterministic.\n\n"
-           "  --vocab N           all ids, special tokens included\n"
-           "  --input FILES...    training text\n"
-           "  -o, --out DIR       output directory (created if needed)\n"
-           "  --min-frequency F   merge only pairs seen at least F times (default 2)\n"
-           "  --special TOKENS... extra special tokens, after the default ones\n"
-           "  --pattern RE        pre-tokenizer regex (default: Llama 3's, llama-bpe)\n"
-           "  --split-digits      every digit a token of its own (Qwen2's regex: Llama 3's with\n"
-           "                      \\p{N} for \\p{N}{1,3}; GGUF pre-tokenizer qwen2), for arithmetic\n");
+    printf(
+        "usage: lathe tokenizer train --vocab N --input FILES... --out DIR\n"
+        "                             [--min-frequency F] [--special TOKENS...]\n"
+        "                             [--pattern RE | --split-digits]\n\n"
+        "Trains a byte-level BPE tokenizer (each file is one document) and writes\n"
+        "DIR/tokenizer.json and DIR/tokenizer_config.json, loadable by Hugging Face\n"
+        "tokenizers. Ids: 256 bytes, then the merges in order, then the special tokens\n"
+        "<|begin_of_text|> <|end_of_text|> <|pad|> <|start_header_id|> <|end_header_id|>\n"
+        "<|eot_id|> <think> </think> (and any --special ones). Deterministic.\n\n"
+        "  --vocab N           all ids, special tokens included\n"
+        "  --input FILES...    training text\n"
+        "  -o, --out DIR       output directory (created if needed)\n"
+        "  --min-frequency F   merge only pairs seen at least F times (default 2)\n"
+        "  --special TOKENS... extra special tokens, after the default ones\n"
+        "  --pattern RE        pre-tokenizer regex (default: Llama 3's, llama-bpe)\n"
+        "  --split-digits      every digit a token of its own (Qwen2's regex: Llama 3's with\n"
+        "                      \\p{N} for \\p{N}{1,3}; GGUF pre-tokenizer qwen2), for arithmetic\n");
 }
 
 static int train_cmd(int argc, char **argv) {
@@ -340,18 +346,21 @@ static int train_cmd(int argc, char **argv) {
     lt_cli_list inputs = {0}, specials = {0};
     bool split_digits = false;
     const lt_cli_opt opts[] = {{"--vocab", .value = &vocab_text},
-                            {"--out", .value = &out, .alias = "-o"},
-                            {"--min-frequency", .value = &min_text},
-                            {"--pattern", .value = &pattern},
-                            {"--split-digits", .present = &split_digits},
-                            {"--input", .list = &inputs, .many = true},
-                            {"--special", .list = &specials, .many = true},
-                            {0}};
+                               {"--out", .value = &out, .alias = "-o"},
+                               {"--min-frequency", .value = &min_text},
+                               {"--pattern", .value = &pattern},
+                               {"--split-digits", .present = &split_digits},
+                               {"--input", .list = &inputs, .many = true},
+                               {"--special", .list = &specials, .many = true},
+                               {0}};
     int rc = lt_cli_parse("tokenizer train", argc, argv, opts, NULL, 0, NULL, train_help);
     if (rc >= 0) return rc;
-    if (!vocab_text) rc = lt_cli_usage_error("tokenizer train", "--vocab N is required");
-    else if (inputs.n == 0) rc = lt_cli_usage_error("tokenizer train", "--input FILES... is required");
-    else if (!out) rc = lt_cli_usage_error("tokenizer train", "--out DIR is required");
+    if (!vocab_text)
+        rc = lt_cli_usage_error("tokenizer train", "--vocab N is required");
+    else if (inputs.n == 0)
+        rc = lt_cli_usage_error("tokenizer train", "--input FILES... is required");
+    else if (!out)
+        rc = lt_cli_usage_error("tokenizer train", "--out DIR is required");
     else if (pattern && split_digits)
         rc = lt_cli_usage_error("tokenizer train", "--split-digits sets the regex (Qwen2's); give "
                                                    "it or --pattern RE, not both");
@@ -396,12 +405,18 @@ static void print_quoted(const char *s, size_t n) {
     putchar('"');
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '\n') fputs("\\n", stdout);
-        else if (c == '\t') fputs("\\t", stdout);
-        else if (c == '\r') fputs("\\r", stdout);
-        else if (c == '"' || c == '\\') printf("\\%c", c);
-        else if (c < 0x20 || c == 0x7f) printf("\\x%02x", c);
-        else putchar(c);
+        if (c == '\n')
+            fputs("\\n", stdout);
+        else if (c == '\t')
+            fputs("\\t", stdout);
+        else if (c == '\r')
+            fputs("\\r", stdout);
+        else if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20 || c == 0x7f)
+            printf("\\x%02x", c);
+        else
+            putchar(c);
     }
     putchar('"');
 }
@@ -433,19 +448,22 @@ static int augment_cmd(int argc, char **argv) {
                *ratio_text = "0.1";
     lt_cli_list domain = {0}, general = {0};
     const lt_cli_opt opts[] = {{"--base", .value = &base_path},
-                            {"--add", .value = &add_text},
-                            {"--out", .value = &out, .alias = "-o"},
-                            {"--domain-vocab", .value = &dv_text},
-                            {"--min-count", .value = &mc_text},
-                            {"--max-general-ratio", .value = &ratio_text},
-                            {"--domain", .list = &domain, .many = true},
-                            {"--general", .list = &general, .many = true},
-                            {0}};
+                               {"--add", .value = &add_text},
+                               {"--out", .value = &out, .alias = "-o"},
+                               {"--domain-vocab", .value = &dv_text},
+                               {"--min-count", .value = &mc_text},
+                               {"--max-general-ratio", .value = &ratio_text},
+                               {"--domain", .list = &domain, .many = true},
+                               {"--general", .list = &general, .many = true},
+                               {0}};
     int rc = lt_cli_parse("tokenizer augment", argc, argv, opts, NULL, 0, NULL, augment_help);
     if (rc >= 0) return rc;
-    const char *missing = !base_path ? "--base DIR" : domain.n == 0 ? "--domain FILES..."
-                        : general.n == 0 ? "--general FILES..." : !add_text ? "--add N"
-                        : !out ? "--out DIR" : NULL;
+    const char *missing = !base_path       ? "--base DIR"
+                          : domain.n == 0  ? "--domain FILES..."
+                          : general.n == 0 ? "--general FILES..."
+                          : !add_text      ? "--add N"
+                          : !out           ? "--out DIR"
+                                           : NULL;
     if (missing) {
         lt_cli_opts_free(opts);
         return lt_cli_usage_error("tokenizer augment", "%s is required", missing);
@@ -509,5 +527,6 @@ static const lt_cli_command subcommands[] = {
 };
 
 int cmd_tokenizer(int argc, char **argv) {
-    return lt_cli_dispatch("tokenizer", subcommands, sizeof subcommands / sizeof *subcommands, argc, argv);
+    return lt_cli_dispatch("tokenizer", subcommands, sizeof subcommands / sizeof *subcommands, argc,
+                           argv);
 }

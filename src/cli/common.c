@@ -15,9 +15,12 @@
 static void group_usage(FILE *f, const char *prog, const lt_cli_command *commands, size_t n) {
     const char *space = prog ? " " : "";
     if (!prog) prog = "";
-    fprintf(f, "usage: lathe %s%sCOMMAND [ARGS...]   (lathe %s%sCOMMAND --help for details)\n\n"
-               "commands:\n", prog, space, prog, space);
-    for (size_t i = 0; i < n; i++) fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f,
+            "usage: lathe %s%sCOMMAND [ARGS...]   (lathe %s%sCOMMAND --help for details)\n\n"
+            "commands:\n",
+            prog, space, prog, space);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
 }
 
 int lt_cli_dispatch(const char *prog, const lt_cli_command *commands, size_t n, int argc,
@@ -148,8 +151,8 @@ static lt_status alloc_lists(const lt_cli_opt *opts, int argc) {
         }
         if (o->list) {
             o->list->n = 0;
-            LT_TRY(lt_alloc((void **)&o->list->items, (size_t)(argc + 1) * sizeof(char *),
-                            o->flag));
+            LT_TRY(
+                lt_alloc((void **)&o->list->items, (size_t)(argc + 1) * sizeof(char *), o->flag));
             o->list->items[0] = NULL;
         }
         o++;
@@ -314,7 +317,8 @@ lt_status lt_cli_parse_double(const char *flag, const char *text, double *out) {
 lt_status lt_cli_parse_ids(const char *flag, const char *text, int32_t **ids, int64_t *n) {
     *ids = NULL;
     *n = 0;
-    if (!text || !*text) return lt_error(LT_ERR_ARG, "%s needs a comma-separated list of ids", flag);
+    if (!text || !*text)
+        return lt_error(LT_ERR_ARG, "%s needs a comma-separated list of ids", flag);
     int64_t count = 1;
     for (const char *c = text; *c; c++) count += *c == ',';
     int32_t *out;

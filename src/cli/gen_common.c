@@ -56,23 +56,22 @@ void lt_cli_gen_print_help(const char *skip) {
 void lt_cli_gen_flags_init(lt_cli_gen_flags *f) {
     memset(f, 0, sizeof *f);
     f->max_tokens = "256";
-    const lt_cli_opt opts[] = {
-        {"--dtype", .value = &f->dtype},
-        {"--ctx", .value = &f->ctx, .alias = "-c --ctx-size"},
-        {"--threads", .value = &f->threads, .alias = "-t"},
-        {"--max-tokens", .value = &f->max_tokens, .alias = "-n --n-predict"},
-        {"--temperature", .value = &f->temperature},
-        {"--top-k", .value = &f->top_k},
-        {"--top-p", .value = &f->top_p},
-        {"--min-p", .value = &f->min_p},
-        {"--repeat-penalty", .value = &f->repeat_penalty},
-        {"--presence-penalty", .value = &f->presence_penalty},
-        {"--frequency-penalty", .value = &f->frequency_penalty},
-        {"--seed", .value = &f->seed},
-        {"--think-budget", .value = &f->think_budget},
-        {"--stop", .list = &f->stop},
-        {"--stop-id", .list = &f->stop_id},
-        {0}};
+    const lt_cli_opt opts[] = {{"--dtype", .value = &f->dtype},
+                               {"--ctx", .value = &f->ctx, .alias = "-c --ctx-size"},
+                               {"--threads", .value = &f->threads, .alias = "-t"},
+                               {"--max-tokens", .value = &f->max_tokens, .alias = "-n --n-predict"},
+                               {"--temperature", .value = &f->temperature},
+                               {"--top-k", .value = &f->top_k},
+                               {"--top-p", .value = &f->top_p},
+                               {"--min-p", .value = &f->min_p},
+                               {"--repeat-penalty", .value = &f->repeat_penalty},
+                               {"--presence-penalty", .value = &f->presence_penalty},
+                               {"--frequency-penalty", .value = &f->frequency_penalty},
+                               {"--seed", .value = &f->seed},
+                               {"--think-budget", .value = &f->think_budget},
+                               {"--stop", .list = &f->stop},
+                               {"--stop-id", .list = &f->stop_id},
+                               {0}};
     _Static_assert(sizeof opts == sizeof f->opts, "lt_cli_gen_flags.opts has room for the table");
     memcpy(f->opts, opts, sizeof opts);
 }
@@ -83,7 +82,9 @@ static lt_status unescape(lt_cli_gen_flags *f, int i) {
     char *d = f->stop_buf[i];
     size_t n = 0;
     for (; *s; s++) {
-        if (n + 1 >= sizeof f->stop_buf[i]) return lt_error(LT_ERR_ARG, "--stop: '%s' is longer than %zu bytes", f->stop.items[i], sizeof f->stop_buf[i] - 1);
+        if (n + 1 >= sizeof f->stop_buf[i])
+            return lt_error(LT_ERR_ARG, "--stop: '%s' is longer than %zu bytes", f->stop.items[i],
+                            sizeof f->stop_buf[i] - 1);
         if (s[0] == '\\' && (s[1] == 'n' || s[1] == 't' || s[1] == '\\')) {
             d[n++] = s[1] == 'n' ? '\n' : s[1] == 't' ? '\t' : '\\';
             s++;
@@ -117,16 +118,23 @@ static lt_status gen_parse(lt_cli_gen_flags *f, lt_engine_opts *eo, lt_gen_param
         lt_threads_set((int)v);
     }
     LT_TRY(lt_cli_parse_int("--max-tokens", f->max_tokens, 0, 1 << 30, &gp->max_tokens));
-    if (f->temperature) LT_TRY(parse_float("--temperature", f->temperature, &gp->sampling.temperature));
+    if (f->temperature)
+        LT_TRY(parse_float("--temperature", f->temperature, &gp->sampling.temperature));
     if (f->top_k) {
         LT_TRY(lt_cli_parse_int("--top-k", f->top_k, 0, 1 << 30, &v));
         gp->sampling.top_k = (int32_t)v;
     }
     if (f->top_p) LT_TRY(parse_float("--top-p", f->top_p, &gp->sampling.top_p));
     if (f->min_p) LT_TRY(parse_float("--min-p", f->min_p, &gp->sampling.min_p));
-    if (f->repeat_penalty) LT_TRY(parse_float("--repeat-penalty", f->repeat_penalty, &gp->sampling.repetition_penalty));
-    if (f->presence_penalty) LT_TRY(parse_float("--presence-penalty", f->presence_penalty, &gp->sampling.presence_penalty));
-    if (f->frequency_penalty) LT_TRY(parse_float("--frequency-penalty", f->frequency_penalty, &gp->sampling.frequency_penalty));
+    if (f->repeat_penalty)
+        LT_TRY(
+            parse_float("--repeat-penalty", f->repeat_penalty, &gp->sampling.repetition_penalty));
+    if (f->presence_penalty)
+        LT_TRY(
+            parse_float("--presence-penalty", f->presence_penalty, &gp->sampling.presence_penalty));
+    if (f->frequency_penalty)
+        LT_TRY(parse_float("--frequency-penalty", f->frequency_penalty,
+                           &gp->sampling.frequency_penalty));
     if (f->seed) {
         LT_TRY(lt_cli_parse_int("--seed", f->seed, 0, INT64_MAX, &v));
         gp->sampling.seed = (uint64_t)v;
@@ -144,7 +152,8 @@ static lt_status gen_parse(lt_cli_gen_flags *f, lt_engine_opts *eo, lt_gen_param
         gp->stop_ids[i] = (int32_t)v;
     }
     gp->n_stop_ids = f->stop_id.n;
-    if (f->think_budget) LT_TRY(lt_cli_parse_int("--think-budget", f->think_budget, 0, 1 << 30, &gp->think_budget));
+    if (f->think_budget)
+        LT_TRY(lt_cli_parse_int("--think-budget", f->think_budget, 0, 1 << 30, &gp->think_budget));
     LT_TRY(lt_sampler_params_check(&gp->sampling));
     return NULL;
 }
@@ -187,7 +196,7 @@ void lt_cli_catch_sigint(void) {
 typedef struct {
     const lt_cli_stream_opts *o;
     FILE *out;
-    bool in_thinking;   // printed the opening of the thinking block
+    bool in_thinking; // printed the opening of the thinking block
     bool done;
     lt_gen_event last;
     const lt_tokenizer *tok;
@@ -201,7 +210,8 @@ static void on_event(void *user, const lt_gen_event *ev) {
     stream_state *st = user;
     const lt_cli_stream_opts *o = st->o;
     // a stop token ends the answer without being part of it (as its text is not)
-    if (o->print_ids && ev->token >= 0 && ev->finish != LT_GEN_STOP) fprintf(st->out, "%s%d", ev->generated_tokens > 1 ? "," : "", ev->token);
+    if (o->print_ids && ev->token >= 0 && ev->finish != LT_GEN_STOP)
+        fprintf(st->out, "%s%d", ev->generated_tokens > 1 ? "," : "", ev->token);
     if (!o->print_ids) {
         if (ev->reasoning_len && !o->hide_thinking) {
             if (!st->in_thinking) {
@@ -225,7 +235,8 @@ static void on_event(void *user, const lt_gen_event *ev) {
     if (o->logprobs && ev->token >= 0) {
         size_t n = 0;
         const char *t = lt_tokenizer_token(st->tok, ev->token, &n);
-        fprintf(stderr, "[%d %.*s logprob %.4f%s]\n", ev->token, (int)(t ? n : 0), t ? t : "", ev->logprob, ev->forced ? " +forced" : "");
+        fprintf(stderr, "[%d %.*s logprob %.4f%s]\n", ev->token, (int)(t ? n : 0), t ? t : "",
+                ev->logprob, ev->forced ? " +forced" : "");
     }
     fflush(st->out);
     if (ev->finish != LT_GEN_RUNNING) {
@@ -242,7 +253,8 @@ static void on_event(void *user, const lt_gen_event *ev) {
 }
 
 lt_status lt_cli_stream(lt_gen *g, const int32_t *prompt, int64_t n, const lt_gen_params *p,
-                        int slot, const lt_cli_stream_opts *o, FILE *out, lt_cli_stream_result *res) {
+                        int slot, const lt_cli_stream_opts *o, FILE *out,
+                        lt_cli_stream_result *res) {
     int64_t id;
     LT_TRY(lt_gen_add(g, prompt, n, p, slot, &id));
     stream_state st = {.o = o, .out = out, .tok = o->tok, .g = g, .id = id, .res = res};

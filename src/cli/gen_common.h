@@ -34,10 +34,10 @@ void lt_cli_catch_sigint(void);
 
 typedef struct {
     const lt_tokenizer *tok;
-    bool print_ids;      // print token ids (comma-separated) instead of text
-    bool hide_thinking;  // leave the thinking section out
-    bool color;          // thinking dimmed with ANSI escapes; else inside <think>...</think>
-    bool logprobs;       // each token's id, text and log-probability on stderr
+    bool print_ids;     // print token ids (comma-separated) instead of text
+    bool hide_thinking; // leave the thinking section out
+    bool color;         // thinking dimmed with ANSI escapes; else inside <think>...</think>
+    bool logprobs;      // each token's id, text and log-probability on stderr
 } lt_cli_stream_opts;
 
 typedef struct {
@@ -49,6 +49,7 @@ typedef struct {
 
 // Runs one request to its end, streaming to `out`; Ctrl-C cancels it.
 lt_status lt_cli_stream(lt_gen *g, const int32_t *prompt, int64_t n, const lt_gen_params *p,
-                        int slot, const lt_cli_stream_opts *o, FILE *out, lt_cli_stream_result *res);
+                        int slot, const lt_cli_stream_opts *o, FILE *out,
+                        lt_cli_stream_result *res);
 
 #endif

@@ -17,19 +17,25 @@ static const lt_cli_command commands[] = {
     {"tokenizer", cmd_tokenizer, "train, inspect and run tokenizers"},
     {"data", cmd_data, "tokenize text / JSONL into token shards; inspect shards"},
     {"train", cmd_train, "pretrain or continue training a model on token shards"},
-    {"sft", cmd_sft, "supervised fine-tuning on chat JSONL (loss on assistant turns, reasoning toggle)"},
-    {"distill", cmd_distill, "knowledge distillation of a teacher into a student (KL, top-k, hidden states)"},
+    {"sft", cmd_sft,
+     "supervised fine-tuning on chat JSONL (loss on assistant turns, reasoning toggle)"},
+    {"distill", cmd_distill,
+     "knowledge distillation of a teacher into a student (KL, top-k, hidden states)"},
     {"model", cmd_model, "model surgery: resize-vocab"},
     {"plot", cmd_plot, "draw loss curves of training runs (metrics JSONL) as an SVG chart"},
-    {"generate", cmd_generate, "continue a prompt (or answer one chat message), streaming to stdout"},
+    {"generate", cmd_generate,
+     "continue a prompt (or answer one chat message), streaming to stdout"},
     {"chat", cmd_chat, "chat with a model in the terminal: /think on|off, /system, /reset"},
-    {"perplexity", cmd_perplexity, "perplexity of a model on text; KL divergence against a reference model"},
+    {"perplexity", cmd_perplexity,
+     "perplexity of a model on text; KL divergence against a reference model"},
     {"export", cmd_export, "write a model in another format: lathe export gguf"},
     {"import", cmd_import, "read a model from another format: lathe import gguf"},
-    {"serve", cmd_serve, "serve a model over an OpenAI-compatible HTTP API (streaming, continuous batching)"},
+    {"serve", cmd_serve,
+     "serve a model over an OpenAI-compatible HTTP API (streaming, continuous batching)"},
     {"quantize", cmd_quantize, "store a model's weights as q8_0, bf16, f16 or f32 in a GGUF file"},
     {"tasks", cmd_tasks, "generate verifiable reasoning tasks as paired chat JSONL; score outputs"},
-    {"eval", cmd_eval, "task accuracy per level and reasoning mode (table + JSON); perplexity on text"},
+    {"eval", cmd_eval,
+     "task accuracy per level and reasoning mode (table + JSON); perplexity on text"},
 };
 static const size_t n_commands = sizeof commands / sizeof commands[0];
 
@@ -41,7 +47,8 @@ int main(int argc, char **argv) {
     }
     bool help = argc >= 2 && (lt_cli_is_help(argv[1]) || strcmp(argv[1], "help") == 0);
     if (argc < 2 || help)
-        fprintf(help ? stdout : stderr, "lathe: build small reasoning language models on a CPU\n\n");
+        fprintf(help ? stdout : stderr,
+                "lathe: build small reasoning language models on a CPU\n\n");
     if (help) argv[1] = "--help";
     return lt_cli_dispatch(NULL, commands, n_commands, argc, argv);
 }

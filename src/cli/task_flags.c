@@ -31,10 +31,15 @@ lt_status lt_cli_parse_task_levels(const char *flag, const char *text, int *lo, 
         return NULL;
     }
     int a, b, used = 0;
-    if (sscanf(text, "%d-%d%n", &a, &b, &used) == 2 && text[used] == 0) *lo = a, *hi = b;
-    else if (sscanf(text, "%d%n", &a, &used) == 1 && text[used] == 0) *lo = *hi = a;
-    else return lt_error(LT_ERR_ARG, "%s: '%s' is not a level, a range like 2-4, or all", flag, text);
+    if (sscanf(text, "%d-%d%n", &a, &b, &used) == 2 && text[used] == 0)
+        *lo = a, *hi = b;
+    else if (sscanf(text, "%d%n", &a, &used) == 1 && text[used] == 0)
+        *lo = *hi = a;
+    else
+        return lt_error(LT_ERR_ARG, "%s: '%s' is not a level, a range like 2-4, or all", flag,
+                        text);
     if (*lo < LT_TASK_LEVEL_MIN || *hi > LT_TASK_LEVEL_MAX || *lo > *hi)
-        return lt_error(LT_ERR_ARG, "%s: '%s' is not within %d..%d", flag, text, LT_TASK_LEVEL_MIN, LT_TASK_LEVEL_MAX);
+        return lt_error(LT_ERR_ARG, "%s: '%s' is not within %d..%d", flag, text, LT_TASK_LEVEL_MIN,
+                        LT_TASK_LEVEL_MAX);
     return NULL;
 }

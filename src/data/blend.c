@@ -29,7 +29,7 @@ struct lt_loader {
     blend_source *src;
     int64_t B, T;
     uint64_t seed;
-    lt_rng rng;          // picks the source of each row
+    lt_rng rng; // picks the source of each row
     uint64_t rows_drawn;
     int32_t *row_source; // (B) of the last batch
     char magic[8];       // the cursor's kind
@@ -57,9 +57,10 @@ static lt_status start_epoch(lt_loader *l, int i, uint64_t epoch) {
     lt_rng_seed(&r, lt_mix64(lt_fnv1a64(LT_FNV_OFFSET, key, sizeof key)));
     LT_TRY(s->src.ops->plan_epoch(s->src.ctx, l->T, &r, &n_rows));
     if (n_rows < 1 || n_rows > UINT32_MAX)
-        return lt_error(LT_ERR_RANGE, "%s: an epoch of %llu %ss, outside the loader's range "
-                        "[1, 2^32] (split the data)", source_name(s),
-                        (unsigned long long)n_rows, s->src.ops->row_noun);
+        return lt_error(LT_ERR_RANGE,
+                        "%s: an epoch of %llu %ss, outside the loader's range "
+                        "[1, 2^32] (split the data)",
+                        source_name(s), (unsigned long long)n_rows, s->src.ops->row_noun);
     if (n_rows > s->perm_cap) {
         lt_free(s->perm);
         s->perm = NULL;
@@ -120,7 +121,8 @@ lt_status lt_loader_open_sources(lt_loader **out, const lt_loader_source_opts *o
     *out = NULL;
     const char *magic = o->magic ? o->magic : "LTCURSOR", *label = o->label ? o->label : "loader";
     lt_status st = NULL;
-    if (o->n_sources < 1) st = lt_error(LT_ERR_ARG, "the %s needs at least one data source", label);
+    if (o->n_sources < 1)
+        st = lt_error(LT_ERR_ARG, "the %s needs at least one data source", label);
     else if (o->B < 1 || o->T < 1 || o->B > INT32_MAX || o->T > INT32_MAX)
         st = lt_error(LT_ERR_ARG, "%s batch %lld x %lld: both must be positive", label,
                       (long long)o->B, (long long)o->T);
@@ -143,8 +145,10 @@ lt_status lt_loader_open_sources(lt_loader **out, const lt_loader_source_opts *o
     l->label = label;
     lt_rng_seed(&l->rng, o->seed);
     st = init_loader(l, o);
-    if (!st) *out = l;
-    else lt_loader_close(l);
+    if (!st)
+        *out = l;
+    else
+        lt_loader_close(l);
     return st;
 }
 
@@ -174,8 +178,8 @@ lt_status lt_loader_next(lt_loader *l, int32_t *ids, int32_t *targets, int32_t *
         int i = pick_source(l);
         blend_source *s = &l->src[i];
         if (s->pos == s->n_rows) LT_TRY(start_epoch(l, i, s->epoch + 1));
-        LT_TRY(s->src.ops->fill_row(s->src.ctx, T, s->perm[s->pos++], ids + b * T,
-                                    targets + b * T, segments ? segments + b * T : NULL,
+        LT_TRY(s->src.ops->fill_row(s->src.ctx, T, s->perm[s->pos++], ids + b * T, targets + b * T,
+                                    segments ? segments + b * T : NULL,
                                     positions ? positions + b * T : NULL));
         l->row_source[b] = i;
         l->rows_drawn++;
@@ -247,28 +251,37 @@ lt_status lt_loader_state_save(const lt_loader *l, void *buf, size_t cap, size_t
 
 static lt_status check_state_head(const lt_loader *l, const uint8_t *p, size_t len) {
     if (len < 8 || memcmp(p, l->magic, 8) != 0)
-        return lt_error(LT_ERR_FORMAT, "%s state: bad magic (not a lathe data cursor for "
-                        "this kind of data, '%.8s')", l->label, l->magic);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s state: bad magic (not a lathe data cursor for "
+                        "this kind of data, '%.8s')",
+                        l->label, l->magic);
     if (len < STATE_HEAD + 8)
         return lt_error(LT_ERR_FORMAT, "%s state: truncated (%zu bytes)", l->label, len);
     uint32_t version = lt_load_u32(p + 8), n = lt_load_u32(p + 12);
     if (version != STATE_VERSION)
-        return lt_error(LT_ERR_UNSUPPORTED, "%s state: version %u, this lathe reads version %d "
+        return lt_error(LT_ERR_UNSUPPORTED,
+                        "%s state: version %u, this lathe reads version %d "
                         "(resume with the lathe that saved it, or start afresh without "
-                        "--resume)", l->label, version, STATE_VERSION);
+                        "--resume)",
+                        l->label, version, STATE_VERSION);
     if ((int)n == l->n_sources && len != lt_loader_state_size(l))
-        return lt_error(LT_ERR_FORMAT, "%s state: %zu bytes, %zu expected for %u sources "
-                        "(truncated?)", l->label, len, lt_loader_state_size(l), n);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s state: %zu bytes, %zu expected for %u sources "
+                        "(truncated?)",
+                        l->label, len, lt_loader_state_size(l), n);
     if (lt_fnv1a64(LT_FNV_OFFSET, p, len - 8) != lt_load_u64(p + len - 8))
         return lt_error(LT_ERR_FORMAT, "%s state: checksum mismatch (corrupt)", l->label);
     if ((int)n != l->n_sources)
-        return lt_error(LT_ERR_ARG, "%s state was saved for %u %ss, this loader has %d (give "
-                        "the same --data as the run that saved it)", l->label, n,
-                        l->src[0].src.ops->source_noun, l->n_sources);
+        return lt_error(LT_ERR_ARG,
+                        "%s state was saved for %u %ss, this loader has %d (give "
+                        "the same --data as the run that saved it)",
+                        l->label, n, l->src[0].src.ops->source_noun, l->n_sources);
     uint64_t T = lt_load_u64(p + 16);
     if (T != (uint64_t)l->T)
-        return lt_error(LT_ERR_ARG, "%s state was saved for sequences of %llu tokens, this "
-                        "loader uses %lld", l->label, (unsigned long long)T, (long long)l->T);
+        return lt_error(LT_ERR_ARG,
+                        "%s state was saved for sequences of %llu tokens, this "
+                        "loader uses %lld",
+                        l->label, (unsigned long long)T, (long long)l->T);
     return NULL;
 }
 
@@ -294,16 +307,18 @@ static lt_status check_state_source(const lt_loader *l, const uint8_t *r, int i)
         char was[160], is[160];
         describe_fingerprint(s, saved, was, sizeof was);
         describe_fingerprint(s, now, is, sizeof is);
-        return lt_error(LT_ERR_ARG, "%s state: %s %d (%s) was %s, this one is %s (not the "
-                        "same data)", l->label, s->src.ops->source_noun, i, source_name(s), was,
-                        is);
+        return lt_error(LT_ERR_ARG,
+                        "%s state: %s %d (%s) was %s, this one is %s (not the "
+                        "same data)",
+                        l->label, s->src.ops->source_noun, i, source_name(s), was, is);
     }
     double weight;
     memcpy(&weight, r + 8 * s->n_fingerprint, 8);
     if (weight != s->weight)
-        return lt_error(LT_ERR_ARG, "%s state: %s %d (%s) had weight %.6g of the blend, now "
-                        "%.6g (give the same --data weights as the run that saved it)", l->label,
-                        s->src.ops->source_noun, i, source_name(s), weight, s->weight);
+        return lt_error(LT_ERR_ARG,
+                        "%s state: %s %d (%s) had weight %.6g of the blend, now "
+                        "%.6g (give the same --data weights as the run that saved it)",
+                        l->label, s->src.ops->source_noun, i, source_name(s), weight, s->weight);
     return NULL;
 }
 
@@ -312,9 +327,10 @@ static lt_status seek_source(lt_loader *l, int i, uint64_t epoch, uint64_t pos) 
     blend_source *s = &l->src[i];
     LT_TRY(start_epoch(l, i, epoch));
     if (pos > s->n_rows)
-        return lt_error(LT_ERR_FORMAT, "%s state: %s %d (%s) is at %s %llu of an epoch of "
-                        "%llu %ss (corrupt)", l->label, s->src.ops->source_noun, i,
-                        source_name(s), s->src.ops->row_noun,
+        return lt_error(LT_ERR_FORMAT,
+                        "%s state: %s %d (%s) is at %s %llu of an epoch of "
+                        "%llu %ss (corrupt)",
+                        l->label, s->src.ops->source_noun, i, source_name(s), s->src.ops->row_noun,
                         (unsigned long long)pos, (unsigned long long)s->n_rows,
                         s->src.ops->row_noun);
     s->pos = pos;

@@ -13,19 +13,19 @@ struct lt_chat_dataset {
     lt_tokenizer *tok;
     const lt_chat_template *tpl;
     int64_t max_tokens;
-    lt_ids ids;         // all examples' ids, concatenated
-    lt_bytes mask;      // their loss masks
-    size_t *start;      // (cap + 1) example i is [start[i], start[i + 1])
-    uint64_t *line;     // (cap) the input line of each example
+    lt_ids ids;     // all examples' ids, concatenated
+    lt_bytes mask;  // their loss masks
+    size_t *start;  // (cap + 1) example i is [start[i], start[i + 1])
+    uint64_t *line; // (cap) the input line of each example
     size_t n, cap;
-    size_t longest;     // the longest example's length
-    uint64_t n_loss;    // tokens with mask 1
-    uint64_t checksum;  // FNV-1a 64 over every example's ids and mask, in order
-    int32_t max_id;     // the largest token id (-1 when empty)
+    size_t longest;    // the longest example's length
+    uint64_t n_loss;   // tokens with mask 1
+    uint64_t checksum; // FNV-1a 64 over every example's ids and mask, in order
+    int32_t max_id;    // the largest token id (-1 when empty)
 };
 
 lt_status lt_chat_dataset_init(lt_chat_dataset **out, const lt_chat_read_opts *opts,
-                              const char *name) {
+                               const char *name) {
     *out = NULL;
     if (!opts || !opts->tokenizer)
         return lt_error(LT_ERR_ARG, "%s: a chat dataset needs a tokenizer", name ? name : "chat");
@@ -40,8 +40,10 @@ lt_status lt_chat_dataset_init(lt_chat_dataset **out, const lt_chat_read_opts *o
     d->max_id = -1;
     lt_status st = d->name ? NULL : lt_error(LT_ERR_NOMEM, "chat dataset name");
     if (!st) st = lt_calloc((void **)&d->start, 1, sizeof *d->start, "chat dataset");
-    if (!st) *out = d;
-    else lt_chat_dataset_free(d);
+    if (!st)
+        *out = d;
+    else
+        lt_chat_dataset_free(d);
     return st;
 }
 
@@ -84,12 +86,12 @@ lt_status lt_chat_dataset_add(lt_chat_dataset *d, const lt_chat_message *message
     if (st) st = lt_error_prefix(st, "%s", where);
     uint64_t learned = 0;
     for (size_t i = 1; !st && i < ids.n; i++) learned += mask.data[i] != 0;
-    if (!st && learned == 0)
-        st = lt_error(LT_ERR_FORMAT, "%s: no assistant token to learn", where);
+    if (!st && learned == 0) st = lt_error(LT_ERR_FORMAT, "%s: no assistant token to learn", where);
     if (!st && d->max_tokens > 0 && ids.n > (size_t)d->max_tokens)
-        st = lt_error(LT_ERR_RANGE, "%s: example has %zu tokens, more than the context of %lld "
-                      "(shorten it, use a longer context, or skip bad lines)", where, ids.n,
-                      (long long)d->max_tokens);
+        st = lt_error(LT_ERR_RANGE,
+                      "%s: example has %zu tokens, more than the context of %lld "
+                      "(shorten it, use a longer context, or skip bad lines)",
+                      where, ids.n, (long long)d->max_tokens);
     if (!st) st = grow_index(d);
     if (!st) st = lt_ids_reserve(&d->ids, ids.n);
     if (!st) st = lt_bytes_append(&d->mask, mask.data, mask.n);
@@ -119,8 +121,8 @@ static bool blank_line(const char *s, size_t n) {
 }
 
 // One line: parse, render, append; errors name "path:line".
-static lt_status load_line(lt_chat_dataset *d, const char *path, uint64_t line_no,
-                           const char *text, size_t n) {
+static lt_status load_line(lt_chat_dataset *d, const char *path, uint64_t line_no, const char *text,
+                           size_t n) {
     char where[4200];
     snprintf(where, sizeof where, "%s:%llu", path, (unsigned long long)line_no);
     lt_chat_conv conv;
@@ -143,7 +145,8 @@ static lt_status load_text(lt_chat_dataset *d, const char *path, const char *tex
             lt_status st = load_line(d, path, line_no, text + pos, end - pos);
             if (st && !opts->skip_bad) return st;
             if (st) {
-                bool too_long = lt_status_code(st) == LT_ERR_RANGE; // the only range error of a line
+                bool too_long =
+                    lt_status_code(st) == LT_ERR_RANGE; // the only range error of a line
                 if (first_skip && (!*first_skip || (first_is_long && !too_long))) {
                     lt_free(*first_skip);
                     *first_skip = lt_strdup(lt_status_message(st));
@@ -175,9 +178,8 @@ lt_status lt_chat_dataset_load(lt_chat_dataset **out, const char *path,
     lt_status st = lt_chat_dataset_init(&d, opts, path);
     if (!st) st = load_text(d, path, text, size, opts, stats, first_skip);
     if (!st && d->n == 0)
-        st = lt_error(LT_ERR_FORMAT, "%s: no usable conversation (%llu lines, %llu skipped)",
-                      path, (unsigned long long)stats->n_lines,
-                      (unsigned long long)stats->n_skipped);
+        st = lt_error(LT_ERR_FORMAT, "%s: no usable conversation (%llu lines, %llu skipped)", path,
+                      (unsigned long long)stats->n_lines, (unsigned long long)stats->n_skipped);
     lt_free(text);
     if (st) {
         if (first_skip) {
@@ -242,13 +244,13 @@ lt_status lt_chat_pack(const lt_chat_dataset *d, const uint32_t *order, size_t n
     if (n == 0) return lt_error(LT_ERR_ARG, "%s: nothing to pack", d->name);
     for (size_t k = 0; k < n; k++) {
         size_t i = order[k];
-        if (i >= d->n)
-            return lt_error(LT_ERR_RANGE, "%s: example %zu of %zu", d->name, i, d->n);
+        if (i >= d->n) return lt_error(LT_ERR_RANGE, "%s: example %zu of %zu", d->name, i, d->n);
         size_t len = d->start[i + 1] - d->start[i];
         if ((int64_t)len > T)
-            return lt_error(LT_ERR_RANGE, "%s:%llu: example has %zu tokens, more than the "
-                            "context of %lld", d->name, (unsigned long long)d->line[i], len,
-                            (long long)T);
+            return lt_error(LT_ERR_RANGE,
+                            "%s:%llu: example has %zu tokens, more than the "
+                            "context of %lld",
+                            d->name, (unsigned long long)d->line[i], len, (long long)T);
     }
     fit_tree t = {.size = 1};
     while (t.size < n) t.size *= 2;
@@ -314,8 +316,8 @@ void lt_chat_fill_row(const lt_chat_dataset *d, const lt_chat_packing *p, size_t
 typedef struct {
     const lt_chat_dataset *data; // borrowed
     int32_t pad_id;
-    lt_chat_packing packing;     // this epoch's rows
-    uint32_t *order;             // (n examples) this epoch's example order
+    lt_chat_packing packing; // this epoch's rows
+    uint32_t *order;         // (n examples) this epoch's example order
 } chat_source;
 
 static const char *chat_name(const void *ctx) { return ((const chat_source *)ctx)->data->name; }
@@ -342,8 +344,8 @@ static lt_status chat_plan_epoch(void *ctx, int64_t T, lt_rng *rng, uint64_t *n_
     return NULL;
 }
 
-static lt_status chat_fill_row(void *ctx, int64_t T, uint64_t row, int32_t *ids,
-                               int32_t *targets, int32_t *segments, int32_t *positions) {
+static lt_status chat_fill_row(void *ctx, int64_t T, uint64_t row, int32_t *ids, int32_t *targets,
+                               int32_t *segments, int32_t *positions) {
     (void)T; // the packing was made for this T
     chat_source *s = ctx;
     lt_chat_fill_row(s->data, &s->packing, (size_t)row, s->pad_id, ids, targets, segments,
@@ -354,12 +356,15 @@ static lt_status chat_fill_row(void *ctx, int64_t T, uint64_t row, int32_t *ids,
 static lt_status chat_check_vocab(const void *ctx, int64_t model_vocab) {
     const chat_source *s = ctx;
     if (s->pad_id >= model_vocab)
-        return lt_error(LT_ERR_RANGE, "chat loader: pad id %d does not fit a model vocabulary of "
-                        "%lld", (int)s->pad_id, (long long)model_vocab);
+        return lt_error(LT_ERR_RANGE,
+                        "chat loader: pad id %d does not fit a model vocabulary of "
+                        "%lld",
+                        (int)s->pad_id, (long long)model_vocab);
     if (s->data->max_id >= model_vocab)
-        return lt_error(LT_ERR_RANGE, "%s: token id %d does not fit a model vocabulary of %lld "
-                        "(the tokenizer and the model do not match)", s->data->name,
-                        (int)s->data->max_id, (long long)model_vocab);
+        return lt_error(LT_ERR_RANGE,
+                        "%s: token id %d does not fit a model vocabulary of %lld "
+                        "(the tokenizer and the model do not match)",
+                        s->data->name, (int)s->data->max_id, (long long)model_vocab);
     return NULL;
 }
 
@@ -371,11 +376,16 @@ static void chat_free(void *ctx) {
     lt_free(s);
 }
 
-static const lt_data_source_ops chat_ops = {
-    .source_noun = "dataset", .row_noun = "row",
-    .fingerprint_names = (const char *const[]){"examples", "tokens", NULL}, .name = chat_name,
-    .fingerprint = chat_fingerprint, .plan_epoch = chat_plan_epoch, .fill_row = chat_fill_row,
-    .check_vocab = chat_check_vocab, .free = chat_free};
+static const lt_data_source_ops chat_ops = {.source_noun = "dataset",
+                                            .row_noun = "row",
+                                            .fingerprint_names =
+                                                (const char *const[]){"examples", "tokens", NULL},
+                                            .name = chat_name,
+                                            .fingerprint = chat_fingerprint,
+                                            .plan_epoch = chat_plan_epoch,
+                                            .fill_row = chat_fill_row,
+                                            .check_vocab = chat_check_vocab,
+                                            .free = chat_free};
 
 lt_status lt_data_source_chat(lt_data_source *out, const lt_chat_dataset *d, int32_t pad_id) {
     *out = (lt_data_source){0};
@@ -387,8 +397,10 @@ lt_status lt_data_source_chat(lt_data_source *out, const lt_chat_dataset *d, int
     s->data = d;
     s->pad_id = pad_id;
     lt_status st = lt_alloc((void **)&s->order, d->n * sizeof *s->order, d->name);
-    if (!st) *out = (lt_data_source){.ops = &chat_ops, .ctx = s};
-    else lt_free(s);
+    if (!st)
+        *out = (lt_data_source){.ops = &chat_ops, .ctx = s};
+    else
+        lt_free(s);
     return st;
 }
 
@@ -413,9 +425,13 @@ lt_status lt_chat_loader_open(lt_loader **out, const lt_chat_loader_opts *o) {
     if (st) {
         for (int i = 0; i < o->n_sources; i++) chat_free(sources[i].ctx);
     } else {
-        lt_loader_source_opts so = {.sources = sources, .weights = o->weights,
-                                    .n_sources = o->n_sources, .B = o->B, .T = o->T,
-                                    .seed = o->seed, .magic = "LTCHATCR",
+        lt_loader_source_opts so = {.sources = sources,
+                                    .weights = o->weights,
+                                    .n_sources = o->n_sources,
+                                    .B = o->B,
+                                    .T = o->T,
+                                    .seed = o->seed,
+                                    .magic = "LTCHATCR",
                                     .label = "chat loader"};
         st = lt_loader_open_sources(out, &so);
     }

@@ -105,24 +105,31 @@ static lt_status read_messages(lt_chat_conv *c, const cJSON *list, const char *w
     for (const cJSON *m = list->child; m; m = m->next, i++) {
         char what[64];
         snprintf(what, sizeof what, "%s[%zu]", field, i);
-        if (!cJSON_IsObject(m)) return lt_error(LT_ERR_FORMAT, "%s: %s is not an object", where, what);
+        if (!cJSON_IsObject(m))
+            return lt_error(LT_ERR_FORMAT, "%s: %s is not an object", where, what);
         const char *role, *content, *rc;
         LT_TRY(string_field(m, "role", &role, true, where, what));
         if (!known_role(role))
-            return lt_error(LT_ERR_FORMAT, "%s: %s: unknown role '%s' (system, user, assistant, "
-                            "tool or ipython)", where, what, role);
+            return lt_error(LT_ERR_FORMAT,
+                            "%s: %s: unknown role '%s' (system, user, assistant, "
+                            "tool or ipython)",
+                            where, what, role);
         LT_TRY(string_field(m, "content", &content, true, where, what));
         LT_TRY(string_field(m, "reasoning_content", &rc, false, where, what));
         const char *answer = content, *reasoning = NULL;
         if (strcmp(role, "assistant") == 0) {
             LT_TRY(split_think(c, content, &answer, &reasoning, where, what));
             if (reasoning && !blank(rc))
-                return lt_error(LT_ERR_FORMAT, "%s: %s gives its thinking twice, in "
-                                "'reasoning_content' and as <think> in 'content'", where, what);
+                return lt_error(LT_ERR_FORMAT,
+                                "%s: %s gives its thinking twice, in "
+                                "'reasoning_content' and as <think> in 'content'",
+                                where, what);
             if (!reasoning) reasoning = rc;
         } else if (!blank(rc)) {
-            return lt_error(LT_ERR_FORMAT, "%s: %s: only assistant messages carry "
-                            "'reasoning_content'", where, what);
+            return lt_error(LT_ERR_FORMAT,
+                            "%s: %s: only assistant messages carry "
+                            "'reasoning_content'",
+                            where, what);
         }
         // Copies of what still lives in the JSON document (split_think's
         // thinking is a copy already).
@@ -143,8 +150,10 @@ static lt_status check_conv(lt_chat_conv *c, const lt_chat_template *tpl, const 
         lt_chat_message *m = &c->messages[i];
         if (strcmp(m->role, "system") == 0) {
             if (i != 0)
-                return lt_error(LT_ERR_FORMAT, "%s: message %zu: a system message may only come "
-                                "first", where, i);
+                return lt_error(LT_ERR_FORMAT,
+                                "%s: message %zu: a system message may only come "
+                                "first",
+                                where, i);
             mode = lt_chat_reasoning_mode(tpl, m->content, NULL);
         }
         if (strcmp(m->role, "assistant") != 0) continue;
@@ -152,9 +161,10 @@ static lt_status check_conv(lt_chat_conv *c, const lt_chat_template *tpl, const 
         if (blank(m->reasoning)) {
             m->reasoning = NULL; // an empty thinking section carries nothing, in either mode
         } else if (mode == LT_REASONING_OFF) {
-            return lt_error(LT_ERR_FORMAT, "%s: message %zu: thinking given, but the system "
-                            "message does not turn '%s' (add it, or drop the thinking)", where,
-                            i, tpl->toggle_on);
+            return lt_error(LT_ERR_FORMAT,
+                            "%s: message %zu: thinking given, but the system "
+                            "message does not turn '%s' (add it, or drop the thinking)",
+                            where, i, tpl->toggle_on);
         }
     }
     if (!assistant)
@@ -177,8 +187,10 @@ static lt_status read_rendered(lt_chat_conv *c, const char *text, const lt_chat_
     if (strncmp(p, tpl->begin, nb) == 0) p += nb;
     while (*p) {
         if (strncmp(p, tpl->header_open, nh) != 0)
-            return lt_error(LT_ERR_FORMAT, "%s: 'input' has text outside a message header near "
-                            "byte %zu", where, (size_t)(p - text));
+            return lt_error(LT_ERR_FORMAT,
+                            "%s: 'input' has text outside a message header near "
+                            "byte %zu",
+                            where, (size_t)(p - text));
         const char *role = p + nh, *role_end = strstr(role, close);
         if (!role_end)
             return lt_error(LT_ERR_FORMAT, "%s: 'input' has an unclosed message header", where);
@@ -220,8 +232,10 @@ static lt_status nemotron_mode(const cJSON *doc, const lt_chat_template *tpl, co
         lt_reasoning m = lt_chat_reasoning_mode(tpl, sys[k], &rest);
         if (rest == sys[k]) continue; // no toggle line
         if (*given && m != *mode)
-            return lt_error(LT_ERR_FORMAT, "%s: the row asks for reasoning %s, but its system "
-                            "text says '%s'", where, *mode == LT_REASONING_ON ? "on" : "off",
+            return lt_error(LT_ERR_FORMAT,
+                            "%s: the row asks for reasoning %s, but its system "
+                            "text says '%s'",
+                            where, *mode == LT_REASONING_ON ? "on" : "off",
                             m == LT_REASONING_ON ? tpl->toggle_on : tpl->toggle_off);
         *mode = m;
         *given = true;
@@ -239,8 +253,10 @@ static lt_status read_nemotron(lt_chat_conv *c, const cJSON *doc, const lt_chat_
     lt_status st = NULL;
     if (cJSON_IsString(input)) {
         text = input->valuestring;
-        if (strstr(text, tpl->header_open)) st = read_rendered(&in, text, tpl, where);
-        else if (!(st = conv_string(&in, text, strlen(text), &text))) st = conv_push(&in, "user", text, NULL);
+        if (strstr(text, tpl->header_open))
+            st = read_rendered(&in, text, tpl, where);
+        else if (!(st = conv_string(&in, text, strlen(text), &text)))
+            st = conv_push(&in, "user", text, NULL);
     } else if (cJSON_IsArray(input)) {
         st = read_messages(&in, input, where, "input");
     } else if (!input || cJSON_IsNull(input)) {
@@ -267,8 +283,10 @@ static lt_status read_nemotron(lt_chat_conv *c, const cJSON *doc, const lt_chat_
         if (extra.n) st = lt_bytes_append(&extra, "\n\n", 2);
         if (!st) st = lt_bytes_append(&extra, rest, strlen(rest));
     }
-    if (!st && given) st = lt_chat_system_text(tpl, mode, extra.data, &system);
-    else if (!st && extra.n) st = lt_bytes_append(&system, extra.data, extra.n);
+    if (!st && given)
+        st = lt_chat_system_text(tpl, mode, extra.data, &system);
+    else if (!st && extra.n)
+        st = lt_bytes_append(&system, extra.data, extra.n);
     const char *s;
     if (!st && system.n && !(st = conv_string(c, system.data, system.n, &s)))
         st = conv_push(c, "system", s, NULL);
@@ -314,8 +332,10 @@ lt_status lt_chat_parse_line(lt_chat_conv *out, const char *line, size_t len,
              cJSON_GetObjectItemCaseSensitive(doc, "output"))
         st = read_nemotron(out, doc, tpl, where);
     else
-        st = lt_error(LT_ERR_FORMAT, "%s: no 'messages' (OpenAI chat form) and no "
-                      "'input'/'output' (Llama-Nemotron form)", where);
+        st = lt_error(LT_ERR_FORMAT,
+                      "%s: no 'messages' (OpenAI chat form) and no "
+                      "'input'/'output' (Llama-Nemotron form)",
+                      where);
     if (!st) st = check_conv(out, tpl, where);
     cJSON_Delete(doc);
     if (st) lt_chat_conv_free(out);

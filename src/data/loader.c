@@ -25,15 +25,21 @@ lt_status lt_data_spec_parse(const char *spec, char **path, double *weight) {
         double v = strtod(w, &end);
         bool numeric = *w && end != w && *end == 0 && errno != ERANGE;
         if (!*w)
-            return lt_error(LT_ERR_ARG, "--data '%s': the weight after ':' is empty "
-                            "(PATH:WEIGHT with WEIGHT > 0)", spec);
+            return lt_error(LT_ERR_ARG,
+                            "--data '%s': the weight after ':' is empty "
+                            "(PATH:WEIGHT with WEIGHT > 0)",
+                            spec);
         if (!numeric && !lt_path_exists(spec))
-            return lt_error(LT_ERR_ARG, "--data '%s': weight '%s' is not a number "
-                            "(PATH:WEIGHT with WEIGHT > 0)", spec, w);
+            return lt_error(LT_ERR_ARG,
+                            "--data '%s': weight '%s' is not a number "
+                            "(PATH:WEIGHT with WEIGHT > 0)",
+                            spec, w);
         if (numeric) {
             if (!isfinite(v) || v <= 0)
-                return lt_error(LT_ERR_ARG, "--data '%s': weight %s must be a finite number "
-                                "above 0", spec, w);
+                return lt_error(LT_ERR_ARG,
+                                "--data '%s': weight %s must be a finite number "
+                                "above 0",
+                                spec, w);
             if (colon == spec)
                 return lt_error(LT_ERR_ARG, "--data '%s': the path before ':' is empty", spec);
             *weight = v;
@@ -72,13 +78,15 @@ static lt_status shard_plan_epoch(void *ctx, int64_t T, lt_rng *rng, uint64_t *n
     shard_source *s = ctx;
     uint64_t n = lt_shard_get_info(s->shard)->n_tokens, t = (uint64_t)T;
     if (n < t + 1)
-        return lt_error(LT_ERR_RANGE, "%s: %llu tokens, fewer than one window of T + 1 = %lld "
-                        "(use more data or a shorter sequence)", lt_shard_path(s->shard),
-                        (unsigned long long)n, (long long)T + 1);
+        return lt_error(LT_ERR_RANGE,
+                        "%s: %llu tokens, fewer than one window of T + 1 = %lld "
+                        "(use more data or a shorter sequence)",
+                        lt_shard_path(s->shard), (unsigned long long)n, (long long)T + 1);
     if ((n - 1) / t > UINT32_MAX)
-        return lt_error(LT_ERR_RANGE, "%s: %llu windows of %lld tokens, more than the loader's "
-                        "limit of 2^32 (split the shard)", lt_shard_path(s->shard),
-                        (unsigned long long)((n - 1) / t), (long long)T);
+        return lt_error(LT_ERR_RANGE,
+                        "%s: %llu windows of %lld tokens, more than the loader's "
+                        "limit of 2^32 (split the shard)",
+                        lt_shard_path(s->shard), (unsigned long long)((n - 1) / t), (long long)T);
     uint64_t max_offset = n - 1 - t;
     if (max_offset > t - 1) max_offset = t - 1;
     s->offset = lt_rng_below(rng, (uint32_t)(max_offset + 1));
@@ -86,11 +94,10 @@ static lt_status shard_plan_epoch(void *ctx, int64_t T, lt_rng *rng, uint64_t *n
     return NULL;
 }
 
-static lt_status shard_fill_row(void *ctx, int64_t T, uint64_t row, int32_t *ids,
-                                int32_t *targets, int32_t *segments, int32_t *positions) {
+static lt_status shard_fill_row(void *ctx, int64_t T, uint64_t row, int32_t *ids, int32_t *targets,
+                                int32_t *segments, int32_t *positions) {
     shard_source *s = ctx;
-    lt_shard_window(s->shard, s->offset + row * (uint64_t)T, T, ids, targets, segments,
-                    positions);
+    lt_shard_window(s->shard, s->offset + row * (uint64_t)T, T, ids, targets, segments, positions);
     return NULL;
 }
 
@@ -105,19 +112,26 @@ static void shard_free(void *ctx) {
     lt_free(s);
 }
 
-static const lt_data_source_ops shard_ops = {
-    .source_noun = "data source", .row_noun = "chunk",
-    .fingerprint_names = (const char *const[]){"tokens", NULL}, .name = shard_name,
-    .fingerprint = shard_fingerprint, .plan_epoch = shard_plan_epoch, .fill_row = shard_fill_row,
-    .check_vocab = shard_check_vocab, .free = shard_free};
+static const lt_data_source_ops shard_ops = {.source_noun = "data source",
+                                             .row_noun = "chunk",
+                                             .fingerprint_names =
+                                                 (const char *const[]){"tokens", NULL},
+                                             .name = shard_name,
+                                             .fingerprint = shard_fingerprint,
+                                             .plan_epoch = shard_plan_epoch,
+                                             .fill_row = shard_fill_row,
+                                             .check_vocab = shard_check_vocab,
+                                             .free = shard_free};
 
 lt_status lt_data_source_shard(lt_data_source *out, const char *path) {
     *out = (lt_data_source){0};
     shard_source *s;
     LT_TRY(lt_calloc((void **)&s, 1, sizeof *s, "shard source"));
     lt_status st = lt_shard_open(&s->shard, path);
-    if (!st) *out = (lt_data_source){.ops = &shard_ops, .ctx = s};
-    else lt_free(s);
+    if (!st)
+        *out = (lt_data_source){.ops = &shard_ops, .ctx = s};
+    else
+        lt_free(s);
     return st;
 }
 
@@ -133,9 +147,13 @@ lt_status lt_loader_open(lt_loader **out, const lt_loader_opts *o) {
     if (st) {
         for (int i = 0; i < n; i++) shard_free(sources[i].ctx);
     } else {
-        lt_loader_source_opts so = {.sources = sources, .weights = o->weights,
-                                    .n_sources = o->n_sources, .B = o->B, .T = o->T,
-                                    .seed = o->seed, .magic = "LTCURSOR"};
+        lt_loader_source_opts so = {.sources = sources,
+                                    .weights = o->weights,
+                                    .n_sources = o->n_sources,
+                                    .B = o->B,
+                                    .T = o->T,
+                                    .seed = o->seed,
+                                    .magic = "LTCURSOR"};
         st = lt_loader_open_sources(out, &so);
     }
     lt_free(sources);

@@ -42,9 +42,9 @@ struct lt_shard_writer {
     uint64_t n_tokens, n_text_bytes;
     uint64_t *starts; // (n_docs) first token of each document
     size_t n_docs, cap_docs;
-    uint8_t *buf;     // (WRITER_BUF_BYTES) payload not yet written
+    uint8_t *buf; // (WRITER_BUF_BYTES) payload not yet written
     size_t buf_n;
-    uint64_t hash;    // FNV-1a of the payload written so far
+    uint64_t hash; // FNV-1a of the payload written so far
 };
 
 static lt_status writer_flush(lt_shard_writer *w) {
@@ -68,8 +68,8 @@ static lt_status writer_put(lt_shard_writer *w, const void *data, size_t n) {
     return NULL;
 }
 
-lt_status lt_shard_writer_open(lt_shard_writer **out, const char *path, int64_t vocab,
-                               int32_t bos, int32_t eos) {
+lt_status lt_shard_writer_open(lt_shard_writer **out, const char *path, int64_t vocab, int32_t bos,
+                               int32_t eos) {
     *out = NULL;
     if (vocab < 1 || vocab > INT32_MAX)
         return lt_error(LT_ERR_ARG, "%s: vocab size %lld is outside [1, %d]", path,
@@ -199,15 +199,19 @@ static lt_status check_header(const lt_shard *s, const char *path) {
     const uint8_t *h = s->map.data;
     size_t size = s->map.size;
     if (size >= 8 && memcmp(h, shard_magic, 8) != 0)
-        return lt_error(LT_ERR_FORMAT, "%s: bad magic (not a lathe token shard; make one with "
-                        "'lathe data tokenize')", path);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: bad magic (not a lathe token shard; make one with "
+                        "'lathe data tokenize')",
+                        path);
     if (size < LT_SHARD_HEADER_BYTES)
         return lt_error(LT_ERR_FORMAT, "%s: truncated: %zu bytes, shorter than the %d-byte header",
                         path, size, LT_SHARD_HEADER_BYTES);
     const lt_shard_info *in = &s->info;
     if (in->version != LT_SHARD_VERSION)
-        return lt_error(LT_ERR_UNSUPPORTED, "%s: shard format version %u; this lathe reads "
-                        "version %d (re-tokenize the data)", path, in->version, LT_SHARD_VERSION);
+        return lt_error(LT_ERR_UNSUPPORTED,
+                        "%s: shard format version %u; this lathe reads "
+                        "version %d (re-tokenize the data)",
+                        path, in->version, LT_SHARD_VERSION);
     if (in->token_bytes != 2 && in->token_bytes != 4)
         return lt_error(LT_ERR_FORMAT, "%s: token width %u bytes (must be 2 or 4)", path,
                         in->token_bytes);
@@ -215,15 +219,19 @@ static lt_status check_header(const lt_shard *s, const char *path) {
         return lt_error(LT_ERR_FORMAT, "%s: vocab size %u is outside [1, %d]", path, in->vocab,
                         INT32_MAX);
     if (in->token_bytes != lt_shard_token_bytes(in->vocab))
-        return lt_error(LT_ERR_FORMAT, "%s: %u-byte tokens do not match vocab size %u (2 bytes up "
-                        "to 65536 ids, 4 above)", path, in->token_bytes, in->vocab);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: %u-byte tokens do not match vocab size %u (2 bytes up "
+                        "to 65536 ids, 4 above)",
+                        path, in->token_bytes, in->vocab);
     if (lt_load_u32(h + OFF_RESERVED) != 0)
         return lt_error(LT_ERR_FORMAT, "%s: reserved header field at byte %d is not zero", path,
                         OFF_RESERVED);
     if (in->bos < -1 || in->bos >= (int64_t)in->vocab || in->eos < -1 ||
         in->eos >= (int64_t)in->vocab)
-        return lt_error(LT_ERR_FORMAT, "%s: BOS id %d / EOS id %d must be -1 or below the vocab "
-                        "size %u", path, in->bos, in->eos, in->vocab);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: BOS id %d / EOS id %d must be -1 or below the vocab "
+                        "size %u",
+                        path, in->bos, in->eos, in->vocab);
     return NULL;
 }
 
@@ -238,30 +246,34 @@ static lt_status check_sizes(const lt_shard *s, const char *path) {
     const lt_shard_info *in = &s->info;
     uint64_t want = expected_size(in);
     if (want == 0)
-        return lt_error(LT_ERR_FORMAT, "%s: header counts %llu tokens and %llu documents, "
-                        "impossibly many", path, (unsigned long long)in->n_tokens,
-                        (unsigned long long)in->n_docs);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: header counts %llu tokens and %llu documents, "
+                        "impossibly many",
+                        path, (unsigned long long)in->n_tokens, (unsigned long long)in->n_docs);
     if (s->map.size < want)
-        return lt_error(LT_ERR_FORMAT, "%s: truncated: %zu bytes, the header promises %llu "
-                        "(%llu tokens, %llu documents)", path, s->map.size,
-                        (unsigned long long)want, (unsigned long long)in->n_tokens,
-                        (unsigned long long)in->n_docs);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: truncated: %zu bytes, the header promises %llu "
+                        "(%llu tokens, %llu documents)",
+                        path, s->map.size, (unsigned long long)want,
+                        (unsigned long long)in->n_tokens, (unsigned long long)in->n_docs);
     if (s->map.size > want)
-        return lt_error(LT_ERR_FORMAT, "%s: %llu unexpected bytes after the document table (the "
-                        "header promises %llu bytes)", path,
-                        (unsigned long long)(s->map.size - want), (unsigned long long)want);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: %llu unexpected bytes after the document table (the "
+                        "header promises %llu bytes)",
+                        path, (unsigned long long)(s->map.size - want), (unsigned long long)want);
     return NULL;
 }
 
 static lt_status check_checksum(const lt_shard *s, const char *path) {
     const uint8_t *d = s->map.data;
-    uint64_t h = lt_fnv1a64(LT_FNV_OFFSET, d + LT_SHARD_HEADER_BYTES,
-                            s->map.size - LT_SHARD_HEADER_BYTES);
+    uint64_t h =
+        lt_fnv1a64(LT_FNV_OFFSET, d + LT_SHARD_HEADER_BYTES, s->map.size - LT_SHARD_HEADER_BYTES);
     h = lt_fnv1a64(h, d, OFF_CHECKSUM);
     if (h != s->info.checksum)
-        return lt_error(LT_ERR_FORMAT, "%s: checksum mismatch (header says %016llx, the contents "
-                        "hash to %016llx): the file is corrupt", path,
-                        (unsigned long long)s->info.checksum, (unsigned long long)h);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: checksum mismatch (header says %016llx, the contents "
+                        "hash to %016llx): the file is corrupt",
+                        path, (unsigned long long)s->info.checksum, (unsigned long long)h);
     uint64_t token_area = s->info.n_tokens * s->info.token_bytes;
     for (uint64_t i = 0; i < pad8(token_area); i++)
         if (s->tokens[token_area + i] != 0)
@@ -273,27 +285,33 @@ static lt_status check_docs(const lt_shard *s, const char *path) {
     const lt_shard_info *in = &s->info;
     uint64_t first = lt_load_u64(s->starts);
     if (first != 0)
-        return lt_error(LT_ERR_FORMAT, "%s: document table: document 0 starts at token %llu, "
-                        "must start at 0", path, (unsigned long long)first);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: document table: document 0 starts at token %llu, "
+                        "must start at 0",
+                        path, (unsigned long long)first);
     uint64_t prev = 0;
     for (uint64_t d = 1; d <= in->n_docs; d++) {
         uint64_t start = lt_load_u64(s->starts + 8 * d);
         const char *what = d == in->n_docs ? "the end marker" : "document";
         if (start > in->n_tokens)
-            return lt_error(LT_ERR_FORMAT, "%s: document table: %s %llu is at token %llu, past "
-                            "the %llu tokens", path, what, (unsigned long long)d,
-                            (unsigned long long)start, (unsigned long long)in->n_tokens);
+            return lt_error(LT_ERR_FORMAT,
+                            "%s: document table: %s %llu is at token %llu, past "
+                            "the %llu tokens",
+                            path, what, (unsigned long long)d, (unsigned long long)start,
+                            (unsigned long long)in->n_tokens);
         if (start <= prev)
-            return lt_error(LT_ERR_FORMAT, "%s: document table not increasing: entry %llu is "
-                            "token %llu, entry %llu is token %llu", path,
-                            (unsigned long long)d, (unsigned long long)start,
+            return lt_error(LT_ERR_FORMAT,
+                            "%s: document table not increasing: entry %llu is "
+                            "token %llu, entry %llu is token %llu",
+                            path, (unsigned long long)d, (unsigned long long)start,
                             (unsigned long long)d - 1, (unsigned long long)prev);
         prev = start;
     }
     if (prev != in->n_tokens)
-        return lt_error(LT_ERR_FORMAT, "%s: document table ends at token %llu, but the shard has "
-                        "%llu tokens", path, (unsigned long long)prev,
-                        (unsigned long long)in->n_tokens);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: document table ends at token %llu, but the shard has "
+                        "%llu tokens",
+                        path, (unsigned long long)prev, (unsigned long long)in->n_tokens);
     return NULL;
 }
 
@@ -309,9 +327,11 @@ static lt_status check_tokens(const lt_shard *s, const char *path) {
     for (uint64_t i = 0; i < in->n_tokens; i++) {
         uint32_t v = (uint32_t)lt_shard_token(s, i);
         if (v >= in->vocab)
-            return lt_error(LT_ERR_FORMAT, "%s: token %llu (document %llu) is id %u, not below "
-                            "the vocab size %u", path, (unsigned long long)i,
-                            (unsigned long long)lt_shard_doc_of(s, i), v, in->vocab);
+            return lt_error(LT_ERR_FORMAT,
+                            "%s: token %llu (document %llu) is id %u, not below "
+                            "the vocab size %u",
+                            path, (unsigned long long)i, (unsigned long long)lt_shard_doc_of(s, i),
+                            v, in->vocab);
     }
     return NULL;
 }
@@ -402,9 +422,10 @@ uint64_t lt_shard_doc_of(const lt_shard *s, uint64_t i) {
 
 lt_status lt_shard_check_vocab(const lt_shard *s, int64_t model_vocab) {
     if ((int64_t)s->info.vocab <= model_vocab) return NULL;
-    return lt_error(LT_ERR_RANGE, "%s: tokens come from a vocabulary of %u ids but the model "
-                    "has %lld (tokenize the data with the model's tokenizer)", lt_shard_path(s),
-                    s->info.vocab, (long long)model_vocab);
+    return lt_error(LT_ERR_RANGE,
+                    "%s: tokens come from a vocabulary of %u ids but the model "
+                    "has %lld (tokenize the data with the model's tokenizer)",
+                    lt_shard_path(s), s->info.vocab, (long long)model_vocab);
 }
 
 void lt_shard_segments(const lt_shard *s, uint64_t start, int64_t len, int32_t *segments,
@@ -425,8 +446,8 @@ void lt_shard_segments(const lt_shard *s, uint64_t start, int64_t len, int32_t *
     }
 }
 
-void lt_shard_window(const lt_shard *s, uint64_t start, int64_t T, int32_t *ids,
-                     int32_t *targets, int32_t *segments, int32_t *positions) {
+void lt_shard_window(const lt_shard *s, uint64_t start, int64_t T, int32_t *ids, int32_t *targets,
+                     int32_t *segments, int32_t *positions) {
     for (int64_t t = 0; t < T; t++) {
         ids[t] = lt_shard_token(s, start + (uint64_t)t);
         targets[t] = lt_shard_token(s, start + (uint64_t)t + 1);

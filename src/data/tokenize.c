@@ -207,12 +207,15 @@ static lt_status finish(run *r) {
     if (all == 0) {
         const char *const *in = r->o->inputs;
         int n = r->o->n_inputs;
-        return lt_error(LT_ERR_ARG, "tokenize: the inputs hold no documents (%llu empty ones skipped): "
-                        "%s%s%s%s%s has no text to tokenize", (unsigned long long)st->n_empty, in[0],
-                        n > 1 ? ", " : "", n > 1 ? in[1] : "", n > 2 ? ", ..." : "", n > 1 ? " each" : "");
+        return lt_error(LT_ERR_ARG,
+                        "tokenize: the inputs hold no documents (%llu empty ones skipped): "
+                        "%s%s%s%s%s has no text to tokenize",
+                        (unsigned long long)st->n_empty, in[0], n > 1 ? ", " : "",
+                        n > 1 ? in[1] : "", n > 2 ? ", ..." : "", n > 1 ? " each" : "");
     }
     if (r->val && (st->val.n_docs == 0 || st->train.n_docs == 0))
-        return lt_error(LT_ERR_ARG, "tokenize: --val-fraction %g put %s of the %llu documents in "
+        return lt_error(LT_ERR_ARG,
+                        "tokenize: --val-fraction %g put %s of the %llu documents in "
                         "the validation shard (use more documents or another fraction)",
                         r->o->val_fraction, st->val.n_docs == 0 ? "none" : "all",
                         (unsigned long long)all);

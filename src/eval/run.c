@@ -13,8 +13,8 @@ typedef struct {
 
 typedef struct {
     bool used;
-    int64_t id;  // lt_gen request id
-    int64_t job; // index over passes x problems x samples
+    int64_t id;    // lt_gen request id
+    int64_t job;   // index over passes x problems x samples
     lt_ids tokens; // what the model was fed after the prompt: sampled and forced tokens
 } eval_active;
 
@@ -32,7 +32,8 @@ typedef struct {
     lt_status err;
 } eval_state;
 
-static void job_parts(const eval_state *st, int64_t job, int *pass, size_t *problem, int64_t *sample) {
+static void job_parts(const eval_state *st, int64_t job, int *pass, size_t *problem,
+                      int64_t *sample) {
     int64_t per_pass = (int64_t)st->set->n * st->o->samples;
     *pass = (int)(job / per_pass);
     *problem = (size_t)(job % per_pass / st->o->samples);
@@ -85,11 +86,14 @@ static lt_status finish_job(eval_state *st, eval_active *a, const lt_gen_event *
     job_parts(st, a->job, &pass, &problem, &sample);
     lt_bytes text = {0};
     lt_status s = lt_tokenizer_decode(st->tok, a->tokens.data, a->tokens.n, 0, &text);
-    lt_eval_output out = {.problem = &st->set->items[problem], .mode = st->passes[pass].mode,
-                          .think_budget = st->passes[pass].budget, .sample = sample,
+    lt_eval_output out = {.problem = &st->set->items[problem],
+                          .mode = st->passes[pass].mode,
+                          .think_budget = st->passes[pass].budget,
+                          .sample = sample,
                           .output = text.data ? text.data : "",
                           .generated_tokens = ev->generated_tokens,
-                          .thinking_tokens = ev->thinking_tokens, .finish = ev->finish};
+                          .thinking_tokens = ev->thinking_tokens,
+                          .finish = ev->finish};
     lt_task_score score;
     if (!s) s = lt_eval_table_add(st->t, &out, st->o->tpl, &score);
     if (!s && st->o->on_output) s = st->o->on_output(st->o->user, &out, &score);
@@ -109,7 +113,8 @@ static void on_event(void *user, const lt_gen_event *ev) {
     for (int i = 0; i < st->n_slots && !a; i++)
         if (st->active[i].used && st->active[i].id == ev->request) a = &st->active[i];
     if (!a) {
-        st->err = lt_error(LT_ERR_INTERNAL, "eval: an event of unknown request %lld", (long long)ev->request);
+        st->err = lt_error(LT_ERR_INTERNAL, "eval: an event of unknown request %lld",
+                           (long long)ev->request);
         return;
     }
     // an end token stops the answer without being part of its text
@@ -122,19 +127,26 @@ static void on_event(void *user, const lt_gen_event *ev) {
 
 static lt_status check_opts(const lt_eval_opts *o) {
     if (!o->tpl) return lt_error(LT_ERR_ARG, "eval: no chat template");
-    if (!o->modes[0] && !o->modes[1]) return lt_error(LT_ERR_ARG, "eval: no reasoning mode selected");
-    if (o->samples < 1) return lt_error(LT_ERR_ARG, "eval: samples must be at least 1, not %lld", (long long)o->samples);
+    if (!o->modes[0] && !o->modes[1])
+        return lt_error(LT_ERR_ARG, "eval: no reasoning mode selected");
+    if (o->samples < 1)
+        return lt_error(LT_ERR_ARG, "eval: samples must be at least 1, not %lld",
+                        (long long)o->samples);
     if (o->n_budgets < 0 || o->n_budgets > LT_EVAL_MAX_BUDGETS)
-        return lt_error(LT_ERR_ARG, "eval: %d thinking budgets (at most %d)", o->n_budgets, LT_EVAL_MAX_BUDGETS);
+        return lt_error(LT_ERR_ARG, "eval: %d thinking budgets (at most %d)", o->n_budgets,
+                        LT_EVAL_MAX_BUDGETS);
     for (int i = 0; i < o->n_budgets; i++)
-        if (o->budgets[i] < 0) return lt_error(LT_ERR_ARG, "eval: thinking budget %lld is negative", (long long)o->budgets[i]);
+        if (o->budgets[i] < 0)
+            return lt_error(LT_ERR_ARG, "eval: thinking budget %lld is negative",
+                            (long long)o->budgets[i]);
     return NULL;
 }
 
 static void plan_passes(eval_state *st) {
     const lt_eval_opts *o = st->o;
     if (o->modes[LT_REASONING_OFF]) st->passes[st->n_passes++] = (eval_pass){LT_REASONING_OFF, -1};
-    if (o->modes[LT_REASONING_ON] && o->n_budgets == 0) st->passes[st->n_passes++] = (eval_pass){LT_REASONING_ON, -1};
+    if (o->modes[LT_REASONING_ON] && o->n_budgets == 0)
+        st->passes[st->n_passes++] = (eval_pass){LT_REASONING_ON, -1};
     for (int i = 0; o->modes[LT_REASONING_ON] && i < o->n_budgets; i++)
         st->passes[st->n_passes++] = (eval_pass){LT_REASONING_ON, o->budgets[i]};
 }
@@ -159,8 +171,11 @@ lt_status lt_eval_run(lt_engine *e, const lt_task_set *set, const lt_eval_opts *
     if (st.total == 0) return NULL;
     st.n_slots = lt_engine_max_seqs(e);
     lt_gen *g = NULL;
-    lt_status s = lt_calloc((void **)&st.active, (size_t)st.n_slots, sizeof *st.active, "eval requests");
-    if (!s) s = lt_tokenizer_encode(st.tok, o->tpl->think_close, strlen(o->tpl->think_close), 0, &st.close_ids);
+    lt_status s =
+        lt_calloc((void **)&st.active, (size_t)st.n_slots, sizeof *st.active, "eval requests");
+    if (!s)
+        s = lt_tokenizer_encode(st.tok, o->tpl->think_close, strlen(o->tpl->think_close), 0,
+                                &st.close_ids);
     if (!s) s = lt_gen_init(&g, e);
     lt_progress_report(&o->progress, "eval", 0, (double)st.total, NULL);
     if (!s) s = run_all(&st, g);

@@ -50,8 +50,10 @@ static void row_sum(lt_eval_row *into, const lt_eval_row *r) {
 
 lt_status lt_eval_table_add(lt_eval_table *t, const lt_eval_output *o, const lt_chat_template *tpl,
                             lt_task_score *score) {
-    if (!o->problem || !o->output) return lt_error(LT_ERR_ARG, "eval: an output without its problem or text");
-    if (o->sample < 0) return lt_error(LT_ERR_ARG, "eval: sample index %lld is negative", (long long)o->sample);
+    if (!o->problem || !o->output)
+        return lt_error(LT_ERR_ARG, "eval: an output without its problem or text");
+    if (o->sample < 0)
+        return lt_error(LT_ERR_ARG, "eval: sample index %lld is negative", (long long)o->sample);
     lt_eval_row *r;
     LT_TRY(row_for(t, o->problem->kind, o->problem->level, o->mode,
                    o->think_budget < 0 ? -1 : o->think_budget, &r));

@@ -24,7 +24,8 @@ const lt_config *lt_engine_config(const lt_engine *e) { return &e->cfg; }
 lt_tokenizer *lt_engine_tokenizer(const lt_engine *e) { return e->tok; }
 lt_status lt_engine_need_tokenizer(const lt_engine *e) {
     if (e->tok) return NULL;
-    return lt_error(LT_ERR_ARG, "the model has no tokenizer (tokenizer.json): a model directory needs "
+    return lt_error(LT_ERR_ARG,
+                    "the model has no tokenizer (tokenizer.json): a model directory needs "
                     "config.json, model.safetensors and tokenizer.json; copy tokenizer.json and "
                     "tokenizer_config.json from the tokenizer you trained with, or pass "
                     "--tokenizer DIR to lathe train");
@@ -53,7 +54,8 @@ lt_status lt_engine_seq_truncate(lt_engine *e, int seq, int64_t len) {
     if (seq < 0 || seq >= e->max_seqs)
         return lt_error(LT_ERR_RANGE, "sequence slot %d is outside [0, %d)", seq, e->max_seqs);
     if (len < 0 || len > e->seq_len[seq])
-        return lt_error(LT_ERR_RANGE, "cannot truncate slot %d holding %lld positions to %lld", seq, (long long)e->seq_len[seq], (long long)len);
+        return lt_error(LT_ERR_RANGE, "cannot truncate slot %d holding %lld positions to %lld", seq,
+                        (long long)e->seq_len[seq], (long long)len);
     e->seq_len[seq] = len;
     return NULL;
 }
@@ -68,8 +70,10 @@ double lt_engine_decode_bytes(const lt_engine *e, int64_t ctx) {
     for (int64_t l = 0; l < c->n_layers; l++) {
         const eng_block *b = &e->blocks[l];
         bytes += qweight_bytes(&b->qkv) + qweight_bytes(&b->o) + qweight_bytes(&b->linear_attn) +
-                 qweight_bytes(&b->gate_up) + qweight_bytes(&b->down) + qweight_bytes(&b->linear_mlp);
-        if (b->cfg.attn == LT_ATTN_GQA) bytes += 2.0 * (double)(ctx * b->cfg.n_kv_heads * c->head_dim) * sizeof(float);
+                 qweight_bytes(&b->gate_up) + qweight_bytes(&b->down) +
+                 qweight_bytes(&b->linear_mlp);
+        if (b->cfg.attn == LT_ATTN_GQA)
+            bytes += 2.0 * (double)(ctx * b->cfg.n_kv_heads * c->head_dim) * sizeof(float);
     }
     return bytes;
 }
@@ -131,7 +135,9 @@ static void qkv_to_cache(lt_engine *e, const eng_block *b, const float *qkv, int
         memcpy(k, row + HD, (size_t)KVD * sizeof(float));
         rope_token(k, cs, sn, KVH, D);
         for (int64_t g = 0; g < KVH; g++) {
-            size_t at = (((size_t)seq * (size_t)KVH + (size_t)g) * (size_t)e->max_ctx + (size_t)pos) * (size_t)D;
+            size_t at =
+                (((size_t)seq * (size_t)KVH + (size_t)g) * (size_t)e->max_ctx + (size_t)pos) *
+                (size_t)D;
             memcpy(kc + at, k + g * D, (size_t)D * sizeof(float));
             memcpy(vc + at, row + HD + KVD + g * D, (size_t)D * sizeof(float));
         }
@@ -140,8 +146,8 @@ static void qkv_to_cache(lt_engine *e, const eng_block *b, const float *qkv, int
 
 // One attention task: query heads of kv group g, for query rows [r0, r1) of
 // item it (positions p0 + r), against the slot's cache.
-static void attend_task(lt_engine *e, const eng_block *b, const eng_item *it, int64_t g,
-                        int64_t r0, int64_t r1, float *scores) {
+static void attend_task(lt_engine *e, const eng_block *b, const eng_item *it, int64_t g, int64_t r0,
+                        int64_t r1, float *scores) {
     const lt_config *c = &e->cfg;
     int64_t D = c->head_dim, H = c->n_heads, KVH = b->cfg.n_kv_heads, grp = H / KVH;
     size_t base = (((size_t)it->seq * (size_t)KVH + (size_t)g) * (size_t)e->max_ctx) * (size_t)D;
@@ -302,7 +308,8 @@ static lt_status head_step(lt_engine *e, const lt_engine_item *items, int n_item
     return NULL;
 }
 
-static lt_status check_items(const lt_engine *e, const lt_engine_item *items, int n_items, int64_t *T) {
+static lt_status check_items(const lt_engine *e, const lt_engine_item *items, int n_items,
+                             int64_t *T) {
     const lt_config *c = &e->cfg;
     if (n_items < 1 || n_items > e->max_seqs)
         return lt_error(LT_ERR_ARG, "a step takes 1 to %d items, got %d", e->max_seqs, n_items);
@@ -310,19 +317,26 @@ static lt_status check_items(const lt_engine *e, const lt_engine_item *items, in
     for (int i = 0; i < n_items; i++) {
         const lt_engine_item *it = &items[i];
         if (it->seq < 0 || it->seq >= e->max_seqs)
-            return lt_error(LT_ERR_RANGE, "sequence slot %d is outside [0, %d)", it->seq, e->max_seqs);
+            return lt_error(LT_ERR_RANGE, "sequence slot %d is outside [0, %d)", it->seq,
+                            e->max_seqs);
         for (int j = 0; j < i; j++)
-            if (items[j].seq == it->seq) return lt_error(LT_ERR_ARG, "sequence slot %d appears twice in one step", it->seq);
+            if (items[j].seq == it->seq)
+                return lt_error(LT_ERR_ARG, "sequence slot %d appears twice in one step", it->seq);
         if (it->n < 1) return lt_error(LT_ERR_ARG, "item %d of the step has no tokens", i);
         if (e->seq_len[it->seq] + it->n > e->max_ctx)
-            return lt_error(LT_ERR_RANGE, "context full: slot %d holds %lld tokens and %lld more do not fit in the context of %lld tokens", it->seq, (long long)e->seq_len[it->seq], (long long)it->n, (long long)e->max_ctx);
+            return lt_error(
+                LT_ERR_RANGE,
+                "context full: slot %d holds %lld tokens and %lld more do not fit in the context of %lld tokens",
+                it->seq, (long long)e->seq_len[it->seq], (long long)it->n, (long long)e->max_ctx);
         for (int64_t k = 0; k < it->n; k++)
             if (it->ids[k] < 0 || it->ids[k] >= c->vocab)
-                return lt_error(LT_ERR_RANGE, "token id %d is outside the vocabulary [0, %lld)", it->ids[k], (long long)c->vocab);
+                return lt_error(LT_ERR_RANGE, "token id %d is outside the vocabulary [0, %lld)",
+                                it->ids[k], (long long)c->vocab);
         total += it->n;
     }
     if (total > e->max_step)
-        return lt_error(LT_ERR_ARG, "a step carries at most %lld tokens, got %lld", (long long)e->max_step, (long long)total);
+        return lt_error(LT_ERR_ARG, "a step carries at most %lld tokens, got %lld",
+                        (long long)e->max_step, (long long)total);
     *T = total;
     return NULL;
 }
@@ -359,14 +373,19 @@ lt_status lt_engine_prefill(lt_engine *e, int seq, const int32_t *ids, int64_t n
         return lt_error(LT_ERR_RANGE, "sequence slot %d is outside [0, %d)", seq, e->max_seqs);
     if (n < 1) return lt_error(LT_ERR_ARG, "empty prompt");
     if (e->seq_len[seq] + n > e->max_ctx)
-        return lt_error(LT_ERR_RANGE, "the prompt of %lld tokens does not fit: the context holds %lld tokens and %lld are in use", (long long)n, (long long)e->max_ctx, (long long)e->seq_len[seq]);
+        return lt_error(
+            LT_ERR_RANGE,
+            "the prompt of %lld tokens does not fit: the context holds %lld tokens and %lld are in use",
+            (long long)n, (long long)e->max_ctx, (long long)e->seq_len[seq]);
     int64_t V = e->cfg.vocab, start = e->seq_len[seq];
     for (int64_t done = 0; done < n;) {
         int64_t m = n - done < e->max_step ? n - done : e->max_step;
         bool last = done + m == n;
         lt_engine_item it = {.seq = seq, .ids = ids + done, .n = m, .all_logits = all_logits};
-        if (all_logits) it.logits = logits ? logits + done * V : NULL;
-        else it.logits = last ? logits : NULL;
+        if (all_logits)
+            it.logits = logits ? logits + done * V : NULL;
+        else
+            it.logits = last ? logits : NULL;
         lt_status s = lt_engine_step(e, &it, 1);
         if (s) {
             e->seq_len[seq] = start;
@@ -377,10 +396,15 @@ lt_status lt_engine_prefill(lt_engine *e, int seq, const int32_t *ids, int64_t n
     return NULL;
 }
 
-lt_status lt_engine_decode(lt_engine *e, const int *seqs, const int32_t *ids, int n, float *logits) {
-    if (n < 1 || n > e->max_seqs) return lt_error(LT_ERR_ARG, "decode takes 1 to %d sequences, got %d", e->max_seqs, n);
+lt_status lt_engine_decode(lt_engine *e, const int *seqs, const int32_t *ids, int n,
+                           float *logits) {
+    if (n < 1 || n > e->max_seqs)
+        return lt_error(LT_ERR_ARG, "decode takes 1 to %d sequences, got %d", e->max_seqs, n);
     lt_engine_item *items = e->decode_items;
     for (int i = 0; i < n; i++)
-        items[i] = (lt_engine_item){.seq = seqs[i], .ids = ids + i, .n = 1, .logits = logits ? logits + (int64_t)i * e->cfg.vocab : NULL};
+        items[i] = (lt_engine_item){.seq = seqs[i],
+                                    .ids = ids + i,
+                                    .n = 1,
+                                    .logits = logits ? logits + (int64_t)i * e->cfg.vocab : NULL};
     return lt_engine_step(e, items, n);
 }

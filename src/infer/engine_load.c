@@ -56,7 +56,8 @@ static lt_status alloc_weights(lt_engine *e, void **out, size_t bytes, const cha
     if (e->n_maps == e->cap_maps) {
         int cap = e->cap_maps ? 2 * e->cap_maps : 64;
         eng_map *grown = realloc(e->maps, (size_t)cap * sizeof *grown);
-        if (!grown) return lt_error_nomem("the engine's weight map list", (size_t)cap * sizeof *grown);
+        if (!grown)
+            return lt_error_nomem("the engine's weight map list", (size_t)cap * sizeof *grown);
         e->maps = grown;
         e->cap_maps = cap;
     }
@@ -70,13 +71,15 @@ static lt_status alloc_weights(lt_engine *e, void **out, size_t bytes, const cha
     return NULL;
 }
 
-
 static lt_status get(const weight_source *src, const char *name, int64_t rows, int64_t cols,
                      src_tensor *t) {
     if (!src->find(src->ctx, name, t))
         return lt_error(LT_ERR_FORMAT, "%s: tensor '%s' is missing", src->where, name);
     if (t->rows != rows || t->cols != cols)
-        return lt_error(LT_ERR_FORMAT, "%s: tensor '%s' is (%lld, %lld), the config says (%lld, %lld)", src->where, name, (long long)t->rows, (long long)t->cols, (long long)rows, (long long)cols);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: tensor '%s' is (%lld, %lld), the config says (%lld, %lld)", src->where,
+                        name, (long long)t->rows, (long long)t->cols, (long long)rows,
+                        (long long)cols);
     return NULL;
 }
 
@@ -107,16 +110,20 @@ static lt_status load_matrix(lt_engine *e, const weight_source *src, const char 
         total += rows[i];
     }
     lt_dtype dtype;
-    if (want >= 0) dtype = (lt_dtype)want;
+    if (want >= 0)
+        dtype = (lt_dtype)want;
     else {
         dtype = parts[0].dtype;
         for (int i = 1; i < n_parts; i++)
             if (parts[i].dtype != dtype) dtype = LT_F32;
     }
     if (dtype == LT_Q8_0 && cols % LT_Q8_0_BLOCK != 0)
-        return lt_error(LT_ERR_ARG, "%s: tensor '%s' has %lld columns: q8_0 needs a multiple of %d", src->where, names[0], (long long)cols, LT_Q8_0_BLOCK);
+        return lt_error(LT_ERR_ARG, "%s: tensor '%s' has %lld columns: q8_0 needs a multiple of %d",
+                        src->where, names[0], (long long)cols, LT_Q8_0_BLOCK);
     size_t bytes = lt_qweight_bytes(dtype, total, cols);
-    if (!bytes) return lt_error(LT_ERR_ARG, "%s: tensor '%s' cannot be stored as %s", src->where, names[0], lt_dtype_name(dtype));
+    if (!bytes)
+        return lt_error(LT_ERR_ARG, "%s: tensor '%s' cannot be stored as %s", src->where, names[0],
+                        lt_dtype_name(dtype));
     uint8_t *dst;
     LT_TRY(alloc_weights(e, (void **)&dst, bytes, names[0]));
     size_t row_bytes = bytes / (size_t)total, at = 0;
@@ -125,12 +132,15 @@ static lt_status load_matrix(lt_engine *e, const weight_source *src, const char 
         if (parts[i].dtype == dtype) {
             memcpy(dst + at, parts[i].data, (size_t)rows[i] * row_bytes);
         } else {
-            if (!tmp) LT_TRY(lt_alloc((void **)&tmp, (size_t)CONVERT_ROWS * (size_t)cols * sizeof(float), "conversion buffer"));
+            if (!tmp)
+                LT_TRY(lt_alloc((void **)&tmp, (size_t)CONVERT_ROWS * (size_t)cols * sizeof(float),
+                                "conversion buffer"));
             lt_qweight w = {parts[i].dtype, parts[i].data, rows[i], cols};
             for (int64_t r = 0; r < rows[i]; r += CONVERT_ROWS) {
                 int64_t m = rows[i] - r < CONVERT_ROWS ? rows[i] - r : CONVERT_ROWS;
                 lt_qweight_rows_f32(tmp, &w, r, m);
-                lt_status s = lt_qweight_convert(dst + at + (size_t)r * row_bytes, dtype, tmp, m, cols);
+                lt_status s =
+                    lt_qweight_convert(dst + at + (size_t)r * row_bytes, dtype, tmp, m, cols);
                 if (s) {
                     lt_free(tmp);
                     return s;
@@ -196,8 +206,10 @@ static lt_status load_weights(lt_engine *e, const weight_source *src, int want) 
     }
     LT_TRY(load_vector(e, src, "model.norm.weight", C, &e->final_norm));
     LT_TRY(load_one(e, src, "model.embed_tokens.weight", V, C, want, &e->embed));
-    if (c->tie_embeddings) e->head = e->embed;
-    else LT_TRY(load_one(e, src, "lm_head.weight", V, C, want, &e->head));
+    if (c->tie_embeddings)
+        e->head = e->embed;
+    else
+        LT_TRY(load_one(e, src, "lm_head.weight", V, C, want, &e->head));
     e->wdtype = e->head.dtype;
     for (int64_t l = 0; l < c->n_layers; l++)
         if (e->blocks[l].qkv.data) {
@@ -216,14 +228,20 @@ static lt_status make_state(lt_engine *e, const lt_engine_opts *o) {
     e->max_ctx = o && o->max_context > 0 ? o->max_context : c->max_positions;
     if (o && o->context_at_most && e->max_ctx > c->max_positions) e->max_ctx = c->max_positions;
     if (e->max_ctx > c->max_positions)
-        return lt_error(LT_ERR_ARG, "a context of %lld tokens is longer than the model's max_position_embeddings (%lld)", (long long)e->max_ctx, (long long)c->max_positions);
+        return lt_error(
+            LT_ERR_ARG,
+            "a context of %lld tokens is longer than the model's max_position_embeddings (%lld)",
+            (long long)e->max_ctx, (long long)c->max_positions);
     e->max_step = o && o->max_step_tokens > 0 ? o->max_step_tokens : 512;
     if (e->max_step < e->max_seqs) e->max_step = e->max_seqs;
     e->head_rows = e->max_step < 64 ? e->max_step : 64;
 
-    LT_TRY(lt_calloc((void **)&e->seq_len, (size_t)e->max_seqs, sizeof *e->seq_len, "sequence lengths"));
-    LT_TRY(lt_calloc((void **)&e->k_cache, (size_t)(e->n_caches + 1), sizeof *e->k_cache, "KV caches"));
-    LT_TRY(lt_calloc((void **)&e->v_cache, (size_t)(e->n_caches + 1), sizeof *e->v_cache, "KV caches"));
+    LT_TRY(lt_calloc((void **)&e->seq_len, (size_t)e->max_seqs, sizeof *e->seq_len,
+                     "sequence lengths"));
+    LT_TRY(lt_calloc((void **)&e->k_cache, (size_t)(e->n_caches + 1), sizeof *e->k_cache,
+                     "KV caches"));
+    LT_TRY(lt_calloc((void **)&e->v_cache, (size_t)(e->n_caches + 1), sizeof *e->v_cache,
+                     "KV caches"));
     int64_t width = 1, max_ffn = 1, max_kvh = 1;
     for (int64_t l = 0; l < c->n_layers; l++) {
         const eng_block *b = &e->blocks[l];
@@ -239,9 +257,14 @@ static lt_status make_state(lt_engine *e, const lt_engine_opts *o) {
         }
     }
     size_t T = (size_t)e->max_step;
-    e->n_score_bufs = omp_get_max_threads() > lt_threads_get() ? omp_get_max_threads() : lt_threads_get();
+    e->n_score_bufs =
+        omp_get_max_threads() > lt_threads_get() ? omp_get_max_threads() : lt_threads_get();
     size_t n_tasks = (size_t)max_kvh * ((size_t)e->max_seqs + T / ROW_BLOCK + 1);
-    struct { void **p; size_t n, size; const char *what; } bufs[] = {
+    struct {
+        void **p;
+        size_t n, size;
+        const char *what;
+    } bufs[] = {
         {(void **)&e->x, T * (size_t)C, sizeof(float), "step activations"},
         {(void **)&e->xn, T * (size_t)C, sizeof(float), "step activations"},
         {(void **)&e->tmp, T * (size_t)C, sizeof(float), "step activations"},
@@ -250,12 +273,14 @@ static lt_status make_state(lt_engine *e, const lt_engine_opts *o) {
         {(void **)&e->q, T * (size_t)(H * D), sizeof(float), "step activations"},
         {(void **)&e->att, T * (size_t)(H * D), sizeof(float), "step activations"},
         {(void **)&e->hid, T * (size_t)max_ffn, sizeof(float), "step activations"},
-        {(void **)&e->scores, (size_t)e->n_score_bufs * ROW_BLOCK * (size_t)e->max_ctx, sizeof(float), "attention scores"},
+        {(void **)&e->scores, (size_t)e->n_score_bufs * ROW_BLOCK * (size_t)e->max_ctx,
+         sizeof(float), "attention scores"},
         {(void **)&e->tok_seq, T, sizeof(int64_t), "step positions"},
         {(void **)&e->tok_pos, T, sizeof(int64_t), "step positions"},
         {(void **)&e->head_src, T, sizeof(int64_t), "head rows"},
         {(void **)&e->head_dst, T, sizeof(float *), "head rows"},
-        {(void **)&e->head_out, (size_t)e->head_rows * (size_t)c->vocab, sizeof(float), "head logits"},
+        {(void **)&e->head_out, (size_t)e->head_rows * (size_t)c->vocab, sizeof(float),
+         "head logits"},
         {(void **)&e->items, (size_t)e->max_seqs, sizeof(eng_item), "step items"},
         {(void **)&e->tasks, n_tasks, sizeof(eng_task), "attention tasks"},
         {(void **)&e->decode_items, (size_t)e->max_seqs, sizeof(lt_engine_item), "step items"},
@@ -284,8 +309,10 @@ void lt_engine_close(lt_engine *e) {
         if (e->k_cache) lt_free(e->k_cache[i]);
         if (e->v_cache) lt_free(e->v_cache[i]);
     }
-    void *bufs[] = {e->k_cache, e->v_cache, e->blocks, e->seq_len, e->x, e->xn, e->tmp, e->rstd, e->big,
-                    e->q, e->att, e->hid, e->scores, e->tok_seq, e->tok_pos, e->head_src, e->head_dst, e->head_out, e->items, e->tasks,
+    void *bufs[] = {e->k_cache,      e->v_cache,  e->blocks,   e->seq_len,      e->x,
+                    e->xn,           e->tmp,      e->rstd,     e->big,          e->q,
+                    e->att,          e->hid,      e->scores,   e->tok_seq,      e->tok_pos,
+                    e->head_src,     e->head_dst, e->head_out, e->items,        e->tasks,
                     e->decode_items, e->rope_cos, e->rope_sin, e->chat_template};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) lt_free(bufs[i]);
     lt_tokenizer_free(e->tok);
@@ -305,7 +332,8 @@ static lt_status engine_build(lt_engine **out, const lt_config *cfg, const weigh
     }
     int want = o && o->weights_set ? (int)o->weights : -1;
     if (want >= 0 && want != LT_F32 && want != LT_BF16 && want != LT_F16 && want != LT_Q8_0)
-        s = lt_error(LT_ERR_ARG, "weights cannot be stored as %s (f32, bf16, f16 or q8_0)", lt_dtype_name((lt_dtype)want));
+        s = lt_error(LT_ERR_ARG, "weights cannot be stored as %s (f32, bf16, f16 or q8_0)",
+                     lt_dtype_name((lt_dtype)want));
     if (!s) s = load_weights(e, src, want);
     if (!s) s = make_state(e, o);
     if (s) {
@@ -349,7 +377,8 @@ static lt_status read_chat_template(const char *dir, char **out) {
 static bool gguf_find(void *ctx, const char *name, src_tensor *t) {
     const lt_gguf_weight *w = lt_gguf_model_find(ctx, name);
     if (!w) return false;
-    *t = (src_tensor){w->dtype, w->data, w->ndim == 2 ? w->shape[0] : 1, w->ndim == 2 ? w->shape[1] : w->shape[0]};
+    *t = (src_tensor){w->dtype, w->data, w->ndim == 2 ? w->shape[0] : 1,
+                      w->ndim == 2 ? w->shape[1] : w->shape[0]};
     return true;
 }
 

@@ -16,15 +16,15 @@ typedef struct {
     lt_gen_params p;
     lt_sampler *sampler;
     lt_textstream *ts;
-    int32_t *pending;       // tokens to feed next (n_pending), cap_pending allocated
+    int32_t *pending; // tokens to feed next (n_pending), cap_pending allocated
     int64_t n_pending, cap_pending;
     int64_t prompt_tokens, cached_tokens, generated;
-    bool prefilled;         // the prompt has been fed completely once
+    bool prefilled; // the prompt has been fed completely once
     bool cancelled;
 } request;
 
 typedef struct {
-    lt_ids ids;  // the tokens the slot's KV cache holds, in order
+    lt_ids ids; // the tokens the slot's KV cache holds, in order
     bool busy;
 } slot_state;
 
@@ -32,18 +32,19 @@ struct lt_gen {
     lt_engine *e;
     lt_tokenizer *tok;
     int n_slots;
-    slot_state *slots;      // (n_slots)
-    request *reqs;          // (n_slots): at most one request per slot
+    slot_state *slots; // (n_slots)
+    request *reqs;     // (n_slots): at most one request per slot
     int64_t next_id;
     int64_t step_tokens;
     int32_t end_ids[LT_MAX_EOS + 2];
     int n_end;
-    float *logits;          // (n_slots, V)
-    lt_engine_item *items;  // (n_slots)
-    int *item_req;          // (n_slots) request index of each item
+    float *logits;         // (n_slots, V)
+    lt_engine_item *items; // (n_slots)
+    int *item_req;         // (n_slots) request index of each item
 };
 
-static const char *const finish_names[] = {"running", "stop", "stop", "length", "length", "cancelled"};
+static const char *const finish_names[] = {"running", "stop",   "stop",
+                                           "length",  "length", "cancelled"};
 const char *lt_gen_finish_name(lt_gen_finish f) {
     return f <= LT_GEN_CANCELLED ? finish_names[f] : "?";
 }
@@ -68,7 +69,8 @@ static void collect_end_ids(lt_gen *g) {
     cand[n++] = lt_tokenizer_eos(g->tok);
     cand[n++] = lt_tokenizer_find(g->tok, "<|eot_id|>", 10);
     for (int i = 0; i < n; i++) {
-        if (cand[i] < 0 || cand[i] >= c->vocab || !lt_tokenizer_is_special(g->tok, cand[i])) continue;
+        if (cand[i] < 0 || cand[i] >= c->vocab || !lt_tokenizer_is_special(g->tok, cand[i]))
+            continue;
         bool seen = false;
         for (int j = 0; j < g->n_end; j++) seen |= g->end_ids[j] == cand[i];
         if (!seen) g->end_ids[g->n_end++] = cand[i];
@@ -77,7 +79,8 @@ static void collect_end_ids(lt_gen *g) {
 
 lt_status lt_gen_init(lt_gen **out, lt_engine *e) {
     *out = NULL;
-    if (!lt_engine_tokenizer(e)) return lt_error(LT_ERR_ARG, "generation needs a model with a tokenizer (tokenizer.json)");
+    if (!lt_engine_tokenizer(e))
+        return lt_error(LT_ERR_ARG, "generation needs a model with a tokenizer (tokenizer.json)");
     lt_gen *g;
     LT_TRY(lt_calloc((void **)&g, 1, sizeof *g, "generator"));
     g->e = e;
@@ -187,12 +190,19 @@ static int64_t common_prefix(const lt_ids *a, const int32_t *b, int64_t n) {
 
 static lt_status check_params(const lt_gen *g, const lt_gen_params *p) {
     LT_TRY(lt_sampler_params_check(&p->sampling));
-    if (p->max_tokens < 0) return lt_error(LT_ERR_ARG, "max_tokens is %lld (must be >= 0; 0: until the context is full)", (long long)p->max_tokens);
-    if (p->n_stop < 0 || p->n_stop > LT_GEN_MAX_STOP) return lt_error(LT_ERR_ARG, "at most %d stop strings", LT_GEN_MAX_STOP);
-    if (p->n_stop_ids < 0 || p->n_stop_ids > LT_GEN_MAX_STOP) return lt_error(LT_ERR_ARG, "at most %d stop tokens", LT_GEN_MAX_STOP);
+    if (p->max_tokens < 0)
+        return lt_error(LT_ERR_ARG,
+                        "max_tokens is %lld (must be >= 0; 0: until the context is full)",
+                        (long long)p->max_tokens);
+    if (p->n_stop < 0 || p->n_stop > LT_GEN_MAX_STOP)
+        return lt_error(LT_ERR_ARG, "at most %d stop strings", LT_GEN_MAX_STOP);
+    if (p->n_stop_ids < 0 || p->n_stop_ids > LT_GEN_MAX_STOP)
+        return lt_error(LT_ERR_ARG, "at most %d stop tokens", LT_GEN_MAX_STOP);
     int64_t V = lt_engine_config(g->e)->vocab;
     for (int i = 0; i < p->n_stop_ids; i++)
-        if (p->stop_ids[i] < 0 || p->stop_ids[i] >= V) return lt_error(LT_ERR_RANGE, "stop token %d is outside the vocabulary [0, %lld)", p->stop_ids[i], (long long)V);
+        if (p->stop_ids[i] < 0 || p->stop_ids[i] >= V)
+            return lt_error(LT_ERR_RANGE, "stop token %d is outside the vocabulary [0, %lld)",
+                            p->stop_ids[i], (long long)V);
     return NULL;
 }
 
@@ -202,10 +212,17 @@ lt_status lt_gen_add(lt_gen *g, const int32_t *prompt, int64_t n, const lt_gen_p
     if (n < 1) return lt_error(LT_ERR_ARG, "empty prompt");
     int64_t ctx = lt_engine_max_context(g->e), V = lt_engine_config(g->e)->vocab;
     if (n >= ctx)
-        return lt_error(LT_ERR_RANGE, "the prompt has %lld tokens; the context holds %lld, leaving no room for an answer", (long long)n, (long long)ctx);
+        return lt_error(
+            LT_ERR_RANGE,
+            "the prompt has %lld tokens; the context holds %lld, leaving no room for an answer",
+            (long long)n, (long long)ctx);
     for (int64_t i = 0; i < n; i++)
-        if (prompt[i] < 0 || prompt[i] >= V) return lt_error(LT_ERR_RANGE, "prompt token %d at %lld is outside the vocabulary [0, %lld)", prompt[i], (long long)i, (long long)V);
-    if (slot >= g->n_slots) return lt_error(LT_ERR_RANGE, "slot %d is outside [0, %d)", slot, g->n_slots);
+        if (prompt[i] < 0 || prompt[i] >= V)
+            return lt_error(LT_ERR_RANGE,
+                            "prompt token %d at %lld is outside the vocabulary [0, %lld)",
+                            prompt[i], (long long)i, (long long)V);
+    if (slot >= g->n_slots)
+        return lt_error(LT_ERR_RANGE, "slot %d is outside [0, %d)", slot, g->n_slots);
     if (slot >= 0 && g->slots[slot].busy) return lt_error(LT_ERR_ARG, "slot %d is busy", slot);
     if (slot < 0) { // the free slot sharing the longest prefix with the prompt
         int64_t best = -1;
@@ -264,11 +281,19 @@ static void emit(lt_gen *g, request *r, int32_t token, float logprob, bool force
     size_t rn, cn;
     const char *rt = lt_textstream_reasoning(r->ts, &rn), *ct = lt_textstream_content(r->ts, &cn);
     lt_textstream_stats st = lt_textstream_get_stats(r->ts);
-    lt_gen_event ev = {.request = r->id, .token = token, .logprob = logprob, .forced = forced,
-                       .reasoning = rt + r0, .reasoning_len = rn - r0,
-                       .content = ct + c0, .content_len = cn - c0, .finish = finish,
-                       .prompt_tokens = r->prompt_tokens, .generated_tokens = r->generated,
-                       .cached_tokens = r->cached_tokens, .thinking_tokens = st.n_thinking_tokens};
+    lt_gen_event ev = {.request = r->id,
+                       .token = token,
+                       .logprob = logprob,
+                       .forced = forced,
+                       .reasoning = rt + r0,
+                       .reasoning_len = rn - r0,
+                       .content = ct + c0,
+                       .content_len = cn - c0,
+                       .finish = finish,
+                       .prompt_tokens = r->prompt_tokens,
+                       .generated_tokens = r->generated,
+                       .cached_tokens = r->cached_tokens,
+                       .thinking_tokens = st.n_thinking_tokens};
     if (cb) cb(user, &ev);
 }
 
@@ -284,11 +309,14 @@ static lt_status finish(lt_gen *g, request *r, lt_gen_finish why, lt_gen_callbac
 }
 
 // After logits: sample, stream, decide what comes next.
-static lt_status after_logits(lt_gen *g, request *r, float *logits, lt_gen_callback cb, void *user) {
+static lt_status after_logits(lt_gen *g, request *r, float *logits, lt_gen_callback cb,
+                              void *user) {
     slot_state *sl = &g->slots[r->slot];
     float logprob = 0.0f;
     int32_t tok = lt_sampler_sample(r->sampler, logits, sl->ids.data, sl->ids.n, &logprob);
-    if (tok < 0) return lt_error(LT_ERR_INTERNAL, "request %lld: every logit is -inf or NaN", (long long)r->id);
+    if (tok < 0)
+        return lt_error(LT_ERR_INTERNAL, "request %lld: every logit is -inf or NaN",
+                        (long long)r->id);
     size_t r0, c0;
     lt_textstream_reasoning(r->ts, &r0);
     lt_textstream_content(r->ts, &c0);
@@ -296,7 +324,8 @@ static lt_status after_logits(lt_gen *g, request *r, float *logits, lt_gen_callb
     LT_TRY(lt_textstream_push(r->ts, tok, false, &d));
     r->generated++;
     if (d.stop != LT_STOP_NONE) {
-        emit(g, r, tok, logprob, false, r0, c0, d.stop == LT_STOP_STRING ? LT_GEN_STOP_TEXT : LT_GEN_STOP, cb, user);
+        emit(g, r, tok, logprob, false, r0, c0,
+             d.stop == LT_STOP_STRING ? LT_GEN_STOP_TEXT : LT_GEN_STOP, cb, user);
         request_clear(g, r);
         return NULL;
     }
@@ -310,7 +339,8 @@ static lt_status after_logits(lt_gen *g, request *r, float *logits, lt_gen_callb
         // forced ids count toward max_tokens: the closing text is cut where the answer would end
         if (!s && r->p.max_tokens > 0 && (int64_t)ids.n > r->p.max_tokens - r->generated)
             ids.n = (size_t)(r->p.max_tokens - r->generated);
-        for (size_t i = 0; !s && i < ids.n; i++) s = lt_textstream_push(r->ts, ids.data[i], true, NULL);
+        for (size_t i = 0; !s && i < ids.n; i++)
+            s = lt_textstream_push(r->ts, ids.data[i], true, NULL);
         if (!s) s = pending_push(r, ids.data, (int64_t)ids.n);
         r->generated += (int64_t)ids.n;
         lt_ids_free(&ids);
@@ -319,8 +349,10 @@ static lt_status after_logits(lt_gen *g, request *r, float *logits, lt_gen_callb
     }
     int64_t ctx = lt_engine_max_context(g->e);
     lt_gen_finish why = LT_GEN_RUNNING;
-    if (r->p.max_tokens > 0 && r->generated >= r->p.max_tokens) why = LT_GEN_LENGTH;
-    else if (lt_engine_seq_len(g->e, r->slot) + r->n_pending > ctx) why = LT_GEN_CONTEXT;
+    if (r->p.max_tokens > 0 && r->generated >= r->p.max_tokens)
+        why = LT_GEN_LENGTH;
+    else if (lt_engine_seq_len(g->e, r->slot) + r->n_pending > ctx)
+        why = LT_GEN_CONTEXT;
     emit(g, r, tok, logprob, forced, r0, c0, LT_GEN_RUNNING, cb, user);
     if (why != LT_GEN_RUNNING) return finish(g, r, why, cb, user);
     return NULL;
@@ -343,7 +375,9 @@ lt_status lt_gen_step(lt_gen *g, lt_gen_callback cb, void *user) {
             int64_t n = r->n_pending < budget ? r->n_pending : budget;
             float *logits = g->logits + (size_t)n_items * (size_t)lt_engine_config(g->e)->vocab;
             g->item_req[n_items] = i;
-            g->items[n_items] = (lt_engine_item){.seq = r->slot, .ids = r->pending, .n = n,
+            g->items[n_items] = (lt_engine_item){.seq = r->slot,
+                                                 .ids = r->pending,
+                                                 .n = n,
                                                  .logits = n == r->n_pending ? logits : NULL};
             n_items++;
             budget -= n;

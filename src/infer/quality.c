@@ -30,10 +30,13 @@ lt_status lt_engine_quality(lt_engine *e, lt_engine *ref, const int32_t *ids, in
     const lt_config *c = lt_engine_config(e);
     int64_t V = c->vocab;
     if (ref && lt_engine_config(ref)->vocab != V)
-        return lt_error(LT_ERR_ARG, "the reference model has %lld tokens, the model %lld", (long long)lt_engine_config(ref)->vocab, (long long)V);
+        return lt_error(LT_ERR_ARG, "the reference model has %lld tokens, the model %lld",
+                        (long long)lt_engine_config(ref)->vocab, (long long)V);
     if (ctx < 2 || ctx > lt_engine_max_context(e) || (ref && ctx > lt_engine_max_context(ref)))
-        return lt_error(LT_ERR_ARG, "window of %lld tokens: it must be 2 to the context length", (long long)ctx);
-    if (n < 2) return lt_error(LT_ERR_ARG, "%lld tokens of text: at least 2 are needed", (long long)n);
+        return lt_error(LT_ERR_ARG, "window of %lld tokens: it must be 2 to the context length",
+                        (long long)ctx);
+    if (n < 2)
+        return lt_error(LT_ERR_ARG, "%lld tokens of text: at least 2 are needed", (long long)n);
     float *logits = NULL, *rlogits = NULL;
     double *lp = NULL, *rlp = NULL;
     lt_status s = lt_alloc((void **)&logits, (size_t)(ctx * V) * sizeof(float), "logits");

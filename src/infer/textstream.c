@@ -420,7 +420,7 @@ static lt_status setup(lt_textstream *ts, const lt_textstream_opts *o,
 }
 
 lt_status lt_textstream_init(lt_textstream **out, const lt_tokenizer *tok,
-                            const lt_textstream_opts *opts) {
+                             const lt_textstream_opts *opts) {
     *out = NULL;
     lt_textstream_opts defaults = lt_textstream_opts_default();
     const lt_textstream_opts *o = opts ? opts : &defaults;

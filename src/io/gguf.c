@@ -18,16 +18,16 @@
 #endif
 _Static_assert(sizeof(bool) == 1, "GGUF bools are one byte");
 
-#define HEADER_BYTES 24    // magic, version, two u64 counts
-#define MIN_KV_BYTES 13    // u64 key length (empty key refused) + u32 type + 1 byte of value
+#define HEADER_BYTES 24     // magic, version, two u64 counts
+#define MIN_KV_BYTES 13     // u64 key length (empty key refused) + u32 type + 1 byte of value
 #define MIN_TENSOR_BYTES 32 // u64 name length + u32 n_dims + one u64 dim + u32 type + u64 offset
 #define MAX_KEY_BYTES 65535 // the spec's limit
 
 // ---------------------------------------------------------------- types
 
 static const char *const type_names[LT_GGUF_TYPE_COUNT] = {
-    "uint8", "int8", "uint16", "int16", "uint32", "int32", "float32",
-    "bool",  "string", "array", "uint64", "int64", "float64"};
+    "uint8", "int8",   "uint16", "int16",  "uint32", "int32",  "float32",
+    "bool",  "string", "array",  "uint64", "int64",  "float64"};
 
 const char *lt_gguf_type_name(lt_gguf_type t) {
     return (unsigned)t < LT_GGUF_TYPE_COUNT ? type_names[t] : "?";
@@ -36,10 +36,17 @@ const char *lt_gguf_type_name(lt_gguf_type t) {
 // Bytes of one value of a fixed-size type; 0 for STRING and ARRAY.
 static size_t type_size(lt_gguf_type t) {
     switch (t) {
-    case LT_GGUF_UINT8: case LT_GGUF_INT8: case LT_GGUF_BOOL: return 1;
-    case LT_GGUF_UINT16: case LT_GGUF_INT16: return 2;
-    case LT_GGUF_UINT32: case LT_GGUF_INT32: case LT_GGUF_FLOAT32: return 4;
-    case LT_GGUF_UINT64: case LT_GGUF_INT64: case LT_GGUF_FLOAT64: return 8;
+    case LT_GGUF_UINT8:
+    case LT_GGUF_INT8:
+    case LT_GGUF_BOOL: return 1;
+    case LT_GGUF_UINT16:
+    case LT_GGUF_INT16: return 2;
+    case LT_GGUF_UINT32:
+    case LT_GGUF_INT32:
+    case LT_GGUF_FLOAT32: return 4;
+    case LT_GGUF_UINT64:
+    case LT_GGUF_INT64:
+    case LT_GGUF_FLOAT64: return 8;
     default: return 0;
     }
 }
@@ -67,12 +74,12 @@ int lt_gguf_file_type(lt_dtype t) {
 // ggml's names of the types lathe does not read, for clearer messages.
 static const char *ggml_type_name(uint32_t t) {
     static const char *const names[] = {
-        "f32",     "f16",     "q4_0",    "q4_1",   "q4_2",   "q4_3",   "q5_0",  "q5_1",
-        "q8_0",    "q8_1",    "q2_K",    "q3_K",   "q4_K",   "q5_K",   "q6_K",  "q8_K",
-        "iq2_xxs", "iq2_xs",  "iq3_xxs", "iq1_s",  "iq4_nl", "iq3_s",  "iq2_s", "iq4_xs",
-        "i8",      "i16",     "i32",     "i64",    "f64",    "iq1_m",  "bf16",  "q4_0_4_4",
-        "q4_0_4_8", "q4_0_8_8", "tq1_0", "tq2_0",  "iq4_nl_4_4", "iq4_nl_4_8", "iq4_nl_8_8",
-        "mxfp4"};
+        "f32",   "f16",        "q4_0",       "q4_1",       "q4_2",     "q4_3",     "q5_0",
+        "q5_1",  "q8_0",       "q8_1",       "q2_K",       "q3_K",     "q4_K",     "q5_K",
+        "q6_K",  "q8_K",       "iq2_xxs",    "iq2_xs",     "iq3_xxs",  "iq1_s",    "iq4_nl",
+        "iq3_s", "iq2_s",      "iq4_xs",     "i8",         "i16",      "i32",      "i64",
+        "f64",   "iq1_m",      "bf16",       "q4_0_4_4",   "q4_0_4_8", "q4_0_8_8", "tq1_0",
+        "tq2_0", "iq4_nl_4_4", "iq4_nl_4_8", "iq4_nl_8_8", "mxfp4"};
     return t < sizeof names / sizeof names[0] ? names[t] : "unknown";
 }
 
@@ -87,7 +94,8 @@ uint64_t lt_gguf_tensor_bytes(lt_dtype dtype, int n_dims, const int64_t *ne) {
     uint64_t row;
     switch (dtype) {
     case LT_F32: row = 4 * (uint64_t)ne[0]; break;
-    case LT_F16: case LT_BF16: row = 2 * (uint64_t)ne[0]; break;
+    case LT_F16:
+    case LT_BF16: row = 2 * (uint64_t)ne[0]; break;
     case LT_Q8_0:
         if (ne[0] % 32 != 0) return 0;
         row = (uint64_t)ne[0] / 32 * 34;
@@ -102,12 +110,12 @@ uint64_t lt_gguf_tensor_bytes(lt_dtype dtype, int n_dims, const int64_t *ne) {
 
 struct lt_gguf {
     char *source;
-    lt_mmap map;          // when opened from a file
-    const uint8_t *base;  // the bytes
+    lt_mmap map;         // when opened from a file
+    const uint8_t *base; // the bytes
     size_t size;
     uint32_t version;
     uint64_t alignment;
-    lt_gguf_kv *kv;       // (n_kv)
+    lt_gguf_kv *kv; // (n_kv)
     size_t n_kv;
     lt_gguf_tensor *tensors; // (n_tensors)
     size_t n_tensors;
@@ -183,8 +191,10 @@ static lt_status skip_strings(cursor *c, lt_gguf_kv *kv, uint64_t n, const char 
     size_t start = c->pos;
     for (uint64_t i = 0; i < n; i++) {
         char buf[400];
-        if (kv->type == LT_GGUF_ARRAY) snprintf(buf, sizeof buf, "%s[%llu]", what, (unsigned long long)i);
-        else snprintf(buf, sizeof buf, "%s", what);
+        if (kv->type == LT_GGUF_ARRAY)
+            snprintf(buf, sizeof buf, "%s[%llu]", what, (unsigned long long)i);
+        else
+            snprintf(buf, sizeof buf, "%s", what);
         at[i] = c->pos - start;
         const uint8_t *s;
         uint64_t len;
@@ -251,7 +261,9 @@ static int compare_tensor_offsets(const void *a, const void *b) {
 static lt_status read_kvs(lt_gguf *g, cursor *c, uint64_t n_kv) {
     g->kv = calloc((size_t)(n_kv ? n_kv : 1), sizeof *g->kv);
     if (!g->kv)
-        return lt_error_prefix(lt_error_nomem("the metadata table", (size_t)(n_kv ? n_kv : 1) * sizeof *g->kv), "%s", g->source);
+        return lt_error_prefix(
+            lt_error_nomem("the metadata table", (size_t)(n_kv ? n_kv : 1) * sizeof *g->kv), "%s",
+            g->source);
     for (uint64_t i = 0; i < n_kv; i++) {
         char what[160];
         snprintf(what, sizeof what, "metadata entry %llu: key", (unsigned long long)i);
@@ -271,7 +283,9 @@ static lt_status read_kvs(lt_gguf *g, cursor *c, uint64_t n_kv) {
     // Duplicates, on a sorted copy (file order is kept for the accessors).
     lt_gguf_kv *sorted = malloc((g->n_kv ? g->n_kv : 1) * sizeof *sorted);
     if (!sorted)
-        return lt_error_prefix(lt_error_nomem("the sorted metadata keys", (g->n_kv ? g->n_kv : 1) * sizeof *sorted), "%s", g->source);
+        return lt_error_prefix(
+            lt_error_nomem("the sorted metadata keys", (g->n_kv ? g->n_kv : 1) * sizeof *sorted),
+            "%s", g->source);
     memcpy(sorted, g->kv, g->n_kv * sizeof *sorted);
     qsort(sorted, g->n_kv, sizeof *sorted, compare_kv);
     lt_status st = NULL;
@@ -306,15 +320,15 @@ static lt_status read_tensor_info(lt_gguf *g, cursor *c, lt_gguf_tensor *t, uint
     uint64_t len;
     LT_TRY(read_string(c, &name, &len, what));
     if (len == 0 || len > 64)
-        return lt_error(LT_ERR_FORMAT, "%s: %s has %llu bytes (names have 1..64)", g->source,
-                        what, (unsigned long long)len);
+        return lt_error(LT_ERR_FORMAT, "%s: %s has %llu bytes (names have 1..64)", g->source, what,
+                        (unsigned long long)len);
     LT_TRY(copy_name(name, len, (char **)&t->name, what, g->source));
     snprintf(what, sizeof what, "tensor '%s'", t->name);
     uint32_t n_dims;
     LT_TRY(read_u32(c, &n_dims, what));
     if (n_dims < 1 || n_dims > LT_GGUF_MAX_DIMS)
-        return lt_error(LT_ERR_FORMAT, "%s: %s has %u dimensions (1..%d allowed)", g->source,
-                        what, n_dims, LT_GGUF_MAX_DIMS);
+        return lt_error(LT_ERR_FORMAT, "%s: %s has %u dimensions (1..%d allowed)", g->source, what,
+                        n_dims, LT_GGUF_MAX_DIMS);
     t->n_dims = (int)n_dims;
     for (int d = 0; d < LT_GGUF_MAX_DIMS; d++) t->ne[d] = 1;
     for (uint32_t d = 0; d < n_dims; d++) {
@@ -340,14 +354,14 @@ static lt_status read_tensor_info(lt_gguf *g, cursor *c, lt_gguf_tensor *t, uint
                         g->source, what, type, ggml_type_name(type));
     }
     if (t->dtype == LT_Q8_0 && t->ne[0] % 32 != 0)
-        return lt_error(LT_ERR_FORMAT, "%s: %s is q8_0 but its rows (%lld) are not a multiple of 32",
-                        g->source, what, (long long)t->ne[0]);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: %s is q8_0 but its rows (%lld) are not a multiple of 32", g->source,
+                        what, (long long)t->ne[0]);
     t->nbytes = lt_gguf_tensor_bytes(t->dtype, t->n_dims, t->ne);
     if (t->nbytes == 0) {
         bool empty = false;
         for (int d = 0; d < t->n_dims; d++) empty |= t->ne[d] == 0;
-        if (!empty)
-            return lt_error(LT_ERR_FORMAT, "%s: %s: its size overflows", g->source, what);
+        if (!empty) return lt_error(LT_ERR_FORMAT, "%s: %s: its size overflows", g->source, what);
     }
     return NULL;
 }
@@ -373,7 +387,9 @@ static lt_status check_extents(lt_gguf *g, size_t data_start) {
     }
     const lt_gguf_tensor **order = malloc((g->n_tensors ? g->n_tensors : 1) * sizeof *order);
     if (!order)
-        return lt_error_prefix(lt_error_nomem("the tensor order", (g->n_tensors ? g->n_tensors : 1) * sizeof *order), "%s", g->source);
+        return lt_error_prefix(
+            lt_error_nomem("the tensor order", (g->n_tensors ? g->n_tensors : 1) * sizeof *order),
+            "%s", g->source);
     for (size_t i = 0; i < g->n_tensors; i++) order[i] = &g->tensors[i];
     lt_status st = NULL;
     qsort(order, g->n_tensors, sizeof *order, compare_tensor_names);
@@ -397,7 +413,8 @@ static lt_status parse(lt_gguf *g) {
                         g->size, HEADER_BYTES);
     if (memcmp(g->base, "GGUF", 4) != 0) {
         char magic[5];
-        for (int i = 0; i < 4; i++) magic[i] = g->base[i] >= 32 && g->base[i] < 127 ? (char)g->base[i] : '?';
+        for (int i = 0; i < 4; i++)
+            magic[i] = g->base[i] >= 32 && g->base[i] < 127 ? (char)g->base[i] : '?';
         magic[4] = 0;
         return lt_error(LT_ERR_FORMAT, "%s: not a GGUF file (magic '%s', expected 'GGUF')",
                         g->source, magic);
@@ -425,7 +442,10 @@ static lt_status parse(lt_gguf *g) {
     LT_TRY(read_alignment(g));
     g->tensors = calloc((size_t)(n_tensors ? n_tensors : 1), sizeof *g->tensors);
     if (!g->tensors)
-        return lt_error_prefix(lt_error_nomem("the tensor table", (size_t)(n_tensors ? n_tensors : 1) * sizeof *g->tensors), "%s", g->source);
+        return lt_error_prefix(
+            lt_error_nomem("the tensor table",
+                           (size_t)(n_tensors ? n_tensors : 1) * sizeof *g->tensors),
+            "%s", g->source);
     for (uint64_t i = 0; i < n_tensors; i++) {
         lt_status st = read_tensor_info(g, &c, &g->tensors[i], i);
         g->n_tensors += g->tensors[i].name != NULL;
@@ -549,11 +569,36 @@ lt_status lt_gguf_kv_int(const lt_gguf *g, const lt_gguf_kv *kv, uint64_t i, int
     switch (kv->elem_type) {
     case LT_GGUF_UINT8: *out = *p; return NULL;
     case LT_GGUF_INT8: *out = (int8_t)*p; return NULL;
-    case LT_GGUF_UINT16: { uint16_t v; memcpy(&v, p, 2); *out = v; return NULL; }
-    case LT_GGUF_INT16: { int16_t v; memcpy(&v, p, 2); *out = v; return NULL; }
-    case LT_GGUF_UINT32: { uint32_t v; memcpy(&v, p, 4); *out = v; return NULL; }
-    case LT_GGUF_INT32: { int32_t v; memcpy(&v, p, 4); *out = v; return NULL; }
-    case LT_GGUF_INT64: { int64_t v; memcpy(&v, p, 8); *out = v; return NULL; }
+    case LT_GGUF_UINT16: {
+        uint16_t v;
+        memcpy(&v, p, 2);
+        *out = v;
+        return NULL;
+    }
+    case LT_GGUF_INT16: {
+        int16_t v;
+        memcpy(&v, p, 2);
+        *out = v;
+        return NULL;
+    }
+    case LT_GGUF_UINT32: {
+        uint32_t v;
+        memcpy(&v, p, 4);
+        *out = v;
+        return NULL;
+    }
+    case LT_GGUF_INT32: {
+        int32_t v;
+        memcpy(&v, p, 4);
+        *out = v;
+        return NULL;
+    }
+    case LT_GGUF_INT64: {
+        int64_t v;
+        memcpy(&v, p, 8);
+        *out = v;
+        return NULL;
+    }
     case LT_GGUF_UINT64: {
         uint64_t v;
         memcpy(&v, p, 8);
@@ -648,8 +693,8 @@ typedef struct {
 } writer_tensor;
 
 struct lt_gguf_writer {
-    lt_bytes meta;   // the encoded metadata entries, in order
-    char **keys;     // (n_kv) for duplicate checks
+    lt_bytes meta; // the encoded metadata entries, in order
+    char **keys;   // (n_kv) for duplicate checks
     size_t n_kv, cap_kv;
     writer_tensor *tensors;
     size_t n_tensors, cap_tensors;
@@ -686,8 +731,7 @@ static lt_status put_string(lt_gguf_writer *w, const char *s, size_t len) {
 static lt_status begin_kv(lt_gguf_writer *w, const char *key, lt_gguf_type type) {
     size_t len = key ? strlen(key) : 0;
     if (len == 0 || len > MAX_KEY_BYTES)
-        return lt_error(LT_ERR_ARG, "GGUF writer: a metadata key needs 1..%d bytes",
-                        MAX_KEY_BYTES);
+        return lt_error(LT_ERR_ARG, "GGUF writer: a metadata key needs 1..%d bytes", MAX_KEY_BYTES);
     for (size_t i = 0; i < w->n_kv; i++)
         if (strcmp(w->keys[i], key) == 0)
             return lt_error(LT_ERR_ARG, "GGUF writer: duplicate metadata key '%s'", key);
@@ -709,15 +753,17 @@ lt_status lt_gguf_add_scalar(lt_gguf_writer *w, const char *key, lt_gguf_type ty
                              const void *value) {
     size_t size = type_size(type);
     if (size == 0)
-        return lt_error(LT_ERR_ARG, "GGUF writer: '%s': lt_gguf_add_scalar takes fixed-size "
-                                    "types (found %s)",
+        return lt_error(LT_ERR_ARG,
+                        "GGUF writer: '%s': lt_gguf_add_scalar takes fixed-size "
+                        "types (found %s)",
                         key, lt_gguf_type_name(type));
     if (type == LT_GGUF_BOOL && *(const uint8_t *)value > 1)
         return lt_error(LT_ERR_ARG, "GGUF writer: '%s': a bool must be 0 or 1", key);
     if (key && strcmp(key, "general.alignment") == 0 &&
         (type != LT_GGUF_UINT32 || *(const uint32_t *)value != LT_GGUF_DEFAULT_ALIGNMENT))
-        return lt_error(LT_ERR_ARG, "GGUF writer: general.alignment must be the uint32 %d (the "
-                                    "alignment the writer uses)",
+        return lt_error(LT_ERR_ARG,
+                        "GGUF writer: general.alignment must be the uint32 %d (the "
+                        "alignment the writer uses)",
                         LT_GGUF_DEFAULT_ALIGNMENT);
     LT_TRY(begin_kv(w, key, type));
     return put(w, value, size);
@@ -744,14 +790,15 @@ lt_status lt_gguf_add_array(lt_gguf_writer *w, const char *key, lt_gguf_type ele
                             const void *values, uint64_t n) {
     size_t size = type_size(elem_type);
     if (size == 0)
-        return lt_error(LT_ERR_ARG, "GGUF writer: '%s': lt_gguf_add_array takes fixed-size "
-                                    "element types (found %s)",
+        return lt_error(LT_ERR_ARG,
+                        "GGUF writer: '%s': lt_gguf_add_array takes fixed-size "
+                        "element types (found %s)",
                         key, lt_gguf_type_name(elem_type));
     if (elem_type == LT_GGUF_BOOL)
         for (uint64_t i = 0; i < n; i++)
             if (((const uint8_t *)values)[i] > 1)
-                return lt_error(LT_ERR_ARG, "GGUF writer: '%s'[%llu]: a bool must be 0 or 1",
-                                key, (unsigned long long)i);
+                return lt_error(LT_ERR_ARG, "GGUF writer: '%s'[%llu]: a bool must be 0 or 1", key,
+                                (unsigned long long)i);
     LT_TRY(begin_kv(w, key, LT_GGUF_ARRAY));
     LT_TRY(put_u32(w, (uint32_t)elem_type));
     LT_TRY(put_u64(w, n));
@@ -784,8 +831,9 @@ lt_status lt_gguf_add_tensor(lt_gguf_writer *w, const char *name, lt_dtype dtype
                         lt_dtype_name(dtype));
     uint64_t nbytes = lt_gguf_tensor_bytes(dtype, n_dims, ne);
     if (nbytes == 0)
-        return lt_error(LT_ERR_ARG, "GGUF writer: tensor '%s': bad shape for %s (1..%d positive "
-                                    "dims; q8_0 rows a multiple of 32)",
+        return lt_error(LT_ERR_ARG,
+                        "GGUF writer: tensor '%s': bad shape for %s (1..%d positive "
+                        "dims; q8_0 rows a multiple of 32)",
                         name, lt_dtype_name(dtype), LT_GGUF_MAX_DIMS);
     for (size_t i = 0; i < w->n_tensors; i++)
         if (strcmp(w->tensors[i].name, name) == 0)

@@ -21,10 +21,10 @@
 // ---------------------------------------------------------------- what llama.cpp can run
 
 // Appended to every refusal: what does export, and that lathe itself runs the model.
-#define EXPORTABLE_HINT                                                                    \
+#define EXPORTABLE_HINT                                                                     \
     ". llama.cpp runs any Llama model, and a DeciLM model with no linear-replacement FFN, " \
     "attention in layer 0, a last layer that is not a no-op, and a SwiGLU FFN in every "    \
-    "layer with attention (the presets tiny, bench-m, bench-m-hetero, bench-l and "          \
+    "layer with attention (the presets tiny, bench-m, bench-m-hetero, bench-l and "         \
     "reason-s export; tiny-hetero does not). lathe's own engine runs this model as it is: " \
     "lathe generate, lathe chat or lathe serve MODEL_DIR"
 
@@ -44,11 +44,11 @@ static lt_status check_representable(const lt_config *c) {
                             "output" EXPORTABLE_HINT,
                             (long long)i, lt_attn_kind_name(b->attn));
         if (i == c->n_layers - 1 && b->ffn == LT_FFN_NOOP)
-            return lt_error(LT_ERR_UNSUPPORTED,
-                            "layer %lld, the last, is a no-op (attention and FFN): llama.cpp's "
-                            "deci graph then returns logits for the wrong token positions"
-                            EXPORTABLE_HINT,
-                            (long long)i);
+            return lt_error(
+                LT_ERR_UNSUPPORTED,
+                "layer %lld, the last, is a no-op (attention and FFN): llama.cpp's "
+                "deci graph then returns logits for the wrong token positions" EXPORTABLE_HINT,
+                (long long)i);
         if (i == 0 && b->attn == LT_ATTN_NOOP)
             return lt_error(LT_ERR_UNSUPPORTED,
                             "layer 0 has no-op attention: llama.cpp derives the head size from "
@@ -230,8 +230,9 @@ static lt_status check_weight(const lt_gguf_slot *s, const lt_gguf_weight *w) {
     bool same = w->ndim == s->ndim && w->shape[0] == s->shape[0] &&
                 (s->ndim == 1 || w->shape[1] == s->shape[1]);
     if (!same)
-        return lt_error(LT_ERR_FORMAT, "tensor '%s' has shape [%lld, %lld], the config implies "
-                                       "[%lld, %lld]",
+        return lt_error(LT_ERR_FORMAT,
+                        "tensor '%s' has shape [%lld, %lld], the config implies "
+                        "[%lld, %lld]",
                         s->hf, (long long)w->shape[0], (long long)(w->ndim == 2 ? w->shape[1] : 0),
                         (long long)s->shape[0], (long long)s->shape[1]);
     if (lt_gguf_ggml_type(w->dtype) < 0)
@@ -239,9 +240,8 @@ static lt_status check_weight(const lt_gguf_slot *s, const lt_gguf_weight *w) {
     return NULL;
 }
 
-static lt_status add_tensors(lt_gguf_writer *w, const lt_config *cfg,
-                             const lt_gguf_weight *weights, int n_weights, lt_dtype type,
-                             owned_list *owned) {
+static lt_status add_tensors(lt_gguf_writer *w, const lt_config *cfg, const lt_gguf_weight *weights,
+                             int n_weights, lt_dtype type, owned_list *owned) {
     lt_gguf_slot *slots;
     int n_slots;
     LT_TRY(lt_gguf_slots(cfg, &slots, &n_slots));
@@ -270,10 +270,12 @@ static lt_status add_tensors(lt_gguf_writer *w, const lt_config *cfg,
     }
     for (int i = 0; i < n_weights && !st && used != n_weights; i++) {
         bool known = false;
-        for (int k = 0; k < n_slots && !known; k++) known = strcmp(slots[k].hf, weights[i].name) == 0;
+        for (int k = 0; k < n_slots && !known; k++)
+            known = strcmp(slots[k].hf, weights[i].name) == 0;
         if (!known)
-            st = lt_error(LT_ERR_FORMAT, "tensor '%s' is not part of the model the config "
-                                         "describes",
+            st = lt_error(LT_ERR_FORMAT,
+                          "tensor '%s' is not part of the model the config "
+                          "describes",
                           weights[i].name);
     }
     lt_free(slots);
@@ -307,8 +309,9 @@ static lt_status read_tokenizer_config(const char *dir, char **chat_template, in
     *chat_template = NULL;
     *add_bos = -1;
     char *path = lt_path_join(dir, "tokenizer_config.json");
-    if (!path) return lt_error_nomem("the path of tokenizer_config.json",
-                                     strlen(dir) + sizeof "/tokenizer_config.json");
+    if (!path)
+        return lt_error_nomem("the path of tokenizer_config.json",
+                              strlen(dir) + sizeof "/tokenizer_config.json");
     if (!lt_path_exists(path)) {
         lt_free(path);
         return NULL;
@@ -321,8 +324,7 @@ static lt_status read_tokenizer_config(const char *dir, char **chat_template, in
     if (!st) st = lt_json_get_bool_opt(doc, "add_bos_token", &bos, path);
     if (!st && tpl && !(*chat_template = lt_strdup(tpl)))
         st = lt_error_prefix(lt_error_nomem("the chat template", strlen(tpl) + 1), "%s", path);
-    if (!st && cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(doc, "add_bos_token")))
-        *add_bos = bos;
+    if (!st && cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(doc, "add_bos_token"))) *add_bos = bos;
     cJSON_Delete(doc);
     lt_free(path);
     return st;
@@ -349,10 +351,12 @@ lt_status lt_gguf_export_dir(const char *dir, const char *path, lt_dtype type) {
         w->data = m->params + p->offset;
     }
     if (!st) {
-        lt_gguf_export_opts opts = {
-            .type = type, .chat_template = tpl, .add_bos = add_bos >= 0 ? add_bos : lt_tokenizer_default_add_bos(tok)};
-        st = lt_error_prefix(lt_gguf_export(path, &m->cfg, weights, m->n_tensors, tok, &opts),
-                             "%s", dir);
+        lt_gguf_export_opts opts = {.type = type,
+                                    .chat_template = tpl,
+                                    .add_bos =
+                                        add_bos >= 0 ? add_bos : lt_tokenizer_default_add_bos(tok)};
+        st = lt_error_prefix(lt_gguf_export(path, &m->cfg, weights, m->n_tensors, tok, &opts), "%s",
+                             dir);
     }
     lt_free(weights);
     free(tpl);
@@ -374,7 +378,8 @@ lt_status lt_gguf_requantize(const char *in_path, const char *path, lt_dtype typ
     if (!st && !m->tokenizer)
         st = lt_error(LT_ERR_FORMAT, "%s: has no tokenizer (tokenizer.ggml.*)", in_path);
     if (!st) {
-        lt_gguf_export_opts opts = {.type = type, .chat_template = m->chat_template, .add_bos = add_bos};
+        lt_gguf_export_opts opts = {
+            .type = type, .chat_template = m->chat_template, .add_bos = add_bos};
         st = lt_error_prefix(
             lt_gguf_export(path, &m->cfg, m->weights, m->n_weights, m->tokenizer, &opts), "%s",
             in_path);

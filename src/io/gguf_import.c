@@ -32,8 +32,9 @@ static lt_status fill_params(lt_model *m, const lt_gguf_model *g) {
 // template (or none) and add_bos_token when the file says.
 static lt_status patch_tokenizer_config(const lt_gguf_model *g, const char *dir) {
     char *path = lt_path_join(dir, "tokenizer_config.json");
-    if (!path) return lt_error_nomem("the path of tokenizer_config.json",
-                                     strlen(dir) + sizeof "/tokenizer_config.json");
+    if (!path)
+        return lt_error_nomem("the path of tokenizer_config.json",
+                              strlen(dir) + sizeof "/tokenizer_config.json");
     cJSON *doc = NULL;
     lt_status st = lt_json_read_file(&doc, path, (size_t)64 << 20);
     if (!st) {

@@ -17,11 +17,11 @@
 
 // One tensor a config implies.
 typedef struct {
-    char gguf[64];      // "blk.3.attn_q.weight"
-    char hf[96];        // "model.layers.3.self_attn.q_proj.weight"
-    int ndim;           // 1 or 2
-    int64_t shape[2];   // Hugging Face order (rows, cols); ne = {cols, rows}
-    bool matrix;        // stored in the export type (norms and rope_freqs stay f32)
+    char gguf[64];         // "blk.3.attn_q.weight"
+    char hf[96];           // "model.layers.3.self_attn.q_proj.weight"
+    int ndim;              // 1 or 2
+    int64_t shape[2];      // Hugging Face order (rows, cols); ne = {cols, rows}
+    bool matrix;           // stored in the export type (norms and rope_freqs stay f32)
     int64_t permute_heads; // q: n_heads, k: n_kv_heads, 0 for the others
 } lt_gguf_slot;
 

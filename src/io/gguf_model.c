@@ -50,7 +50,8 @@ static lt_status layer_values(const lt_gguf *g, const char *key, int64_t n_layer
                               bool required, const int64_t *dflt) {
     const lt_gguf_kv *kv = lt_gguf_find_kv(g, key);
     if (!kv) {
-        if (required) return lt_error(LT_ERR_FORMAT, "%s: missing metadata '%s'", lt_gguf_source(g), key);
+        if (required)
+            return lt_error(LT_ERR_FORMAT, "%s: missing metadata '%s'", lt_gguf_source(g), key);
         for (int64_t i = 0; i < n_layers; i++) out[i] = dflt[i];
         return NULL;
     }
@@ -91,8 +92,9 @@ static lt_status fill_blocks(const lt_gguf *g, lt_config *c, const layer_table *
     for (int64_t i = 0; i < c->n_layers; i++) {
         if (t->heads[i] == 0) continue;
         if (c->n_heads && t->heads[i] != c->n_heads)
-            return lt_error(LT_ERR_UNSUPPORTED, "%s: layer %lld has %lld attention heads, an "
-                                                "earlier one %lld (lathe needs one head count)",
+            return lt_error(LT_ERR_UNSUPPORTED,
+                            "%s: layer %lld has %lld attention heads, an "
+                            "earlier one %lld (lathe needs one head count)",
                             src, (long long)i, (long long)t->heads[i], (long long)c->n_heads);
         c->n_heads = t->heads[i];
     }
@@ -142,13 +144,16 @@ static lt_status read_llama3(const lt_gguf *g, lt_config *c, const lt_gguf_tenso
         st = lt_gguf_get_float(g, LT_GGUF_KEY_ROPE_FACTOR, &c->rope.factor);
         if (!st) st = lt_gguf_get_float(g, LT_GGUF_KEY_ROPE_LOW, &c->rope.low_freq_factor);
         if (!st) st = lt_gguf_get_float(g, LT_GGUF_KEY_ROPE_HIGH, &c->rope.high_freq_factor);
-        if (!st) st = lt_gguf_get_int(g, LT_GGUF_KEY_ROPE_ORIG, &c->rope.original_max_position_embeddings);
+        if (!st)
+            st = lt_gguf_get_int(g, LT_GGUF_KEY_ROPE_ORIG,
+                                 &c->rope.original_max_position_embeddings);
     }
     if (!st && !(c->rope.factor > 0 && c->rope.low_freq_factor > 0 &&
                  c->rope.high_freq_factor > c->rope.low_freq_factor &&
                  c->rope.original_max_position_embeddings > 0))
-        st = lt_error(LT_ERR_FORMAT, "%s: Llama 3 rope scaling needs factor > 0 and 0 < "
-                                     "low_freq_factor < high_freq_factor",
+        st = lt_error(LT_ERR_FORMAT,
+                      "%s: Llama 3 rope scaling needs factor > 0 and 0 < "
+                      "low_freq_factor < high_freq_factor",
                       src);
     if (!st) st = lt_gguf_rope_factors(want, c);
     for (int64_t i = 0; i < half && !st; i++)
@@ -172,8 +177,9 @@ static lt_status read_config(const lt_gguf *g, lt_config *c) {
     LT_TRY(lt_gguf_get_str(g, "general.architecture", &arch_s, &arch_n));
     if (!((arch_n == 5 && memcmp(arch_s, "llama", 5) == 0) ||
           (arch_n == 4 && memcmp(arch_s, "deci", 4) == 0)))
-        return lt_error(LT_ERR_UNSUPPORTED, "%s: architecture '%.*s' is not supported (lathe "
-                                            "reads llama and deci)",
+        return lt_error(LT_ERR_UNSUPPORTED,
+                        "%s: architecture '%.*s' is not supported (lathe "
+                        "reads llama and deci)",
                         src, (int)(arch_n < 64 ? arch_n : 64), arch_s);
     snprintf(arch, sizeof arch, "%.*s", (int)arch_n, arch_s);
     memset(c, 0, sizeof *c);
@@ -196,12 +202,14 @@ static lt_status read_config(const lt_gguf *g, lt_config *c) {
     if (!st) st = fill_blocks(g, c, &t);
     lt_free(t.heads);
     LT_TRY(st);
-    c->arch = strcmp(arch, "llama") == 0 && lt_config_is_uniform(c) ? LT_ARCH_LLAMA : LT_ARCH_DECILM;
+    c->arch =
+        strcmp(arch, "llama") == 0 && lt_config_is_uniform(c) ? LT_ARCH_LLAMA : LT_ARCH_DECILM;
     c->head_dim = c->hidden / c->n_heads;
     snprintf(key, sizeof key, "%s.attention.key_length", arch);
     if (c->hidden % c->n_heads != 0 && !lt_gguf_find_kv(g, key))
-        return lt_error(LT_ERR_FORMAT, "%s: %s is missing and %lld heads do not divide the "
-                                       "embedding length %lld",
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: %s is missing and %lld heads do not divide the "
+                        "embedding length %lld",
                         src, key, (long long)c->n_heads, (long long)c->hidden);
     int64_t v = c->head_dim;
     const char *dims[] = {"attention.key_length", "attention.value_length", "rope.dimension_count"};
@@ -211,8 +219,9 @@ static lt_status read_config(const lt_gguf *g, lt_config *c) {
         LT_TRY(get_int_range(g, key, 1, 1 << 16, &v));
         if (k == 0) c->head_dim = v;
         if (v != c->head_dim)
-            return lt_error(LT_ERR_UNSUPPORTED, "%s: %s = %lld differs from the head size %lld "
-                                                "(lathe rotates and attends over whole heads)",
+            return lt_error(LT_ERR_UNSUPPORTED,
+                            "%s: %s = %lld differs from the head size %lld "
+                            "(lathe rotates and attends over whole heads)",
                             src, key, (long long)v, (long long)c->head_dim);
     }
     const lt_gguf_tensor *embd = lt_gguf_find_tensor(g, "token_embd.weight");
@@ -238,8 +247,9 @@ static lt_status check_tensor(const lt_gguf *g, const lt_gguf_slot *s, const lt_
     if (!t) return lt_error(LT_ERR_FORMAT, "%s: missing tensor '%s'", src, s->gguf);
     int64_t ne0 = s->ndim == 2 ? s->shape[1] : s->shape[0], ne1 = s->ndim == 2 ? s->shape[0] : 1;
     if (t->n_dims != s->ndim || t->ne[0] != ne0 || t->ne[1] != ne1)
-        return lt_error(LT_ERR_FORMAT, "%s: tensor '%s' has ne [%lld, %lld] (%d dims), the metadata "
-                                       "implies [%lld, %lld] (%d dims)",
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: tensor '%s' has ne [%lld, %lld] (%d dims), the metadata "
+                        "implies [%lld, %lld] (%d dims)",
                         src, s->gguf, (long long)t->ne[0], (long long)t->ne[1], t->n_dims,
                         (long long)ne0, (long long)ne1, s->ndim);
     return NULL;
@@ -283,8 +293,9 @@ static lt_status read_weights(lt_gguf_model *m) {
         bool known = false;
         for (int k = 0; k < n_slots && !known; k++) known = strcmp(slots[k].gguf, name) == 0;
         if (!known)
-            st = lt_error(LT_ERR_UNSUPPORTED, "%s: tensor '%s' is not part of the model lathe "
-                                              "reads from this metadata",
+            st = lt_error(LT_ERR_UNSUPPORTED,
+                          "%s: tensor '%s' is not part of the model lathe "
+                          "reads from this metadata",
                           lt_gguf_source(g), name);
     }
     lt_free(slots);

@@ -73,8 +73,8 @@ lt_status lt_gguf_slots(const lt_config *c, lt_gguf_slot **out, int *n) {
     slot_list l = {0};
     l.cap = (int)(4 + 9 * c->n_layers);
     LT_TRY(lt_calloc((void **)&l.slots, (size_t)l.cap, sizeof *l.slots, "GGUF tensor table"));
-    lt_status st = add(&l, true, c->vocab, c->hidden, 0, "token_embd.weight",
-                       "model.embed_tokens.weight", 0);
+    lt_status st =
+        add(&l, true, c->vocab, c->hidden, 0, "token_embd.weight", "model.embed_tokens.weight", 0);
     if (!st && c->rope.llama3) {
         st = add(&l, false, c->head_dim / 2, 0, 0, "rope_freqs.weight", "", 0);
         if (!st) l.slots[l.n - 1].hf[0] = 0;
@@ -100,8 +100,8 @@ void lt_gguf_permute_rows(void *dst, const void *src, int64_t n_heads, int64_t h
             for (int64_t j = 0; j < 2; j++) {
                 int64_t pairs = h * head_dim + 2 * i + j, halves = h * head_dim + j * half + i;
                 int64_t d = to_gguf ? pairs : halves, s = to_gguf ? halves : pairs;
-                memcpy((char *)dst + (size_t)d * row_bytes, (const char *)src + (size_t)s * row_bytes,
-                       row_bytes);
+                memcpy((char *)dst + (size_t)d * row_bytes,
+                       (const char *)src + (size_t)s * row_bytes, row_bytes);
             }
 }
 

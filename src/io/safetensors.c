@@ -137,9 +137,9 @@ static lt_status set_new(lt_safetensors **out, const char *source) {
     if (st) st->source = lt_strdup(source);
     if (!st || !st->source) {
         free(st);
-        return lt_error_prefix(lt_error_nomem("the safetensors handle",
-                                              sizeof *st + strlen(source) + 1),
-                               "%s", source);
+        return lt_error_prefix(
+            lt_error_nomem("the safetensors handle", sizeof *st + strlen(source) + 1), "%s",
+            source);
     }
     *out = st;
     return NULL;
@@ -432,7 +432,8 @@ static lt_status parse_file(lt_safetensors *st, const lt_mmap *m) {
 static lt_status add_file(lt_safetensors *st, const char *path) {
     lt_mmap *grown = realloc(st->files, (st->n_files + 1) * sizeof *grown);
     if (!grown)
-        return lt_error_prefix(lt_error_nomem("the file list", (st->n_files + 1) * sizeof *grown), "%s", path);
+        return lt_error_prefix(lt_error_nomem("the file list", (st->n_files + 1) * sizeof *grown),
+                               "%s", path);
     st->files = grown;
     LT_TRY(lt_mmap_open(&st->files[st->n_files], path));
     const lt_mmap *m = &st->files[st->n_files++];
@@ -451,7 +452,10 @@ static lt_status build_index(lt_safetensors *st) {
     free(st->by_name);
     st->by_name = malloc((st->n_tensors ? st->n_tensors : 1) * sizeof *st->by_name);
     if (!st->by_name)
-        return lt_error_prefix(lt_error_nomem("the tensor name index", (st->n_tensors ? st->n_tensors : 1) * sizeof *st->by_name), "%s", st->source);
+        return lt_error_prefix(
+            lt_error_nomem("the tensor name index",
+                           (st->n_tensors ? st->n_tensors : 1) * sizeof *st->by_name),
+            "%s", st->source);
     for (size_t i = 0; i < st->n_tensors; i++) st->by_name[i] = &st->tensors[i];
     qsort(st->by_name, st->n_tensors, sizeof *st->by_name, compare_tensor_names);
     for (size_t i = 1; i < st->n_tensors; i++) {
@@ -513,7 +517,8 @@ static lt_status read_weight_map(const cJSON *doc, const char *index, weight_map
                         index);
     size_t n = (size_t)cJSON_GetArraySize(wm);
     weight_map_entry *map = malloc(n * sizeof *map);
-    if (!map) return lt_error_prefix(lt_error_nomem("the weight map", n * sizeof *map), "%s", index);
+    if (!map)
+        return lt_error_prefix(lt_error_nomem("the weight map", n * sizeof *map), "%s", index);
     size_t i = 0;
     for (const cJSON *e = wm->child; e; e = e->next, i++) {
         lt_status s = NULL;
@@ -574,7 +579,8 @@ static lt_status read_index_metadata(lt_safetensors *st, const cJSON *doc, const
 static lt_status open_shards(lt_safetensors *st, const char *dir, const char *index,
                              const weight_map_entry *map, size_t n) {
     const char **shards = malloc(n * sizeof *shards);
-    if (!shards) return lt_error_prefix(lt_error_nomem("the shard list", n * sizeof *shards), "%s", index);
+    if (!shards)
+        return lt_error_prefix(lt_error_nomem("the shard list", n * sizeof *shards), "%s", index);
     for (size_t i = 0; i < n; i++) shards[i] = map[i].shard;
     qsort(shards, n, sizeof *shards, compare_strings);
     lt_status s = NULL;
@@ -582,7 +588,8 @@ static lt_status open_shards(lt_safetensors *st, const char *dir, const char *in
         if (i > 0 && strcmp(shards[i - 1], shards[i]) == 0) continue;
         char *path = lt_path_join(dir, shards[i]);
         if (!path) {
-            s = lt_error_prefix(lt_error_nomem("a shard path", strlen(dir) + strlen(shards[i]) + 2), "%s", index);
+            s = lt_error_prefix(lt_error_nomem("a shard path", strlen(dir) + strlen(shards[i]) + 2),
+                                "%s", index);
             break;
         }
         s = lt_error_prefix(add_file(st, path), "%s names shard '%s'", index, shards[i]);
@@ -649,7 +656,8 @@ lt_status lt_safetensors_open_dir(lt_safetensors **out, const char *dir) {
     char *index = lt_path_join(dir, "model.safetensors.index.json");
     lt_status s;
     if (!single || !index)
-        s = lt_error_prefix(lt_error_nomem("the checkpoint's file paths", 2 * strlen(dir) + 64), "%s", dir);
+        s = lt_error_prefix(lt_error_nomem("the checkpoint's file paths", 2 * strlen(dir) + 64),
+                            "%s", dir);
     else if (lt_path_exists(single))
         s = lt_safetensors_open(out, single);
     else if (lt_path_exists(index))

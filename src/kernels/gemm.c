@@ -169,7 +169,8 @@ static void f16_key_init(void) { pthread_key_create(&f16_key, f16_scratch_free);
 static float *f16_widen(f16_scratch *s, size_t offset, const uint16_t *src, int64_t rows,
                         int64_t cols, int64_t ld) {
     float *dst = s->data + offset;
-    for (int64_t r = 0; r < rows; r++) lt_f16_to_f32_array(dst + r * cols, src + r * ld, (size_t)cols);
+    for (int64_t r = 0; r < rows; r++)
+        lt_f16_to_f32_array(dst + r * cols, src + r * ld, (size_t)cols);
     return dst;
 }
 

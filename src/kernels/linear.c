@@ -21,7 +21,8 @@ static lt_status linear_check(const lt_linear_weight *w, int64_t N, int64_t in, 
         return lt_error(LT_ERR_UNSUPPORTED, "linear: dtype %s is not supported (f32, bf16 or f16)",
                         lt_dtype_name(w->dtype));
     if (!w->w_lowp)
-        return lt_error(LT_ERR_ARG, "linear: dtype %s needs the 16-bit weight copy (w_lowp is NULL)",
+        return lt_error(LT_ERR_ARG,
+                        "linear: dtype %s needs the 16-bit weight copy (w_lowp is NULL)",
                         lt_dtype_name(w->dtype));
     return NULL;
 }
@@ -37,8 +38,10 @@ static lt_status to_lowp_scratch(lt_dtype dtype, uint16_t **out, const float *x,
 lt_status lt_linear_forward16(float *y, const uint16_t *x16, const lt_linear_weight *w, int64_t N,
                               int64_t in, int64_t out) {
     LT_TRY(linear_check(w, N, in, out));
-    if (!is_lowp(w->dtype)) return lt_error(LT_ERR_ARG, "linear: 16-bit input needs a bf16 or f16 weight");
-    if (N > 0) lt_gemm(w->dtype, false, true, N, out, in, 1.0f, x16, in, w->w_lowp, in, 0.0f, y, out);
+    if (!is_lowp(w->dtype))
+        return lt_error(LT_ERR_ARG, "linear: 16-bit input needs a bf16 or f16 weight");
+    if (N > 0)
+        lt_gemm(w->dtype, false, true, N, out, in, 1.0f, x16, in, w->w_lowp, in, 0.0f, y, out);
     return NULL;
 }
 
@@ -60,12 +63,14 @@ lt_status lt_linear_forward(float *y, const float *x, const lt_linear_weight *w,
 lt_status lt_linear_backward16(float *dx, float *dw, const float *dy, const uint16_t *x16,
                                const lt_linear_weight *w, int64_t N, int64_t in, int64_t out) {
     LT_TRY(linear_check(w, N, in, out));
-    if (!is_lowp(w->dtype)) return lt_error(LT_ERR_ARG, "linear: 16-bit input needs a bf16 or f16 weight");
+    if (!is_lowp(w->dtype))
+        return lt_error(LT_ERR_ARG, "linear: 16-bit input needs a bf16 or f16 weight");
     if (N == 0) return NULL;
     uint16_t *dy16; // (N, out)
     LT_TRY(to_lowp_scratch(w->dtype, &dy16, dy, N, out, "linear backward: 16-bit output gradient"));
     // dx (N, in) += dy (N, out) W (out, in);  dw (out, in) += dy^T x (N, in)
-    if (dx) lt_gemm(w->dtype, false, false, N, in, out, 1.0f, dy16, out, w->w_lowp, in, 1.0f, dx, in);
+    if (dx)
+        lt_gemm(w->dtype, false, false, N, in, out, 1.0f, dy16, out, w->w_lowp, in, 1.0f, dx, in);
     if (dw) lt_gemm(w->dtype, true, false, out, in, N, 1.0f, dy16, out, x16, in, 1.0f, dw, in);
     lt_free(dy16);
     return NULL;

@@ -47,9 +47,8 @@ static pthread_once_t cpu_once = PTHREAD_ONCE_INIT;
 static void cpu_check(void) {
     __builtin_cpu_init();
     cpu_has_avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                     __builtin_cpu_supports("avx512vl") &&
-                     __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("f16c") &&
-                     __builtin_cpu_supports("fma");
+                     __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni") &&
+                     __builtin_cpu_supports("f16c") && __builtin_cpu_supports("fma");
 }
 
 void lt_qmatmul_force_portable(bool on) { atomic_store(&force_portable, on); }
@@ -152,13 +151,17 @@ static void q8_0_dequantize_portable(float *dst, const lt_block_q8_0 *src, int64
 }
 
 void lt_q8_0_quantize(lt_block_q8_0 *dst, const float *src, int64_t n) {
-    if (lt_quant_avx512_active()) lt_q8_0_quantize_avx512(dst, src, n);
-    else q8_0_quantize_portable(dst, src, n);
+    if (lt_quant_avx512_active())
+        lt_q8_0_quantize_avx512(dst, src, n);
+    else
+        q8_0_quantize_portable(dst, src, n);
 }
 
 void lt_q8_0_dequantize(float *dst, const lt_block_q8_0 *src, int64_t n) {
-    if (lt_quant_avx512_active()) lt_q8_0_dequantize_avx512(dst, src, n);
-    else q8_0_dequantize_portable(dst, src, n);
+    if (lt_quant_avx512_active())
+        lt_q8_0_dequantize_avx512(dst, src, n);
+    else
+        q8_0_dequantize_portable(dst, src, n);
 }
 
 // ---------------------------------------------------------------- weights
@@ -181,8 +184,9 @@ size_t lt_qweight_bytes(lt_dtype dtype, int64_t rows, int64_t cols) {
 // The shape checks shared by convert and qmatmul; `what` names the caller.
 static lt_status check_weight(const char *what, lt_dtype dtype, int64_t rows, int64_t cols) {
     if (!is_weight_dtype(dtype))
-        return lt_error(LT_ERR_UNSUPPORTED, "%s: dtype %s cannot hold weights (f32, bf16, f16 or q8_0)",
-                        what, lt_dtype_name(dtype));
+        return lt_error(LT_ERR_UNSUPPORTED,
+                        "%s: dtype %s cannot hold weights (f32, bf16, f16 or q8_0)", what,
+                        lt_dtype_name(dtype));
     if (rows < 1 || cols < 1)
         return lt_error(LT_ERR_ARG, "%s: bad weight shape (%lld, %lld)", what, (long long)rows,
                         (long long)cols);
@@ -217,7 +221,8 @@ void lt_qweight_rows_f32(float *dst, const lt_qweight *w, int64_t row0, int64_t 
     case LT_BF16: lt_bf16_to_f32_array(dst, (const uint16_t *)w->data + first, count); break;
     case LT_F16: lt_f16_to_f32_array(dst, (const uint16_t *)w->data + first, count); break;
     case LT_Q8_0:
-        lt_q8_0_dequantize(dst, (const lt_block_q8_0 *)q8_block(w->data, (int64_t)first / LT_Q8_0_BLOCK),
+        lt_q8_0_dequantize(dst,
+                           (const lt_block_q8_0 *)q8_block(w->data, (int64_t)first / LT_Q8_0_BLOCK),
                            (int64_t)count);
         break;
     default: break;
@@ -240,13 +245,13 @@ static inline float weight_at(lt_dtype dtype, const uint8_t *data, int64_t i) {
 }
 
 // dot(W row r, x) in f32: 8 interleaved partial sums, added pairwise at the end.
-static inline __attribute__((always_inline)) float dot_portable(lt_dtype dtype, const uint8_t *w,
-                                                                int64_t r, const float *x,
-                                                                int64_t cols) {
+static inline __attribute__((always_inline)) float
+dot_portable(lt_dtype dtype, const uint8_t *w, int64_t r, const float *x, int64_t cols) {
     float lane[8] = {0};
     int64_t base = r * cols;
     for (int64_t c = 0; c < cols; c++) lane[c % 8] += weight_at(dtype, w, base + c) * x[c];
-    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) + ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+           ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
 // As llama.cpp's scalar q8_0 dot: exact int32 block sums, scaled by d_w * d_x.
@@ -276,7 +281,8 @@ static void rows_portable(float *y, const void *xprep, const lt_qweight *w, int6
             case LT_BF16: *out = dot_portable(LT_BF16, data, r, x + n * cols, cols); break;
             case LT_F16: *out = dot_portable(LT_F16, data, r, x + n * cols, cols); break;
             default:
-                *out = dot_q8_0_portable(q8_block(data, r * blocks), q8_block(xprep, n * blocks), blocks);
+                *out = dot_q8_0_portable(q8_block(data, r * blocks), q8_block(xprep, n * blocks),
+                                         blocks);
                 break;
             }
         }
@@ -290,10 +296,14 @@ static lt_status check_qmatmul(const float *y, const float *x, const lt_qweight 
     LT_TRY(check_weight("qmatmul", w->dtype, w->rows, w->cols));
     if (N < 0) return lt_error(LT_ERR_ARG, "qmatmul: negative row count N=%lld", (long long)N);
     if (N > 0 && (!y || !x || !w->data))
-        return lt_error(LT_ERR_ARG, "qmatmul: NULL %s", !y ? "output y" : !x ? "input x" : "weight data");
+        return lt_error(LT_ERR_ARG, "qmatmul: NULL %s",
+                        !y   ? "output y"
+                        : !x ? "input x"
+                             : "weight data");
     size_t xn, yn;
-    if (!lt_mul_size((size_t)N, (size_t)w->cols, &xn) || !lt_mul_size((size_t)N, (size_t)w->rows, &yn) ||
-        xn > SIZE_MAX / sizeof(float) || yn > SIZE_MAX / sizeof(float))
+    if (!lt_mul_size((size_t)N, (size_t)w->cols, &xn) ||
+        !lt_mul_size((size_t)N, (size_t)w->rows, &yn) || xn > SIZE_MAX / sizeof(float) ||
+        yn > SIZE_MAX / sizeof(float))
         return lt_error(LT_ERR_RANGE, "qmatmul: N=%lld rows of (%lld, %lld) overflow", (long long)N,
                         (long long)w->rows, (long long)w->cols);
     return NULL;
@@ -310,16 +320,18 @@ static int team_size(double work, int64_t units) {
 static lt_status qmatmul_small(float *y, const float *x, const lt_qweight *w, int64_t N) {
     bool simd = lt_quant_avx512_active();
     const void *xprep = x;
-    size_t xbytes = simd ? lt_quant_avx512_xprep_bytes(w->dtype, N, w->cols)
+    size_t xbytes = simd                  ? lt_quant_avx512_xprep_bytes(w->dtype, N, w->cols)
                     : w->dtype == LT_Q8_0 ? lt_qweight_bytes(LT_Q8_0, N, w->cols)
                                           : 0;
     if (xbytes) {
         void *buf = scratch_get(SCRATCH_X, xbytes);
         if (!buf)
-            return lt_error(LT_ERR_NOMEM, "qmatmul: cannot allocate %zu bytes of activation scratch",
-                            xbytes);
-        if (simd) lt_quant_avx512_xprep(buf, w->dtype, x, N, w->cols);
-        else q8_0_quantize_portable(buf, x, N * w->cols);
+            return lt_error(LT_ERR_NOMEM,
+                            "qmatmul: cannot allocate %zu bytes of activation scratch", xbytes);
+        if (simd)
+            lt_quant_avx512_xprep(buf, w->dtype, x, N, w->cols);
+        else
+            q8_0_quantize_portable(buf, x, N * w->cols);
         xprep = buf;
     }
     int64_t units = (w->rows + LT_QUANT_ROW_BLOCK - 1) / LT_QUANT_ROW_BLOCK;
@@ -335,8 +347,10 @@ static lt_status qmatmul_small(float *y, const float *x, const lt_qweight *w, in
         int64_t r1 = units * (c + 1) / chunks * LT_QUANT_ROW_BLOCK;
         r1 = r1 < w->rows ? r1 : w->rows;
         if (r0 < r1) {
-            if (simd) lt_quant_avx512_rows(y, xprep, w, N, r0, r1);
-            else rows_portable(y, xprep, w, N, r0, r1);
+            if (simd)
+                lt_quant_avx512_rows(y, xprep, w, N, r0, r1);
+            else
+                rows_portable(y, xprep, w, N, r0, r1);
         }
     }
     return NULL;
@@ -378,8 +392,8 @@ static lt_status qmatmul_large(float *y, const float *x, const lt_qweight *w, in
         lt_gemm(LT_F32, false, true, N, m, cols, 1.0f, x, cols, wt, cols, 0.0f, y + r0, rows);
     }
     if (atomic_load(&failed))
-        return lt_error(LT_ERR_NOMEM, "qmatmul: cannot allocate %zu bytes for a widened weight tile",
-                        tile_bytes);
+        return lt_error(LT_ERR_NOMEM,
+                        "qmatmul: cannot allocate %zu bytes for a widened weight tile", tile_bytes);
     return NULL;
 }
 

@@ -124,7 +124,8 @@ INLINE void dequantize_block(float *dst, const uint8_t *p) {
 
 void lt_q8_0_dequantize_avx512(float *dst, const lt_block_q8_0 *src, int64_t n) {
     const uint8_t *p = (const uint8_t *)src;
-    for (int64_t b = 0; b < n / 32; b++) dequantize_block(dst + b * 32, p + b * sizeof(lt_block_q8_0));
+    for (int64_t b = 0; b < n / 32; b++)
+        dequantize_block(dst + b * 32, p + b * sizeof(lt_block_q8_0));
 }
 
 // ---------------------------------------------------------------- x preparation
@@ -132,7 +133,8 @@ void lt_q8_0_dequantize_avx512(float *dst, const lt_block_q8_0 *src, int64_t n) 
 // bf16: each 32-column chunk of x as (x[0], x[2], ..., x[30], x[1], x[3], ..., x[31]),
 // zero past cols. dst (N, pad32(cols))
 static void xprep_bf16(float *dst, const float *x, int64_t N, int64_t cols) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i even =
+        _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     int64_t ld = pad32(cols);
     for (int64_t n = 0; n < N; n++) {
@@ -141,8 +143,11 @@ static void xprep_bf16(float *dst, const float *x, int64_t N, int64_t cols) {
         for (int64_t c = 0; c < cols; c += 32) {
             int64_t left = cols - c;
             __mmask16 m0 = left >= 16 ? 0xffff : (__mmask16)((1u << left) - 1);
-            __mmask16 m1 = left >= 32 ? 0xffff : left <= 16 ? 0 : (__mmask16)((1u << (left - 16)) - 1);
-            __m512 v0 = _mm512_maskz_loadu_ps(m0, xr + c), v1 = _mm512_maskz_loadu_ps(m1, xr + c + 16);
+            __mmask16 m1 = left >= 32   ? 0xffff
+                           : left <= 16 ? 0
+                                        : (__mmask16)((1u << (left - 16)) - 1);
+            __m512 v0 = _mm512_maskz_loadu_ps(m0, xr + c),
+                   v1 = _mm512_maskz_loadu_ps(m1, xr + c + 16);
             _mm512_storeu_ps(out + c, _mm512_permutex2var_ps(v0, even, v1));
             _mm512_storeu_ps(out + c + 16, _mm512_permutex2var_ps(v0, odd, v1));
         }
@@ -160,7 +165,8 @@ static void xprep_q8_0(x_pair *dst, const float *x, int64_t N, int64_t cols) {
             uint16_t d16;
             quantize_block(p->q + 32 * half, &d16, x + n * cols + b * 32);
             __m256i q = _mm256_loadu_si256((const __m256i *)(p->q + 32 * half));
-            __m256i offset = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)0x80), q);
+            __m256i offset =
+                _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)0x80), q);
             _mm256_storeu_si256((__m256i *)(p->neg_offset + 8 * half),
                                 _mm256_sub_epi32(_mm256_setzero_si256(), offset));
             _mm256_storeu_ps(p->scale + 8 * half, _mm256_set1_ps(lt_f16_to_f32(d16)));
@@ -186,14 +192,15 @@ void lt_quant_avx512_xprep(void *dst, lt_dtype dtype, const float *x, int64_t N,
 // in registers. ldx is the stride of prepared x in its own units.
 
 INLINE void store_tile(float *y, int64_t ldy, __m512 acc[RB][XB], int rb, int xb) {
-    UNROLL for (int i = 0; i < rb; i++)
-        UNROLL for (int j = 0; j < xb; j++) y[j * ldy + i] = _mm512_reduce_add_ps(acc[i][j]);
+    UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) y[j * ldy + i] =
+        _mm512_reduce_add_ps(acc[i][j]);
 }
 
 INLINE void tile_f32(float *y, int64_t ldy, const float *x, int64_t ldx, const float *w,
                      int64_t cols, int rb, int xb, bool prefetch) {
     __m512 acc[RB][XB];
-    UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) acc[i][j] = _mm512_setzero_ps();
+    UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) acc[i][j] =
+        _mm512_setzero_ps();
     int64_t c = 0;
     for (; c + 16 <= cols; c += 16) {
         if (prefetch) UNROLL for (int i = 0; i < rb; i++) PREFETCH(w + (rb + i) * cols + c);
@@ -219,13 +226,15 @@ INLINE void tile_f32(float *y, int64_t ldy, const float *x, int64_t ldx, const f
 INLINE void tile_f16(float *y, int64_t ldy, const float *x, int64_t ldx, const uint16_t *w,
                      int64_t cols, int rb, int xb, bool prefetch) {
     __m512 acc[RB][XB];
-    UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) acc[i][j] = _mm512_setzero_ps();
+    UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) acc[i][j] =
+        _mm512_setzero_ps();
     int64_t c = 0;
     for (; c + 16 <= cols; c += 16) {
-        if (prefetch && c % 32 == 0) UNROLL for (int i = 0; i < rb; i++) PREFETCH(w + (rb + i) * cols + c);
+        if (prefetch && c % 32 == 0)
+            UNROLL for (int i = 0; i < rb; i++) PREFETCH(w + (rb + i) * cols + c);
         __m512 wv[RB];
-        UNROLL for (int i = 0; i < rb; i++)
-            wv[i] = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i * cols + c)));
+        UNROLL for (int i = 0; i < rb; i++) wv[i] =
+            _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i * cols + c)));
         UNROLL for (int j = 0; j < xb; j++) {
             __m512 xv = _mm512_loadu_ps(x + j * ldx + c);
             UNROLL for (int i = 0; i < rb; i++) acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
@@ -234,8 +243,8 @@ INLINE void tile_f16(float *y, int64_t ldy, const float *x, int64_t ldx, const u
     if (c < cols) {
         __mmask16 m = (__mmask16)((1u << (cols - c)) - 1);
         __m512 wv[RB];
-        UNROLL for (int i = 0; i < rb; i++)
-            wv[i] = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + i * cols + c));
+        UNROLL for (int i = 0; i < rb; i++) wv[i] =
+            _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, w + i * cols + c));
         UNROLL for (int j = 0; j < xb; j++) {
             __m512 xv = _mm512_maskz_loadu_ps(m, x + j * ldx + c);
             UNROLL for (int i = 0; i < rb; i++) acc[i][j] = _mm512_fmadd_ps(wv[i], xv, acc[i][j]);
@@ -250,7 +259,8 @@ INLINE void tile_bf16(float *y, int64_t ldy, const float *x, int64_t ldx, const 
                       int64_t cols, int rb, int xb, bool prefetch) {
     const __m512i high = _mm512_set1_epi32((int32_t)0xffff0000u);
     __m512 acc[RB][XB];
-    UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) acc[i][j] = _mm512_setzero_ps();
+    UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) acc[i][j] =
+        _mm512_setzero_ps();
     for (int64_t c = 0; c < cols; c += 32) {
         __mmask32 m = cols - c >= 32 ? 0xffffffffu : (__mmask32)((1u << (cols - c)) - 1);
         if (prefetch) UNROLL for (int i = 0; i < rb; i++) PREFETCH(w + (rb + i) * cols + c);
@@ -261,7 +271,8 @@ INLINE void tile_bf16(float *y, int64_t ldy, const float *x, int64_t ldx, const 
             wo[i] = _mm512_castsi512_ps(_mm512_and_si512(v, high));
         }
         UNROLL for (int j = 0; j < xb; j++) {
-            __m512 xe = _mm512_loadu_ps(x + j * ldx + c), xo = _mm512_loadu_ps(x + j * ldx + c + 16);
+            __m512 xe = _mm512_loadu_ps(x + j * ldx + c),
+                   xo = _mm512_loadu_ps(x + j * ldx + c + 16);
             UNROLL for (int i = 0; i < rb; i++) {
                 acc[i][j] = _mm512_fmadd_ps(we[i], xe, acc[i][j]);
                 acc[i][j] = _mm512_fmadd_ps(wo[i], xo, acc[i][j]);
@@ -301,7 +312,8 @@ INLINE void q8_0_pair(__m512 acc[RB][XB], const x_pair *x, int64_t ldx, const ui
         // (measured, DRAM, 2 threads: +0.5 to +2 GB/s on 25).
         UNROLL for (int i = 0; i < rb; i++) {
             PREFETCH(w + (rb + i) * row_bytes + p * PAIR_BYTES);
-            _mm_prefetch((const char *)(w + (4 * rb + i) * row_bytes + p * PAIR_BYTES), _MM_HINT_T1);
+            _mm_prefetch((const char *)(w + (4 * rb + i) * row_bytes + p * PAIR_BYTES),
+                         _MM_HINT_T1);
         }
     }
     __m512i uw[RB];
@@ -314,7 +326,8 @@ INLINE void q8_0_pair(__m512 acc[RB][XB], const x_pair *x, int64_t ldx, const ui
         UNROLL for (int i = 0; i < rb; i++) {
             // a fresh load of the correction per row: vpdpbusd overwrites it
             __m512i dot = _mm512_dpbusd_epi32(_mm512_loadu_epi32(xp->neg_offset), uw[i], xq);
-            acc[i][j] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[i], xs), acc[i][j]);
+            acc[i][j] =
+                _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), _mm512_mul_ps(ws[i], xs), acc[i][j]);
         }
     }
 }
@@ -325,8 +338,10 @@ INLINE void tile_q8_0(float *y, int64_t ldy, const x_pair *x, int64_t ldx, const
     int64_t blocks = cols / 32;
     size_t row_bytes = (size_t)blocks * sizeof(lt_block_q8_0);
     __m512 acc[RB][XB];
-    UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) acc[i][j] = _mm512_setzero_ps();
-    for (int64_t p = 0; p < blocks / 2; p++) q8_0_pair(acc, x, ldx, w, row_bytes, p, rb, xb, prefetch, true);
+    UNROLL for (int i = 0; i < rb; i++) UNROLL for (int j = 0; j < xb; j++) acc[i][j] =
+        _mm512_setzero_ps();
+    for (int64_t p = 0; p < blocks / 2; p++)
+        q8_0_pair(acc, x, ldx, w, row_bytes, p, rb, xb, prefetch, true);
     if (blocks % 2) q8_0_pair(acc, x, ldx, w, row_bytes, blocks / 2, rb, xb, prefetch, false);
     store_tile(y, ldy, acc, rb, xb);
 }
@@ -335,46 +350,48 @@ INLINE void tile_q8_0(float *y, int64_t ldy, const x_pair *x, int64_t ldx, const
 
 // Calls TILE for every (row block, activation block) of rows [r0, r1): full
 // blocks of RB rows, then single rows; XB activations at a time, then the rest.
-#define TILE_LOOP(TILE, XPTR, XLD, WPTR)                                                           \
-    for (int64_t r = r0; r < r1;) {                                                                \
-        int rb = r1 - r >= RB ? RB : 1;                                                            \
-        for (int64_t n = 0; n < N; n += XB) {                                                      \
-            float *yt = y + n * ldy + r;                                                           \
-            int xb = N - n >= XB ? XB : (int)(N - n);                                              \
-            if (rb == RB) {                                                                        \
-                switch (xb) {                                                                      \
-                case 4: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 4, n == 0); break;          \
-                case 3: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 3, n == 0); break;          \
-                case 2: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 2, n == 0); break;          \
-                default: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 1, n == 0); break;         \
-                }                                                                                  \
-            } else {                                                                               \
-                switch (xb) {                                                                      \
-                case 4: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 4, n == 0); break;           \
-                case 3: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 3, n == 0); break;           \
-                case 2: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 2, n == 0); break;           \
-                default: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 1, n == 0); break;          \
-                }                                                                                  \
-            }                                                                                      \
-        }                                                                                          \
-        r += rb;                                                                                   \
+#define TILE_LOOP(TILE, XPTR, XLD, WPTR)                                                   \
+    for (int64_t r = r0; r < r1;) {                                                        \
+        int rb = r1 - r >= RB ? RB : 1;                                                    \
+        for (int64_t n = 0; n < N; n += XB) {                                              \
+            float *yt = y + n * ldy + r;                                                   \
+            int xb = N - n >= XB ? XB : (int)(N - n);                                      \
+            if (rb == RB) {                                                                \
+                switch (xb) {                                                              \
+                case 4: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 4, n == 0); break;  \
+                case 3: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 3, n == 0); break;  \
+                case 2: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 2, n == 0); break;  \
+                default: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, RB, 1, n == 0); break; \
+                }                                                                          \
+            } else {                                                                       \
+                switch (xb) {                                                              \
+                case 4: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 4, n == 0); break;   \
+                case 3: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 3, n == 0); break;   \
+                case 2: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 2, n == 0); break;   \
+                default: TILE(yt, ldy, XPTR(n), XLD, WPTR(r), cols, 1, 1, n == 0); break;  \
+                }                                                                          \
+            }                                                                              \
+        }                                                                                  \
+        r += rb;                                                                           \
     }
 
-static void rows_f32(float *y, const float *x, const lt_qweight *w, int64_t N, int64_t r0, int64_t r1) {
+static void rows_f32(float *y, const float *x, const lt_qweight *w, int64_t N, int64_t r0,
+                     int64_t r1) {
     int64_t cols = w->cols, ldy = w->rows;
     const float *W = w->data;
-#define X_(n) (x + (n) * cols)
-#define W_(r) (W + (r) * cols)
+#define X_(n) (x + (n)*cols)
+#define W_(r) (W + (r)*cols)
     TILE_LOOP(tile_f32, X_, cols, W_)
 #undef X_
 #undef W_
 }
 
-static void rows_f16(float *y, const float *x, const lt_qweight *w, int64_t N, int64_t r0, int64_t r1) {
+static void rows_f16(float *y, const float *x, const lt_qweight *w, int64_t N, int64_t r0,
+                     int64_t r1) {
     int64_t cols = w->cols, ldy = w->rows;
     const uint16_t *W = w->data;
-#define X_(n) (x + (n) * cols)
-#define W_(r) (W + (r) * cols)
+#define X_(n) (x + (n)*cols)
+#define W_(r) (W + (r)*cols)
     TILE_LOOP(tile_f16, X_, cols, W_)
 #undef X_
 #undef W_
@@ -384,8 +401,8 @@ static void rows_bf16(float *y, const float *xperm, const lt_qweight *w, int64_t
                       int64_t r1) {
     int64_t cols = w->cols, ldy = w->rows, ldx = pad32(cols);
     const uint16_t *W = w->data;
-#define X_(n) (xperm + (n) * ldx)
-#define W_(r) (W + (r) * cols)
+#define X_(n) (xperm + (n)*ldx)
+#define W_(r) (W + (r)*cols)
     TILE_LOOP(tile_bf16, X_, ldx, W_)
 #undef X_
 #undef W_
@@ -396,15 +413,15 @@ static void rows_q8_0(float *y, const x_pair *xq, const lt_qweight *w, int64_t N
     int64_t cols = w->cols, ldy = w->rows, pairs = (cols / 32 + 1) / 2;
     const uint8_t *W = w->data;
     size_t row_bytes = (size_t)(cols / 32) * sizeof(lt_block_q8_0);
-#define X_(n) (xq + (n) * pairs)
-#define W_(r) (W + (size_t)(r) * row_bytes)
+#define X_(n) (xq + (n)*pairs)
+#define W_(r) (W + (size_t)(r)*row_bytes)
     TILE_LOOP(tile_q8_0, X_, pairs, W_)
 #undef X_
 #undef W_
 }
 
-void lt_quant_avx512_rows(float *y, const void *xprep, const lt_qweight *w, int64_t N,
-                          int64_t r0, int64_t r1) {
+void lt_quant_avx512_rows(float *y, const void *xprep, const lt_qweight *w, int64_t N, int64_t r0,
+                          int64_t r1) {
     switch (w->dtype) {
     case LT_F32: rows_f32(y, xprep, w, N, r0, r1); break;
     case LT_BF16: rows_bf16(y, xprep, w, N, r0, r1); break;
@@ -433,7 +450,8 @@ uint64_t lt_quant_avx512_read(const void *p, size_t bytes) {
         a6 = _mm512_add_epi64(a6, _mm512_loadu_si512(b3 + off));
         a7 = _mm512_add_epi64(a7, _mm512_loadu_si512(b3 + off + 64));
     }
-    __m512i s = _mm512_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3)),
-                                 _mm512_add_epi64(_mm512_add_epi64(a4, a5), _mm512_add_epi64(a6, a7)));
+    __m512i s =
+        _mm512_add_epi64(_mm512_add_epi64(_mm512_add_epi64(a0, a1), _mm512_add_epi64(a2, a3)),
+                         _mm512_add_epi64(_mm512_add_epi64(a4, a5), _mm512_add_epi64(a6, a7)));
     return (uint64_t)_mm512_reduce_add_epi64(s);
 }

@@ -32,8 +32,8 @@ size_t lt_quant_avx512_xprep_bytes(lt_dtype dtype, int64_t N, int64_t cols);
 void lt_quant_avx512_xprep(void *dst, lt_dtype dtype, const float *x, int64_t N, int64_t cols);
 // y[n * w->rows + r] for rows r in [r0, r1) and all n < N; xprep is the
 // prepared activations (or x itself for f32 and f16).
-void lt_quant_avx512_rows(float *y, const void *xprep, const lt_qweight *w, int64_t N,
-                          int64_t r0, int64_t r1);
+void lt_quant_avx512_rows(float *y, const void *xprep, const lt_qweight *w, int64_t N, int64_t r0,
+                          int64_t r1);
 // lt_q8_0_quantize / dequantize, bit-identical to the portable versions.
 void lt_q8_0_quantize_avx512(lt_block_q8_0 *dst, const float *src, int64_t n);
 void lt_q8_0_dequantize_avx512(float *dst, const lt_block_q8_0 *src, int64_t n);

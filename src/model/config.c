@@ -54,21 +54,28 @@ lt_status lt_config_copy(lt_config *dst, const lt_config *src) {
 static lt_status parse_rope_scaling(lt_config *c, const cJSON *doc, const char *src) {
     const cJSON *rs = cJSON_GetObjectItemCaseSensitive(doc, "rope_scaling");
     if (!rs || cJSON_IsNull(rs)) return NULL;
-    if (!cJSON_IsObject(rs)) return lt_error(LT_ERR_FORMAT, "%s: field 'rope_scaling' must be an object or null", src);
+    if (!cJSON_IsObject(rs))
+        return lt_error(LT_ERR_FORMAT, "%s: field 'rope_scaling' must be an object or null", src);
     const char *type = NULL;
     LT_TRY(lt_json_get_string_opt(rs, "rope_type", &type, src));
     if (!type) LT_TRY(lt_json_get_string_opt(rs, "type", &type, src));
     if (!type || strcmp(type, "default") == 0) return NULL;
     if (strcmp(type, "llama3") != 0)
-        return lt_error(LT_ERR_UNSUPPORTED, "%s: rope_scaling type '%s' is not supported (only 'llama3')", src, type);
+        return lt_error(LT_ERR_UNSUPPORTED,
+                        "%s: rope_scaling type '%s' is not supported (only 'llama3')", src, type);
     c->rope.llama3 = true;
     LT_TRY(lt_json_get_double(rs, "factor", &c->rope.factor, src));
     LT_TRY(lt_json_get_double(rs, "low_freq_factor", &c->rope.low_freq_factor, src));
     LT_TRY(lt_json_get_double(rs, "high_freq_factor", &c->rope.high_freq_factor, src));
-    LT_TRY(lt_json_get_int(rs, "original_max_position_embeddings", &c->rope.original_max_position_embeddings, src));
+    LT_TRY(lt_json_get_int(rs, "original_max_position_embeddings",
+                           &c->rope.original_max_position_embeddings, src));
     if (c->rope.factor <= 0 || c->rope.low_freq_factor <= 0 ||
-        c->rope.high_freq_factor <= c->rope.low_freq_factor || c->rope.original_max_position_embeddings <= 0)
-        return lt_error(LT_ERR_FORMAT, "%s: rope_scaling needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0", src);
+        c->rope.high_freq_factor <= c->rope.low_freq_factor ||
+        c->rope.original_max_position_embeddings <= 0)
+        return lt_error(
+            LT_ERR_FORMAT,
+            "%s: rope_scaling needs factor > 0, 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0",
+            src);
     return NULL;
 }
 
@@ -83,26 +90,31 @@ static lt_status parse_tokens(lt_config *c, const cJSON *doc, const char *src) {
         c->n_eos = 1;
         return NULL;
     }
-    if (!cJSON_IsArray(eos)) return lt_error(LT_ERR_FORMAT, "%s: field 'eos_token_id' must be an integer or a list of integers", src);
+    if (!cJSON_IsArray(eos))
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: field 'eos_token_id' must be an integer or a list of integers", src);
     const cJSON *item;
     cJSON_ArrayForEach(item, eos) {
         double d = item->valuedouble;
         if (!cJSON_IsNumber(item) || d != floor(d) || d < 0 || d > 2147483647.0)
             return lt_error(LT_ERR_FORMAT, "%s: field 'eos_token_id' must hold token ids", src);
         if (c->n_eos == LT_MAX_EOS)
-            return lt_error(LT_ERR_UNSUPPORTED, "%s: more than %d eos_token_id values", src, LT_MAX_EOS);
+            return lt_error(LT_ERR_UNSUPPORTED, "%s: more than %d eos_token_id values", src,
+                            LT_MAX_EOS);
         c->eos_ids[c->n_eos++] = (int64_t)d;
     }
     return NULL;
 }
 
-static lt_status parse_block(lt_block_config *b, const cJSON *block, const lt_config *c, int64_t i, const char *src) {
+static lt_status parse_block(lt_block_config *b, const cJSON *block, const lt_config *c, int64_t i,
+                             const char *src) {
     char where[512];
     snprintf(where, sizeof where, "%s: block_configs[%lld]", src, (long long)i);
     if (!cJSON_IsObject(block)) return lt_error(LT_ERR_FORMAT, "%s must be an object", where);
     const cJSON *attn = cJSON_GetObjectItemCaseSensitive(block, "attention");
     const cJSON *ffn = cJSON_GetObjectItemCaseSensitive(block, "ffn");
-    if (!cJSON_IsObject(attn)) return lt_error(LT_ERR_FORMAT, "%s: missing object 'attention'", where);
+    if (!cJSON_IsObject(attn))
+        return lt_error(LT_ERR_FORMAT, "%s: missing object 'attention'", where);
     if (!cJSON_IsObject(ffn)) return lt_error(LT_ERR_FORMAT, "%s: missing object 'ffn'", where);
 
     char field[600];
@@ -110,7 +122,8 @@ static lt_status parse_block(lt_block_config *b, const cJSON *block, const lt_co
     bool no_op = false, linear = false;
     LT_TRY(lt_json_get_bool_opt(attn, "no_op", &no_op, field));
     LT_TRY(lt_json_get_bool_opt(attn, "replace_with_linear", &linear, field));
-    if (no_op && linear) return lt_error(LT_ERR_FORMAT, "%s: no_op and replace_with_linear are both true", field);
+    if (no_op && linear)
+        return lt_error(LT_ERR_FORMAT, "%s: no_op and replace_with_linear are both true", field);
     if (no_op) {
         b->attn = LT_ATTN_NOOP;
     } else if (linear) {
@@ -119,7 +132,9 @@ static lt_status parse_block(lt_block_config *b, const cJSON *block, const lt_co
         int64_t group = 0;
         LT_TRY(lt_json_get_int(attn, "n_heads_in_group", &group, field));
         if (group < 1 || c->n_heads % group != 0)
-            return lt_error(LT_ERR_FORMAT, "%s: n_heads_in_group %lld must divide num_attention_heads %lld", field, (long long)group, (long long)c->n_heads);
+            return lt_error(LT_ERR_FORMAT,
+                            "%s: n_heads_in_group %lld must divide num_attention_heads %lld", field,
+                            (long long)group, (long long)c->n_heads);
         b->attn = LT_ATTN_GQA;
         b->n_kv_heads = c->n_heads / group;
     }
@@ -128,7 +143,8 @@ static lt_status parse_block(lt_block_config *b, const cJSON *block, const lt_co
     no_op = linear = false;
     LT_TRY(lt_json_get_bool_opt(ffn, "no_op", &no_op, field));
     LT_TRY(lt_json_get_bool_opt(ffn, "replace_with_linear", &linear, field));
-    if (no_op && linear) return lt_error(LT_ERR_FORMAT, "%s: no_op and replace_with_linear are both true", field);
+    if (no_op && linear)
+        return lt_error(LT_ERR_FORMAT, "%s: no_op and replace_with_linear are both true", field);
     if (no_op) {
         b->ffn = LT_FFN_NOOP;
     } else if (linear) {
@@ -136,7 +152,8 @@ static lt_status parse_block(lt_block_config *b, const cJSON *block, const lt_co
     } else {
         LT_TRY(lt_json_get_double(ffn, "ffn_mult", &b->ffn_mult, field));
         if (!(b->ffn_mult > 0) || b->ffn_mult > 1000)
-            return lt_error(LT_ERR_FORMAT, "%s: ffn_mult %g must be in (0, 1000]", field, b->ffn_mult);
+            return lt_error(LT_ERR_FORMAT, "%s: ffn_mult %g must be in (0, 1000]", field,
+                            b->ffn_mult);
         b->ffn = LT_FFN_SWIGLU;
         b->ffn_dim = lt_ffn_mult_to_dim(b->ffn_mult, c->hidden);
     }
@@ -148,18 +165,25 @@ static lt_status parse_arch(lt_config *c, const cJSON *doc, const char *src) {
     const char *arch = NULL, *model_type = NULL;
     if (cJSON_IsArray(archs) && cJSON_GetArraySize(archs) > 0) {
         const cJSON *first = cJSON_GetArrayItem(archs, 0);
-        if (!cJSON_IsString(first)) return lt_error(LT_ERR_FORMAT, "%s: field 'architectures' must be a list of strings", src);
+        if (!cJSON_IsString(first))
+            return lt_error(LT_ERR_FORMAT, "%s: field 'architectures' must be a list of strings",
+                            src);
         arch = first->valuestring;
     } else if (archs && !cJSON_IsNull(archs) && !cJSON_IsArray(archs)) {
         return lt_error(LT_ERR_FORMAT, "%s: field 'architectures' must be a list of strings", src);
     }
     LT_TRY(lt_json_get_string_opt(doc, "model_type", &model_type, src));
-    if ((arch && strcmp(arch, "DeciLMForCausalLM") == 0) || (model_type && strcmp(model_type, "nemotron-nas") == 0)) {
+    if ((arch && strcmp(arch, "DeciLMForCausalLM") == 0) ||
+        (model_type && strcmp(model_type, "nemotron-nas") == 0)) {
         c->arch = LT_ARCH_DECILM;
-    } else if ((arch && strcmp(arch, "LlamaForCausalLM") == 0) || (!arch && model_type && strcmp(model_type, "llama") == 0)) {
+    } else if ((arch && strcmp(arch, "LlamaForCausalLM") == 0) ||
+               (!arch && model_type && strcmp(model_type, "llama") == 0)) {
         c->arch = LT_ARCH_LLAMA;
     } else {
-        return lt_error(LT_ERR_UNSUPPORTED, "%s: architecture '%s' (model_type '%s') is not supported: lathe reads LlamaForCausalLM and DeciLMForCausalLM (nemotron-nas)", src, arch ? arch : "(none)", model_type ? model_type : "(none)");
+        return lt_error(
+            LT_ERR_UNSUPPORTED,
+            "%s: architecture '%s' (model_type '%s') is not supported: lathe reads LlamaForCausalLM and DeciLMForCausalLM (nemotron-nas)",
+            src, arch ? arch : "(none)", model_type ? model_type : "(none)");
     }
     return NULL;
 }
@@ -169,12 +193,16 @@ static lt_status check_unsupported(const cJSON *doc, const char *src) {
     for (size_t i = 0; i < 2; i++) {
         bool on = false;
         LT_TRY(lt_json_get_bool_opt(doc, false_flags[i], &on, src));
-        if (on) return lt_error(LT_ERR_UNSUPPORTED, "%s: '%s': true is not supported (lathe models have no biases)", src, false_flags[i]);
+        if (on)
+            return lt_error(LT_ERR_UNSUPPORTED,
+                            "%s: '%s': true is not supported (lathe models have no biases)", src,
+                            false_flags[i]);
     }
     const char *act = NULL;
     LT_TRY(lt_json_get_string_opt(doc, "hidden_act", &act, src));
     if (act && strcmp(act, "silu") != 0)
-        return lt_error(LT_ERR_UNSUPPORTED, "%s: hidden_act '%s' is not supported (only 'silu')", src, act);
+        return lt_error(LT_ERR_UNSUPPORTED, "%s: hidden_act '%s' is not supported (only 'silu')",
+                        src, act);
     return NULL;
 }
 
@@ -186,10 +214,18 @@ static lt_status from_json(lt_config *c, const cJSON *doc, const char *src) {
     LT_TRY(lt_json_get_int(doc, "num_attention_heads", &c->n_heads, src));
     LT_TRY(lt_json_get_int(doc, "num_hidden_layers", &c->n_layers, src));
     LT_TRY(lt_json_get_int(doc, "vocab_size", &c->vocab, src));
-    if (c->hidden < 1 || c->hidden > (1 << 20)) return lt_error(LT_ERR_FORMAT, "%s: hidden_size %lld is out of range", src, (long long)c->hidden);
-    if (c->n_heads < 1 || c->n_heads > 4096) return lt_error(LT_ERR_FORMAT, "%s: num_attention_heads %lld is out of range", src, (long long)c->n_heads);
-    if (c->n_layers < 1 || c->n_layers > 4096) return lt_error(LT_ERR_FORMAT, "%s: num_hidden_layers %lld is out of range", src, (long long)c->n_layers);
-    if (c->vocab < 1 || c->vocab > (1 << 24)) return lt_error(LT_ERR_FORMAT, "%s: vocab_size %lld is out of range", src, (long long)c->vocab);
+    if (c->hidden < 1 || c->hidden > (1 << 20))
+        return lt_error(LT_ERR_FORMAT, "%s: hidden_size %lld is out of range", src,
+                        (long long)c->hidden);
+    if (c->n_heads < 1 || c->n_heads > 4096)
+        return lt_error(LT_ERR_FORMAT, "%s: num_attention_heads %lld is out of range", src,
+                        (long long)c->n_heads);
+    if (c->n_layers < 1 || c->n_layers > 4096)
+        return lt_error(LT_ERR_FORMAT, "%s: num_hidden_layers %lld is out of range", src,
+                        (long long)c->n_layers);
+    if (c->vocab < 1 || c->vocab > (1 << 24))
+        return lt_error(LT_ERR_FORMAT, "%s: vocab_size %lld is out of range", src,
+                        (long long)c->vocab);
     c->head_dim = c->hidden / c->n_heads;
     LT_TRY(lt_json_get_int_opt(doc, "head_dim", &c->head_dim, src));
     c->max_positions = 2048;
@@ -211,16 +247,24 @@ static lt_status from_json(lt_config *c, const cJSON *doc, const char *src) {
         LT_TRY(lt_json_get_int_opt(doc, "num_key_value_heads", &kv, src));
         LT_TRY(lt_json_get_int(doc, "intermediate_size", &ffn, src));
         if (kv < 1 || c->n_heads % kv != 0)
-            return lt_error(LT_ERR_FORMAT, "%s: num_key_value_heads %lld must divide num_attention_heads %lld", src, (long long)kv, (long long)c->n_heads);
-        if (ffn < 1 || ffn > (1 << 24)) return lt_error(LT_ERR_FORMAT, "%s: intermediate_size %lld is out of range", src, (long long)ffn);
+            return lt_error(LT_ERR_FORMAT,
+                            "%s: num_key_value_heads %lld must divide num_attention_heads %lld",
+                            src, (long long)kv, (long long)c->n_heads);
+        if (ffn < 1 || ffn > (1 << 24))
+            return lt_error(LT_ERR_FORMAT, "%s: intermediate_size %lld is out of range", src,
+                            (long long)ffn);
         for (int64_t i = 0; i < c->n_layers; i++)
-            c->blocks[i] = (lt_block_config){.attn = LT_ATTN_GQA, .n_kv_heads = kv, .ffn = LT_FFN_SWIGLU, .ffn_dim = ffn};
+            c->blocks[i] = (lt_block_config){
+                .attn = LT_ATTN_GQA, .n_kv_heads = kv, .ffn = LT_FFN_SWIGLU, .ffn_dim = ffn};
         return NULL;
     }
     const cJSON *blocks = cJSON_GetObjectItemCaseSensitive(doc, "block_configs");
-    if (!cJSON_IsArray(blocks)) return lt_error(LT_ERR_FORMAT, "%s: DeciLM config needs a 'block_configs' list", src);
+    if (!cJSON_IsArray(blocks))
+        return lt_error(LT_ERR_FORMAT, "%s: DeciLM config needs a 'block_configs' list", src);
     if (cJSON_GetArraySize(blocks) != c->n_layers)
-        return lt_error(LT_ERR_FORMAT, "%s: block_configs has %d entries, num_hidden_layers is %lld", src, cJSON_GetArraySize(blocks), (long long)c->n_layers);
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: block_configs has %d entries, num_hidden_layers is %lld", src,
+                        cJSON_GetArraySize(blocks), (long long)c->n_layers);
     int64_t i = 0;
     const cJSON *block;
     cJSON_ArrayForEach(block, blocks) {
@@ -263,20 +307,30 @@ lt_status lt_config_load(lt_config *c, const char *path) {
 
 lt_status lt_config_validate(const lt_config *c, const char *src) {
     if (c->n_heads < 1 || c->hidden < 1 || c->head_dim < 1 || c->head_dim % 2 != 0)
-        return lt_error(LT_ERR_FORMAT, "%s: head_dim %lld must be a positive even number", src, (long long)c->head_dim);
+        return lt_error(LT_ERR_FORMAT, "%s: head_dim %lld must be a positive even number", src,
+                        (long long)c->head_dim);
     if (c->max_positions < 1 || c->max_positions > (1 << 24))
-        return lt_error(LT_ERR_FORMAT, "%s: max_position_embeddings %lld is out of range", src, (long long)c->max_positions);
-    if (!(c->rms_eps > 0) || c->rms_eps > 1) return lt_error(LT_ERR_FORMAT, "%s: rms_norm_eps %g must be in (0, 1]", src, c->rms_eps);
-    if (!(c->rope.theta > 1)) return lt_error(LT_ERR_FORMAT, "%s: rope_theta %g must be > 1", src, c->rope.theta);
-    if (c->bos_id >= c->vocab) return lt_error(LT_ERR_FORMAT, "%s: bos_token_id %lld is not below vocab_size %lld", src, (long long)c->bos_id, (long long)c->vocab);
+        return lt_error(LT_ERR_FORMAT, "%s: max_position_embeddings %lld is out of range", src,
+                        (long long)c->max_positions);
+    if (!(c->rms_eps > 0) || c->rms_eps > 1)
+        return lt_error(LT_ERR_FORMAT, "%s: rms_norm_eps %g must be in (0, 1]", src, c->rms_eps);
+    if (!(c->rope.theta > 1))
+        return lt_error(LT_ERR_FORMAT, "%s: rope_theta %g must be > 1", src, c->rope.theta);
+    if (c->bos_id >= c->vocab)
+        return lt_error(LT_ERR_FORMAT, "%s: bos_token_id %lld is not below vocab_size %lld", src,
+                        (long long)c->bos_id, (long long)c->vocab);
     for (int i = 0; i < c->n_eos; i++)
-        if (c->eos_ids[i] >= c->vocab) return lt_error(LT_ERR_FORMAT, "%s: eos_token_id %lld is not below vocab_size %lld", src, (long long)c->eos_ids[i], (long long)c->vocab);
+        if (c->eos_ids[i] >= c->vocab)
+            return lt_error(LT_ERR_FORMAT, "%s: eos_token_id %lld is not below vocab_size %lld",
+                            src, (long long)c->eos_ids[i], (long long)c->vocab);
     for (int64_t i = 0; i < c->n_layers; i++) {
         const lt_block_config *b = &c->blocks[i];
         if (b->attn == LT_ATTN_GQA && (b->n_kv_heads < 1 || c->n_heads % b->n_kv_heads != 0))
-            return lt_error(LT_ERR_FORMAT, "%s: layer %lld: %lld kv heads do not divide %lld heads", src, (long long)i, (long long)b->n_kv_heads, (long long)c->n_heads);
+            return lt_error(LT_ERR_FORMAT, "%s: layer %lld: %lld kv heads do not divide %lld heads",
+                            src, (long long)i, (long long)b->n_kv_heads, (long long)c->n_heads);
         if (b->ffn == LT_FFN_SWIGLU && b->ffn_dim < 1)
-            return lt_error(LT_ERR_FORMAT, "%s: layer %lld: FFN width must be positive", src, (long long)i);
+            return lt_error(LT_ERR_FORMAT, "%s: layer %lld: FFN width must be positive", src,
+                            (long long)i);
     }
     return NULL;
 }
@@ -287,7 +341,8 @@ static const char *const preset_names[] = {"tiny",    "tiny-hetero", "bench-m", 
                                            "bench-l", "reason-s",    NULL};
 const char *const *lt_config_preset_names(void) { return preset_names; }
 
-static lt_status preset_base(lt_config *c, lt_arch arch, int64_t hidden, int64_t layers, int64_t heads, int64_t vocab, bool tied) {
+static lt_status preset_base(lt_config *c, lt_arch arch, int64_t hidden, int64_t layers,
+                             int64_t heads, int64_t vocab, bool tied) {
     memset(c, 0, sizeof *c);
     c->arch = arch;
     c->hidden = hidden;
@@ -308,7 +363,8 @@ static lt_status preset_base(lt_config *c, lt_arch arch, int64_t hidden, int64_t
 
 static void uniform_blocks(lt_config *c, int64_t kv, int64_t ffn) {
     for (int64_t i = 0; i < c->n_layers; i++)
-        c->blocks[i] = (lt_block_config){.attn = LT_ATTN_GQA, .n_kv_heads = kv, .ffn = LT_FFN_SWIGLU, .ffn_dim = ffn};
+        c->blocks[i] = (lt_block_config){
+            .attn = LT_ATTN_GQA, .n_kv_heads = kv, .ffn = LT_FFN_SWIGLU, .ffn_dim = ffn};
 }
 
 static void set_gqa(lt_config *c, int64_t i, int64_t heads_in_group) {
@@ -360,8 +416,10 @@ lt_status lt_config_preset(lt_config *c, const char *name) {
         c->bos_id = -1;
         c->n_eos = 0;
     } else {
-        return lt_error(LT_ERR_ARG, "unknown preset '%s' (expected tiny, tiny-hetero, bench-m, "
-                                    "bench-m-hetero, bench-l or reason-s)", name);
+        return lt_error(LT_ERR_ARG,
+                        "unknown preset '%s' (expected tiny, tiny-hetero, bench-m, "
+                        "bench-m-hetero, bench-l or reason-s)",
+                        name);
     }
     return NULL;
 }
@@ -377,8 +435,10 @@ int64_t lt_config_block_params(const lt_config *c, int64_t layer) {
     } else if (b->attn == LT_ATTN_LINEAR) {
         n += C + C * C;
     }
-    if (b->ffn == LT_FFN_SWIGLU) n += C + 3 * C * b->ffn_dim;
-    else if (b->ffn == LT_FFN_LINEAR) n += C + C * C;
+    if (b->ffn == LT_FFN_SWIGLU)
+        n += C + 3 * C * b->ffn_dim;
+    else if (b->ffn == LT_FFN_LINEAR)
+        n += C + C * C;
     return n;
 }
 
@@ -410,7 +470,8 @@ double lt_config_train_flops_per_token(const lt_config *c, int64_t T) {
 bool lt_config_is_uniform(const lt_config *c) {
     for (int64_t i = 0; i < c->n_layers; i++) {
         const lt_block_config *b = &c->blocks[i], *b0 = &c->blocks[0];
-        if (b->attn != LT_ATTN_GQA || b->ffn != LT_FFN_SWIGLU || b->n_kv_heads != b0->n_kv_heads || b->ffn_dim != b0->ffn_dim)
+        if (b->attn != LT_ATTN_GQA || b->ffn != LT_FFN_SWIGLU || b->n_kv_heads != b0->n_kv_heads ||
+            b->ffn_dim != b0->ffn_dim)
             return false;
     }
     return true;
@@ -420,8 +481,10 @@ bool lt_config_is_uniform(const lt_config *c) {
 
 static lt_status set_field(cJSON *doc, const char *key, cJSON *value) {
     if (!value) return lt_error_nomem(key, 0);
-    if (cJSON_HasObjectItem(doc, key)) cJSON_ReplaceItemInObjectCaseSensitive(doc, key, value);
-    else cJSON_AddItemToObject(doc, key, value);
+    if (cJSON_HasObjectItem(doc, key))
+        cJSON_ReplaceItemInObjectCaseSensitive(doc, key, value);
+    else
+        cJSON_AddItemToObject(doc, key, value);
     return NULL;
 }
 
@@ -439,8 +502,10 @@ static cJSON *block_json(const lt_config *c, const lt_block_config *b) {
     }
     cJSON_AddItemToObject(block, "attention", attn);
     cJSON_AddItemToObject(block, "ffn", ffn);
-    if (b->attn == LT_ATTN_GQA) cJSON_AddNumberToObject(attn, "n_heads_in_group", (double)(c->n_heads / b->n_kv_heads));
-    else cJSON_AddNullToObject(attn, "n_heads_in_group");
+    if (b->attn == LT_ATTN_GQA)
+        cJSON_AddNumberToObject(attn, "n_heads_in_group", (double)(c->n_heads / b->n_kv_heads));
+    else
+        cJSON_AddNullToObject(attn, "n_heads_in_group");
     cJSON_AddBoolToObject(attn, "no_op", b->attn == LT_ATTN_NOOP);
     cJSON_AddNullToObject(attn, "num_sink_tokens");
     cJSON_AddBoolToObject(attn, "replace_with_linear", b->attn == LT_ATTN_LINEAR);
@@ -463,7 +528,8 @@ static lt_status fill_json(const lt_config *c, cJSON *doc) {
     bool decilm = c->arch == LT_ARCH_DECILM;
     cJSON *archs = cJSON_CreateArray();
     if (!archs) return lt_error_nomem("config.json's architectures (JSON)", 0);
-    cJSON_AddItemToArray(archs, cJSON_CreateString(decilm ? "DeciLMForCausalLM" : "LlamaForCausalLM"));
+    cJSON_AddItemToArray(archs,
+                         cJSON_CreateString(decilm ? "DeciLMForCausalLM" : "LlamaForCausalLM"));
     LT_TRY(set_field(doc, "architectures", archs));
     LT_TRY(set_field(doc, "model_type", cJSON_CreateString(decilm ? "nemotron-nas" : "llama")));
     LT_TRY(set_field(doc, "hidden_size", cJSON_CreateNumber((double)c->hidden)));
@@ -485,26 +551,33 @@ static lt_status fill_json(const lt_config *c, cJSON *doc) {
         cJSON_AddNumberToObject(rs, "factor", c->rope.factor);
         cJSON_AddNumberToObject(rs, "high_freq_factor", c->rope.high_freq_factor);
         cJSON_AddNumberToObject(rs, "low_freq_factor", c->rope.low_freq_factor);
-        cJSON_AddNumberToObject(rs, "original_max_position_embeddings", (double)c->rope.original_max_position_embeddings);
+        cJSON_AddNumberToObject(rs, "original_max_position_embeddings",
+                                (double)c->rope.original_max_position_embeddings);
         cJSON_AddStringToObject(rs, "rope_type", "llama3");
         LT_TRY(set_field(doc, "rope_scaling", rs));
     } else {
         LT_TRY(set_field(doc, "rope_scaling", cJSON_CreateNull()));
     }
-    LT_TRY(set_field(doc, "bos_token_id", c->bos_id >= 0 ? cJSON_CreateNumber((double)c->bos_id) : cJSON_CreateNull()));
+    LT_TRY(set_field(doc, "bos_token_id",
+                     c->bos_id >= 0 ? cJSON_CreateNumber((double)c->bos_id) : cJSON_CreateNull()));
     if (c->n_eos == 1) {
         LT_TRY(set_field(doc, "eos_token_id", cJSON_CreateNumber((double)c->eos_ids[0])));
     } else if (c->n_eos > 1) {
         cJSON *eos = cJSON_CreateArray();
         if (!eos) return lt_error_nomem("config.json's eos_token_id (JSON)", 0);
-        for (int i = 0; i < c->n_eos; i++) cJSON_AddItemToArray(eos, cJSON_CreateNumber((double)c->eos_ids[i]));
+        for (int i = 0; i < c->n_eos; i++)
+            cJSON_AddItemToArray(eos, cJSON_CreateNumber((double)c->eos_ids[i]));
         LT_TRY(set_field(doc, "eos_token_id", eos));
     }
     if (decilm) {
         for (int64_t i = 0; i < c->n_layers; i++) {
             const lt_block_config *b = &c->blocks[i];
-            if (b->ffn == LT_FFN_SWIGLU && lt_ffn_mult_to_dim(block_ffn_mult(c, b), c->hidden) != b->ffn_dim)
-                return lt_error(LT_ERR_ARG, "config: layer %lld: FFN width %lld cannot be written as a DeciLM ffn_mult (widths are multiples of 256)", (long long)i, (long long)b->ffn_dim);
+            if (b->ffn == LT_FFN_SWIGLU &&
+                lt_ffn_mult_to_dim(block_ffn_mult(c, b), c->hidden) != b->ffn_dim)
+                return lt_error(
+                    LT_ERR_ARG,
+                    "config: layer %lld: FFN width %lld cannot be written as a DeciLM ffn_mult (widths are multiples of 256)",
+                    (long long)i, (long long)b->ffn_dim);
         }
         cJSON *blocks = cJSON_CreateArray();
         if (!blocks) return lt_error_nomem("config.json's block_configs (JSON)", 0);
@@ -518,12 +591,17 @@ static lt_status fill_json(const lt_config *c, cJSON *doc) {
         LT_TRY(set_field(doc, "num_key_value_heads", cJSON_CreateNull()));
     } else {
         if (!lt_config_is_uniform(c))
-            return lt_error(LT_ERR_ARG, "config: a LlamaForCausalLM needs every layer to be GQA + SwiGLU of one shape (use the DeciLM architecture)");
+            return lt_error(
+                LT_ERR_ARG,
+                "config: a LlamaForCausalLM needs every layer to be GQA + SwiGLU of one shape (use the DeciLM architecture)");
         cJSON_DeleteItemFromObjectCaseSensitive(doc, "block_configs");
-        LT_TRY(set_field(doc, "intermediate_size", cJSON_CreateNumber((double)c->blocks[0].ffn_dim)));
-        LT_TRY(set_field(doc, "num_key_value_heads", cJSON_CreateNumber((double)c->blocks[0].n_kv_heads)));
+        LT_TRY(
+            set_field(doc, "intermediate_size", cJSON_CreateNumber((double)c->blocks[0].ffn_dim)));
+        LT_TRY(set_field(doc, "num_key_value_heads",
+                         cJSON_CreateNumber((double)c->blocks[0].n_kv_heads)));
     }
-    if (!cJSON_HasObjectItem(doc, "torch_dtype")) LT_TRY(set_field(doc, "torch_dtype", cJSON_CreateString("float32")));
+    if (!cJSON_HasObjectItem(doc, "torch_dtype"))
+        LT_TRY(set_field(doc, "torch_dtype", cJSON_CreateString("float32")));
     return NULL;
 }
 

@@ -43,8 +43,10 @@ static void plan(const lt_config *c, lt_acts *a, bump *b) {
     bool lowp = a->dtype != LT_F32;
     for (int64_t l = 0; l < c->n_layers; l++) {
         const lt_block_config *bc = &c->blocks[l];
-        if (bc->attn == LT_ATTN_GQA && (size_t)(bc->n_kv_heads * c->head_dim) > max_kv) max_kv = (size_t)(bc->n_kv_heads * c->head_dim);
-        if (bc->ffn == LT_FFN_SWIGLU && (size_t)bc->ffn_dim > max_ffn) max_ffn = (size_t)bc->ffn_dim;
+        if (bc->attn == LT_ATTN_GQA && (size_t)(bc->n_kv_heads * c->head_dim) > max_kv)
+            max_kv = (size_t)(bc->n_kv_heads * c->head_dim);
+        if (bc->ffn == LT_FFN_SWIGLU && (size_t)bc->ffn_dim > max_ffn)
+            max_ffn = (size_t)bc->ffn_dim;
     }
     a->x0 = take(b, N * C, 4); // first: the start of the one buffer
     shared_views sh = {0};
@@ -127,13 +129,17 @@ size_t lt_acts_bytes(const lt_config *cfg, lt_dtype dtype, int64_t B, int64_t T)
 lt_status lt_acts_init(lt_acts **out, const lt_model *m, int64_t B, int64_t T) {
     *out = NULL;
     const lt_config *c = &m->cfg;
-    if (B < 1 || T < 1) return lt_error(LT_ERR_ARG, "batch %lld x %lld: both must be positive", (long long)B, (long long)T);
+    if (B < 1 || T < 1)
+        return lt_error(LT_ERR_ARG, "batch %lld x %lld: both must be positive", (long long)B,
+                        (long long)T);
     if (T > c->max_positions)
-        return lt_error(LT_ERR_RANGE, "sequence length %lld exceeds max_position_embeddings %lld", (long long)T, (long long)c->max_positions);
+        return lt_error(LT_ERR_RANGE, "sequence length %lld exceeds max_position_embeddings %lld",
+                        (long long)T, (long long)c->max_positions);
     lt_acts *a;
     LT_TRY(lt_calloc((void **)&a, 1, sizeof *a, "activations"));
     a->B = B, a->T = T, a->N = B * T, a->model = m, a->dtype = m->dtype;
-    lt_status s = lt_calloc((void **)&a->blocks, (size_t)c->n_layers, sizeof *a->blocks, "block activations");
+    lt_status s =
+        lt_calloc((void **)&a->blocks, (size_t)c->n_layers, sizeof *a->blocks, "block activations");
     bump b = {0};
     if (!s) {
         plan(c, a, &b);
@@ -167,9 +173,15 @@ static void residual_add(float *out, const float *x, const float *y, int64_t n) 
 
 // Attention's two products run in bf16 in bf16 mode; in f16 mode in f32 on
 // the f16-stored q, k, v (this CPU has no fast f16 GEMM).
-static lt_attention_shape attn_shape(const lt_model *m, const lt_acts *a, const lt_block_config *bc) {
-    return (lt_attention_shape){.B = a->B, .T = a->T, .n_heads = m->cfg.n_heads, .n_kv_heads = bc->n_kv_heads,
-                                .head_dim = m->cfg.head_dim, .causal = true, .segments = a->segments,
+static lt_attention_shape attn_shape(const lt_model *m, const lt_acts *a,
+                                     const lt_block_config *bc) {
+    return (lt_attention_shape){.B = a->B,
+                                .T = a->T,
+                                .n_heads = m->cfg.n_heads,
+                                .n_kv_heads = bc->n_kv_heads,
+                                .head_dim = m->cfg.head_dim,
+                                .causal = true,
+                                .segments = a->segments,
                                 .dtype = m->dtype == LT_BF16 ? LT_BF16 : LT_F32};
 }
 
@@ -209,9 +221,9 @@ static void norm_fwd(lt_acts *a, float *y, uint16_t *y16, float *rstd, const flo
 // RoPE on q or k (N, n_heads * D) at this batch's positions, and its backward.
 static void rope_fwd(lt_acts *a, float *x, int64_t n_heads) {
     const lt_model *m = a->model;
-    LT_TIMED(&a->profile, LT_OP_ROPE,
-             lt_rope_forward(x, m->rope_cos, m->rope_sin, a->positions, a->N, n_heads,
-                             m->cfg.head_dim));
+    LT_TIMED(
+        &a->profile, LT_OP_ROPE,
+        lt_rope_forward(x, m->rope_cos, m->rope_sin, a->positions, a->N, n_heads, m->cfg.head_dim));
 }
 static void rope_bwd(lt_acts *a, float *dx, int64_t n_heads) {
     const lt_model *m = a->model;
@@ -241,19 +253,23 @@ static void record_grad_stats(lt_grad_stats *gs, const float *dy, int64_t n) {
             float v = fabsf(dy[i]);
             if (v == 0.0f) continue;
             mine.nonzero++;
-            if (v <= 0x1p-25f) mine.f16_zero++;
-            else if (v < 0x1p-14f) mine.f16_subnormal++;
+            if (v <= 0x1p-25f)
+                mine.f16_zero++;
+            else if (v < 0x1p-14f)
+                mine.f16_subnormal++;
             int e = ilogbf(v) - LT_GRAD_HIST_MIN;
             mine.log2_hist[e < 0 ? 0 : e >= LT_GRAD_HIST_BINS ? LT_GRAD_HIST_BINS - 1 : e]++;
         }
 #pragma omp critical
         {
-            local.nonzero += mine.nonzero, local.f16_zero += mine.f16_zero, local.f16_subnormal += mine.f16_subnormal;
+            local.nonzero += mine.nonzero, local.f16_zero += mine.f16_zero,
+                local.f16_subnormal += mine.f16_subnormal;
             for (int b = 0; b < LT_GRAD_HIST_BINS; b++) local.log2_hist[b] += mine.log2_hist[b];
         }
     }
     gs->total += (uint64_t)n;
-    gs->nonzero += local.nonzero, gs->f16_zero += local.f16_zero, gs->f16_subnormal += local.f16_subnormal;
+    gs->nonzero += local.nonzero, gs->f16_zero += local.f16_zero,
+        gs->f16_subnormal += local.f16_subnormal;
     for (int b = 0; b < LT_GRAD_HIST_BINS; b++) gs->log2_hist[b] += local.log2_hist[b];
 }
 
@@ -291,8 +307,9 @@ static lt_status attention_part_forward(const lt_model *m, const lt_block_weight
         keep16(a, ba->k16, ba->k, N * KVD);
         keep16(a, ba->v16, ba->v, N * KVD);
         lt_attention_shape shape = attn_shape(m, a, bc);
-        LT_TIMED(&a->profile, LT_OP_ATTN,
-                 LT_TRY(lt_attention_forward(ba->attn_out, ba->probs, ba->q, ba->k, ba->v, &shape)));
+        LT_TIMED(
+            &a->profile, LT_OP_ATTN,
+            LT_TRY(lt_attention_forward(ba->attn_out, ba->probs, ba->q, ba->k, ba->v, &shape)));
         store16(a, ba->probs16, ba->probs, a->B * c->n_heads * a->T * a->T);
         keep16(a, ba->attn_out16, ba->attn_out, N * HD);
         LT_TRY(linear_fwd(a, LT_OP_OPROJ, a->scratch, ba->attn_out, ba->attn_out16, &w->o, HD, C));
@@ -315,7 +332,8 @@ static lt_status ffn_part_forward(const lt_model *m, const lt_block_weights *w, 
         LT_TRY(linear_fwd(a, LT_OP_FFN_IN, ba->up, xn, xn16, &w->up, C, F));
         keep16(a, ba->gate16, ba->gate, N * F);
         keep16(a, ba->up16, ba->up, N * F);
-        LT_TIMED(&a->profile, LT_OP_SWIGLU, lt_swiglu_forward(ba->ffn_hidden, ba->gate, ba->up, N * F));
+        LT_TIMED(&a->profile, LT_OP_SWIGLU,
+                 lt_swiglu_forward(ba->ffn_hidden, ba->gate, ba->up, N * F));
         keep16(a, ba->ffn_hidden16, ba->ffn_hidden, N * F);
         LT_TRY(linear_fwd(a, LT_OP_FFN_OUT, a->scratch, ba->ffn_hidden, ba->ffn_hidden16, &w->down,
                           F, C));
@@ -324,23 +342,34 @@ static lt_status ffn_part_forward(const lt_model *m, const lt_block_weights *w, 
     return NULL;
 }
 
-lt_status lt_block_forward(const lt_model *m, const lt_block_weights *w, lt_block_acts *ba, lt_acts *a, const float *x) {
-    if (w->cfg->attn != LT_ATTN_NOOP) LT_TRY(attention_part_forward(m, w, ba, a, x));
-    else ba->mid = (float *)x;
-    if (w->cfg->ffn != LT_FFN_NOOP) LT_TRY(ffn_part_forward(m, w, ba, a));
-    else ba->out = ba->mid;
+lt_status lt_block_forward(const lt_model *m, const lt_block_weights *w, lt_block_acts *ba,
+                           lt_acts *a, const float *x) {
+    if (w->cfg->attn != LT_ATTN_NOOP)
+        LT_TRY(attention_part_forward(m, w, ba, a, x));
+    else
+        ba->mid = (float *)x;
+    if (w->cfg->ffn != LT_FFN_NOOP)
+        LT_TRY(ffn_part_forward(m, w, ba, a));
+    else
+        ba->out = ba->mid;
     return NULL;
 }
 
 static lt_status check_batch(const lt_model *m, const lt_acts *a, const lt_batch *batch) {
     const lt_config *c = &m->cfg;
     if (batch->B != a->B || batch->T != a->T)
-        return lt_error(LT_ERR_ARG, "batch is %lld x %lld but the activations were sized for %lld x %lld", (long long)batch->B, (long long)batch->T, (long long)a->B, (long long)a->T);
+        return lt_error(LT_ERR_ARG,
+                        "batch is %lld x %lld but the activations were sized for %lld x %lld",
+                        (long long)batch->B, (long long)batch->T, (long long)a->B, (long long)a->T);
     for (int64_t i = 0; i < a->N; i++) {
         if (batch->ids[i] < 0 || batch->ids[i] >= c->vocab)
-            return lt_error(LT_ERR_RANGE, "token id %d at position %lld is outside the vocabulary [0, %lld)", batch->ids[i], (long long)i, (long long)c->vocab);
-        if (batch->positions && (batch->positions[i] < 0 || batch->positions[i] >= c->max_positions))
-            return lt_error(LT_ERR_RANGE, "position %d at index %lld is outside [0, %lld)", batch->positions[i], (long long)i, (long long)c->max_positions);
+            return lt_error(LT_ERR_RANGE,
+                            "token id %d at position %lld is outside the vocabulary [0, %lld)",
+                            batch->ids[i], (long long)i, (long long)c->vocab);
+        if (batch->positions &&
+            (batch->positions[i] < 0 || batch->positions[i] >= c->max_positions))
+            return lt_error(LT_ERR_RANGE, "position %d at index %lld is outside [0, %lld)",
+                            batch->positions[i], (long long)i, (long long)c->max_positions);
     }
     return NULL;
 }
@@ -349,10 +378,14 @@ lt_status lt_model_forward(const lt_model *m, lt_acts *a, const lt_batch *batch)
     const lt_config *c = &m->cfg;
     if (a->model != m) return lt_error(LT_ERR_ARG, "activations belong to another model");
     if (a->dtype != m->dtype)
-        return lt_error(LT_ERR_ARG, "activations were sized for %s, the model now computes in %s: make them again", lt_dtype_name(a->dtype), lt_dtype_name(m->dtype));
+        return lt_error(
+            LT_ERR_ARG,
+            "activations were sized for %s, the model now computes in %s: make them again",
+            lt_dtype_name(a->dtype), lt_dtype_name(m->dtype));
     LT_TRY(check_batch(m, a, batch));
     int64_t N = a->N, C = c->hidden;
-    for (int64_t i = 0; i < N; i++) a->positions[i] = batch->positions ? batch->positions[i] : (int32_t)(i % a->T);
+    for (int64_t i = 0; i < N; i++)
+        a->positions[i] = batch->positions ? batch->positions[i] : (int32_t)(i % a->T);
     a->ids = batch->ids;
     a->segments = batch->segments;
     LT_TIMED(&a->profile, LT_OP_EMBED, lt_embedding_forward(a->x0, m->embed, batch->ids, N, C));
@@ -440,7 +473,8 @@ static lt_status attention_part_backward(const lt_model *m, const lt_block_weigh
     return NULL;
 }
 
-lt_status lt_block_backward(const lt_model *m, const lt_block_weights *w, const lt_block_acts *ba, lt_acts *a, const float *x, float *dx, const lt_block_grads *g) {
+lt_status lt_block_backward(const lt_model *m, const lt_block_weights *w, const lt_block_acts *ba,
+                            lt_acts *a, const float *x, float *dx, const lt_block_grads *g) {
     // The residual path passes d(out) through unchanged; each part adds its branch.
     if (w->cfg->ffn != LT_FFN_NOOP) LT_TRY(ffn_part_backward(m, w, ba, a, dx, g));
     if (w->cfg->attn != LT_ATTN_NOOP) LT_TRY(attention_part_backward(m, w, ba, a, x, dx, g));
@@ -453,15 +487,19 @@ static void add_into(float *dst, const float *src, int64_t n) {
     for (int64_t i = 0; i < n; i++) dst[i] += src[i];
 }
 
-lt_status lt_model_backward(const lt_model *m, lt_acts *a, float *grads, const float *const *dhidden) {
+lt_status lt_model_backward(const lt_model *m, lt_acts *a, float *grads,
+                            const float *const *dhidden) {
     const lt_config *c = &m->cfg;
     int64_t N = a->N, C = c->hidden, L = c->n_layers;
     const float *x_last = L > 0 ? a->blocks[L - 1].out : a->x0;
-    const lt_param *head = lt_model_find(m, c->tie_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
+    const lt_param *head =
+        lt_model_find(m, c->tie_embeddings ? "model.embed_tokens.weight" : "lm_head.weight");
     const lt_param *norm = lt_model_find(m, "model.norm.weight");
     const lt_param *embed = lt_model_find(m, "model.embed_tokens.weight");
     zero(a->dnorm, N * C);
-    if (a->dtype != m->dtype) return lt_error(LT_ERR_ARG, "activations were sized for %s, the model now computes in %s", lt_dtype_name(a->dtype), lt_dtype_name(m->dtype));
+    if (a->dtype != m->dtype)
+        return lt_error(LT_ERR_ARG, "activations were sized for %s, the model now computes in %s",
+                        lt_dtype_name(a->dtype), lt_dtype_name(m->dtype));
     LT_TRY(linear_bwd(a, LT_OP_HEAD, a->dnorm, grads + head->offset, a->logits, a->final_norm_out,
                       a->final_norm_out16, &m->lm_head, C, c->vocab));
     zero(a->dres, N * C);

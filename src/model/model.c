@@ -32,7 +32,8 @@ static void layout(lt_model *m) {
     for (int64_t l = 0; l < c->n_layers; l++) {
         const lt_block_config *b = &c->blocks[l];
         int64_t kv_dim = b->n_kv_heads * c->head_dim;
-        if (b->attn != LT_ATTN_NOOP) add_tensor(m, &off, false, C, 0, "model.layers.%lld.input_layernorm.weight", l);
+        if (b->attn != LT_ATTN_NOOP)
+            add_tensor(m, &off, false, C, 0, "model.layers.%lld.input_layernorm.weight", l);
         if (b->attn == LT_ATTN_GQA) {
             add_tensor(m, &off, true, q_dim, C, "model.layers.%lld.self_attn.q_proj.weight", l);
             add_tensor(m, &off, true, kv_dim, C, "model.layers.%lld.self_attn.k_proj.weight", l);
@@ -41,7 +42,9 @@ static void layout(lt_model *m) {
         } else if (b->attn == LT_ATTN_LINEAR) {
             add_tensor(m, &off, true, C, C, "model.layers.%lld.self_attn.linear_attn.weight", l);
         }
-        if (b->ffn != LT_FFN_NOOP) add_tensor(m, &off, false, C, 0, "model.layers.%lld.post_attention_layernorm.weight", l);
+        if (b->ffn != LT_FFN_NOOP)
+            add_tensor(m, &off, false, C, 0, "model.layers.%lld.post_attention_layernorm.weight",
+                       l);
         if (b->ffn == LT_FFN_SWIGLU) {
             add_tensor(m, &off, true, b->ffn_dim, C, "model.layers.%lld.mlp.gate_proj.weight", l);
             add_tensor(m, &off, true, b->ffn_dim, C, "model.layers.%lld.mlp.up_proj.weight", l);
@@ -85,7 +88,8 @@ static void build_views(lt_model *m) {
         w->v = linear_view(m, "model.layers.%lld.self_attn.v_proj.weight", l);
         w->o = linear_view(m, "model.layers.%lld.self_attn.o_proj.weight", l);
         w->linear_attn = linear_view(m, "model.layers.%lld.self_attn.linear_attn.weight", l);
-        w->ffn_norm = arena_ptr(m, m->params, "model.layers.%lld.post_attention_layernorm.weight", l);
+        w->ffn_norm =
+            arena_ptr(m, m->params, "model.layers.%lld.post_attention_layernorm.weight", l);
         w->gate = linear_view(m, "model.layers.%lld.mlp.gate_proj.weight", l);
         w->up = linear_view(m, "model.layers.%lld.mlp.up_proj.weight", l);
         w->down = linear_view(m, "model.layers.%lld.mlp.down_proj.weight", l);
@@ -93,7 +97,8 @@ static void build_views(lt_model *m) {
     }
     m->embed = arena_ptr(m, m->params, "model.embed_tokens.weight", 0);
     m->final_norm = arena_ptr(m, m->params, "model.norm.weight", 0);
-    m->lm_head = linear_view(m, m->cfg.tie_embeddings ? "model.embed_tokens.weight" : "lm_head.weight", 0);
+    m->lm_head =
+        linear_view(m, m->cfg.tie_embeddings ? "model.embed_tokens.weight" : "lm_head.weight", 0);
 }
 
 void lt_model_block_grads(const lt_model *m, float *g_arena, int64_t l, lt_block_grads *g) {
@@ -142,11 +147,13 @@ lt_status lt_model_init(lt_model **out, const lt_config *cfg) {
         layout(m);
         s = lt_calloc((void **)&m->params, (size_t)m->n_params, sizeof(float), "model parameters");
     }
-    if (!s) s = lt_calloc((void **)&m->blocks, (size_t)cfg->n_layers, sizeof *m->blocks, "block views");
+    if (!s)
+        s = lt_calloc((void **)&m->blocks, (size_t)cfg->n_layers, sizeof *m->blocks, "block views");
     if (!s) s = init_rope(m);
     if (s) {
         lt_model_free(m);
-        return lt_error_prefix(s, "model with %.1fM parameters", (double)lt_config_param_count(cfg) / 1e6);
+        return lt_error_prefix(s, "model with %.1fM parameters",
+                               (double)lt_config_param_count(cfg) / 1e6);
     }
     build_views(m);
     *out = m;
@@ -183,9 +190,11 @@ void lt_model_init_random(lt_model *m, uint64_t seed) {
 
 lt_status lt_model_set_dtype(lt_model *m, lt_dtype dtype) {
     if (dtype != LT_F32 && dtype != LT_BF16 && dtype != LT_F16)
-        return lt_error(LT_ERR_ARG, "compute dtype %s is not supported (use f32, bf16 or f16)", lt_dtype_name(dtype));
+        return lt_error(LT_ERR_ARG, "compute dtype %s is not supported (use f32, bf16 or f16)",
+                        lt_dtype_name(dtype));
     if (dtype != LT_F32 && !m->params_lowp)
-        LT_TRY(lt_alloc((void **)&m->params_lowp, (size_t)m->n_params * sizeof(uint16_t), "16-bit weight copy"));
+        LT_TRY(lt_alloc((void **)&m->params_lowp, (size_t)m->n_params * sizeof(uint16_t),
+                        "16-bit weight copy"));
     if (dtype == LT_F32) {
         lt_free(m->params_lowp);
         m->params_lowp = NULL;
@@ -200,6 +209,7 @@ void lt_model_sync_lowp(lt_model *m) {
     if (!m->params_lowp) return;
     for (int i = 0; i < m->n_tensors; i++) {
         const lt_param *p = &m->tensors[i];
-        if (p->is_matmul) lt_lowp_store(m->dtype, m->params_lowp + p->offset, m->params + p->offset, p->numel);
+        if (p->is_matmul)
+            lt_lowp_store(m->dtype, m->params_lowp + p->offset, m->params + p->offset, p->numel);
     }
 }

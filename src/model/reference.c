@@ -14,7 +14,8 @@ typedef struct {
 } ref_ctx;
 
 // y (N, out) = x (N, in) @ W^T
-static void ref_linear(double *y, const double *x, const float *w, int64_t N, int64_t in, int64_t out) {
+static void ref_linear(double *y, const double *x, const float *w, int64_t N, int64_t in,
+                       int64_t out) {
     for (int64_t n = 0; n < N; n++)
         for (int64_t o = 0; o < out; o++) {
             double acc = 0;
@@ -23,7 +24,8 @@ static void ref_linear(double *y, const double *x, const float *w, int64_t N, in
         }
 }
 
-static void ref_rmsnorm(double *y, const double *x, const float *w, int64_t N, int64_t C, double eps) {
+static void ref_rmsnorm(double *y, const double *x, const float *w, int64_t N, int64_t C,
+                        double eps) {
     for (int64_t n = 0; n < N; n++) {
         double ss = 0;
         for (int64_t c = 0; c < C; c++) ss += x[n * C + c] * x[n * C + c];
@@ -33,7 +35,8 @@ static void ref_rmsnorm(double *y, const double *x, const float *w, int64_t N, i
 }
 
 // In place on x (N, heads, D), rotate-half pairs, angles in double.
-static void ref_rope(double *x, const double *inv_freq, const int32_t *pos, int64_t N, int64_t heads, int64_t D) {
+static void ref_rope(double *x, const double *inv_freq, const int32_t *pos, int64_t N,
+                     int64_t heads, int64_t D) {
     for (int64_t n = 0; n < N; n++)
         for (int64_t h = 0; h < heads; h++) {
             double *v = x + (n * heads + h) * D;
@@ -46,7 +49,8 @@ static void ref_rope(double *x, const double *inv_freq, const int32_t *pos, int6
         }
 }
 
-static void ref_attention(double *out, const double *q, const double *k, const double *v, const ref_ctx *r, int64_t KVH, double *row) {
+static void ref_attention(double *out, const double *q, const double *k, const double *v,
+                          const ref_ctx *r, int64_t KVH, double *row) {
     const lt_config *c = &r->m->cfg;
     int64_t B = r->batch->B, T = r->batch->T, H = c->n_heads, D = c->head_dim;
     const int32_t *seg = r->batch->segments;
@@ -69,14 +73,16 @@ static void ref_attention(double *out, const double *q, const double *k, const d
                 double *o = out + ((b * T + i) * H + h) * D;
                 for (int64_t d = 0; d < D; d++) {
                     double acc = 0;
-                    for (int64_t j = 0; j <= i; j++) acc += row[j] / sum * v[((b * T + j) * KVH + g) * D + d];
+                    for (int64_t j = 0; j <= i; j++)
+                        acc += row[j] / sum * v[((b * T + j) * KVH + g) * D + d];
                     o[d] = acc;
                 }
             }
         }
 }
 
-static lt_status ref_block(const ref_ctx *r, const lt_block_weights *w, double *x, double *buf[6], const double *inv_freq, const int32_t *pos) {
+static lt_status ref_block(const ref_ctx *r, const lt_block_weights *w, double *x, double *buf[6],
+                           const double *inv_freq, const int32_t *pos) {
     const lt_config *c = &r->m->cfg;
     int64_t N = r->N, C = r->C, HD = c->n_heads * c->head_dim;
     const lt_block_config *bc = w->cfg;
@@ -147,15 +153,20 @@ lt_status lt_model_loss_f64(const lt_model *m, const lt_batch *batch, double *lo
     double *x = NULL, *buf[6] = {0}, *inv_freq = NULL;
     int32_t *pos = NULL;
     lt_status s = lt_alloc((void **)&x, (size_t)(N * C) * sizeof *x, "reference activations");
-    for (int i = 0; i < 6 && !s; i++) s = lt_alloc((void **)&buf[i], (size_t)(N * widest + batch->T) * sizeof(double), "reference activations");
-    if (!s) s = lt_alloc((void **)&inv_freq, (size_t)c->head_dim * sizeof *inv_freq, "reference rope");
+    for (int i = 0; i < 6 && !s; i++)
+        s = lt_alloc((void **)&buf[i], (size_t)(N * widest + batch->T) * sizeof(double),
+                     "reference activations");
+    if (!s)
+        s = lt_alloc((void **)&inv_freq, (size_t)c->head_dim * sizeof *inv_freq, "reference rope");
     if (!s) s = lt_alloc((void **)&pos, (size_t)N * sizeof *pos, "reference positions");
     if (!s) {
         lt_rope_inv_freq(inv_freq, c->head_dim, &c->rope);
-        for (int64_t n = 0; n < N; n++) pos[n] = batch->positions ? batch->positions[n] : (int32_t)(n % batch->T);
+        for (int64_t n = 0; n < N; n++)
+            pos[n] = batch->positions ? batch->positions[n] : (int32_t)(n % batch->T);
         for (int64_t n = 0; n < N; n++)
             for (int64_t i = 0; i < C; i++) x[n * C + i] = m->embed[(int64_t)batch->ids[n] * C + i];
-        for (int64_t l = 0; l < c->n_layers && !s; l++) s = ref_block(&r, &m->blocks[l], x, buf, inv_freq, pos);
+        for (int64_t l = 0; l < c->n_layers && !s; l++)
+            s = ref_block(&r, &m->blocks[l], x, buf, inv_freq, pos);
         if (!s) *loss = ref_loss(&r, x, buf[0], buf[1]);
     }
     lt_free(x);

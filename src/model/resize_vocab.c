@@ -73,7 +73,8 @@ lt_status lt_model_resize_vocab(lt_model **out, const lt_model *m, const lt_augm
             break;
         }
         const float *src = m->params + from->offset;
-        if (strcmp(to->name, "model.embed_tokens.weight") == 0 || strcmp(to->name, "lm_head.weight") == 0)
+        if (strcmp(to->name, "model.embed_tokens.weight") == 0 ||
+            strcmp(to->name, "lm_head.weight") == 0)
             fill_rows(dst, src, v0, v1, c, map);
         else
             memcpy(dst, src, (size_t)to->numel * sizeof *dst);

@@ -28,10 +28,14 @@ char *lt_serve_error_json(const lt_serve_error *err) {
     cJSON *root = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(root, "error");
     cJSON_AddStringToObject(e, "message", err->message);
     cJSON_AddStringToObject(e, "type", err->type ? err->type : "invalid_request_error");
-    if (err->param) cJSON_AddStringToObject(e, "param", err->param);
-    else cJSON_AddNullToObject(e, "param");
-    if (err->code) cJSON_AddStringToObject(e, "code", err->code);
-    else cJSON_AddNullToObject(e, "code");
+    if (err->param)
+        cJSON_AddStringToObject(e, "param", err->param);
+    else
+        cJSON_AddNullToObject(e, "param");
+    if (err->code)
+        cJSON_AddStringToObject(e, "code", err->code);
+    else
+        cJSON_AddNullToObject(e, "code");
     char *text = cJSON_PrintUnformatted(root);
     cJSON_Delete(root);
     return text;
@@ -45,14 +49,19 @@ static bool utf8_valid(const char *text) {
     const unsigned char *s = (const unsigned char *)text;
     while (*s) {
         unsigned c = *s;
-        int n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2 : (c & 0xF8) == 0xF0 ? 3 : -1;
+        int n = c < 0x80             ? 0
+                : (c & 0xE0) == 0xC0 ? 1
+                : (c & 0xF0) == 0xE0 ? 2
+                : (c & 0xF8) == 0xF0 ? 3
+                                     : -1;
         if (n < 0 || (n == 1 && c < 0xC2) || c > 0xF4) return false;
         unsigned cp = n == 0 ? c : c & (0x3F >> n);
         for (int i = 1; i <= n; i++) {
             if ((s[i] & 0xC0) != 0x80) return false;
             cp = cp << 6 | (s[i] & 0x3F);
         }
-        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
+        if ((n == 2 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+            (n == 3 && (cp < 0x10000 || cp > 0x10FFFF)))
             return false;
         s += n + 1;
     }
@@ -60,7 +69,8 @@ static bool utf8_valid(const char *text) {
 }
 
 // A text field: a string, or (for message content) an array of {"type":"text","text":...} parts.
-static bool get_text(const cJSON *v, const char *param, bool parts, lt_bytes *out, lt_serve_error *err) {
+static bool get_text(const cJSON *v, const char *param, bool parts, lt_bytes *out,
+                     lt_serve_error *err) {
     if (cJSON_IsString(v)) {
         if (!utf8_valid(v->valuestring)) return BAD(param, "'%s' is not valid UTF-8", param);
         lt_status s = lt_bytes_append(out, v->valuestring, strlen(v->valuestring));
@@ -72,28 +82,35 @@ static bool get_text(const cJSON *v, const char *param, bool parts, lt_bytes *ou
     cJSON_ArrayForEach(part, v) {
         const cJSON *type = cJSON_GetObjectItemCaseSensitive(part, "type");
         const cJSON *text = cJSON_GetObjectItemCaseSensitive(part, "text");
-        if (!cJSON_IsString(type) || strcmp(type->valuestring, "text") != 0 || !cJSON_IsString(text))
-            return BAD(param, "'%s': only text parts ({\"type\": \"text\", \"text\": ...}) are supported", param);
+        if (!cJSON_IsString(type) || strcmp(type->valuestring, "text") != 0 ||
+            !cJSON_IsString(text))
+            return BAD(param,
+                       "'%s': only text parts ({\"type\": \"text\", \"text\": ...}) are supported",
+                       param);
         if (!get_text(text, param, false, out, err)) return false;
     }
     return true;
 }
 
-static bool get_number(const cJSON *req, const char *key, double lo, double hi, double *out, lt_serve_error *err) {
+static bool get_number(const cJSON *req, const char *key, double lo, double hi, double *out,
+                       lt_serve_error *err) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, key);
     if (!v || cJSON_IsNull(v)) return true;
     if (!cJSON_IsNumber(v)) return BAD(key, "'%s' must be a number", key);
-    if (!(v->valuedouble >= lo && v->valuedouble <= hi)) return BAD(key, "'%s' must be between %g and %g", key, lo, hi);
+    if (!(v->valuedouble >= lo && v->valuedouble <= hi))
+        return BAD(key, "'%s' must be between %g and %g", key, lo, hi);
     *out = v->valuedouble;
     return true;
 }
 
-static bool get_int(const cJSON *req, const char *key, double lo, double hi, int64_t *out, bool *set, lt_serve_error *err) {
+static bool get_int(const cJSON *req, const char *key, double lo, double hi, int64_t *out,
+                    bool *set, lt_serve_error *err) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(req, key);
     if (!v || cJSON_IsNull(v)) return true;
     if (!cJSON_IsNumber(v) || v->valuedouble != (double)(int64_t)v->valuedouble)
         return BAD(key, "'%s' must be an integer", key);
-    if (!(v->valuedouble >= lo && v->valuedouble <= hi)) return BAD(key, "'%s' must be between %.0f and %.0f", key, lo, hi);
+    if (!(v->valuedouble >= lo && v->valuedouble <= hi))
+        return BAD(key, "'%s' must be between %.0f and %.0f", key, lo, hi);
     *out = (int64_t)v->valuedouble;
     if (set) *set = true;
     return true;
@@ -121,7 +138,8 @@ static bool add_stop(lt_serve_job *job, const cJSON *v, lt_serve_error *err) {
 
 // The fields chat and text completions share: model, sampling, stops, limits, streaming.
 static bool parse_common(const lt_serve_model *m, const cJSON *req, lt_serve_request *r,
-                         lt_serve_job *job, int64_t *max_tokens, bool *max_set, lt_serve_error *err) {
+                         lt_serve_job *job, int64_t *max_tokens, bool *max_set,
+                         lt_serve_error *err) {
     const cJSON *model = cJSON_GetObjectItemCaseSensitive(req, "model");
     if (model && !cJSON_IsNull(model)) {
         if (!cJSON_IsString(model)) return BAD("model", "'model' must be a string");
@@ -134,10 +152,11 @@ static bool parse_common(const lt_serve_model *m, const cJSON *req, lt_serve_req
     }
     lt_sampler_params *sp = &job->params.sampling;
     double t = 1, top_p = 1, // OpenAI's defaults
-           presence = 0, frequency = 0;
+        presence = 0, frequency = 0;
     int64_t n = 1, seed = 0;
     bool seed_set = false;
-    if (!get_number(req, "temperature", 0, 2, &t, err) || !get_number(req, "top_p", 0, 1, &top_p, err) ||
+    if (!get_number(req, "temperature", 0, 2, &t, err) ||
+        !get_number(req, "top_p", 0, 1, &top_p, err) ||
         !get_number(req, "presence_penalty", -2, 2, &presence, err) ||
         !get_number(req, "frequency_penalty", -2, 2, &frequency, err) ||
         !get_int(req, "seed", 0, 9007199254740991.0, &seed, &seed_set, err) ||
@@ -156,7 +175,8 @@ static bool parse_common(const lt_serve_model *m, const cJSON *req, lt_serve_req
     if (seed_set) sp->seed = (uint64_t)seed;
     const cJSON *opts = cJSON_GetObjectItemCaseSensitive(req, "stream_options");
     if (opts && !cJSON_IsNull(opts)) {
-        if (!cJSON_IsObject(opts)) return BAD("stream_options", "'stream_options' must be an object");
+        if (!cJSON_IsObject(opts))
+            return BAD("stream_options", "'stream_options' must be an object");
         if (!get_bool(opts, "include_usage", &r->include_usage, err)) return false;
     }
     const cJSON *stop = cJSON_GetObjectItemCaseSensitive(req, "stop");
@@ -178,7 +198,8 @@ static bool render_chat(const lt_serve_model *m, const cJSON *req, lt_serve_requ
                         lt_serve_job *job, lt_serve_error *err) {
     const cJSON *msgs = cJSON_GetObjectItemCaseSensitive(req, "messages");
     if (!msgs) return BAD("messages", "'messages' is required");
-    if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0) return BAD("messages", "'messages' must be a non-empty array");
+    if (!cJSON_IsArray(msgs) || cJSON_GetArraySize(msgs) == 0)
+        return BAD("messages", "'messages' must be a non-empty array");
     int n = cJSON_GetArraySize(msgs);
     lt_bytes *texts = calloc((size_t)n + 1, sizeof *texts);
     lt_chat_message *out = calloc((size_t)n + 1, sizeof *out);
@@ -197,8 +218,10 @@ static bool render_chat(const lt_serve_model *m, const cJSON *req, lt_serve_requ
         }
         const char *rn = role->valuestring;
         if (strcmp(rn, "developer") == 0) rn = "system";
-        if (strcmp(rn, "system") && strcmp(rn, "user") && strcmp(rn, "assistant") && strcmp(rn, "tool")) {
-            ok = BAD("messages", "messages[%d]: unknown role '%.40s' (system, user, assistant, tool)", i, rn);
+        if (strcmp(rn, "system") && strcmp(rn, "user") && strcmp(rn, "assistant") &&
+            strcmp(rn, "tool")) {
+            ok = BAD("messages",
+                     "messages[%d]: unknown role '%.40s' (system, user, assistant, tool)", i, rn);
             break;
         }
         bool null_ok = strcmp(rn, "assistant") == 0 && (!content || cJSON_IsNull(content));
@@ -210,7 +233,8 @@ static bool render_chat(const lt_serve_model *m, const cJSON *req, lt_serve_requ
                 break;
             }
             if (!get_text(content, "content", true, &texts[i], err)) {
-                snprintf(err->message, sizeof err->message, "%s must be a string (or text parts) of valid UTF-8", param);
+                snprintf(err->message, sizeof err->message,
+                         "%s must be a string (or text parts) of valid UTF-8", param);
                 err->param = "messages";
                 ok = false;
                 break;
@@ -230,7 +254,8 @@ static bool render_chat(const lt_serve_model *m, const cJSON *req, lt_serve_requ
     lt_reasoning mode = system ? lt_chat_reasoning_mode(m->tpl, system, &rest) : LT_REASONING_OFF;
     const cJSON *reasoning = cJSON_GetObjectItemCaseSensitive(req, "reasoning");
     if (ok && reasoning && !cJSON_IsNull(reasoning)) {
-        if (!cJSON_IsString(reasoning) || (strcmp(reasoning->valuestring, "on") && strcmp(reasoning->valuestring, "off")))
+        if (!cJSON_IsString(reasoning) ||
+            (strcmp(reasoning->valuestring, "on") && strcmp(reasoning->valuestring, "off")))
             ok = BAD("reasoning", "'reasoning' must be \"on\" or \"off\"");
         else
             mode = strcmp(reasoning->valuestring, "on") == 0 ? LT_REASONING_ON : LT_REASONING_OFF;
@@ -241,7 +266,8 @@ static bool render_chat(const lt_serve_model *m, const cJSON *req, lt_serve_requ
         if (!s) {
             out[0] = (lt_chat_message){"system", sys.data, NULL};
             pthread_mutex_lock(m->tok_mu);
-            s = lt_chat_render(m->tok, m->tpl, out, (size_t)k, LT_CHAT_GENERATION_PROMPT, &job->prompt, NULL);
+            s = lt_chat_render(m->tok, m->tpl, out, (size_t)k, LT_CHAT_GENERATION_PROMPT,
+                               &job->prompt, NULL);
             pthread_mutex_unlock(m->tok_mu);
         }
         if (s) ok = BAD("messages", "%s", lt_status_message(s));
@@ -254,11 +280,13 @@ static bool render_chat(const lt_serve_model *m, const cJSON *req, lt_serve_requ
     return ok;
 }
 
-static bool render_text(const lt_serve_model *m, const cJSON *req, lt_serve_job *job, lt_serve_error *err) {
+static bool render_text(const lt_serve_model *m, const cJSON *req, lt_serve_job *job,
+                        lt_serve_error *err) {
     const cJSON *prompt = cJSON_GetObjectItemCaseSensitive(req, "prompt");
     if (!prompt) return BAD("prompt", "'prompt' is required");
     if (cJSON_IsArray(prompt)) {
-        if (cJSON_GetArraySize(prompt) != 1) return BAD("prompt", "'prompt' as an array must hold exactly one string");
+        if (cJSON_GetArraySize(prompt) != 1)
+            return BAD("prompt", "'prompt' as an array must hold exactly one string");
         prompt = cJSON_GetArrayItem(prompt, 0);
     }
     lt_bytes text = {0};
@@ -268,7 +296,8 @@ static bool render_text(const lt_serve_model *m, const cJSON *req, lt_serve_job 
         return BAD("prompt", "'prompt' is empty");
     }
     pthread_mutex_lock(m->tok_mu);
-    lt_status s = lt_tokenizer_encode(m->tok, text.data, text.n, lt_tokenizer_bos(m->tok) >= 0 ? LT_ENCODE_BOS : 0, &job->prompt);
+    lt_status s = lt_tokenizer_encode(
+        m->tok, text.data, text.n, lt_tokenizer_bos(m->tok) >= 0 ? LT_ENCODE_BOS : 0, &job->prompt);
     pthread_mutex_unlock(m->tok_mu);
     lt_bytes_free(&text);
     bool ok = !s || BAD("prompt", "%s", lt_status_message(s));
@@ -295,22 +324,26 @@ bool lt_serve_parse(const lt_serve_model *m, const char *body, size_t n, lt_serv
     if (!ok) return false;
     int64_t prompt_n = (int64_t)job->prompt.n;
     if (prompt_n >= m->context) {
-        lt_serve_error_set(err, 400, "invalid_request_error", r->chat ? "messages" : "prompt", "context_length_exceeded",
-                           "The prompt is %lld tokens; this model's context holds %lld (prompt and answer together)",
-                           (long long)prompt_n, (long long)m->context);
+        lt_serve_error_set(
+            err, 400, "invalid_request_error", r->chat ? "messages" : "prompt",
+            "context_length_exceeded",
+            "The prompt is %lld tokens; this model's context holds %lld (prompt and answer together)",
+            (long long)prompt_n, (long long)m->context);
         return false;
     }
     if (max_set && prompt_n + max_tokens > m->context) {
-        lt_serve_error_set(err, 400, "invalid_request_error", "max_tokens", "context_length_exceeded",
-                           "The prompt (%lld tokens) and max_tokens (%lld) exceed the context of %lld tokens",
-                           (long long)prompt_n, (long long)max_tokens, (long long)m->context);
+        lt_serve_error_set(
+            err, 400, "invalid_request_error", "max_tokens", "context_length_exceeded",
+            "The prompt (%lld tokens) and max_tokens (%lld) exceed the context of %lld tokens",
+            (long long)prompt_n, (long long)max_tokens, (long long)m->context);
         return false;
     }
-    if (!max_set) max_tokens = m->context - prompt_n < m->max_tokens ? m->context - prompt_n : m->max_tokens;
+    if (!max_set)
+        max_tokens = m->context - prompt_n < m->max_tokens ? m->context - prompt_n : m->max_tokens;
     job->params.max_tokens = max_tokens;
     static long long counter;
-    snprintf(r->id, sizeof r->id, "%s-%lld%04lld", r->chat ? "chatcmpl" : "cmpl", (long long)time(NULL),
-             __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) % 10000);
+    snprintf(r->id, sizeof r->id, "%s-%lld%04lld", r->chat ? "chatcmpl" : "cmpl",
+             (long long)time(NULL), __atomic_add_fetch(&counter, 1, __ATOMIC_RELAXED) % 10000);
     r->created = (long long)time(NULL);
     return true;
 }
@@ -322,7 +355,9 @@ const char *lt_serve_finish_reason(lt_gen_finish f) {
 static cJSON *envelope(const lt_serve_model *m, const lt_serve_request *r, bool chunk) {
     cJSON *root = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "id", r->id);
-    cJSON_AddStringToObject(root, "object", r->chat ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion");
+    cJSON_AddStringToObject(root, "object",
+                            r->chat ? (chunk ? "chat.completion.chunk" : "chat.completion")
+                                    : "text_completion");
     cJSON_AddNumberToObject(root, "created", (double)r->created);
     cJSON_AddStringToObject(root, "model", m->name);
     return root;
@@ -341,7 +376,8 @@ static void add_usage(cJSON *root, const lt_serve_job *job) {
     cJSON *u = cJSON_AddObjectToObject(root, "usage");
     cJSON_AddNumberToObject(u, "prompt_tokens", (double)job->prompt_tokens);
     cJSON_AddNumberToObject(u, "completion_tokens", (double)job->completion_tokens);
-    cJSON_AddNumberToObject(u, "total_tokens", (double)(job->prompt_tokens + job->completion_tokens));
+    cJSON_AddNumberToObject(u, "total_tokens",
+                            (double)(job->prompt_tokens + job->completion_tokens));
 }
 
 static char *print_free(cJSON *root) {
@@ -350,7 +386,8 @@ static char *print_free(cJSON *root) {
     return text;
 }
 
-char *lt_serve_response_json(const lt_serve_model *m, const lt_serve_request *r, const lt_serve_job *job) {
+char *lt_serve_response_json(const lt_serve_model *m, const lt_serve_request *r,
+                             const lt_serve_job *job) {
     cJSON *root = envelope(m, r, false);
     cJSON *choice = cJSON_CreateObject();
     cJSON_AddItemToArray(cJSON_AddArrayToObject(root, "choices"), choice);
@@ -361,10 +398,12 @@ char *lt_serve_response_json(const lt_serve_model *m, const lt_serve_request *r,
         cJSON_AddStringToObject(msg, "role", "assistant");
         add_string_n(msg, "content", content, job->content.n);
         if (r->reasoning_on || job->reasoning.n)
-            add_string_n(msg, "reasoning_content", job->reasoning.data ? job->reasoning.data : "", job->reasoning.n);
+            add_string_n(msg, "reasoning_content", job->reasoning.data ? job->reasoning.data : "",
+                         job->reasoning.n);
     } else { // a text completion has no separate thinking: the texts in the order they came
         lt_bytes all = {0};
-        lt_status s = lt_bytes_append(&all, job->reasoning.data ? job->reasoning.data : "", job->reasoning.n);
+        lt_status s =
+            lt_bytes_append(&all, job->reasoning.data ? job->reasoning.data : "", job->reasoning.n);
         if (!s) s = lt_bytes_append(&all, content, job->content.n);
         lt_status_free(s);
         add_string_n(choice, "text", all.data ? all.data : "", all.n);
@@ -411,12 +450,15 @@ char *lt_serve_chunk(const lt_serve_model *m, const lt_serve_request *r, bool ro
         lt_bytes_free(&all);
     }
     cJSON_AddNullToObject(choice, "logprobs");
-    if (finish) cJSON_AddStringToObject(choice, "finish_reason", finish);
-    else cJSON_AddNullToObject(choice, "finish_reason");
+    if (finish)
+        cJSON_AddStringToObject(choice, "finish_reason", finish);
+    else
+        cJSON_AddNullToObject(choice, "finish_reason");
     return sse(root);
 }
 
-char *lt_serve_usage_chunk(const lt_serve_model *m, const lt_serve_request *r, const lt_serve_job *job) {
+char *lt_serve_usage_chunk(const lt_serve_model *m, const lt_serve_request *r,
+                           const lt_serve_job *job) {
     cJSON *root = envelope(m, r, true);
     cJSON_AddArrayToObject(root, "choices");
     add_usage(root, job);

@@ -46,12 +46,15 @@ bool lt_serve_submit(lt_serve_engine *se, lt_serve_job *job) {
     pthread_mutex_lock(&se->mu);
     // jobs in the queue beyond the slots about to free up wait; at most max_queue of them
     int free_slots = se->slots - se->n_active;
-    bool ok = !se->stop && !se->fatal && se->queued < se->max_queue + (free_slots > 0 ? free_slots : 0);
+    bool ok =
+        !se->stop && !se->fatal && se->queued < se->max_queue + (free_slots > 0 ? free_slots : 0);
     if (ok) {
         job->refs++;
         job->next = NULL;
-        if (se->queue_tail) se->queue_tail->next = job;
-        else se->queue_head = job;
+        if (se->queue_tail)
+            se->queue_tail->next = job;
+        else
+            se->queue_head = job;
         se->queue_tail = job;
         se->queued++;
         pthread_cond_signal(&se->work);
@@ -94,7 +97,8 @@ static void on_event(void *user, const lt_gen_event *ev) {
     if (job) {
         bool ok = append(&job->reasoning, ev->reasoning, ev->reasoning_len) &&
                   append(&job->content, ev->content, ev->content_len);
-        if (!job->first_token_time && ev->generated_tokens > 0) job->first_token_time = lt_time_now();
+        if (!job->first_token_time && ev->generated_tokens > 0)
+            job->first_token_time = lt_time_now();
         job->prompt_tokens = ev->prompt_tokens;
         job->cached_tokens = ev->cached_tokens;
         job->completion_tokens = ev->generated_tokens;
@@ -125,7 +129,8 @@ static void admit_locked(lt_serve_engine *se) {
             fail_locked(job, "cancelled before it started");
             continue;
         }
-        lt_status s = lt_gen_add(se->gen, job->prompt.data, (int64_t)job->prompt.n, &job->params, -1, &job->id);
+        lt_status s = lt_gen_add(se->gen, job->prompt.data, (int64_t)job->prompt.n, &job->params,
+                                 -1, &job->id);
         if (s) {
             fail_locked(job, lt_status_message(s));
             lt_status_free(s);

@@ -18,17 +18,17 @@ typedef struct lt_serve_job {
     lt_gen_params params;
     char *stop[LT_GEN_MAX_STOP]; // owned copies behind params.stop
     // outputs
-    lt_bytes reasoning, content;        // all text so far
+    lt_bytes reasoning, content; // all text so far
     int64_t prompt_tokens, completion_tokens, cached_tokens;
-    double first_token_time;            // lt_time_now() at the first generated text (0: none yet)
+    double first_token_time; // lt_time_now() at the first generated text (0: none yet)
     lt_gen_finish finish;
     bool started, done;
     bool cancel, cancel_sent;
-    char *error;                        // why the engine refused or failed it (done is set)
+    char *error; // why the engine refused or failed it (done is set)
     // bookkeeping
-    int64_t id;                         // lt_gen's request id once started
+    int64_t id; // lt_gen's request id once started
     int refs;
-    struct lt_serve_job *next;          // in the queue, then in the active list
+    struct lt_serve_job *next; // in the queue, then in the active list
 } lt_serve_job;
 
 typedef struct {
@@ -42,7 +42,7 @@ typedef struct {
     int batch_now, batch_max; // decode batch of the last step, the largest seen
     int64_t steps;
     bool stop, running;
-    char *fatal;             // a failed step stops the engine; its message
+    char *fatal; // a failed step stops the engine; its message
     pthread_t thread;
 } lt_serve_engine;
 
@@ -71,7 +71,8 @@ typedef struct {
     char message[512];
 } lt_serve_error;
 void lt_serve_error_set(lt_serve_error *err, int status, const char *type, const char *param,
-                        const char *code, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+                        const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
 // The error as a JSON text (free it); NULL when out of memory.
 char *lt_serve_error_json(const lt_serve_error *err);
 
@@ -83,17 +84,17 @@ typedef struct {
     lt_tokenizer *tok;
     pthread_mutex_t *tok_mu;
     const lt_chat_template *tpl;
-    const char *name;          // the model id clients name
-    int64_t context;           // positions per slot
-    int64_t max_tokens;        // the most a request may ask for
+    const char *name;   // the model id clients name
+    int64_t context;    // positions per slot
+    int64_t max_tokens; // the most a request may ask for
 } lt_serve_model;
 
 typedef struct {
-    bool chat;                 // /v1/chat/completions (else /v1/completions)
+    bool chat; // /v1/chat/completions (else /v1/completions)
     bool stream, include_usage;
-    bool reasoning_on;         // the toggle the prompt was rendered with
-    char id[48];               // "chatcmpl-..." / "cmpl-..."
-    long long created;         // unix seconds
+    bool reasoning_on; // the toggle the prompt was rendered with
+    char id[48];       // "chatcmpl-..." / "cmpl-..."
+    long long created; // unix seconds
 } lt_serve_request;
 
 // Parses a request body into the job's prompt and parameters. False with

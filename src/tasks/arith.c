@@ -29,8 +29,10 @@ lt_status lt_tasks_add_steps(lt_bytes *out, int64_t a, int64_t b) {
     int64_t pa = a, pb = b;
     for (int i = 0; i < n; i++, pa /= 10, pb /= 10) {
         int da = (int)(pa % 10), db = (int)(pb % 10), s = da + db + carry;
-        if (i == 0) LT_TRY(lt_tasks_printf(out, "%d+%d=%d", da, db, s));
-        else LT_TRY(lt_tasks_printf(out, "%d+%d+%d=%d", da, db, carry, s));
+        if (i == 0)
+            LT_TRY(lt_tasks_printf(out, "%d+%d=%d", da, db, s));
+        else
+            LT_TRY(lt_tasks_printf(out, "%d+%d+%d=%d", da, db, carry, s));
         carry = s / 10;
         LT_TRY(lt_tasks_printf(out, ", write %d carry %d\n", s % 10, carry));
     }
@@ -46,8 +48,10 @@ lt_status lt_tasks_sub_steps(lt_bytes *out, int64_t a, int64_t b) {
         int da = (int)(pa % 10), db = (int)(pb % 10);
         int next = da - db - borrow < 0;
         int top = da + 10 * next, r = top - db - borrow;
-        if (i == 0) LT_TRY(lt_tasks_printf(out, "%d-%d=%d", top, db, r));
-        else LT_TRY(lt_tasks_printf(out, "%d-%d-%d=%d", top, db, borrow, r));
+        if (i == 0)
+            LT_TRY(lt_tasks_printf(out, "%d-%d=%d", top, db, r));
+        else
+            LT_TRY(lt_tasks_printf(out, "%d-%d-%d=%d", top, db, borrow, r));
         borrow = next;
         LT_TRY(lt_tasks_printf(out, ", write %d borrow %d\n", r, borrow));
     }
@@ -81,18 +85,18 @@ typedef struct {
 } phrasing;
 
 static const phrasing add_phrasings[] = {
-    {"What is %lld + %lld?", false},       {"Compute %lld + %lld.", false},
-    {"Add %lld and %lld.", false},         {"Find the sum of %lld and %lld.", false},
+    {"What is %lld + %lld?", false}, {"Compute %lld + %lld.", false},
+    {"Add %lld and %lld.", false},   {"Find the sum of %lld and %lld.", false},
     {"%lld + %lld = ?", false},
 };
 static const phrasing sub_phrasings[] = {
-    {"What is %lld - %lld?", false},          {"Compute %lld - %lld.", false},
-    {"Subtract %lld from %lld.", true},       {"Find the difference %lld - %lld.", false},
+    {"What is %lld - %lld?", false},    {"Compute %lld - %lld.", false},
+    {"Subtract %lld from %lld.", true}, {"Find the difference %lld - %lld.", false},
     {"%lld - %lld = ?", false},
 };
 static const phrasing mul_phrasings[] = {
-    {"What is %lld * %lld?", false},       {"Compute %lld * %lld.", false},
-    {"Multiply %lld by %lld.", false},     {"Find the product of %lld and %lld.", false},
+    {"What is %lld * %lld?", false},   {"Compute %lld * %lld.", false},
+    {"Multiply %lld by %lld.", false}, {"Find the product of %lld and %lld.", false},
     {"%lld * %lld = ?", false},
 };
 #define N_PHRASINGS 5
@@ -150,8 +154,10 @@ static lt_status mul_digit_steps(lt_bytes *out, int64_t a, int d) {
     int64_t pa = a;
     for (int i = 0; i < n; i++, pa /= 10) {
         int da = (int)(pa % 10), s = da * d + carry;
-        if (i == 0) LT_TRY(lt_tasks_printf(out, "%d*%d=%d", da, d, s));
-        else LT_TRY(lt_tasks_printf(out, "%d*%d+%d=%d", da, d, carry, s));
+        if (i == 0)
+            LT_TRY(lt_tasks_printf(out, "%d*%d=%d", da, d, s));
+        else
+            LT_TRY(lt_tasks_printf(out, "%d*%d+%d=%d", da, d, carry, s));
         carry = s / 10;
         LT_TRY(lt_tasks_printf(out, ", write %d carry %d\n", s % 10, carry));
     }

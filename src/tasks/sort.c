@@ -8,8 +8,7 @@
 #define SORT_MAX 8
 
 static lt_status print_list(lt_bytes *b, const int64_t *v, int n, const char *sep) {
-    for (int i = 0; i < n; i++)
-        LT_TRY(lt_tasks_printf(b, "%s%lld", i ? sep : "", (long long)v[i]));
+    for (int i = 0; i < n; i++) LT_TRY(lt_tasks_printf(b, "%s%lld", i ? sep : "", (long long)v[i]));
     return NULL;
 }
 

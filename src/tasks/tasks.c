@@ -68,9 +68,10 @@ lt_status lt_tasks_generate(lt_task_problem *p, lt_task_kind kind, int level, lt
         return lt_error(LT_ERR_ARG, "task level %d is outside [%d, %d]", level, LT_TASK_LEVEL_MIN,
                         LT_TASK_LEVEL_MAX);
     static lt_status (*const gens[LT_TASK_COUNT])(lt_task_problem *, int, lt_rng *) = {
-        lt_tasks_gen_add, lt_tasks_gen_sub, lt_tasks_gen_mul, lt_tasks_gen_word, lt_tasks_gen_sort,
-        lt_tasks_gen_bool};
-    if ((unsigned)kind >= LT_TASK_COUNT) return lt_error(LT_ERR_ARG, "unknown task kind %d", (int)kind);
+        lt_tasks_gen_add,  lt_tasks_gen_sub,  lt_tasks_gen_mul,
+        lt_tasks_gen_word, lt_tasks_gen_sort, lt_tasks_gen_bool};
+    if ((unsigned)kind >= LT_TASK_COUNT)
+        return lt_error(LT_ERR_ARG, "unknown task kind %d", (int)kind);
     p->kind = kind;
     p->level = level;
     lt_status st = gens[kind](p, level, rng);
@@ -140,16 +141,15 @@ void lt_tasks_keys_free(lt_task_keys *keys) {
     memset(keys, 0, sizeof *keys);
 }
 
-static lt_status read_key_line(lt_task_keys *keys, const char *line, size_t len,
-                               const char *path, int64_t line_no) {
+static lt_status read_key_line(lt_task_keys *keys, const char *line, size_t len, const char *path,
+                               int64_t line_no) {
     char source[4200];
     snprintf(source, sizeof source, "%s: line %lld", path, (long long)line_no);
     cJSON *doc = NULL;
     LT_TRY(lt_json_parse(&doc, line, len, source));
     const char *key = NULL;
-    lt_status st = cJSON_IsObject(doc)
-                       ? lt_json_get_string(doc, "key", &key, source)
-                       : lt_error(LT_ERR_FORMAT, "%s: not a JSON object", source);
+    lt_status st = cJSON_IsObject(doc) ? lt_json_get_string(doc, "key", &key, source)
+                                       : lt_error(LT_ERR_FORMAT, "%s: not a JSON object", source);
     if (!st) st = lt_tasks_keys_add(keys, key);
     cJSON_Delete(doc);
     return st;
@@ -167,7 +167,8 @@ lt_status lt_tasks_keys_read_jsonl(lt_task_keys *keys, const char *path) {
         line_no++;
         size_t len = end - at;
         bool blank = true;
-        for (size_t i = at; i < end && blank; i++) blank = text[i] == ' ' || text[i] == '\r' || text[i] == '\t';
+        for (size_t i = at; i < end && blank; i++)
+            blank = text[i] == ' ' || text[i] == '\r' || text[i] == '\t';
         if (!blank) st = read_key_line(keys, text + at, len, path, line_no);
         at = end + 1;
     }
@@ -225,8 +226,10 @@ static lt_status check_spec(const lt_task_spec *spec) {
         return lt_error(LT_ERR_ARG, "task set: levels %d..%d are not within %d..%d",
                         spec->level_min, spec->level_max, LT_TASK_LEVEL_MIN, LT_TASK_LEVEL_MAX);
     if (spec->n_per < 1 || spec->n_per > 100000000)
-        return lt_error(LT_ERR_ARG, "task set: %lld problems per task and level is outside "
-                                    "[1, 100000000]", (long long)spec->n_per);
+        return lt_error(LT_ERR_ARG,
+                        "task set: %lld problems per task and level is outside "
+                        "[1, 100000000]",
+                        (long long)spec->n_per);
     return NULL;
 }
 

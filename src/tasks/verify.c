@@ -61,8 +61,10 @@ static bool parse_list(const char *s, int_list *out) {
         out->v[out->n++] = neg ? -v : v;
         const char *after = s;
         while (*s == ' ' || *s == '\t') s++;
-        if (*s == ',') s++;
-        else if (s == after) break; // no separator: the list ends here
+        if (*s == ',')
+            s++;
+        else if (s == after)
+            break; // no separator: the list ends here
         while (*s == ' ' || *s == '\t') s++;
         if (!(isdigit((unsigned char)*s) || *s == '-')) break;
     }
@@ -149,8 +151,10 @@ lt_task_score lt_tasks_verify(const char *expected, const char *output, lt_reaso
 
     // The answer lives after the last closing tag; an open section hides the rest.
     const char *region = output, *end = output + strlen(output);
-    if (n_open > 0 && (n_close == 0 || last_open > last_close)) region = end;
-    else if (n_close > 0) region = last_close + strlen(close);
+    if (n_open > 0 && (n_close == 0 || last_open > last_close))
+        region = end;
+    else if (n_close > 0)
+        region = last_close + strlen(close);
     const char *at = last_answer(region, end);
     int_list got, want;
     if (at && parse_list(at, &got)) {
@@ -161,8 +165,8 @@ lt_task_score lt_tasks_verify(const char *expected, const char *output, lt_reaso
     }
     bool answered = score.verdict != LT_TASK_UNPARSEABLE;
     if (mode == LT_REASONING_ON)
-        score.problem = on_mode_problem(output, open, n_open, first_open, n_close, first_close,
-                                        answered);
+        score.problem =
+            on_mode_problem(output, open, n_open, first_open, n_close, first_close, answered);
     else if (score.has_think)
         score.problem = "think section in off mode";
     else if (!answered)

@@ -7,12 +7,20 @@
 
 #include "tasks/tasks_internal.h"
 
-typedef enum { EV_GAIN, EV_LOSE, EV_GROUPS, EV_LOSE_GROUPS, EV_SHARE, EV_TIMES, EV_COUNT } event_kind;
+typedef enum {
+    EV_GAIN,
+    EV_LOSE,
+    EV_GROUPS,
+    EV_LOSE_GROUPS,
+    EV_SHARE,
+    EV_TIMES,
+    EV_COUNT
+} event_kind;
 
 // Placeholders: {N} the person, {F} a second person, {O} the objects, {A} {B} the numbers.
 typedef struct {
-    const char *objects[4]; // plural nouns; NULL-terminated when fewer
-    const char *start;      // uses {A}: the start quantity
+    const char *objects[4];       // plural nouns; NULL-terminated when fewer
+    const char *start;            // uses {A}: the start quantity
     const char *events[EV_COUNT]; // NULL: the event does not fit this story
     const char *question;
 } scenario;
@@ -42,8 +50,7 @@ static const scenario scenarios[] = {
     {{"marbles", "stickers", "cards", "stamps"},
      "{N} has {A} {O}.",
      {"{F} gives {N} {A} more {O}.", "{N} trades away {A} {O}.",
-      "{N} buys {A} packs of {O} with {B} {O} in each pack.",
-      "{N} gives {A} friends {B} {O} each.",
+      "{N} buys {A} packs of {O} with {B} {O} in each pack.", "{N} gives {A} friends {B} {O} each.",
       "{N} shares the {O} equally among {A} people, {N} included, and keeps one share.",
       "{N}'s collection grows to {A} times its size."},
      "How many {O} does {N} have now?"},
@@ -95,16 +102,15 @@ static const scenario scenarios[] = {
     {{"t-shirts", "hats", "scarves", "mugs"},
      "A shop has {A} {O} in stock.",
      {"A delivery brings {A} more {O}.", "The shop sells {A} {O} in the morning.",
-      "{N} orders {A} crates of {O} with {B} in each crate.",
-      "{A} customers buy {B} {O} each.",
+      "{N} orders {A} crates of {O} with {B} in each crate.", "{A} customers buy {B} {O} each.",
       "{N} splits the {O} equally among {A} branches and keeps one share in this shop.", NULL},
      "How many {O} does the shop have now?"},
 };
 #define N_SCENARIOS (sizeof scenarios / sizeof scenarios[0])
 
-static const char *names[] = {"Mia",  "Liam", "Ava",  "Noah", "Emma",  "Omar", "Zoe",
-                              "Ravi", "Lena", "Kofi", "Sara", "Yuki",  "Ben",  "Ines",
-                              "Tom",  "Priya", "Leo", "Nora", "Diego", "Hana"};
+static const char *names[] = {"Mia",  "Liam",  "Ava",  "Noah", "Emma",  "Omar", "Zoe",
+                              "Ravi", "Lena",  "Kofi", "Sara", "Yuki",  "Ben",  "Ines",
+                              "Tom",  "Priya", "Leo",  "Nora", "Diego", "Hana"};
 #define N_NAMES (sizeof names / sizeof names[0])
 
 typedef struct {
@@ -181,8 +187,14 @@ static lt_status work_event(lt_bytes *thinking, lt_bytes *key, event_kind kind, 
                             int64_t a, int64_t b, int64_t *x_out) {
     long long X = x, A = a, B = b;
     switch (kind) {
-    case EV_GAIN: *x_out = x + a; LT_TRY(lt_tasks_printf(thinking, "%lld+%lld=%lld", X, A, X + A)); break;
-    case EV_LOSE: *x_out = x - a; LT_TRY(lt_tasks_printf(thinking, "%lld-%lld=%lld", X, A, X - A)); break;
+    case EV_GAIN:
+        *x_out = x + a;
+        LT_TRY(lt_tasks_printf(thinking, "%lld+%lld=%lld", X, A, X + A));
+        break;
+    case EV_LOSE:
+        *x_out = x - a;
+        LT_TRY(lt_tasks_printf(thinking, "%lld-%lld=%lld", X, A, X - A));
+        break;
     case EV_GROUPS:
         *x_out = x + a * b;
         LT_TRY(lt_tasks_printf(thinking, "%lld*%lld=%lld, %lld+%lld=%lld", A, B, A * B, X, A * B,
@@ -193,8 +205,14 @@ static lt_status work_event(lt_bytes *thinking, lt_bytes *key, event_kind kind, 
         LT_TRY(lt_tasks_printf(thinking, "%lld*%lld=%lld, %lld-%lld=%lld", A, B, A * B, X, A * B,
                                X - A * B));
         break;
-    case EV_SHARE: *x_out = x / a; LT_TRY(lt_tasks_printf(thinking, "%lld/%lld=%lld", X, A, X / A)); break;
-    case EV_TIMES: *x_out = x * a; LT_TRY(lt_tasks_printf(thinking, "%lld*%lld=%lld", X, A, X * A)); break;
+    case EV_SHARE:
+        *x_out = x / a;
+        LT_TRY(lt_tasks_printf(thinking, "%lld/%lld=%lld", X, A, X / A));
+        break;
+    case EV_TIMES:
+        *x_out = x * a;
+        LT_TRY(lt_tasks_printf(thinking, "%lld*%lld=%lld", X, A, X * A));
+        break;
     default: return lt_error(LT_ERR_INTERNAL, "word problem: unknown event %d", (int)kind);
     }
     static const char *ops[] = {"+%lld", "-%lld", "+%lld*%lld", "-%lld*%lld", "/%lld", "*%lld"};

@@ -83,7 +83,8 @@ static lt_status count_tokens(lt_tokenizer *tok, const lt_text_span *docs, int n
     *total = 0;
     for (int i = 0; i < n; i++) {
         ids.n = 0;
-        lt_status st = lt_tokenizer_encode(tok, docs[i].data, docs[i].len, LT_ENCODE_NO_SPECIAL, &ids);
+        lt_status st =
+            lt_tokenizer_encode(tok, docs[i].data, docs[i].len, LT_ENCODE_NO_SPECIAL, &ids);
         if (st) {
             lt_ids_free(&ids);
             return st;
@@ -141,8 +142,8 @@ static lt_status find_candidates(const lt_tok_core *dom, lt_tokenizer *base, con
         double grate = (double)gcount[t] / (double)(gtotal ? gtotal : 1);
         if (grate > o->max_general_ratio * drate) continue;
         if (g->ignore_merges && lt_strmap_get(&g->words, g->arena, bytes, len) >= 0) continue;
-        cands[n++] = (candidate){t, dom->merges[r][0], dom->merges[r][1], r, dcount[t], gcount[t],
-                                 false, false};
+        cands[n++] = (candidate){
+            t, dom->merges[r][0], dom->merges[r][1], r, dcount[t], gcount[t], false, false};
     }
     lt_free(seen);
     qsort(cands, (size_t)n, sizeof *cands, by_count);
@@ -172,7 +173,8 @@ static int32_t accept(candidate *cands, int32_t n, const lt_tok_core *dom, const
         for (int32_t i = 0; i < n && accepted < n_add; i++) {
             candidate *c = &cands[i];
             if (c->taken || c->rejected) continue;
-            int32_t l = resolve(dom, base, new_id, c->left), r = resolve(dom, base, new_id, c->right);
+            int32_t l = resolve(dom, base, new_id, c->left),
+                    r = resolve(dom, base, new_id, c->right);
             if (l < 0 || r < 0) continue;
             if (lt_pairmap_find(&g->pairs, l, r) >= 0) { // would fire on general text
                 c->rejected = true;
@@ -297,7 +299,8 @@ lt_status lt_tokenizer_augment(lt_tokenizer **out, lt_augment_map *map, lt_token
     *out = NULL;
     memset(map, 0, sizeof *map);
     lt_augment_opts o = *opts;
-    if (o.n_add <= 0) return lt_error(LT_ERR_ARG, "augment: the number of tokens to add must be > 0");
+    if (o.n_add <= 0)
+        return lt_error(LT_ERR_ARG, "augment: the number of tokens to add must be > 0");
     if (n_domain <= 0) return lt_error(LT_ERR_ARG, "augment: no domain text");
     if (o.min_count <= 0) o.min_count = 2;
     if (o.max_general_ratio <= 0) o.max_general_ratio = 0.1;
@@ -308,12 +311,12 @@ lt_status lt_tokenizer_augment(lt_tokenizer **out, lt_augment_map *map, lt_token
                             .pattern = base->core->pretok.pattern,
                             .specials = no_specials,
                             .n_specials = 0};
-    if (base->core->pretok.kind != LT_PRETOK_SPLIT)
-        to.pattern = LT_TOK_GPT2_PATTERN;
+    if (base->core->pretok.kind != LT_PRETOK_SPLIT) to.pattern = LT_TOK_GPT2_PATTERN;
     lt_bpe_trainer *tr;
     LT_TRY(lt_bpe_trainer_init(&tr, &to));
     lt_status st = NULL;
-    for (int i = 0; i < n_domain && !st; i++) st = lt_bpe_trainer_feed(tr, domain[i].data, domain[i].len);
+    for (int i = 0; i < n_domain && !st; i++)
+        st = lt_bpe_trainer_feed(tr, domain[i].data, domain[i].len);
     lt_tokenizer *dom = NULL;
     if (!st) st = lt_bpe_trainer_finish(tr, &dom);
     lt_bpe_trainer_free(tr);

@@ -8,11 +8,11 @@
 #include "tokenizer/tok_internal.h"
 
 enum {
-    LINEAR_MAX = 64,             // words up to this many bytes use the rescanning loop
-    CACHE_SLOTS = 1 << 17,       // power of two
-    CACHE_MAX_KEY = 255,         // longer pre-tokens are not cached
-    CACHE_KEYS_MAX = 8 << 20,    // bytes of cached keys before the cache is cleared
-    CACHE_IDS_MAX = 2 << 20,     // cached ids before the cache is cleared
+    LINEAR_MAX = 64,          // words up to this many bytes use the rescanning loop
+    CACHE_SLOTS = 1 << 17,    // power of two
+    CACHE_MAX_KEY = 255,      // longer pre-tokens are not cached
+    CACHE_KEYS_MAX = 8 << 20, // bytes of cached keys before the cache is cleared
+    CACHE_IDS_MAX = 2 << 20,  // cached ids before the cache is cleared
 };
 #define NO_PAIR UINT64_MAX
 
@@ -188,8 +188,8 @@ static lt_status cache_put(lt_bpe_cache *c, uint64_t h, const uint8_t *key, size
     while (c->slots[i].hash != 0) i = (i + 1) & c->mask;
     memcpy(c->keys + c->keys_n, key, len);
     memcpy(c->ids + c->ids_n, ids, n * sizeof *ids);
-    c->slots[i] = (lt_cache_slot){h, (uint32_t)c->keys_n, (uint32_t)c->ids_n, (uint16_t)len,
-                                  (uint16_t)n};
+    c->slots[i] =
+        (lt_cache_slot){h, (uint32_t)c->keys_n, (uint32_t)c->ids_n, (uint16_t)len, (uint16_t)n};
     c->keys_n += len;
     c->ids_n += n;
     c->count++;

@@ -101,8 +101,8 @@ typedef struct {
     lt_tokenizer *tok; // NULL: text only
     lt_ids *ids;
     lt_bytes *mask;
-    lt_bytes *text;    // text-only output
-    lt_bytes run;      // the current run (token mode)
+    lt_bytes *text; // text-only output
+    lt_bytes run;   // the current run (token mode)
     int run_mask;
 } sink;
 
@@ -149,8 +149,8 @@ static lt_status check_message(const lt_chat_message *m, size_t i, lt_reasoning 
         return lt_error(LT_ERR_ARG, "message %zu: a system message may only come first", i);
     bool has_reasoning = m->reasoning && m->reasoning[0];
     if (has_reasoning && strcmp(m->role, "assistant") != 0)
-        return lt_error(LT_ERR_ARG, "message %zu (%s): only assistant messages carry reasoning",
-                        i, m->role);
+        return lt_error(LT_ERR_ARG, "message %zu (%s): only assistant messages carry reasoning", i,
+                        m->role);
     if (has_reasoning && mode == LT_REASONING_OFF)
         return lt_error(LT_ERR_ARG,
                         "message %zu: reasoning given, but the system message does not turn "

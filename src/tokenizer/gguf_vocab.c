@@ -35,8 +35,9 @@ static lt_status add_token(lt_tok_core *c, int32_t id, const char *s, size_t len
                                      false);
     case LT_GGUF_TOKEN_UNUSED: return NULL;
     default:
-        return lt_error(LT_ERR_UNSUPPORTED, "%s: token %ld has type %lld (a byte-level BPE has "
-                                            "normal, control, user-defined and unused tokens)",
+        return lt_error(LT_ERR_UNSUPPORTED,
+                        "%s: token %ld has type %lld (a byte-level BPE has "
+                        "normal, control, user-defined and unused tokens)",
                         src, (long)id, (long long)type);
     }
 }
@@ -46,13 +47,15 @@ static lt_status read_vocab(const lt_gguf *g, lt_tok_core *c) {
     const lt_gguf_kv *tokens = lt_gguf_find_kv(g, "tokenizer.ggml.tokens");
     const lt_gguf_kv *types = lt_gguf_find_kv(g, "tokenizer.ggml.token_type");
     if (!tokens || tokens->type != LT_GGUF_ARRAY)
-        return lt_error(LT_ERR_FORMAT, "%s: tokenizer.ggml.tokens must be an array of strings", src);
+        return lt_error(LT_ERR_FORMAT, "%s: tokenizer.ggml.tokens must be an array of strings",
+                        src);
     if (tokens->n > LT_TOK_MAX_ID)
         return lt_error(LT_ERR_FORMAT, "%s: %llu tokens are too many", src,
                         (unsigned long long)tokens->n);
     if (types && (types->type != LT_GGUF_ARRAY || types->n != tokens->n))
-        return lt_error(LT_ERR_FORMAT, "%s: tokenizer.ggml.token_type must be an array of one "
-                                       "type per token",
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: tokenizer.ggml.token_type must be an array of one "
+                        "type per token",
                         src);
     for (uint64_t id = 0; id < tokens->n; id++) {
         const char *s;
@@ -61,7 +64,9 @@ static lt_status read_vocab(const lt_gguf *g, lt_tok_core *c) {
         LT_TRY(lt_gguf_kv_str(g, tokens, id, &s, &len));
         if (types) LT_TRY(lt_gguf_kv_int(g, types, id, &type));
         lt_status st = add_token(c, (int32_t)id, s, len, type, src);
-        if (st) return lt_error_prefix(st, "%s: tokenizer.ggml.tokens[%llu]", src, (unsigned long long)id);
+        if (st)
+            return lt_error_prefix(st, "%s: tokenizer.ggml.tokens[%llu]", src,
+                                   (unsigned long long)id);
     }
     return NULL;
 }
@@ -81,18 +86,22 @@ static lt_status read_merges(const lt_gguf *g, lt_tok_core *c) {
     const char *src = lt_gguf_source(g);
     const lt_gguf_kv *merges = lt_gguf_find_kv(g, "tokenizer.ggml.merges");
     if (!merges || merges->type != LT_GGUF_ARRAY || merges->elem_type != LT_GGUF_STRING)
-        return lt_error(LT_ERR_FORMAT, "%s: tokenizer.ggml.merges must be an array of strings", src);
+        return lt_error(LT_ERR_FORMAT, "%s: tokenizer.ggml.merges must be an array of strings",
+                        src);
     for (uint64_t r = 0; r < merges->n; r++) {
         const char *s;
         size_t len;
         LT_TRY(lt_gguf_kv_str(g, merges, r, &s, &len));
         const char *space = len > 1 ? memchr(s + 1, ' ', len - 1) : NULL;
         int32_t left, right;
-        lt_status st = space ? NULL : lt_error(LT_ERR_FORMAT, "not two tokens separated by a space");
+        lt_status st =
+            space ? NULL : lt_error(LT_ERR_FORMAT, "not two tokens separated by a space");
         if (!st) st = merge_operand(c, s, (size_t)(space - s), &left);
         if (!st) st = merge_operand(c, space + 1, len - (size_t)(space + 1 - s), &right);
         if (!st) st = lt_tok_core_add_merge(c, left, right);
-        if (st) return lt_error_prefix(st, "%s: tokenizer.ggml.merges[%llu]", src, (unsigned long long)r);
+        if (st)
+            return lt_error_prefix(st, "%s: tokenizer.ggml.merges[%llu]", src,
+                                   (unsigned long long)r);
     }
     return NULL;
 }
@@ -100,14 +109,17 @@ static lt_status read_merges(const lt_gguf *g, lt_tok_core *c) {
 static lt_status read_pretok(const lt_gguf *g, lt_tok_core *c) {
     const char *pre = "", *src = lt_gguf_source(g);
     size_t n = 0;
-    if (lt_gguf_find_kv(g, "tokenizer.ggml.pre")) LT_TRY(lt_gguf_get_str(g, "tokenizer.ggml.pre", &pre, &n));
-    bool llama3 = (n == 9 && memcmp(pre, "llama-bpe", 9) == 0) || (n == 6 && memcmp(pre, "llama3", 6) == 0) ||
+    if (lt_gguf_find_kv(g, "tokenizer.ggml.pre"))
+        LT_TRY(lt_gguf_get_str(g, "tokenizer.ggml.pre", &pre, &n));
+    bool llama3 = (n == 9 && memcmp(pre, "llama-bpe", 9) == 0) ||
+                  (n == 6 && memcmp(pre, "llama3", 6) == 0) ||
                   (n == 8 && memcmp(pre, "llama-v3", 8) == 0);
     bool gpt2 = n == 5 && memcmp(pre, "gpt-2", 5) == 0;
     bool qwen2 = n == 5 && memcmp(pre, "qwen2", 5) == 0;
     if (!llama3 && !gpt2 && !qwen2)
-        return lt_error(LT_ERR_UNSUPPORTED, "%s: tokenizer.ggml.pre '%.*s' is not supported (lathe "
-                                            "reads llama-bpe, qwen2 and gpt-2)",
+        return lt_error(LT_ERR_UNSUPPORTED,
+                        "%s: tokenizer.ggml.pre '%.*s' is not supported (lathe "
+                        "reads llama-bpe, qwen2 and gpt-2)",
                         src, (int)(n < 64 ? n : 64), pre);
     c->ignore_merges = llama3; // as llama.cpp does for these three
     if (qwen2) return lt_pretok_init(&c->pretok, LT_PRETOK_SPLIT, LT_TOK_QWEN2_PATTERN);
@@ -178,8 +190,9 @@ lt_status lt_tokenizer_from_gguf(lt_tokenizer **out, const lt_gguf *g) {
     if (!lt_gguf_find_kv(g, "tokenizer.ggml.model")) return NULL;
     LT_TRY(lt_gguf_get_str(g, "tokenizer.ggml.model", &model, &n));
     if (!(n == 4 && memcmp(model, "gpt2", 4) == 0))
-        return lt_error(LT_ERR_UNSUPPORTED, "%s: tokenizer.ggml.model '%.*s' is not supported "
-                                            "(lathe reads byte-level BPE, 'gpt2')",
+        return lt_error(LT_ERR_UNSUPPORTED,
+                        "%s: tokenizer.ggml.model '%.*s' is not supported "
+                        "(lathe reads byte-level BPE, 'gpt2')",
                         src, (int)(n < 64 ? n : 64), model);
     lt_tok_core *c;
     LT_TRY(lt_tok_core_new(&c));
@@ -200,7 +213,8 @@ lt_status lt_tokenizer_from_gguf(lt_tokenizer **out, const lt_gguf *g) {
 
 // The pre-tokenizer name llama.cpp selects its regex by.
 static lt_status pre_name(const lt_tok_core *c, const char **out) {
-    if (c->pretok.kind == LT_PRETOK_BYTELEVEL || strcmp(c->pretok.pattern, LT_TOK_GPT2_PATTERN) == 0) {
+    if (c->pretok.kind == LT_PRETOK_BYTELEVEL ||
+        strcmp(c->pretok.pattern, LT_TOK_GPT2_PATTERN) == 0) {
         *out = "gpt-2";
         return NULL;
     }

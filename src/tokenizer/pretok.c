@@ -21,18 +21,18 @@
 #include "tokenizer/tok_internal.h"
 
 // Unicode 15.0-16.0 additions to General_Category L and N.
-#define EXTRA_LETTERS                                                                             \
-    "\\x{1C89}-\\x{1C8A}\\x{A7CB}-\\x{A7CD}\\x{A7DA}-\\x{A7DC}\\x{105C0}-\\x{105F3}"              \
-    "\\x{10D4A}-\\x{10D65}\\x{10D6F}-\\x{10D85}\\x{10EC2}-\\x{10EC4}\\x{1123F}-\\x{11240}"        \
-    "\\x{11380}-\\x{11389}\\x{1138B}\\x{1138E}\\x{11390}-\\x{113B5}\\x{113B7}\\x{113D1}"          \
-    "\\x{113D3}\\x{11BC0}-\\x{11BE0}\\x{11F02}\\x{11F04}-\\x{11F10}\\x{11F12}-\\x{11F33}"         \
-    "\\x{1342F}\\x{13441}-\\x{13446}\\x{13460}-\\x{143FA}\\x{16100}-\\x{1611D}"                   \
-    "\\x{16D40}-\\x{16D6C}\\x{18CFF}\\x{1B132}\\x{1B155}\\x{1DF25}-\\x{1DF2A}"                    \
-    "\\x{1E030}-\\x{1E06D}\\x{1E4D0}-\\x{1E4EB}\\x{1E5D0}-\\x{1E5ED}\\x{1E5F0}\\x{2B739}"         \
+#define EXTRA_LETTERS                                                                      \
+    "\\x{1C89}-\\x{1C8A}\\x{A7CB}-\\x{A7CD}\\x{A7DA}-\\x{A7DC}\\x{105C0}-\\x{105F3}"       \
+    "\\x{10D4A}-\\x{10D65}\\x{10D6F}-\\x{10D85}\\x{10EC2}-\\x{10EC4}\\x{1123F}-\\x{11240}" \
+    "\\x{11380}-\\x{11389}\\x{1138B}\\x{1138E}\\x{11390}-\\x{113B5}\\x{113B7}\\x{113D1}"   \
+    "\\x{113D3}\\x{11BC0}-\\x{11BE0}\\x{11F02}\\x{11F04}-\\x{11F10}\\x{11F12}-\\x{11F33}"  \
+    "\\x{1342F}\\x{13441}-\\x{13446}\\x{13460}-\\x{143FA}\\x{16100}-\\x{1611D}"            \
+    "\\x{16D40}-\\x{16D6C}\\x{18CFF}\\x{1B132}\\x{1B155}\\x{1DF25}-\\x{1DF2A}"             \
+    "\\x{1E030}-\\x{1E06D}\\x{1E4D0}-\\x{1E4EB}\\x{1E5D0}-\\x{1E5ED}\\x{1E5F0}\\x{2B739}"  \
     "\\x{2EBF0}-\\x{2EE5D}\\x{31350}-\\x{323AF}"
-#define EXTRA_NUMBERS                                                                             \
-    "\\x{10D40}-\\x{10D49}\\x{116D0}-\\x{116E3}\\x{11BF0}-\\x{11BF9}\\x{11F50}-\\x{11F59}"        \
-    "\\x{16130}-\\x{16139}\\x{16D70}-\\x{16D79}\\x{1CCF0}-\\x{1CCF9}\\x{1D2C0}-\\x{1D2D3}"        \
+#define EXTRA_NUMBERS                                                                      \
+    "\\x{10D40}-\\x{10D49}\\x{116D0}-\\x{116E3}\\x{11BF0}-\\x{11BF9}\\x{11F50}-\\x{11F59}" \
+    "\\x{16130}-\\x{16139}\\x{16D70}-\\x{16D79}\\x{1CCF0}-\\x{1CCF9}\\x{1D2C0}-\\x{1D2D3}" \
     "\\x{1E4F0}-\\x{1E4F9}\\x{1E5F1}-\\x{1E5FA}"
 #define SPACE_SET "\\t-\\r\\x{85}\\p{Z}"
 
@@ -44,7 +44,8 @@ static lt_status rewrite_escape(lt_bytes *out, const char *pattern, size_t *i, b
     char c = p[1];
     if (c == 0) return lt_error(LT_ERR_FORMAT, "pre-tokenizer regex ends in a lone backslash");
     if (c == 'Q')
-        return lt_error(LT_ERR_UNSUPPORTED, "pre-tokenizer regex: \\Q...\\E quoting is not supported");
+        return lt_error(LT_ERR_UNSUPPORTED,
+                        "pre-tokenizer regex: \\Q...\\E quoting is not supported");
     if (c == 's') {
         *i += 2;
         return emit(out, in_class ? SPACE_SET : "[" SPACE_SET "]");
@@ -158,7 +159,7 @@ lt_status lt_pretok_init(lt_pretok *p, lt_pretok_kind kind, const char *pattern)
         return lt_error(LT_ERR_FORMAT, "pre-tokenizer regex does not compile: %s", (char *)msg);
     }
     p->jit = pcre2_jit_compile(p->code, PCRE2_JIT_COMPLETE) == 0;
-    p->max_digits = strcmp(pattern, LT_TOK_LLAMA3_PATTERN) == 0 ? 3
+    p->max_digits = strcmp(pattern, LT_TOK_LLAMA3_PATTERN) == 0  ? 3
                     : strcmp(pattern, LT_TOK_QWEN2_PATTERN) == 0 ? 1
                                                                  : 0;
     p->fast = p->max_digits > 0;
@@ -205,10 +206,10 @@ lt_status lt_pretok_split_valid(const lt_pretok *p, lt_pretok_state *s, const ui
             continue;
         }
         // PCRE2_NOTEMPTY: an empty match would cut nothing (and never advance).
-        int rc = p->jit ? pcre2_jit_match(p->code, text, len, off, PCRE2_NOTEMPTY, s->match,
-                                          s->context)
-                        : pcre2_match(p->code, text, len, off, PCRE2_NOTEMPTY | PCRE2_NO_UTF_CHECK,
-                                      s->match, s->context);
+        int rc =
+            p->jit ? pcre2_jit_match(p->code, text, len, off, PCRE2_NOTEMPTY, s->match, s->context)
+                   : pcre2_match(p->code, text, len, off, PCRE2_NOTEMPTY | PCRE2_NO_UTF_CHECK,
+                                 s->match, s->context);
         if (rc == PCRE2_ERROR_NOMATCH) return fn(user, text + off, len - off);
         if (rc < 0) {
             PCRE2_UCHAR msg[256];

@@ -20,20 +20,19 @@ enum { C_OTHER = 0, C_LETTER, C_DIGIT, C_SPACE, C_NEWLINE, C_HIGH, C_END };
 
 static const uint8_t ascii_class[128] = {
     ['\t'] = C_SPACE, ['\n'] = C_NEWLINE, ['\v'] = C_SPACE, ['\f'] = C_SPACE, ['\r'] = C_NEWLINE,
-    [' '] = C_SPACE,
-    ['0'] = C_DIGIT, ['1'] = C_DIGIT, ['2'] = C_DIGIT, ['3'] = C_DIGIT, ['4'] = C_DIGIT,
-    ['5'] = C_DIGIT, ['6'] = C_DIGIT, ['7'] = C_DIGIT, ['8'] = C_DIGIT, ['9'] = C_DIGIT,
-    ['A'] = C_LETTER, ['B'] = C_LETTER, ['C'] = C_LETTER, ['D'] = C_LETTER, ['E'] = C_LETTER,
-    ['F'] = C_LETTER, ['G'] = C_LETTER, ['H'] = C_LETTER, ['I'] = C_LETTER, ['J'] = C_LETTER,
-    ['K'] = C_LETTER, ['L'] = C_LETTER, ['M'] = C_LETTER, ['N'] = C_LETTER, ['O'] = C_LETTER,
-    ['P'] = C_LETTER, ['Q'] = C_LETTER, ['R'] = C_LETTER, ['S'] = C_LETTER, ['T'] = C_LETTER,
-    ['U'] = C_LETTER, ['V'] = C_LETTER, ['W'] = C_LETTER, ['X'] = C_LETTER, ['Y'] = C_LETTER,
-    ['Z'] = C_LETTER, ['a'] = C_LETTER, ['b'] = C_LETTER, ['c'] = C_LETTER, ['d'] = C_LETTER,
-    ['e'] = C_LETTER, ['f'] = C_LETTER, ['g'] = C_LETTER, ['h'] = C_LETTER, ['i'] = C_LETTER,
-    ['j'] = C_LETTER, ['k'] = C_LETTER, ['l'] = C_LETTER, ['m'] = C_LETTER, ['n'] = C_LETTER,
-    ['o'] = C_LETTER, ['p'] = C_LETTER, ['q'] = C_LETTER, ['r'] = C_LETTER, ['s'] = C_LETTER,
-    ['t'] = C_LETTER, ['u'] = C_LETTER, ['v'] = C_LETTER, ['w'] = C_LETTER, ['x'] = C_LETTER,
-    ['y'] = C_LETTER, ['z'] = C_LETTER,
+    [' '] = C_SPACE,  ['0'] = C_DIGIT,    ['1'] = C_DIGIT,  ['2'] = C_DIGIT,  ['3'] = C_DIGIT,
+    ['4'] = C_DIGIT,  ['5'] = C_DIGIT,    ['6'] = C_DIGIT,  ['7'] = C_DIGIT,  ['8'] = C_DIGIT,
+    ['9'] = C_DIGIT,  ['A'] = C_LETTER,   ['B'] = C_LETTER, ['C'] = C_LETTER, ['D'] = C_LETTER,
+    ['E'] = C_LETTER, ['F'] = C_LETTER,   ['G'] = C_LETTER, ['H'] = C_LETTER, ['I'] = C_LETTER,
+    ['J'] = C_LETTER, ['K'] = C_LETTER,   ['L'] = C_LETTER, ['M'] = C_LETTER, ['N'] = C_LETTER,
+    ['O'] = C_LETTER, ['P'] = C_LETTER,   ['Q'] = C_LETTER, ['R'] = C_LETTER, ['S'] = C_LETTER,
+    ['T'] = C_LETTER, ['U'] = C_LETTER,   ['V'] = C_LETTER, ['W'] = C_LETTER, ['X'] = C_LETTER,
+    ['Y'] = C_LETTER, ['Z'] = C_LETTER,   ['a'] = C_LETTER, ['b'] = C_LETTER, ['c'] = C_LETTER,
+    ['d'] = C_LETTER, ['e'] = C_LETTER,   ['f'] = C_LETTER, ['g'] = C_LETTER, ['h'] = C_LETTER,
+    ['i'] = C_LETTER, ['j'] = C_LETTER,   ['k'] = C_LETTER, ['l'] = C_LETTER, ['m'] = C_LETTER,
+    ['n'] = C_LETTER, ['o'] = C_LETTER,   ['p'] = C_LETTER, ['q'] = C_LETTER, ['r'] = C_LETTER,
+    ['s'] = C_LETTER, ['t'] = C_LETTER,   ['u'] = C_LETTER, ['v'] = C_LETTER, ['w'] = C_LETTER,
+    ['x'] = C_LETTER, ['y'] = C_LETTER,   ['z'] = C_LETTER,
 };
 
 static inline int cls(const uint8_t *t, size_t len, size_t i) {
@@ -67,7 +66,8 @@ static inline size_t run_end(const uint8_t *t, size_t len, size_t i, int c) {
 
 // Whitespace run (spaces and newlines), same convention.
 static inline size_t space_end(const uint8_t *t, size_t len, size_t i) {
-    while (i < len && t[i] < 0x80 && (ascii_class[t[i]] == C_SPACE || ascii_class[t[i]] == C_NEWLINE))
+    while (i < len && t[i] < 0x80 &&
+           (ascii_class[t[i]] == C_SPACE || ascii_class[t[i]] == C_NEWLINE))
         i++;
     return i < len && t[i] >= 0x80 ? 0 : i;
 }

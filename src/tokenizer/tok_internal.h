@@ -16,17 +16,17 @@
 #include "lathe/tokenizer.h"
 
 // Llama 3's pre-tokenizer regex (also cl100k_base's), the default for training.
-#define LT_TOK_LLAMA3_PATTERN                                                                     \
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| "                   \
+#define LT_TOK_LLAMA3_PATTERN                                                  \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| " \
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 // Qwen2's: Llama 3's with every digit a pre-token of its own (\p{N}, not
 // \p{N}{1,3}), so digit-by-digit arithmetic sees the digits as tokens. llama.cpp
 // knows it as the pre-tokenizer "qwen2" (without ignore_merges).
-#define LT_TOK_QWEN2_PATTERN                                                                      \
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| "                      \
+#define LT_TOK_QWEN2_PATTERN                                              \
+    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| " \
     "?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"
 // GPT-2's, which the ByteLevel pre-tokenizer applies when use_regex is true.
-#define LT_TOK_GPT2_PATTERN                                                                       \
+#define LT_TOK_GPT2_PATTERN \
     "'s|'t|'re|'ve|'m|'ll|'d| ?\\p{L}+| ?\\p{N}+| ?[^\\s\\p{L}\\p{N}]+|\\s+(?!\\S)|\\s+"
 
 // ---------------------------------------------------------------- hashing
@@ -110,11 +110,11 @@ typedef enum {
 
 typedef struct {
     lt_pretok_kind kind;
-    char *pattern;     // as written in tokenizer.json
-    pcre2_code *code;  // compiled from the rewritten pattern
-    bool jit;          // JIT compilation succeeded
-    bool fast;         // Llama 3's or Qwen2's pattern: ASCII text takes the hand-written scanner
-    int max_digits;    // the scanner's longest run of digits: 3 (Llama 3) or 1 (Qwen2)
+    char *pattern;    // as written in tokenizer.json
+    pcre2_code *code; // compiled from the rewritten pattern
+    bool jit;         // JIT compilation succeeded
+    bool fast;        // Llama 3's or Qwen2's pattern: ASCII text takes the hand-written scanner
+    int max_digits;   // the scanner's longest run of digits: 3 (Llama 3) or 1 (Qwen2)
 } lt_pretok;
 
 // Rewrites `\s`, `\S`, `\p{L}` and `\p{N}` so that PCRE2 matches the same
@@ -169,14 +169,14 @@ typedef struct lt_tok_core {
     // UTF-8 text and marked verbatim (it can be decoded, never produced by BPE).
     char *arena;
     size_t arena_n, arena_cap;
-    int32_t n_ids;     // 1 + largest id, model and added
+    int32_t n_ids; // 1 + largest id, model and added
     int32_t ids_cap;
-    lt_span *model;    // (ids_cap) model vocabulary bytes; len LT_SPAN_NONE = absent
-    bool *verbatim;    // (ids_cap)
-    int32_t *added_of; // (ids_cap) index into added[], or -1
-    int32_t n_model;   // model vocabulary entries
+    lt_span *model;     // (ids_cap) model vocabulary bytes; len LT_SPAN_NONE = absent
+    bool *verbatim;     // (ids_cap)
+    int32_t *added_of;  // (ids_cap) index into added[], or -1
+    int32_t n_model;    // model vocabulary entries
     int32_t n_verbatim; // of which verbatim
-    lt_strmap vocab;   // raw bytes -> id, model tokens that are not verbatim
+    lt_strmap vocab;    // raw bytes -> id, model tokens that are not verbatim
     int32_t byte_id[256];
 
     int32_t (*merges)[3]; // (n_merges, 3): left, right, merged, in rank order
@@ -213,8 +213,8 @@ typedef struct {
 
 // Sees every pre-token an encode produces, with its ids (for analyses such as
 // vocabulary augmentation); added tokens are not pre-tokens and not reported.
-typedef lt_status (*lt_piece_hook)(void *user, const uint8_t *piece, size_t len,
-                                   const int32_t *ids, size_t n);
+typedef lt_status (*lt_piece_hook)(void *user, const uint8_t *piece, size_t len, const int32_t *ids,
+                                   size_t n);
 
 // The hot cache: short pre-tokens (up to 16 bytes) with up to 3 ids, stored
 // inline and direct-mapped, small enough to stay in the CPU's L2 cache. Most
@@ -230,7 +230,7 @@ typedef struct {
 
 struct lt_tokenizer {
     lt_tok_core *core;
-    lt_hot_entry *hot; // (LT_HOT_SLOTS)
+    lt_hot_entry *hot;  // (LT_HOT_SLOTS)
     lt_piece_hook hook; // NULL normally
     void *hook_user;
     lt_bpe_cache cache;

@@ -168,8 +168,9 @@ lt_status lt_tok_core_add_merge(lt_tok_core *c, int32_t left, int32_t right) {
     int32_t merged = lt_strmap_get(&c->vocab, c->arena, joined, n);
     if (joined != small) lt_free(joined);
     if (merged < 0)
-        return lt_error(LT_ERR_FORMAT, "merge of ids %ld and %ld gives a token the vocabulary lacks",
-                        (long)left, (long)right);
+        return lt_error(LT_ERR_FORMAT,
+                        "merge of ids %ld and %ld gives a token the vocabulary lacks", (long)left,
+                        (long)right);
     if (c->n_merges == c->merges_cap) {
         int32_t cap = c->merges_cap ? c->merges_cap * 2 : 1024;
         int32_t(*m)[3] = realloc(c->merges, (size_t)cap * sizeof *m);
@@ -397,13 +398,13 @@ static lt_status encode_added(lt_tokenizer *tok, const uint8_t *text, size_t sta
             while (e < end && (w = space_after(text, e, end)) > 0) e += w;
         if (s > seg)
             LT_TRY(pass == 0 && c->n_normalized > 0 ? encode_added(tok, text, seg, s, 1, out)
-                                                     : encode_plain(tok, text + seg, s - seg, out));
+                                                    : encode_plain(tok, text + seg, s - seg, out));
         LT_TRY(lt_ids_push(out, a->id));
         seg = pos = e;
     }
     if (end > seg)
         return pass == 0 && c->n_normalized > 0 ? encode_added(tok, text, seg, end, 1, out)
-                                                 : encode_plain(tok, text + seg, end - seg, out);
+                                                : encode_plain(tok, text + seg, end - seg, out);
     return NULL;
 }
 
@@ -444,14 +445,14 @@ const char *lt_tokenizer_token(const lt_tokenizer *tok, int32_t id, size_t *len)
     return c->arena + s.off;
 }
 
-lt_status lt_tokenizer_decode(const lt_tokenizer *tok, const int32_t *ids, size_t n,
-                              unsigned flags, lt_bytes *out) {
+lt_status lt_tokenizer_decode(const lt_tokenizer *tok, const int32_t *ids, size_t n, unsigned flags,
+                              lt_bytes *out) {
     for (size_t i = 0; i < n; i++) {
         size_t len;
         const char *bytes = lt_tokenizer_token(tok, ids[i], &len);
         if (!bytes)
-            return lt_error(LT_ERR_RANGE, "token %zu: id %ld is not in the vocabulary (%ld ids)",
-                            i, (long)ids[i], (long)tok->core->n_ids);
+            return lt_error(LT_ERR_RANGE, "token %zu: id %ld is not in the vocabulary (%ld ids)", i,
+                            (long)ids[i], (long)tok->core->n_ids);
         if ((flags & LT_DECODE_SKIP_SPECIAL) && lt_tokenizer_is_special(tok, ids[i])) continue;
         LT_TRY(lt_bytes_append(out, bytes, len));
     }
@@ -484,23 +485,29 @@ int32_t lt_tokenizer_find(const lt_tokenizer *tok, const char *bytes, size_t len
     return -1;
 }
 
-// ---------------------------------------------------------------- the tokenizer of a model directory
+// ---------------------------------------------------------------- a model directory's tokenizer
 
 lt_status lt_tokenizer_dir_check(const char *dir, int64_t vocab) {
     char *json = lt_path_join(dir, "tokenizer.json");
-    if (!json) return lt_error_nomem("the path of tokenizer.json", strlen(dir) + sizeof "/tokenizer.json");
+    if (!json)
+        return lt_error_nomem("the path of tokenizer.json", strlen(dir) + sizeof "/tokenizer.json");
     bool found = lt_path_exists(json);
     lt_free(json);
     if (!found)
-        return lt_error(LT_ERR_ARG, "%s has no tokenizer.json: give the directory `lathe tokenizer train` wrote "
-                        "(tokenizer.json, tokenizer_config.json)", dir);
+        return lt_error(
+            LT_ERR_ARG,
+            "%s has no tokenizer.json: give the directory `lathe tokenizer train` wrote "
+            "(tokenizer.json, tokenizer_config.json)",
+            dir);
     lt_tokenizer *tok;
     LT_TRY(lt_tokenizer_load(&tok, dir));
     int64_t n = lt_tokenizer_n_vocab(tok);
     lt_tokenizer_free(tok);
     if (n > vocab)
-        return lt_error(LT_ERR_ARG, "the tokenizer %s has %lld tokens but the model's vocabulary has %lld: "
-                        "give the tokenizer the data was tokenized with", dir, (long long)n, (long long)vocab);
+        return lt_error(LT_ERR_ARG,
+                        "the tokenizer %s has %lld tokens but the model's vocabulary has %lld: "
+                        "give the tokenizer the data was tokenized with",
+                        dir, (long long)n, (long long)vocab);
     return NULL;
 }
 
@@ -511,7 +518,8 @@ lt_status lt_tokenizer_dir_copy(const char *from, const char *to) {
         char *src = lt_path_join(from, names[i]), *dst = lt_path_join(to, names[i]), *text = NULL;
         size_t len = 0;
         if (!src || !dst)
-            s = lt_error_nomem("the paths of the tokenizer files", strlen(from) + strlen(to) + 2 * (strlen(names[i]) + 2));
+            s = lt_error_nomem("the paths of the tokenizer files",
+                               strlen(from) + strlen(to) + 2 * (strlen(names[i]) + 2));
         else if (lt_path_exists(src)) {
             s = lt_file_read_all(src, &text, &len, (size_t)1 << 30);
             if (!s) s = lt_file_write_all(dst, text, len);

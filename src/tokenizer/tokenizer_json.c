@@ -106,8 +106,8 @@ static lt_status load_merges(lt_tok_core *c, const cJSON *merges, const char *so
             a_n = (size_t)(space - a);
             b = space + 1;
             b_n = strlen(b);
-        } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2 &&
-                   cJSON_IsString(m->child) && cJSON_IsString(m->child->next)) { // ["left", "right"]
+        } else if (cJSON_IsArray(m) && cJSON_GetArraySize(m) == 2 && cJSON_IsString(m->child) &&
+                   cJSON_IsString(m->child->next)) { // ["left", "right"]
             a = m->child->valuestring;
             a_n = strlen(a);
             b = m->child->next->valuestring;
@@ -122,8 +122,9 @@ static lt_status load_merges(lt_tok_core *c, const cJSON *merges, const char *so
         LT_TRY(merge_operand(c, a, a_n, &left, source, index));
         LT_TRY(merge_operand(c, b, b_n, &right, source, index));
         lt_status st = lt_tok_core_add_merge(c, left, right);
-        if (st) return lt_error_prefix(st, "%s: model.merges[%ld] ('%.*s' '%.*s')", source, index,
-                                       (int)a_n, a, (int)b_n, b);
+        if (st)
+            return lt_error_prefix(st, "%s: model.merges[%ld] ('%.*s' '%.*s')", source, index,
+                                   (int)a_n, a, (int)b_n, b);
     }
     return NULL;
 }
@@ -245,8 +246,9 @@ static lt_status split_pattern(const cJSON *split, char **out, const char *where
         if (!b.data) LT_TRY(lt_bytes_append(&b, "", 0));
         *out = b.data;
     } else {
-        return lt_error(LT_ERR_FORMAT, "%s: field 'pattern' must be {\"Regex\": ...} or "
-                                       "{\"String\": ...}",
+        return lt_error(LT_ERR_FORMAT,
+                        "%s: field 'pattern' must be {\"Regex\": ...} or "
+                        "{\"String\": ...}",
                         where);
     }
     if (!*out) return lt_error_prefix(lt_error_nomem("the split pattern", 0), "%s", where);
@@ -258,8 +260,9 @@ static lt_status load_pretok(lt_tok_core *c, const cJSON *doc, const char *sourc
     snprintf(where, sizeof where, "%s: pre_tokenizer", source);
     const cJSON *pt = field(doc, "pre_tokenizer");
     if (!pt)
-        return lt_error(LT_ERR_UNSUPPORTED, "%s is missing or null; lathe needs a byte-level "
-                                            "pre-tokenizer",
+        return lt_error(LT_ERR_UNSUPPORTED,
+                        "%s is missing or null; lathe needs a byte-level "
+                        "pre-tokenizer",
                         where);
     const char *type = type_of(pt);
     if (!type) return lt_error(LT_ERR_FORMAT, "%s must be an object with a 'type'", where);
@@ -389,8 +392,8 @@ static lt_status config_added(lt_tokenizer *tok, const cJSON *doc, const char *s
         if (have) {
             if (len != strlen(content) || memcmp(have, content, len) != 0)
                 return lt_error(LT_ERR_FORMAT,
-                                "%s: content '%s' disagrees with tokenizer.json's token %ld",
-                                where, content, id);
+                                "%s: content '%s' disagrees with tokenizer.json's token %ld", where,
+                                content, id);
             continue;
         }
         if (c->refcount != 1)
@@ -413,8 +416,8 @@ lt_status lt_tokenizer_read_config(lt_tokenizer *tok, const char *path) {
     LT_TRY(lt_json_read_file(&doc, path, MAX_CONFIG_JSON));
     lt_tok_core *c = tok->core;
     int32_t bos = c->bos, eos = c->eos, pad = c->pad;
-    lt_status st = cJSON_IsObject(doc) ? NULL
-                                       : lt_error(LT_ERR_FORMAT, "%s: must be a JSON object", path);
+    lt_status st =
+        cJSON_IsObject(doc) ? NULL : lt_error(LT_ERR_FORMAT, "%s: must be a JSON object", path);
     if (!st) st = config_added(tok, doc, path);
     if (!st) st = config_token(tok, doc, "bos_token", &bos, path);
     if (!st) st = config_token(tok, doc, "eos_token", &eos, path);
@@ -430,8 +433,9 @@ lt_status lt_tokenizer_read_config(lt_tokenizer *tok, const char *path) {
 lt_status lt_tokenizer_load(lt_tokenizer **out, const char *path) {
     *out = NULL;
     if (!lt_path_exists(path))
-        return lt_error(LT_ERR_IO, "%s: no such file or directory (give a tokenizer.json, or a "
-                                   "directory holding one)",
+        return lt_error(LT_ERR_IO,
+                        "%s: no such file or directory (give a tokenizer.json, or a "
+                        "directory holding one)",
                         path);
     bool dir = lt_path_is_dir(path);
     char *json_path = dir ? lt_path_join(path, "tokenizer.json") : lt_strdup(path);
@@ -558,7 +562,8 @@ static lt_status model_json(const lt_tok_core *c, cJSON *model) {
 lt_status lt_tokenizer_save_json(const lt_tokenizer *tok, const char *path) {
     const lt_tok_core *c = tok->core;
     cJSON *doc = cJSON_CreateObject();
-    if (!doc) return lt_error_prefix(lt_error_nomem("the tokenizer.json document (JSON)", 0), "%s", path);
+    if (!doc)
+        return lt_error_prefix(lt_error_nomem("the tokenizer.json document (JSON)", 0), "%s", path);
     cJSON_AddStringToObject(doc, "version", "1.0");
     cJSON_AddNullToObject(doc, "truncation");
     cJSON_AddNullToObject(doc, "padding");
@@ -566,7 +571,9 @@ lt_status lt_tokenizer_save_json(const lt_tokenizer *tok, const char *path) {
     lt_status st = NULL;
     for (int32_t i = 0; i < c->n_added && !st; i++) {
         cJSON *a = added_json(c, &c->added[i]);
-        if (!a || !cJSON_AddItemToArray(added, a)) st = lt_error_prefix(lt_error_nomem("the tokenizer.json document (JSON)", 0), "%s", path);
+        if (!a || !cJSON_AddItemToArray(added, a))
+            st = lt_error_prefix(lt_error_nomem("the tokenizer.json document (JSON)", 0), "%s",
+                                 path);
     }
     cJSON_AddNullToObject(doc, "normalizer");
     cJSON_AddItemToObject(doc, "pre_tokenizer", pretok_json(&c->pretok));
@@ -575,7 +582,10 @@ lt_status lt_tokenizer_save_json(const lt_tokenizer *tok, const char *path) {
                                             : bytelevel_json(true, false));
     cJSON_AddItemToObject(doc, "decoder", bytelevel_json(true, true));
     cJSON *model = cJSON_AddObjectToObject(doc, "model");
-    if (!st) st = model ? model_json(c, model) : lt_error_prefix(lt_error_nomem("the tokenizer.json document (JSON)", 0), "%s", path);
+    if (!st)
+        st = model ? model_json(c, model)
+                   : lt_error_prefix(lt_error_nomem("the tokenizer.json document (JSON)", 0), "%s",
+                                     path);
     if (!st) st = lt_json_write_file(doc, path);
     cJSON_Delete(doc);
     return st;
@@ -591,7 +601,8 @@ static char *token_string(const lt_tokenizer *tok, int32_t id) {
 static lt_status save_config(const lt_tokenizer *tok, const char *path) {
     const lt_tok_core *c = tok->core;
     cJSON *doc = cJSON_CreateObject();
-    if (!doc) return lt_error_prefix(lt_error_nomem("the tokenizer.json document (JSON)", 0), "%s", path);
+    if (!doc)
+        return lt_error_prefix(lt_error_nomem("the tokenizer.json document (JSON)", 0), "%s", path);
     cJSON *dec = cJSON_AddObjectToObject(doc, "added_tokens_decoder");
     for (int32_t i = 0; i < c->n_added; i++) {
         char key[16];
@@ -625,7 +636,8 @@ lt_status lt_tokenizer_save(const lt_tokenizer *tok, const char *dir) {
     LT_TRY(lt_mkdir_p(dir));
     char *json = lt_path_join(dir, "tokenizer.json");
     char *config = lt_path_join(dir, "tokenizer_config.json");
-    lt_status st = json && config ? NULL : lt_error_nomem("the tokenizer's file paths", 2 * strlen(dir) + 40);
+    lt_status st =
+        json && config ? NULL : lt_error_nomem("the tokenizer's file paths", 2 * strlen(dir) + 40);
     if (!st) st = lt_tokenizer_save_json(tok, json);
     if (!st) st = save_config(tok, config);
     lt_free(json);

@@ -170,7 +170,7 @@ typedef struct {
     int32_t *syms;
     uint32_t *sym_off, *sym_n; // (n_words)
     int64_t *word_count;
-    uint32_t *word_stamp;      // (n_words) last merge that visited the word
+    uint32_t *word_stamp; // (n_words) last merge that visited the word
     size_t n_words;
     // Token bytes by id, and bytes -> id.
     lt_tok_core *tokens;
@@ -184,7 +184,7 @@ typedef struct {
     size_t n_pairs, pairs_cap;
     heap_entry *heap;
     size_t heap_n, heap_cap;
-    int32_t *touched;     // pairs whose count rose in this merge
+    int32_t *touched; // pairs whose count rose in this merge
     size_t touched_n, touched_cap;
 } run_state;
 
@@ -261,8 +261,8 @@ static lt_status pair_add(run_state *r, int32_t a, int32_t b, int64_t delta, int
         if (v->n == 0 || v->data[v->n - 1] != w) LT_TRY(vec_push(v, w));
         if (r->pair_stamp[p] != stamp) {
             r->pair_stamp[p] = stamp;
-            LT_TRY(grow((void **)&r->touched, &r->touched_cap, r->touched_n + 1,
-                        sizeof *r->touched, "pairs"));
+            LT_TRY(grow((void **)&r->touched, &r->touched_cap, r->touched_n + 1, sizeof *r->touched,
+                        "pairs"));
             r->touched[r->touched_n++] = p;
         }
     }
@@ -429,8 +429,8 @@ static lt_status build(run_state *r, const lt_bpe_trainer *tr, lt_tokenizer **ou
     r->tokens = NULL;
     lt_status st = NULL;
     for (int i = 0; i < tr->n_specials && !st; i++) {
-        bool special = strcmp(tr->specials[i], "<think>") != 0 &&
-                       strcmp(tr->specials[i], "</think>") != 0;
+        bool special =
+            strcmp(tr->specials[i], "<think>") != 0 && strcmp(tr->specials[i], "</think>") != 0;
         st = lt_tok_core_add_added(c, r->n_tokens + i, tr->specials[i], strlen(tr->specials[i]),
                                    special, false, false, false);
     }
@@ -481,8 +481,11 @@ lt_status lt_tokenizer_train(lt_tokenizer **out, const char *const *files, int n
         lt_mmap m;
         st = lt_mmap_open(&m, files[i]);
         if (st) break;
-        if (m.size == 0) st = lt_error(LT_ERR_FORMAT, "%s: the file is empty: a tokenizer learns from text", files[i]);
-        else st = lt_error_prefix(lt_bpe_trainer_feed(tr, m.data, m.size), "%s", files[i]);
+        if (m.size == 0)
+            st = lt_error(LT_ERR_FORMAT, "%s: the file is empty: a tokenizer learns from text",
+                          files[i]);
+        else
+            st = lt_error_prefix(lt_bpe_trainer_feed(tr, m.data, m.size), "%s", files[i]);
         done += (double)m.size;
         lt_mmap_close(&m);
         lt_progress_report(&opts->progress, "count", done, total, "bytes");

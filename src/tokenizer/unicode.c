@@ -115,7 +115,8 @@ static void alphabet_build(void) {
             alphabet.utf8[b][1] = (char)(0x80 | (cp & 0x3F));
         }
     }
-    for (uint32_t cp = 0; cp < 256 + 68; cp++) alphabet.byte_of[cp] = (int16_t)lt_bytelevel_byte(cp);
+    for (uint32_t cp = 0; cp < 256 + 68; cp++)
+        alphabet.byte_of[cp] = (int16_t)lt_bytelevel_byte(cp);
 }
 
 static void alphabet_init(void) { pthread_once(&alphabet_once, alphabet_build); }
@@ -123,7 +124,8 @@ static void alphabet_init(void) { pthread_once(&alphabet_once, alphabet_build); 
 lt_status lt_bytelevel_encode(lt_bytes *out, const void *raw, size_t n) {
     alphabet_init();
     const uint8_t *p = raw;
-    for (size_t i = 0; i < n; i++) LT_TRY(lt_bytes_append(out, alphabet.utf8[p[i]], alphabet.len[p[i]]));
+    for (size_t i = 0; i < n; i++)
+        LT_TRY(lt_bytes_append(out, alphabet.utf8[p[i]], alphabet.len[p[i]]));
     return NULL;
 }
 

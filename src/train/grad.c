@@ -57,8 +57,7 @@ static inline uint32_t abs_bits(float x) {
 
 bool lt_grad_all_finite(const float *g, int64_t n) {
     uint32_t max_bits = 0;
-#pragma omp parallel for simd schedule(static) reduction(max : max_bits) \
-    if (n >= LT_OPTIM_PAR_MIN)
+#pragma omp parallel for simd schedule(static) reduction(max : max_bits) if (n >= LT_OPTIM_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         uint32_t b = abs_bits(g[i]);
         max_bits = b > max_bits ? b : max_bits;
@@ -73,8 +72,7 @@ void lt_grad_scale(float *g, int64_t n, float factor) {
 
 bool lt_grad_unscale_check(float *g, int64_t n, float inv_scale) {
     uint32_t max_bits = 0;
-#pragma omp parallel for simd schedule(static) reduction(max : max_bits) \
-    if (n >= LT_OPTIM_PAR_MIN)
+#pragma omp parallel for simd schedule(static) reduction(max : max_bits) if (n >= LT_OPTIM_PAR_MIN)
     for (int64_t i = 0; i < n; i++) {
         uint32_t b = abs_bits(g[i]);
         max_bits = b > max_bits ? b : max_bits;

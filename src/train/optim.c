@@ -161,8 +161,9 @@ lt_status lt_adamw_init(lt_adamw **out, const lt_adamw_config *cfg, int64_t n_pa
                         const lt_param *tensors, int n_tensors) {
     *out = NULL;
     LT_TRY(lt_adamw_config_check(cfg));
-    if (n_params < 0) return lt_error(LT_ERR_ARG, "optimizer: negative parameter count %lld",
-                                      (long long)n_params);
+    if (n_params < 0)
+        return lt_error(LT_ERR_ARG, "optimizer: negative parameter count %lld",
+                        (long long)n_params);
     lt_param whole = {.name = "(whole arena)", .ndim = 2, .numel = n_params};
     if (!tensors) tensors = &whole, n_tensors = 1;
     const lt_param **order = NULL;
@@ -178,8 +179,9 @@ lt_status lt_adamw_init(lt_adamw **out, const lt_adamw_config *cfg, int64_t n_pa
         (st = lt_calloc((void **)&opt->v, n, sizeof(float), "AdamW second moment")))
         goto done;
     build_chunks(opt, order, n_tensors);
-    st = lt_alloc((void **)&opt->chunks, (size_t)(opt->n_chunks ? opt->n_chunks : 1) *
-                                             sizeof *opt->chunks, "optimizer chunks");
+    st = lt_alloc((void **)&opt->chunks,
+                  (size_t)(opt->n_chunks ? opt->n_chunks : 1) * sizeof *opt->chunks,
+                  "optimizer chunks");
     if (st) goto done;
     build_chunks(opt, order, n_tensors);
 done:
@@ -211,8 +213,8 @@ void lt_adamw_free(lt_adamw *opt) {
 // denom = v.sqrt() / sqrt(bc2) + eps; p.addcdiv_(m, denom, -step_size).
 static void adamw_chunk(float *restrict p, float *restrict m, float *restrict v,
                         const float *restrict g, int64_t n, float decay_mul, float beta1,
-                        float one_minus_beta1, float beta2, float one_minus_beta2,
-                        float bc2_sqrt, float eps, float neg_step_size) {
+                        float one_minus_beta1, float beta2, float one_minus_beta2, float bc2_sqrt,
+                        float eps, float neg_step_size) {
 #pragma omp simd
     for (int64_t i = 0; i < n; i++) {
         float gi = g[i];
@@ -244,8 +246,7 @@ void lt_adamw_step(lt_adamw *opt, float *params, const float *grads, double lr) 
     for (int64_t k = 0; k < opt->n_chunks; k++) {
         int64_t b = chunks[k].begin, n = chunks[k].end - b;
         adamw_chunk(params + b, m + b, v + b, grads + b, n, chunks[k].decay ? decay_mul : 1.0f,
-                    beta1, one_minus_beta1, beta2, one_minus_beta2, bc2_sqrt, eps,
-                    neg_step_size);
+                    beta1, one_minus_beta1, beta2, one_minus_beta2, bc2_sqrt, eps, neg_step_size);
     }
 }
 
@@ -262,7 +263,7 @@ size_t lt_adamw_state_bytes_for(int64_t n_params) {
     return 2 * (size_t)(n_params > 0 ? n_params : 0) * sizeof(float);
 }
 
-#define STATE_MAGIC "LTADAMW"   // 7 chars + NUL = 8 bytes
+#define STATE_MAGIC "LTADAMW" // 7 chars + NUL = 8 bytes
 #define STATE_VERSION 1u
 #define STATE_HEADER 32
 

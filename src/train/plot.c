@@ -84,8 +84,8 @@ static lt_status parse_line(lt_plot_run *run, const char *line, size_t n, const 
     }
     lt_status s = NULL;
     if (!is_blank(end, n - (size_t)(end - line)))
-        s = lt_error(LT_ERR_FORMAT, "%s: unexpected text after the JSON object (one object per line)",
-                     where);
+        s = lt_error(LT_ERR_FORMAT,
+                     "%s: unexpected text after the JSON object (one object per line)", where);
     else if (!cJSON_IsObject(obj))
         s = lt_error(LT_ERR_FORMAT, "%s: expected a JSON object, one per line", where);
     else
@@ -288,7 +288,10 @@ static void out(svg_buffer *b, const char *fmt, ...) {
 static int utf8_valid_len(const unsigned char *s) {
     unsigned char c = s[0];
     if (c < 0x80) return 1;
-    int len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+    int len = c >= 0xC2 && c <= 0xDF   ? 2
+              : c >= 0xE0 && c <= 0xEF ? 3
+              : c >= 0xF0 && c <= 0xF4 ? 4
+                                       : 0;
     for (int i = 1; i < len; i++)
         if ((s[i] & 0xC0) != 0x80) return 0;
     if ((c == 0xE0 && s[1] < 0xA0) || (c == 0xED && s[1] > 0x9F) || (c == 0xF0 && s[1] < 0x90) ||
@@ -302,12 +305,18 @@ static int utf8_valid_len(const unsigned char *s) {
 static void out_text(svg_buffer *b, const char *s) {
     for (const unsigned char *p = (const unsigned char *)s; *p;) {
         int n = utf8_valid_len(p);
-        if (n == 0 || (*p < 0x20 && *p != '\t')) out(b, "?");
-        else if (*p == '&') out(b, "&amp;");
-        else if (*p == '<') out(b, "&lt;");
-        else if (*p == '>') out(b, "&gt;");
-        else if (*p == '"') out(b, "&quot;");
-        else out(b, "%.*s", n, (const char *)p);
+        if (n == 0 || (*p < 0x20 && *p != '\t'))
+            out(b, "?");
+        else if (*p == '&')
+            out(b, "&amp;");
+        else if (*p == '<')
+            out(b, "&lt;");
+        else if (*p == '>')
+            out(b, "&gt;");
+        else if (*p == '"')
+            out(b, "&quot;");
+        else
+            out(b, "%.*s", n, (const char *)p);
         p += n ? n : 1;
     }
 }
@@ -431,8 +440,9 @@ static void x_axis_unit(const lt_plot_run *runs, int n_runs, const lt_plot_optio
             if (runs[r].val[i].elapsed_s > max_s) max_s = runs[r].val[i].elapsed_s;
     }
     *unit = max_s >= 7200 ? 3600 : max_s >= 120 ? 60 : 1;
-    *label = max_s >= 7200 ? "elapsed time (h)" : max_s >= 120 ? "elapsed time (min)"
-                                                                : "elapsed time (s)";
+    *label = max_s >= 7200  ? "elapsed time (h)"
+             : max_s >= 120 ? "elapsed time (min)"
+                            : "elapsed time (s)";
 }
 
 // Axis ranges per plot.h; false when there is no point at all.
@@ -483,9 +493,12 @@ static void format_linear_tick(char *buf, size_t size, double v, double step, do
     const char *suffix = "";
     double a = fabs(v);
     if (axis_max >= 1e4) {
-        if (a >= 1e9) scale = 1e9, suffix = "G";
-        else if (a >= 1e6) scale = 1e6, suffix = "M";
-        else if (a >= 1e3) scale = 1e3, suffix = "k";
+        if (a >= 1e9)
+            scale = 1e9, suffix = "G";
+        else if (a >= 1e6)
+            scale = 1e6, suffix = "M";
+        else if (a >= 1e3)
+            scale = 1e3, suffix = "k";
     }
     int decimals = (int)ceil(-log10(step / scale) - 1e-9);
     if (decimals < 0) decimals = 0;
@@ -524,16 +537,19 @@ static void draw_axes(svg_buffer *b, const frame *f) {
     double y_max = fmax(fabs(f->y0), fabs(f->y1));
     for (int i = 0; i < n; i++) {
         double y = py(f, ticks[i]);
-        if (f->log_y) snprintf(label, sizeof label, "%g", ticks[i]);
-        else format_linear_tick(label, sizeof label, ticks[i], step, y_max);
+        if (f->log_y)
+            snprintf(label, sizeof label, "%g", ticks[i]);
+        else
+            format_linear_tick(label, sizeof label, ticks[i], step, y_max);
         out(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#e5e5e5\"/>\n",
             f->left, y, f->right, y);
         out(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"#444\"/>\n",
             f->left - 5, y, f->left, y);
         out(b, "<text x=\"%.2f\" y=\"%.2f\">%s</text>\n", f->left - 8, y + 4, label);
     }
-    out(b, "</g>\n<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" "
-           "stroke=\"#444\"/>\n",
+    out(b,
+        "</g>\n<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" "
+        "stroke=\"#444\"/>\n",
         f->left, f->top, f->right - f->left, f->bottom - f->top);
 }
 
@@ -543,12 +559,14 @@ static void draw_labels(svg_buffer *b, const frame *f, const lt_plot_options *op
     out(b, "<text x=\"%.2f\" y=\"%.2f\" font-size=\"13\" text-anchor=\"middle\">%s</text>\n",
         (f->left + f->right) / 2, height - 12, f->x_label);
     double cy = (f->top + f->bottom) / 2;
-    out(b, "<text x=\"18\" y=\"%.2f\" font-size=\"13\" text-anchor=\"middle\" "
-           "transform=\"rotate(-90 18 %.2f)\">%s%s</text>\n",
+    out(b,
+        "<text x=\"18\" y=\"%.2f\" font-size=\"13\" text-anchor=\"middle\" "
+        "transform=\"rotate(-90 18 %.2f)\">%s%s</text>\n",
         cy, cy, y_label, opt->log_y ? " (log scale)" : "");
     if (opt->title && *opt->title) {
-        out(b, "<text x=\"%.2f\" y=\"28\" font-size=\"16\" font-weight=\"bold\" "
-               "text-anchor=\"middle\">",
+        out(b,
+            "<text x=\"%.2f\" y=\"28\" font-size=\"16\" font-weight=\"bold\" "
+            "text-anchor=\"middle\">",
             width / 2);
         out_text(b, opt->title);
         out(b, "</text>\n");
@@ -598,8 +616,9 @@ static void draw_curves(svg_buffer *b, const frame *f, const run_curves *c, int 
 // One legend row: a line sample (dashed with a marker for validation) and a name.
 static void legend_row(svg_buffer *b, double x, double y, const char *colour, bool dashed,
                        const char *name) {
-    out(b, "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" "
-           "stroke-width=\"1.8\"%s/>\n",
+    out(b,
+        "<line x1=\"%.2f\" y1=\"%.2f\" x2=\"%.2f\" y2=\"%.2f\" stroke=\"%s\" "
+        "stroke-width=\"1.8\"%s/>\n",
         x, y, x + 24, y, colour, dashed ? " stroke-dasharray=\"6,4\"" : "");
     if (dashed)
         out(b, "<circle cx=\"%.2f\" cy=\"%.2f\" r=\"3.5\" fill=\"%s\" stroke=\"white\"/>\n", x + 12,
@@ -610,8 +629,8 @@ static void legend_row(svg_buffer *b, double x, double y, const char *colour, bo
 }
 
 // Top-right inside the plot area, where falling loss curves leave room.
-static void draw_legend(svg_buffer *b, const frame *f, const run_curves *c,
-                        const lt_plot_run *runs, int n_runs) {
+static void draw_legend(svg_buffer *b, const frame *f, const run_curves *c, const lt_plot_run *runs,
+                        int n_runs) {
     int rows = 0;
     bool any_train = false, any_val = false;
     double name_width = 0;
@@ -629,8 +648,9 @@ static void draw_legend(svg_buffer *b, const frame *f, const run_curves *c,
     }
     double row_h = 18, w = 32 + name_width + 20, h = rows * row_h + 10;
     double x = f->right - 10 - w, y = f->top + 10;
-    out(b, "<g id=\"legend\" font-size=\"12\">\n<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
-           "height=\"%.2f\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n",
+    out(b,
+        "<g id=\"legend\" font-size=\"12\">\n<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
+        "height=\"%.2f\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#bbb\"/>\n",
         x, y, w, h);
     double row_y = y + 5 + row_h / 2;
     for (int r = 0; r < n_runs; r++) {
@@ -692,8 +712,10 @@ lt_status lt_plot_svg(char **svg, size_t *len, const lt_plot_run *runs, int n_ru
     LT_TRY(check_options(opt, n_runs));
     double width = opt->width ? opt->width : LT_PLOT_WIDTH;
     double height = opt->height ? opt->height : LT_PLOT_HEIGHT;
-    frame f = {.left = LT_PLOT_MARGIN_LEFT, .right = width - LT_PLOT_MARGIN_RIGHT,
-               .top = LT_PLOT_MARGIN_TOP, .bottom = height - LT_PLOT_MARGIN_BOTTOM};
+    frame f = {.left = LT_PLOT_MARGIN_LEFT,
+               .right = width - LT_PLOT_MARGIN_RIGHT,
+               .top = LT_PLOT_MARGIN_TOP,
+               .bottom = height - LT_PLOT_MARGIN_BOTTOM};
     x_axis_unit(runs, n_runs, opt, &f.x_unit, &f.x_label);
     run_curves *c;
     LT_TRY(curves_build(&c, runs, n_runs, opt, f.x_unit));
@@ -702,10 +724,11 @@ lt_status lt_plot_svg(char **svg, size_t *len, const lt_plot_run *runs, int n_ru
         return nothing_to_plot(runs, n_runs, opt);
     }
     svg_buffer b = {0};
-    out(&b, "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
-            "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
-            "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n<title>",
+    out(&b,
+        "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"no\"?>\n"
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
+        "height=\"%.0f\" viewBox=\"0 0 %.0f %.0f\" "
+        "font-family=\"DejaVu Sans, Helvetica, Arial, sans-serif\">\n<title>",
         width, height, width, height);
     out_text(&b, opt->title && *opt->title ? opt->title : "loss curves");
     out(&b, "</title>\n<rect width=\"%.0f\" height=\"%.0f\" fill=\"white\"/>\n", width, height);

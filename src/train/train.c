@@ -43,20 +43,30 @@ void lt_train_opts_default(lt_train_opts *o) {
 
 static lt_status check_opts(const lt_train_opts *o) {
     int sources = (o->init_from != NULL) + (o->preset != NULL) + (o->config != NULL);
-    if (sources != 1) return lt_error(LT_ERR_ARG, "give exactly one of --init-from, --preset or --config");
+    if (sources != 1)
+        return lt_error(LT_ERR_ARG, "give exactly one of --init-from, --preset or --config");
     if (!o->out_dir) return lt_error(LT_ERR_ARG, "--out DIR is required");
-    if (o->n_data < 1 && !o->source) return lt_error(LT_ERR_ARG, "give at least one --data SHARD[:WEIGHT]");
-    if (o->batch < 1 || o->seq < 1 || o->steps < 1) return lt_error(LT_ERR_ARG, "--batch, --seq and --steps must be positive");
+    if (o->n_data < 1 && !o->source)
+        return lt_error(LT_ERR_ARG, "give at least one --data SHARD[:WEIGHT]");
+    if (o->batch < 1 || o->seq < 1 || o->steps < 1)
+        return lt_error(LT_ERR_ARG, "--batch, --seq and --steps must be positive");
     int64_t micro = o->batch * o->seq;
-    if (o->global_batch_tokens < 0 || (o->global_batch_tokens > 0 && o->global_batch_tokens % micro != 0))
-        return lt_error(LT_ERR_ARG, "--global-batch %lld is not a multiple of batch x seq = %lld tokens", (long long)o->global_batch_tokens, (long long)micro);
+    if (o->global_batch_tokens < 0 ||
+        (o->global_batch_tokens > 0 && o->global_batch_tokens % micro != 0))
+        return lt_error(LT_ERR_ARG,
+                        "--global-batch %lld is not a multiple of batch x seq = %lld tokens",
+                        (long long)o->global_batch_tokens, (long long)micro);
     if (o->dtype != LT_F32 && o->dtype != LT_BF16 && o->dtype != LT_F16)
-        return lt_error(LT_ERR_UNSUPPORTED, "--dtype %s: training runs in f32, bf16 or f16", lt_dtype_name(o->dtype));
-    if (o->loss_scale && strcmp(o->loss_scale, "dynamic") != 0 && strcmp(o->loss_scale, "none") != 0) {
+        return lt_error(LT_ERR_UNSUPPORTED, "--dtype %s: training runs in f32, bf16 or f16",
+                        lt_dtype_name(o->dtype));
+    if (o->loss_scale && strcmp(o->loss_scale, "dynamic") != 0 &&
+        strcmp(o->loss_scale, "none") != 0) {
         char *end;
         double v = strtod(o->loss_scale, &end);
         if (end == o->loss_scale || *end || !(v >= 1) || v > 1e30)
-            return lt_error(LT_ERR_ARG, "--loss-scale '%s': expected dynamic, none or a number >= 1", o->loss_scale);
+            return lt_error(LT_ERR_ARG,
+                            "--loss-scale '%s': expected dynamic, none or a number >= 1",
+                            o->loss_scale);
     }
     if (!(o->clip >= 0)) return lt_error(LT_ERR_ARG, "--clip must be >= 0 (0 disables clipping)");
     return NULL;
@@ -78,7 +88,8 @@ static size_t available_memory(void) {
 // The widest linear layer's output width: the LM head, or an FFN.
 static int64_t widest_linear(const lt_config *c) {
     int64_t w = c->vocab > c->hidden ? c->vocab : c->hidden;
-    for (int64_t l = 0; l < c->n_layers; l++) w = c->blocks[l].ffn_dim > w ? c->blocks[l].ffn_dim : w;
+    for (int64_t l = 0; l < c->n_layers; l++)
+        w = c->blocks[l].ffn_dim > w ? c->blocks[l].ffn_dim : w;
     return w;
 }
 
@@ -116,7 +127,9 @@ lt_status lt_train_plan_memory(const lt_train_opts *o, lt_train_memory *out) {
     lt_config cfg;
     LT_TRY(load_config(o, &cfg));
     if (o->seq > cfg.max_positions) {
-        lt_status s = lt_error(LT_ERR_ARG, "--seq %lld exceeds the model's max_position_embeddings %lld", (long long)o->seq, (long long)cfg.max_positions);
+        lt_status s =
+            lt_error(LT_ERR_ARG, "--seq %lld exceeds the model's max_position_embeddings %lld",
+                     (long long)o->seq, (long long)cfg.max_positions);
         lt_config_free(&cfg);
         return s;
     }
@@ -153,7 +166,8 @@ static lt_status open_data(lt_trainer *t) {
     const lt_train_opts *o = t->opts;
     t->data = o->source;
     if (!t->data) {
-        LT_TRY(lt_train_data_shards(&t->own_data, o->data, o->n_data, o->val_data, o->batch, o->seq, o->seed));
+        LT_TRY(lt_train_data_shards(&t->own_data, o->data, o->n_data, o->val_data, o->batch, o->seq,
+                                    o->seed));
         t->data = &t->own_data;
     }
     return t->data->check_vocab(t->data->ctx, t->model->cfg.vocab);
@@ -161,7 +175,8 @@ static lt_status open_data(lt_trainer *t) {
 
 static lt_status open_optimizer(lt_trainer *t) {
     const lt_train_opts *o = t->opts;
-    lt_adamw_config ac = {.beta1 = o->beta1, .beta2 = o->beta2, .eps = o->eps, .weight_decay = o->weight_decay};
+    lt_adamw_config ac = {
+        .beta1 = o->beta1, .beta2 = o->beta2, .eps = o->eps, .weight_decay = o->weight_decay};
     LT_TRY(lt_adamw_config_check(&ac));
     t->schedule = lt_schedule_default();
     LT_TRY(lt_schedule_kind_parse(o->schedule, &t->schedule.kind));
@@ -210,19 +225,25 @@ static void trainer_free(lt_trainer *t) {
 // ---------------------------------------------------------------- one step
 
 // The objective's parts since the last call, as means over `counted` targets.
-static void take_parts(const lt_train_objective *obj, bool val, int64_t counted, lt_train_event *ev) {
+static void take_parts(const lt_train_objective *obj, bool val, int64_t counted,
+                       lt_train_event *ev) {
     if (!obj || obj->n_parts <= 0) return;
     double sums[LT_TRAIN_MAX_PARTS] = {0};
     obj->take_parts(obj->ctx, val, sums);
     ev->n_parts = obj->n_parts < LT_TRAIN_MAX_PARTS ? obj->n_parts : LT_TRAIN_MAX_PARTS;
     ev->part_names = obj->part_names;
-    for (int i = 0; i < ev->n_parts; i++) ev->parts[i] = counted > 0 ? sums[i] / (double)counted : 0.0;
+    for (int i = 0; i < ev->n_parts; i++)
+        ev->parts[i] = counted > 0 ? sums[i] / (double)counted : 0.0;
 }
 
 static lt_batch micro_batch(const lt_trainer *t, int64_t k) {
     int64_t off = k * t->opts->batch * t->opts->seq;
-    return (lt_batch){.B = t->opts->batch, .T = t->opts->seq, .ids = t->ids + off, .targets = t->targets + off,
-                      .segments = t->segments + off, .positions = t->positions + off};
+    return (lt_batch){.B = t->opts->batch,
+                      .T = t->opts->seq,
+                      .ids = t->ids + off,
+                      .targets = t->targets + off,
+                      .segments = t->segments + off,
+                      .positions = t->positions + off};
 }
 
 // Forward + backward over every micro-batch; returns the mean loss over all
@@ -231,7 +252,8 @@ static lt_status accumulate(lt_trainer *t, float loss_scale, double *loss, lt_tr
     const lt_train_objective *obj = t->opts->objective;
     int64_t micro = t->opts->batch * t->opts->seq, counted = 0;
     for (int64_t k = 0; k < t->accum; k++)
-        LT_TRY(t->data->next(t->data->ctx, t->ids + k * micro, t->targets + k * micro, t->segments + k * micro, t->positions + k * micro));
+        LT_TRY(t->data->next(t->data->ctx, t->ids + k * micro, t->targets + k * micro,
+                             t->segments + k * micro, t->positions + k * micro));
     for (int64_t i = 0; i < t->accum * micro; i++) counted += t->targets[i] >= 0;
     memset(t->grads, 0, (size_t)t->model->n_params * sizeof(float));
     double sum = 0;
@@ -240,8 +262,12 @@ static lt_status accumulate(lt_trainer *t, float loss_scale, double *loss, lt_tr
         LT_TRY(lt_model_forward(t->model, t->acts, &b));
         lt_loss l;
         const float *const *dhidden = NULL;
-        if (obj) LT_TRY(obj->train(obj->ctx, t->acts, &b, (double)(counted > 0 ? counted : 1), loss_scale, &l, &dhidden));
-        else LT_TRY(lt_objective_xent(t->acts, b.targets, (double)(counted > 0 ? counted : 1), loss_scale, &l));
+        if (obj)
+            LT_TRY(obj->train(obj->ctx, t->acts, &b, (double)(counted > 0 ? counted : 1),
+                              loss_scale, &l, &dhidden));
+        else
+            LT_TRY(lt_objective_xent(t->acts, b.targets, (double)(counted > 0 ? counted : 1),
+                                     loss_scale, &l));
         LT_TRY(lt_model_backward(t->model, t->acts, t->grads, dhidden));
         sum += l.loss_sum;
     }
@@ -256,13 +282,17 @@ static lt_status step(lt_trainer *t, lt_train_event *ev) {
     float scale = t->scaler.scale;
     LT_TRY(accumulate(t, scale, &loss, ev));
     if (!isfinite(loss))
-        return lt_error(LT_ERR_RANGE, "the loss became %g at step %lld: training stopped (the last checkpoint is intact; try a lower --lr)", loss, (long long)t->step + 1);
+        return lt_error(
+            LT_ERR_RANGE,
+            "the loss became %g at step %lld: training stopped (the last checkpoint is intact; try a lower --lr)",
+            loss, (long long)t->step + 1);
     ev->loss = loss, ev->lr = lr, ev->loss_scale = scale;
     if (t->opts->dtype == LT_F16) {
         // Micikevicius et al.: unscale, and skip the update when any gradient
         // overflowed (the dynamic scaler then halves its scale).
-        bool finite = scale != 1.0f ? lt_grad_unscale_check(t->grads, t->model->n_params, 1.0f / scale)
-                                    : lt_grad_all_finite(t->grads, t->model->n_params);
+        bool finite = scale != 1.0f
+                          ? lt_grad_unscale_check(t->grads, t->model->n_params, 1.0f / scale)
+                          : lt_grad_all_finite(t->grads, t->model->n_params);
         bool apply = t->dynamic_scaling ? lt_scaler_update(&t->scaler, finite) : finite;
         if (!apply) {
             t->step++;
@@ -272,10 +302,15 @@ static lt_status step(lt_trainer *t, lt_train_event *ev) {
             return NULL;
         }
     }
-    if (t->opts->clip > 0) lt_grad_clip_norm(t->grads, t->model->n_params, t->opts->clip, &norm);
-    else norm = lt_grad_norm(t->grads, t->model->n_params);
+    if (t->opts->clip > 0)
+        lt_grad_clip_norm(t->grads, t->model->n_params, t->opts->clip, &norm);
+    else
+        norm = lt_grad_norm(t->grads, t->model->n_params);
     if (!isfinite(norm))
-        return lt_error(LT_ERR_RANGE, "the gradient norm became %g at step %lld: training stopped (the last checkpoint is intact)", norm, (long long)t->step + 1);
+        return lt_error(
+            LT_ERR_RANGE,
+            "the gradient norm became %g at step %lld: training stopped (the last checkpoint is intact)",
+            norm, (long long)t->step + 1);
     lt_adamw_step(t->optim, t->model->params, t->grads, lr);
     lt_model_sync_lowp(t->model);
     t->step++;
@@ -292,12 +327,15 @@ static lt_status evaluate(lt_trainer *t, lt_train_event *ev) {
     int64_t counted = 0, rows = 0;
     for (int64_t b = 0; t->opts->eval_batches == 0 || b < t->opts->eval_batches; b++) {
         lt_batch batch = micro_batch(t, 0);
-        LT_TRY(t->data->val_next(t->data->ctx, t->ids, t->targets, t->segments, t->positions, &rows));
+        LT_TRY(
+            t->data->val_next(t->data->ctx, t->ids, t->targets, t->segments, t->positions, &rows));
         if (rows == 0) break;
         LT_TRY(lt_model_forward(t->model, t->acts, &batch));
         lt_loss l;
-        if (obj && obj->eval) LT_TRY(obj->eval(obj->ctx, t->acts, &batch, &l));
-        else LT_TRY(lt_objective_xent_eval(t->acts, t->targets, &l));
+        if (obj && obj->eval)
+            LT_TRY(obj->eval(obj->ctx, t->acts, &batch, &l));
+        else
+            LT_TRY(lt_objective_xent_eval(t->acts, t->targets, &l));
         sum += l.loss_sum;
         counted += l.n_counted;
     }
@@ -328,7 +366,8 @@ static int format_parts(char *buf, size_t size, const lt_train_event *ev) {
     int n = 0;
     buf[0] = 0;
     for (int i = 0; i < ev->n_parts && n >= 0 && (size_t)n < size; i++)
-        n += snprintf(buf + n, size - (size_t)n, ",\"%s%s\":%.6f", ev->has_val ? "val_" : "", ev->part_names[i], ev->parts[i]);
+        n += snprintf(buf + n, size - (size_t)n, ",\"%s%s\":%.6f", ev->has_val ? "val_" : "",
+                      ev->part_names[i], ev->parts[i]);
     return n;
 }
 
@@ -337,11 +376,17 @@ static lt_status append_metrics(const char *path, const char *run, const lt_trai
     int n;
     format_parts(parts, sizeof parts, ev);
     if (ev->has_val)
-        n = snprintf(line, sizeof line, "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"val_bpb\":%.5f%s,\"elapsed_s\":%.3f}\n",
-                     run, (long long)ev->step, (long long)ev->tokens, ev->val_loss, ev->val_ppl, ev->val_bpb, parts, ev->elapsed_s);
+        n = snprintf(
+            line, sizeof line,
+            "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"val_loss\":%.6f,\"val_ppl\":%.4f,\"val_bpb\":%.5f%s,\"elapsed_s\":%.3f}\n",
+            run, (long long)ev->step, (long long)ev->tokens, ev->val_loss, ev->val_ppl, ev->val_bpb,
+            parts, ev->elapsed_s);
     else
-        n = snprintf(line, sizeof line, "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"loss\":%.6f%s,\"lr\":%.6g,\"grad_norm\":%.5g,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"loss_scale\":%g,\"skipped_steps\":%lld,\"elapsed_s\":%.3f}\n",
-                     run, (long long)ev->step, (long long)ev->tokens, ev->loss, parts, ev->lr, ev->grad_norm, ev->tokens_per_s, ev->mfu, ev->loss_scale, (long long)ev->skipped_total, ev->elapsed_s);
+        n = snprintf(
+            line, sizeof line,
+            "{\"run\":\"%s\",\"step\":%lld,\"tokens\":%lld,\"loss\":%.6f%s,\"lr\":%.6g,\"grad_norm\":%.5g,\"tokens_per_s\":%.1f,\"mfu\":%.4f,\"loss_scale\":%g,\"skipped_steps\":%lld,\"elapsed_s\":%.3f}\n",
+            run, (long long)ev->step, (long long)ev->tokens, ev->loss, parts, ev->lr, ev->grad_norm,
+            ev->tokens_per_s, ev->mfu, ev->loss_scale, (long long)ev->skipped_total, ev->elapsed_s);
     return append_line(path, line, (size_t)n);
 }
 
@@ -364,13 +409,15 @@ static lt_status append_grad_stats(const char *path, const char *run, const lt_t
     const lt_grad_stats *g = &t->acts->grad_stats;
     char line[2048];
     double nz = g->nonzero ? (double)g->nonzero : 1;
-    int n = snprintf(line, sizeof line,
-                     "{\"run\":\"%s\",\"step\":%lld,\"grad_values\":%llu,\"grad_nonzero\":%llu,\"grad_f16_zero_frac\":%.6g,"
-                     "\"grad_f16_subnormal_frac\":%.6g,\"loss_scale\":%g,\"grad_log2_min\":%d,\"grad_log2_hist\":[",
-                     run, (long long)t->step, (unsigned long long)g->total, (unsigned long long)g->nonzero, (double)g->f16_zero / nz,
-                     (double)g->f16_subnormal / nz, t->scaler.scale, LT_GRAD_HIST_MIN);
+    int n = snprintf(
+        line, sizeof line,
+        "{\"run\":\"%s\",\"step\":%lld,\"grad_values\":%llu,\"grad_nonzero\":%llu,\"grad_f16_zero_frac\":%.6g,"
+        "\"grad_f16_subnormal_frac\":%.6g,\"loss_scale\":%g,\"grad_log2_min\":%d,\"grad_log2_hist\":[",
+        run, (long long)t->step, (unsigned long long)g->total, (unsigned long long)g->nonzero,
+        (double)g->f16_zero / nz, (double)g->f16_subnormal / nz, t->scaler.scale, LT_GRAD_HIST_MIN);
     for (int b = 0; b < LT_GRAD_HIST_BINS; b++)
-        n += snprintf(line + n, sizeof line - (size_t)n, "%s%llu", b ? "," : "", (unsigned long long)g->log2_hist[b]);
+        n += snprintf(line + n, sizeof line - (size_t)n, "%s%llu", b ? "," : "",
+                      (unsigned long long)g->log2_hist[b]);
     n += snprintf(line + n, sizeof line - (size_t)n, "]}\n");
     return append_line(path, line, (size_t)n);
 }
@@ -427,24 +474,34 @@ static lt_status open_trainer(lt_trainer *t, const lt_train_opts *o) {
     char *resume_dir = NULL;
     if (o->resume) {
         LT_TRY(lt_trainer_latest(o->out_dir, &resume_dir));
-        if (!resume_dir) return lt_error(LT_ERR_ARG, "--resume: %s has no checkpoint yet (no 'latest' file)", o->out_dir);
+        if (!resume_dir)
+            return lt_error(LT_ERR_ARG, "--resume: %s has no checkpoint yet (no 'latest' file)",
+                            o->out_dir);
     } else {
         char *latest = NULL;
         LT_TRY(lt_trainer_latest(o->out_dir, &latest));
         if (latest) {
             lt_free(latest);
-            return lt_error(LT_ERR_ARG, "%s already holds a run: pass --resume to continue it, or choose another --out", o->out_dir);
+            return lt_error(
+                LT_ERR_ARG,
+                "%s already holds a run: pass --resume to continue it, or choose another --out",
+                o->out_dir);
         }
     }
     lt_train_memory mem;
     lt_status s = lt_train_plan_memory(o, &mem);
     if (!s && mem.total > available_memory())
-        s = lt_error(LT_ERR_NOMEM, "this run needs %.1f GiB (weights, gradients, optimizer, activations of %lld x %lld) but only %.1f GiB are available: lower --batch or --seq",
-                     (double)mem.total / (1 << 30), (long long)o->batch, (long long)o->seq, (double)available_memory() / (1 << 30));
+        s = lt_error(
+            LT_ERR_NOMEM,
+            "this run needs %.1f GiB (weights, gradients, optimizer, activations of %lld x %lld) but only %.1f GiB are available: lower --batch or --seq",
+            (double)mem.total / (1 << 30), (long long)o->batch, (long long)o->seq,
+            (double)available_memory() / (1 << 30));
     if (!s) s = open_model(t, resume_dir);
     if (!s && o->seq > t->model->cfg.max_positions)
-        s = lt_error(LT_ERR_ARG, "--seq %lld exceeds the model's max_position_embeddings %lld", (long long)o->seq, (long long)t->model->cfg.max_positions);
-    if (!s && t->opts->tokenizer_dir) s = lt_tokenizer_dir_check(t->opts->tokenizer_dir, t->model->cfg.vocab);
+        s = lt_error(LT_ERR_ARG, "--seq %lld exceeds the model's max_position_embeddings %lld",
+                     (long long)o->seq, (long long)t->model->cfg.max_positions);
+    if (!s && t->opts->tokenizer_dir)
+        s = lt_tokenizer_dir_check(t->opts->tokenizer_dir, t->model->cfg.vocab);
     if (!s) s = lt_model_set_dtype(t->model, o->dtype);
     if (!s) s = open_data(t);
     if (!s) s = open_optimizer(t);
@@ -459,7 +516,8 @@ static lt_status open_trainer(lt_trainer *t, const lt_train_opts *o) {
 static lt_status run(lt_trainer *t, lt_train_log_fn log, void *user, bool *stopped) {
     const lt_train_opts *o = t->opts;
     char *metrics = lt_path_join(o->out_dir, "metrics.jsonl");
-    if (!metrics) return lt_error_nomem("the metrics path", strlen(o->out_dir) + sizeof "/metrics.jsonl");
+    if (!metrics)
+        return lt_error_nomem("the metrics path", strlen(o->out_dir) + sizeof "/metrics.jsonl");
     char run[128];
     run_name(o, run, sizeof run);
     double peak = lt_gemm_peak_gflops(o->dtype, 1024, 0.2) * 1e9;
@@ -489,7 +547,8 @@ static lt_status run(lt_trainer *t, lt_train_log_fn log, void *user, bool *stopp
             if (s) break;
         }
         interval_tokens += t->accum * o->batch * o->seq;
-        ev.step = t->step, ev.steps = o->steps, ev.tokens = t->tokens, ev.skipped_total = t->skipped;
+        ev.step = t->step, ev.steps = o->steps, ev.tokens = t->tokens,
+        ev.skipped_total = t->skipped;
         ev.elapsed_s = lt_time_now() - start;
         bool last = t->step == o->steps, pause = t->step == stop;
         if (t->step % (o->log_every > 0 ? o->log_every : 1) == 0 || last || t->step == 1) {
@@ -503,14 +562,16 @@ static lt_status run(lt_trainer *t, lt_train_log_fn log, void *user, bool *stopp
         char info[160];
         snprintf(info, sizeof info, "loss %.4f", ev.loss);
         lt_progress_report(&o->progress, "train", (double)t->step, (double)o->steps, info);
-        if (!s && t->data->val_next && ((o->eval_every > 0 && t->step % o->eval_every == 0) || last)) {
+        if (!s && t->data->val_next &&
+            ((o->eval_every > 0 && t->step % o->eval_every == 0) || last)) {
             lt_train_event val = {.step = t->step, .steps = o->steps, .tokens = t->tokens};
             s = evaluate(t, &val);
             val.elapsed_s = lt_time_now() - start;
             if (!s && val.has_val) s = append_metrics(metrics, run, &val);
             if (!s && val.has_val && log) log(user, &val);
         }
-        if (!s && ((o->save_every > 0 && t->step % o->save_every == 0) || last || pause)) s = lt_trainer_save(t);
+        if (!s && ((o->save_every > 0 && t->step % o->save_every == 0) || last || pause))
+            s = lt_trainer_save(t);
     }
     // Stopped: the steps done since the last checkpoint are saved before returning.
     if (!s && *stopped && t->step > 0 && t->saved_step != t->step) s = lt_trainer_save(t);
@@ -518,7 +579,8 @@ static lt_status run(lt_trainer *t, lt_train_log_fn log, void *user, bool *stopp
     return s;
 }
 
-lt_status lt_train_run(const lt_train_opts *opts, lt_train_log_fn log, void *user, lt_train_result *result) {
+lt_status lt_train_run(const lt_train_opts *opts, lt_train_log_fn log, void *user,
+                       lt_train_result *result) {
     if (opts->threads > 0) lt_threads_set(opts->threads);
     lt_trainer t;
     bool stopped = false;
@@ -531,7 +593,8 @@ lt_status lt_train_run(const lt_train_opts *opts, lt_train_log_fn log, void *use
         result->stopped = stopped;
         result->saved = t.saved_step >= 0;
         if (result->saved)
-            snprintf(result->checkpoint, sizeof result->checkpoint, "checkpoints/step-%08lld", (long long)t.saved_step);
+            snprintf(result->checkpoint, sizeof result->checkpoint, "checkpoints/step-%08lld",
+                     (long long)t.saved_step);
     }
     trainer_free(&t);
     return s;

@@ -64,8 +64,10 @@ static lt_status write_state(lt_trainer *t, const char *path) {
         uint64_t hash = f.hash;
         if (!s) s = lt_file_write(&f.file, &hash, 8);
         if (!s) lt_fault_point("checkpoint:state-written");
-        if (!s) s = lt_file_commit(&f.file);
-        else lt_file_abort(&f.file);
+        if (!s)
+            s = lt_file_commit(&f.file);
+        else
+            lt_file_abort(&f.file);
     }
     lt_free(loader_state);
     lt_free(optim_state);
@@ -94,7 +96,8 @@ static lt_status prune(const lt_trainer *t) {
         snprintf(name, sizeof name, "step-%08lld", steps[i]);
         char *path = lt_path_join(t->checkpoints_dir, name);
         if (!path)
-            return lt_error_nomem("the path of an old checkpoint", strlen(t->checkpoints_dir) + 1 + strlen(name) + 1);
+            return lt_error_nomem("the path of an old checkpoint",
+                                  strlen(t->checkpoints_dir) + 1 + strlen(name) + 1);
         lt_status s = lt_remove_tree(path);
         lt_free(path);
         LT_TRY(s);
@@ -112,7 +115,8 @@ lt_status lt_trainer_save(lt_trainer *t) {
     char *latest = lt_path_join(t->opts->out_dir, "latest");
     char latest_text[96];
     lt_status s = (!final_dir || !tmp_dir || !state || !latest)
-                      ? lt_error_nomem("the paths of a checkpoint's files", strlen(t->checkpoints_dir) + sizeof name)
+                      ? lt_error_nomem("the paths of a checkpoint's files",
+                                       strlen(t->checkpoints_dir) + sizeof name)
                       : NULL;
     if (!s) s = lt_remove_tree(tmp_dir); // a leftover of a killed save
     if (!s) s = lt_model_save(t->model, tmp_dir, LT_F32);
@@ -121,7 +125,8 @@ lt_status lt_trainer_save(lt_trainer *t) {
     if (!s) s = write_state(t, state);
     if (!s) s = lt_fsync_dir(tmp_dir);
     if (!s) s = lt_remove_tree(final_dir); // saving the same step twice replaces it
-    if (!s && rename(tmp_dir, final_dir) != 0) s = lt_error(LT_ERR_IO, "%s: cannot rename to %s", tmp_dir, final_dir);
+    if (!s && rename(tmp_dir, final_dir) != 0)
+        s = lt_error(LT_ERR_IO, "%s: cannot rename to %s", tmp_dir, final_dir);
     if (!s) s = lt_fsync_dir(t->checkpoints_dir);
     if (!s) lt_fault_point("checkpoint:renamed");
     if (!s) {
@@ -142,7 +147,8 @@ lt_status lt_trainer_save(lt_trainer *t) {
 lt_status lt_trainer_latest(const char *out_dir, char **dir) {
     *dir = NULL;
     char *latest = lt_path_join(out_dir, "latest");
-    if (!latest) return lt_error_nomem("the path of the latest file", strlen(out_dir) + sizeof "/latest");
+    if (!latest)
+        return lt_error_nomem("the path of the latest file", strlen(out_dir) + sizeof "/latest");
     if (!lt_path_exists(latest)) {
         lt_free(latest);
         return NULL;
@@ -156,7 +162,8 @@ lt_status lt_trainer_latest(const char *out_dir, char **dir) {
             s = lt_error(LT_ERR_FORMAT, "%s: does not name a checkpoint directory", latest);
         if (!s) {
             *dir = lt_path_join(out_dir, text);
-            if (!*dir) s = lt_error_nomem("the latest checkpoint's path", strlen(out_dir) + 1 + len + 1);
+            if (!*dir)
+                s = lt_error_nomem("the latest checkpoint's path", strlen(out_dir) + 1 + len + 1);
         }
         if (!s && !lt_path_is_dir(*dir)) {
             s = lt_error(LT_ERR_FORMAT, "%s names %s, which does not exist", latest, *dir);
@@ -178,20 +185,26 @@ static bool take_u64(const uint8_t *data, size_t n, size_t *off, uint64_t *v) {
 }
 
 static lt_status parse_state(lt_trainer *t, const uint8_t *data, size_t n, const char *path) {
-    if (n < 48 || memcmp(data, STATE_MAGIC, 8) != 0) return lt_error(LT_ERR_FORMAT, "%s: not a lathe training state", path);
+    if (n < 48 || memcmp(data, STATE_MAGIC, 8) != 0)
+        return lt_error(LT_ERR_FORMAT, "%s: not a lathe training state", path);
     uint64_t stored;
     memcpy(&stored, data + n - 8, 8);
-    if (fnv1a(0xcbf29ce484222325ull, data, n - 8) != stored) return lt_error(LT_ERR_FORMAT, "%s: checksum mismatch (file damaged)", path);
+    if (fnv1a(0xcbf29ce484222325ull, data, n - 8) != stored)
+        return lt_error(LT_ERR_FORMAT, "%s: checksum mismatch (file damaged)", path);
     uint32_t version;
     memcpy(&version, data + 8, 4);
-    if (version != STATE_VERSION) return lt_error(LT_ERR_UNSUPPORTED, "%s: version %u (this lathe reads %d)", path, version, STATE_VERSION);
+    if (version != STATE_VERSION)
+        return lt_error(LT_ERR_UNSUPPORTED, "%s: version %u (this lathe reads %d)", path, version,
+                        STATE_VERSION);
     size_t off = 16, end = n - 8;
     uint64_t step, tokens, n_params, loader_len, optim_len;
-    if (!take_u64(data, end, &off, &step) || !take_u64(data, end, &off, &tokens) || !take_u64(data, end, &off, &n_params) ||
-        !take_u64(data, end, &off, &loader_len) || loader_len > end - off)
+    if (!take_u64(data, end, &off, &step) || !take_u64(data, end, &off, &tokens) ||
+        !take_u64(data, end, &off, &n_params) || !take_u64(data, end, &off, &loader_len) ||
+        loader_len > end - off)
         return lt_error(LT_ERR_FORMAT, "%s: truncated", path);
     if (n_params != (uint64_t)t->model->n_params)
-        return lt_error(LT_ERR_FORMAT, "%s: state is for %llu parameters, the model has %lld", path, (unsigned long long)n_params, (long long)t->model->n_params);
+        return lt_error(LT_ERR_FORMAT, "%s: state is for %llu parameters, the model has %lld", path,
+                        (unsigned long long)n_params, (long long)t->model->n_params);
     LT_TRY(lt_error_prefix(t->data->state_load(t->data->ctx, data + off, loader_len), "%s", path));
     off += loader_len;
     size_t tail = 8 + LT_SCALER_STATE_SIZE; // skipped steps, loss scaler
@@ -211,7 +224,8 @@ static lt_status parse_state(lt_trainer *t, const uint8_t *data, size_t n, const
 lt_status lt_trainer_restore_state(lt_trainer *t, const char *checkpoint_dir) {
     char *path = lt_path_join(checkpoint_dir, "train_state.bin");
     if (!path)
-        return lt_error_nomem("the path of train_state.bin", strlen(checkpoint_dir) + sizeof "/train_state.bin");
+        return lt_error_nomem("the path of train_state.bin",
+                              strlen(checkpoint_dir) + sizeof "/train_state.bin");
     lt_mmap m;
     lt_status s = lt_mmap_open(&m, path);
     if (!s) {

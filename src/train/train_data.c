@@ -42,9 +42,7 @@ static lt_status loader_next(void *ctx, int32_t *ids, int32_t *targets, int32_t 
     return lt_loader_next(ctx_loader(ctx), ids, targets, segments, positions);
 }
 
-static size_t loader_state_size(void *ctx) {
-    return lt_loader_state_size(ctx_loader(ctx));
-}
+static size_t loader_state_size(void *ctx) { return lt_loader_state_size(ctx_loader(ctx)); }
 
 static lt_status loader_state_save(void *ctx, void *buf, size_t cap, size_t *len) {
     return lt_loader_state_save(ctx_loader(ctx), buf, cap, len);
@@ -57,9 +55,13 @@ static lt_status loader_state_load(void *ctx, const void *buf, size_t len) {
 // The table over ctx, with the kind's own vocabulary check and free.
 static lt_train_data loader_table(void *ctx, lt_status (*check_vocab)(void *, int64_t),
                                   void (*free_ctx)(void *)) {
-    return (lt_train_data){.ctx = ctx, .next = loader_next, .check_vocab = check_vocab,
-                           .state_size = loader_state_size, .state_save = loader_state_save,
-                           .state_load = loader_state_load, .free = free_ctx};
+    return (lt_train_data){.ctx = ctx,
+                           .next = loader_next,
+                           .check_vocab = check_vocab,
+                           .state_size = loader_state_size,
+                           .state_save = loader_state_save,
+                           .state_load = loader_state_load,
+                           .free = free_ctx};
 }
 
 // ---------------------------------------------------------------- token shards
@@ -82,8 +84,8 @@ static lt_status shard_val_begin(void *ctx) {
     return lt_val_iter_init(&s->it, s->val, s->B, s->T);
 }
 
-static lt_status shard_val_next(void *ctx, int32_t *ids, int32_t *targets, int32_t *segments, int32_t *positions,
-                                int64_t *n_rows) {
+static lt_status shard_val_next(void *ctx, int32_t *ids, int32_t *targets, int32_t *segments,
+                                int32_t *positions, int64_t *n_rows) {
     return lt_val_iter_next(&((shard_source *)ctx)->it, ids, targets, segments, positions, n_rows);
 }
 
@@ -95,8 +97,8 @@ static void shard_free(void *ctx) {
     lt_free(s);
 }
 
-lt_status lt_train_data_shards(lt_train_data *out, const char *const *data, int n_data, const char *val,
-                               int64_t B, int64_t T, uint64_t seed) {
+lt_status lt_train_data_shards(lt_train_data *out, const char *const *data, int n_data,
+                               const char *val, int64_t B, int64_t T, uint64_t seed) {
     memset(out, 0, sizeof *out);
     shard_source *src;
     LT_TRY(lt_calloc((void **)&src, 1, sizeof *src, "shard source"));
@@ -106,8 +108,12 @@ lt_status lt_train_data_shards(lt_train_data *out, const char *const *data, int 
     double *weights = NULL;
     lt_status s = parse_specs(data, n_data, &paths, &weights);
     if (!s) {
-        lt_loader_opts lo = {.paths = (const char *const *)paths, .weights = weights, .n_sources = n_data,
-                             .B = B, .T = T, .seed = seed};
+        lt_loader_opts lo = {.paths = (const char *const *)paths,
+                             .weights = weights,
+                             .n_sources = n_data,
+                             .B = B,
+                             .T = T,
+                             .seed = seed};
         s = lt_loader_open(&src->loader, &lo);
     }
     free_specs(paths, weights, n_data);
@@ -116,7 +122,8 @@ lt_status lt_train_data_shards(lt_train_data *out, const char *const *data, int 
         out->val_begin = shard_val_begin, out->val_next = shard_val_next;
         // bits per byte: the shard's bytes per token scale nats per token to bits per byte.
         const lt_shard_info *info = lt_shard_get_info(src->val);
-        out->val_bytes_per_token = info->n_tokens > 1 ? (double)info->n_text_bytes / (double)(info->n_tokens - 1) : 0;
+        out->val_bytes_per_token =
+            info->n_tokens > 1 ? (double)info->n_text_bytes / (double)(info->n_tokens - 1) : 0;
     }
     if (s) lt_train_data_free(out);
     return s;
@@ -128,7 +135,7 @@ typedef struct {
     lt_loader *loader;       // first: see ctx_loader
     lt_chat_dataset **train; // (n_train)
     int n_train;
-    lt_chat_dataset *val;    // NULL without validation data
+    lt_chat_dataset *val; // NULL without validation data
     lt_chat_packing val_rows;
     size_t val_next_row;
     int64_t B, T;
@@ -139,8 +146,9 @@ static lt_status chat_check_vocab(void *ctx, int64_t vocab) {
     chat_source *c = ctx;
     LT_TRY(lt_loader_check_vocab(c->loader, vocab));
     if (c->val && lt_chat_dataset_max_id(c->val) >= vocab)
-        return lt_error(LT_ERR_ARG, "%s: token id %d is outside the model's vocabulary of %lld", lt_chat_dataset_name(c->val),
-                        lt_chat_dataset_max_id(c->val), (long long)vocab);
+        return lt_error(LT_ERR_ARG, "%s: token id %d is outside the model's vocabulary of %lld",
+                        lt_chat_dataset_name(c->val), lt_chat_dataset_max_id(c->val),
+                        (long long)vocab);
     return NULL;
 }
 
@@ -151,15 +159,16 @@ static lt_status chat_val_begin(void *ctx) {
 
 // The next B packed rows of the held-out file; rows past its end are padding
 // whose targets are all ignored.
-static lt_status chat_val_next(void *ctx, int32_t *ids, int32_t *targets, int32_t *segments, int32_t *positions,
-                               int64_t *n_rows) {
+static lt_status chat_val_next(void *ctx, int32_t *ids, int32_t *targets, int32_t *segments,
+                               int32_t *positions, int64_t *n_rows) {
     chat_source *c = ctx;
     *n_rows = 0;
     for (int64_t b = 0; b < c->B; b++) {
         int64_t off = b * c->T;
         if (c->val_next_row < c->val_rows.n_rows) {
-            lt_chat_fill_row(c->val, &c->val_rows, c->val_next_row++, c->pad_id, ids + off, targets + off,
-                             segments ? segments + off : NULL, positions ? positions + off : NULL);
+            lt_chat_fill_row(c->val, &c->val_rows, c->val_next_row++, c->pad_id, ids + off,
+                             targets + off, segments ? segments + off : NULL,
+                             positions ? positions + off : NULL);
             (*n_rows)++;
             continue;
         }
@@ -189,11 +198,14 @@ static lt_status load_chat(lt_chat_dataset **out, const char *path, const lt_cha
     lt_chat_read_stats st = {0};
     char *skip = NULL;
     LT_TRY(lt_chat_dataset_load(out, path, ro, &st, &skip));
-    stats->n_lines += st.n_lines, stats->n_examples += st.n_examples, stats->n_skipped += st.n_skipped;
+    stats->n_lines += st.n_lines, stats->n_examples += st.n_examples,
+        stats->n_skipped += st.n_skipped;
     stats->n_too_long += st.n_too_long;
     stats->n_tokens += st.n_tokens, stats->n_loss_tokens += st.n_loss_tokens;
-    if (skip && first_skip && !*first_skip) *first_skip = skip;
-    else lt_free(skip);
+    if (skip && first_skip && !*first_skip)
+        *first_skip = skip;
+    else
+        lt_free(skip);
     return NULL;
 }
 
@@ -208,7 +220,8 @@ static lt_status pack_val(chat_source *c) {
     return s;
 }
 
-static lt_status open_chat(chat_source *c, const lt_train_chat_opts *o, lt_chat_read_stats *stats, char **first_skip) {
+static lt_status open_chat(chat_source *c, const lt_train_chat_opts *o, lt_chat_read_stats *stats,
+                           char **first_skip) {
     lt_chat_read_opts ro = {.tokenizer = o->tokenizer, .max_tokens = o->T, .skip_bad = o->skip_bad};
     char **paths = NULL;
     double *weights = NULL;
@@ -219,8 +232,13 @@ static lt_status open_chat(chat_source *c, const lt_train_chat_opts *o, lt_chat_
         if (!s) c->n_train++;
     }
     if (!s) {
-        lt_chat_loader_opts lo = {.datasets = c->train, .weights = weights, .n_sources = o->n_data,
-                                  .B = o->B, .T = o->T, .seed = o->seed, .pad_id = c->pad_id};
+        lt_chat_loader_opts lo = {.datasets = c->train,
+                                  .weights = weights,
+                                  .n_sources = o->n_data,
+                                  .B = o->B,
+                                  .T = o->T,
+                                  .seed = o->seed,
+                                  .pad_id = c->pad_id};
         s = lt_chat_loader_open(&c->loader, &lo);
     }
     free_specs(paths, weights, o->n_data);
@@ -229,8 +247,8 @@ static lt_status open_chat(chat_source *c, const lt_train_chat_opts *o, lt_chat_
     return s;
 }
 
-lt_status lt_train_data_chat(lt_train_data *out, const lt_train_chat_opts *o, lt_chat_read_stats *stats,
-                             char **first_skip) {
+lt_status lt_train_data_chat(lt_train_data *out, const lt_train_chat_opts *o,
+                             lt_chat_read_stats *stats, char **first_skip) {
     memset(out, 0, sizeof *out);
     lt_chat_read_stats ignored;
     if (!stats) stats = &ignored;
@@ -244,7 +262,9 @@ lt_status lt_train_data_chat(lt_train_data *out, const lt_train_chat_opts *o, lt
     c->B = o->B, c->T = o->T;
     // Padding is never learned; the end-of-text token keeps it inside the vocabulary.
     int32_t pad = lt_tokenizer_pad(o->tokenizer);
-    c->pad_id = pad >= 0 ? pad : lt_tokenizer_eos(o->tokenizer) >= 0 ? lt_tokenizer_eos(o->tokenizer) : 0;
+    c->pad_id = pad >= 0                              ? pad
+                : lt_tokenizer_eos(o->tokenizer) >= 0 ? lt_tokenizer_eos(o->tokenizer)
+                                                      : 0;
     lt_status s = open_chat(c, o, stats, first_skip);
     if (!s && c->val) out->val_begin = chat_val_begin, out->val_next = chat_val_next;
     if (s) {
