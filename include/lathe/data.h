@@ -193,6 +193,11 @@ typedef struct {
 
 // Opens a loader over any sources; on failure it frees every source's ctx.
 lt_status lt_loader_open_sources(lt_loader **out, const lt_loader_source_opts *opts);
+// Makes opts.n_sources sources with make(&sources[i], i, arg), then opens a loader over them
+// with opts' other settings; a failure frees the sources made so far.
+lt_status lt_loader_open_made(lt_loader **out, lt_loader_source_opts opts,
+                              lt_status (*make)(lt_data_source *src, int i, const void *arg),
+                              const void *arg);
 void lt_loader_close(lt_loader *l); // NULL is fine
 
 // Draws the next batch: ids, targets (B, T); segments, positions (B, T) may be NULL.

@@ -391,3 +391,26 @@ lt_status lt_loader_state_load(lt_loader *l, const void *buf, size_t len) {
     l->rows_drawn = lt_load_u64(p + 64);
     return NULL;
 }
+
+lt_status lt_loader_open_made(lt_loader **out, lt_loader_source_opts o,
+                              lt_status (*make)(lt_data_source *src, int i, const void *arg),
+                              const void *arg) {
+    *out = NULL;
+    const char *label = o.label ? o.label : "loader";
+    if (o.n_sources < 1)
+        return lt_error(LT_ERR_ARG, "the %s needs at least one data source", label);
+    lt_data_source *sources;
+    LT_TRY(lt_calloc((void **)&sources, (size_t)o.n_sources, sizeof *sources, label));
+    lt_status st = NULL;
+    int made = 0;
+    for (; !st && made < o.n_sources; made++) st = make(&sources[made], made, arg);
+    if (st) {
+        for (int i = 0; i < made - 1; i++)
+            if (sources[i].ops->free) sources[i].ops->free(sources[i].ctx);
+    } else {
+        o.sources = sources;
+        st = lt_loader_open_sources(out, &o);
+    }
+    lt_free(sources);
+    return st;
+}

@@ -404,13 +404,10 @@ lt_status lt_data_source_chat(lt_data_source *out, const lt_chat_dataset *d, int
     return st;
 }
 
-static lt_status make_chat_sources(lt_data_source *sources, const lt_chat_loader_opts *o) {
-    for (int i = 0; i < o->n_sources; i++) {
-        if (!o->datasets[i])
-            return lt_error(LT_ERR_ARG, "chat loader: source %d has no dataset", i);
-        LT_TRY(lt_data_source_chat(&sources[i], o->datasets[i], o->pad_id));
-    }
-    return NULL;
+static lt_status make_chat_source(lt_data_source *src, int i, const void *arg) {
+    const lt_chat_loader_opts *o = arg;
+    if (!o->datasets[i]) return lt_error(LT_ERR_ARG, "chat loader: source %d has no dataset", i);
+    return lt_data_source_chat(src, o->datasets[i], o->pad_id);
 }
 
 lt_status lt_chat_loader_open(lt_loader **out, const lt_chat_loader_opts *o) {
@@ -419,22 +416,10 @@ lt_status lt_chat_loader_open(lt_loader **out, const lt_chat_loader_opts *o) {
         return lt_error(LT_ERR_ARG, "the chat loader needs at least one dataset (--data)");
     if (o->pad_id < 0)
         return lt_error(LT_ERR_ARG, "chat loader: pad id %d must be a token id", (int)o->pad_id);
-    lt_data_source *sources;
-    LT_TRY(lt_calloc((void **)&sources, (size_t)o->n_sources, sizeof *sources, "chat loader"));
-    lt_status st = make_chat_sources(sources, o);
-    if (st) {
-        for (int i = 0; i < o->n_sources; i++) chat_free(sources[i].ctx);
-    } else {
-        lt_loader_source_opts so = {.sources = sources,
-                                    .weights = o->weights,
-                                    .n_sources = o->n_sources,
-                                    .B = o->B,
-                                    .T = o->T,
-                                    .seed = o->seed,
-                                    .magic = "LTCHATCR",
-                                    .label = "chat loader"};
-        st = lt_loader_open_sources(out, &so);
-    }
-    lt_free(sources);
-    return st;
+    lt_loader_source_opts so = {.weights = o->weights, .n_sources = o->n_sources, .seed = o->seed};
+    so.B = o->B;
+    so.T = o->T;
+    so.magic = "LTCHATCR";
+    so.label = "chat loader";
+    return lt_loader_open_made(out, so, make_chat_source, o);
 }

@@ -135,29 +135,19 @@ lt_status lt_data_source_shard(lt_data_source *out, const char *path) {
     return st;
 }
 
+static lt_status make_shard_source(lt_data_source *src, int i, const void *arg) {
+    return lt_data_source_shard(src, ((const lt_loader_opts *)arg)->paths[i]);
+}
+
 lt_status lt_loader_open(lt_loader **out, const lt_loader_opts *o) {
     *out = NULL;
     if (o->n_sources < 1)
         return lt_error(LT_ERR_ARG, "the loader needs at least one shard (--data)");
-    lt_data_source *sources;
-    LT_TRY(lt_calloc((void **)&sources, (size_t)o->n_sources, sizeof *sources, "loader"));
-    lt_status st = NULL;
-    int n = 0;
-    for (; !st && n < o->n_sources; n++) st = lt_data_source_shard(&sources[n], o->paths[n]);
-    if (st) {
-        for (int i = 0; i < n; i++) shard_free(sources[i].ctx);
-    } else {
-        lt_loader_source_opts so = {.sources = sources,
-                                    .weights = o->weights,
-                                    .n_sources = o->n_sources,
-                                    .B = o->B,
-                                    .T = o->T,
-                                    .seed = o->seed,
-                                    .magic = "LTCURSOR"};
-        st = lt_loader_open_sources(out, &so);
-    }
-    lt_free(sources);
-    return st;
+    lt_loader_source_opts so = {.weights = o->weights, .n_sources = o->n_sources, .seed = o->seed};
+    so.B = o->B;
+    so.T = o->T;
+    so.magic = "LTCURSOR";
+    return lt_loader_open_made(out, so, make_shard_source, o);
 }
 
 const lt_shard *lt_loader_shard(const lt_loader *l, int i) {
