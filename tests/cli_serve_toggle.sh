@@ -72,11 +72,18 @@ done
 budget_thinking=$(sed -n 's/.*generated [0-9]* (\([0-9]*\) thinking).*/\1/p' "$tmp/cli.err")
 check; [ -n "$budget_thinking" ] && [ "$budget_thinking" -le 2 ] && [ "$budget_thinking" -ge 1 ] || fail "--think-budget 2: $(cat "$tmp/cli.err")"
 check; grep -q 'finish: stop' "$tmp/cli.err" || fail "--think-budget 2 did not end at an end token: $(cat "$tmp/cli.err")"
-want_budget=$($PY - "$tmp/cli.txt" <<'EOF' 2>&1 | tail -1
+# That the model still answers ("Answer: ...") after its thinking is cut at 2 tokens is a
+# property of the model this test trains, checked on the Release build; the sanitizer build
+# (other optimisation flags, other rounding) trains a slightly different model, so there only
+# lathe's part is checked: the section closed after at most 2 tokens, and the server equal to
+# the CLI.
+answer='Answer: [^<]*'
+[ "${LATHE_SANITIZED:-OFF}" = ON ] && answer='.*'
+want_budget=$($PY - "$tmp/cli.txt" "$answer" <<'EOF' 2>&1 | tail -1
 import json, re, sys
 text = open(sys.argv[1], encoding="utf-8").read()
 text = text[:-1] if text.endswith("\n") else text
-m = re.fullmatch(r"(?:<think>\n(.*?)\n</think>\n\n)?(Answer: [^<]*)", text, re.S)
+m = re.fullmatch(r"(?:<think>\n(.*?)\n</think>\n\n)?(" + sys.argv[2] + ")", text, re.S)
 assert m, "budget 2: %r" % text
 print(json.dumps({"reasoning": m.group(1) or "", "content": m.group(2)}))
 EOF
