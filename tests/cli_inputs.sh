@@ -71,19 +71,7 @@ expect 0 "skipped 1 bad line; the first: .*mixed.jsonl:3: invalid JSON" -- \
 expect 0 "read 2 conversations" -- \
   "$LATHE" sft --init-from "$tmp/m0" --data "$tmp/mixed.jsonl" --out "$tmp/mixed3" --batch 2 --seq 128 --steps 2 --skip-bad
 
-# interrupt SIGNAL STEP OUT LOG -- COMMAND...: as in cli_interrupt.sh.
-interrupt() {
-  local sig=$1 step=$2 out=$3 log=$4; shift 5
-  "$@" >"$log" 2>&1 &
-  local pid=$! waited=0
-  until grep -q "\"step\":$step," "$out/metrics.jsonl" 2>/dev/null; do
-    sleep 0.02; waited=$((waited + 1))
-    if [ $waited -gt 3000 ] || ! kill -0 $pid 2>/dev/null; then break; fi
-  done
-  kill -s "$sig" $pid 2>/dev/null
-  wait $pid; rc=$?
-}
-resume_line() { grep -A1 '^resume with:' "$1" | tail -1 | sed 's/^  //'; }
+# interrupt and resume_line come from tests/lib/cli.sh.
 
 # lathe sft: SIGTERM mid-run, resumed with the printed command (--skip-bad kept).
 args=(--init-from "$tmp/m0" --data "$tmp/on.jsonl" --skip-bad --batch 4 --seq 128 --steps 150 --lr 3e-3

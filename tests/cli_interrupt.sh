@@ -15,24 +15,7 @@ export OMP_NUM_THREADS=1
 "$LATHE" data tokenize --tokenizer "$tmp/tok" --out "$tmp/d.bin" --split blank data/moby-dick-1-4.txt >/dev/null 2>&1 || fail "data tokenize"
 "$LATHE" init --preset tiny --out "$tmp/m0" >/dev/null || fail "init"
 
-# interrupt SIGNAL STEP OUT LOG -- COMMAND...: runs COMMAND in the background,
-# sends SIGNAL once OUT/metrics.jsonl has logged STEP, and waits; the exit code
-# lands in $rc, stdout and stderr in LOG. (lathe installs its own handler, so
-# the SIGINT a non-interactive shell ignores in background jobs still arrives.)
-interrupt() {
-  local sig=$1 step=$2 out=$3 log=$4; shift 5
-  "$@" >"$log" 2>&1 &
-  local pid=$! waited=0
-  until grep -q "\"step\":$step," "$out/metrics.jsonl" 2>/dev/null; do
-    sleep 0.02; waited=$((waited + 1))
-    if [ $waited -gt 3000 ] || ! kill -0 $pid 2>/dev/null; then break; fi
-  done
-  kill -s "$sig" $pid 2>/dev/null
-  wait $pid; rc=$?
-}
-
-# resume_line LOG: the command the interrupted run printed (it names the binary as it was run).
-resume_line() { grep -A1 '^resume with:' "$1" | tail -1 | sed 's/^  //'; }
+# interrupt and resume_line come from tests/lib/cli.sh.
 
 # lathe train: uninterrupted, then Ctrl-C at step 20 of 300 and resumed.
 args=(--init-from "$tmp/m0" --data "$tmp/d.bin" --tokenizer "$tmp/tok" --batch 4 --seq 32 --steps 300 --lr 3e-3

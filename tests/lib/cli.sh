@@ -26,6 +26,25 @@ same() {
   if ! cmp -s "$1" "$2"; then echo "FAIL: $3 ($1 and $2 differ)"; fails=$((fails + 1)); fi
 }
 
+# interrupt SIGNAL STEP OUT LOG -- COMMAND...: runs COMMAND in the background,
+# sends SIGNAL once OUT/metrics.jsonl has logged STEP, and waits; the exit code
+# lands in $rc, stdout and stderr in LOG. (lathe installs its own handler, so
+# the SIGINT a non-interactive shell ignores in background jobs still arrives.)
+interrupt() {
+  local sig=$1 step=$2 out=$3 log=$4; shift 5
+  "$@" >"$log" 2>&1 &
+  local pid=$! waited=0
+  until grep -q "\"step\":$step," "$out/metrics.jsonl" 2>/dev/null; do
+    sleep 0.02; waited=$((waited + 1))
+    if [ $waited -gt 3000 ] || ! kill -0 $pid 2>/dev/null; then break; fi
+  done
+  kill -s "$sig" $pid 2>/dev/null
+  wait $pid; rc=$?
+}
+
+# resume_line LOG: the command an interrupted run printed (it names the binary as it was run).
+resume_line() { grep -A1 '^resume with:' "$1" | tail -1 | sed 's/^  //'; }
+
 # skip WHY: part of the test cannot run here (a missing tool or test data). The
 # rest still runs; ctest then reports the test Skipped, not Passed.
 skipped=0
